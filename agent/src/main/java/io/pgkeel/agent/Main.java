@@ -1,0 +1,1 @@
+package io.pgkeel.agent; public final class Main { public static void main(String[] a) {} }

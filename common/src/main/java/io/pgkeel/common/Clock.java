@@ -1,0 +1,18 @@
+package io.pgkeel.common;
+
+import java.time.Instant;
+
+/**
+ * The only source of time in pgkeel. {@link #nanoTime()} is monotonic and is the only clock used for
+ * deadlines (lease validity, timeouts); {@link #now()} is wall time, used only for display and for the
+ * timestamps Patroni writes into etcd.
+ */
+public interface Clock {
+    long nanoTime();
+
+    Instant now();
+
+    static Clock system() {
+        return SystemClock.INSTANCE;
+    }
+}

@@ -1,0 +1,17 @@
+package io.pgkeel.common;
+
+import java.time.Instant;
+
+enum SystemClock implements Clock {
+    INSTANCE;
+
+    @Override
+    public long nanoTime() {
+        return System.nanoTime();
+    }
+
+    @Override
+    public Instant now() {
+        return Instant.now();
+    }
+}

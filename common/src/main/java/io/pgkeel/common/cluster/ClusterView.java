@@ -1,0 +1,47 @@
+package io.pgkeel.common.cluster;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything under {@code /<namespace>/<scope>/}, read in one linearizable range request, so every field is
+ * from the same etcd revision. Keys that held garbage are absent here (and were logged by the reader).
+ *
+ * @param initialize    the {@code initialize} key: the database system identifier ("" while bootstrapping)
+ * @param lastLeaderLsn the leader's WAL position from the {@code status} key ({@code optime})
+ * @param revision      the etcd revision the view was read at
+ */
+public record ClusterView(
+        Optional<String> initialize,
+        Optional<DynamicConfig> config,
+        Optional<LeaderKey> leader,
+        List<Member> members,
+        Optional<Long> lastLeaderLsn,
+        Optional<FailoverKey> failover,
+        long revision) {
+
+    public ClusterView {
+        members = List.copyOf(members);
+    }
+
+    public static ClusterView empty() {
+        return new ClusterView(Optional.empty(), Optional.empty(), Optional.empty(), List.of(), Optional.empty(),
+                Optional.empty(), 0);
+    }
+
+    public boolean isUnlocked() {
+        return leader.isEmpty();
+    }
+
+    public Optional<Member> member(String name) {
+        return members.stream().filter(m -> m.name().equals(name)).findFirst();
+    }
+
+    public Optional<Member> leaderMember() {
+        return leader.flatMap(l -> member(l.name()));
+    }
+
+    public boolean isLeader(String name) {
+        return leader.map(l -> l.name().equals(name)).orElse(false);
+    }
+}

@@ -1,0 +1,40 @@
+package io.pgkeel.common.cluster;
+
+import java.util.Map;
+
+/**
+ * The cluster-wide settings in the {@code config} key (Patroni's "dynamic configuration").
+ * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
+ */
+public record DynamicConfig(
+        int ttl,
+        int loopWait,
+        int retryTimeout,
+        long maximumLagOnFailover,
+        boolean usePgRewind,
+        boolean useSlots,
+        boolean pause,
+        Map<String, String> pgParameters,
+        Map<String, Object> raw,
+        long modRevision) {
+
+    public static final int DEFAULT_TTL = 30;
+    public static final int DEFAULT_LOOP_WAIT = 10;
+    public static final int DEFAULT_RETRY_TIMEOUT = 10;
+    public static final long DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1_048_576L;
+
+    public DynamicConfig {
+        pgParameters = pgParameters == null ? Map.of() : Map.copyOf(pgParameters);
+        raw = raw == null ? Map.of() : raw;
+    }
+
+    public static DynamicConfig defaults() {
+        return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
+                false, true, false, Map.of(), Map.of(), 0);
+    }
+
+    public DynamicConfig withRevision(long revision) {
+        return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots, pause,
+                pgParameters, raw, revision);
+    }
+}

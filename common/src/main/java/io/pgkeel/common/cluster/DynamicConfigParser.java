@@ -1,0 +1,89 @@
+package io.pgkeel.common.cluster;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the dynamic configuration from a map (the {@code config} key's JSON, or {@code bootstrap.dcs} in YAML).
+ * Lenient: a bad or missing value keeps its default and adds a sentence naming the key to {@code problems}, so
+ * one typo typed into etcd never stops the agent.
+ */
+public final class DynamicConfigParser {
+    private DynamicConfigParser() {}
+
+    public static DynamicConfig parse(Map<String, Object> raw, String where, List<String> problems) {
+        Map<String, Object> pg = raw.get("postgresql") instanceof Map<?, ?> m ? asStringMap(m) : Map.of();
+        Map<String, String> params = new LinkedHashMap<>();
+        if (pg.get("parameters") instanceof Map<?, ?> p) {
+            p.forEach((k, v) -> params.put(String.valueOf(k), v == null ? "" : String.valueOf(v)));
+        }
+        return new DynamicConfig(
+                intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
+                intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
+                intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems),
+                longValue(raw, "maximum_lag_on_failover", DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER, where, problems),
+                boolValue(pg, "use_pg_rewind", false, where + ".postgresql", problems),
+                boolValue(pg, "use_slots", true, where + ".postgresql", problems),
+                boolValue(raw, "pause", false, where, problems),
+                params,
+                raw,
+                0);
+    }
+
+    static Map<String, Object> asStringMap(Map<?, ?> m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(String.valueOf(k), v));
+        return out;
+    }
+
+    private static int intValue(Map<String, Object> raw, String key, int dflt, String where, List<String> problems) {
+        long v = longValue(raw, key, dflt, where, problems);
+        if (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE) {
+            problems.add(where + "." + key + ": " + v + " is out of range; using " + dflt);
+            return dflt;
+        }
+        return (int) v;
+    }
+
+    private static long longValue(Map<String, Object> raw, String key, long dflt, String where, List<String> problems) {
+        Object v = raw.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
+            return n.longValue();
+        }
+        if (v instanceof String s) {
+            try {
+                return Long.parseLong(s.trim());
+            } catch (NumberFormatException e) {
+                // fall through to the problem below
+            }
+        }
+        problems.add(where + "." + key + ": expected a whole number, got '" + v + "'; using " + dflt);
+        return dflt;
+    }
+
+    private static boolean boolValue(Map<String, Object> raw, String key, boolean dflt, String where, List<String> problems) {
+        Object v = raw.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        if (v instanceof String s) {
+            switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "true", "on", "yes", "1":
+                    return true;
+                case "false", "off", "no", "0":
+                    return false;
+                default:
+                    break;
+            }
+        }
+        problems.add(where + "." + key + ": expected true or false, got '" + v + "'; using " + dflt);
+        return dflt;
+    }
+}

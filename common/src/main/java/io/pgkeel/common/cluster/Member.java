@@ -1,0 +1,42 @@
+package io.pgkeel.common.cluster;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One {@code members/<name>} key, as Patroni writes it. Fields that a hand-edited key lacks are null/zero;
+ * the parser never fails the whole view because of one bad member.
+ *
+ * @param state       Patroni's PostgreSQL state string ("running", "starting", "stopped", "crashed", ...)
+ * @param role        "primary", "replica", "standby_leader", "demoted", "uninitialized"
+ * @param xlogLocation the member's WAL position (flush LSN on a primary, received/replayed on a replica)
+ */
+public record Member(
+        String name,
+        String connUrl,
+        String apiUrl,
+        String state,
+        String role,
+        int timeline,
+        long xlogLocation,
+        String replicationState,
+        Map<String, Object> tags,
+        long modRevision) {
+
+    public Member {
+        Objects.requireNonNull(name, "name");
+        tags = tags == null ? Map.of() : Map.copyOf(tags);
+    }
+
+    public boolean nofailover() {
+        return Tags.nofailover(tags);
+    }
+
+    public int failoverPriority() {
+        return Tags.failoverPriority(tags);
+    }
+
+    public boolean isRunning() {
+        return "running".equals(state);
+    }
+}

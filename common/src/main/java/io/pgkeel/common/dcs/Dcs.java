@@ -1,0 +1,62 @@
+package io.pgkeel.common.dcs;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.Member;
+import java.util.Map;
+
+/**
+ * The distributed configuration store, seen from one agent (one scope, one member name, one lease).
+ *
+ * <p>Every method is bounded by the implementation's call timeout and throws {@link DcsException} on failure
+ * (timeout, connection loss, lease not found); none blocks forever. Methods marked CAS are atomic
+ * compare-and-set transactions; the others are plain puts. The lease-related methods are timing-critical: the
+ * HA loop derives its own lease deadline from {@link LeaseRenewal#sentAtNanos()}.
+ */
+public interface Dcs extends AutoCloseable {
+
+    /** Linearizable read of everything under the cluster prefix. Keys holding garbage are left out and logged. */
+    ClusterView read();
+
+    /**
+     * Refreshes this agent's lease once, granting a new one when there is none or it expired. The leader key and
+     * the member key ride on it. A new lease is granted with {@code ttlSeconds}. Timing-critical.
+     */
+    LeaseRenewal keepAlive(long ttlSeconds);
+
+    /** CAS: creates {@code leader = <me>} on my lease if the key does not exist. True when I now hold it. */
+    boolean tryAcquireLeader();
+
+    /**
+     * CAS: when {@code leader} still says {@code <me>} but rides on another (older) lease of mine, moves it onto my
+     * current lease. True when the key is now mine on my lease.
+     */
+    boolean reattachLeader();
+
+    /** CAS: deletes {@code leader} only if it says {@code <me>}, so the others race at once. */
+    boolean releaseLeader();
+
+    /** Puts {@code members/<me>} on my lease. */
+    void publishMember(Member me);
+
+    /** CAS: creates {@code initialize} if absent. True when this agent won the bootstrap race. */
+    boolean tryInitialize(String systemIdentifier);
+
+    /** Puts {@code initialize} (the system identifier, once known). */
+    void setInitialize(String systemIdentifier);
+
+    /** Deletes {@code initialize} after a failed bootstrap, so another node may try. */
+    void cancelInitialize();
+
+    /** CAS: writes the {@code config} key if absent (the bootstrap.dcs section, once). */
+    boolean initializeConfig(Map<String, Object> dynamicConfig);
+
+    /** Puts {@code status} with the leader's WAL position (Patroni's {@code optime}). */
+    void writeStatus(long optime);
+
+    /** Calls {@code onChange} (on a DCS thread; it must be fast) whenever a key under the prefix changes. */
+    void watch(Runnable onChange);
+
+    /** Revokes the lease (member key, and leader key if held, vanish at once) and closes the client. */
+    @Override
+    void close();
+}

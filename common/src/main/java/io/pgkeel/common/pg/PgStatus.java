@@ -1,0 +1,53 @@
+package io.pgkeel.common.pg;
+
+import java.util.Set;
+
+/**
+ * One probe of the local PostgreSQL: data directory, process and (when running) what SQL reports.
+ *
+ * @param initialized       the data directory holds a cluster ({@code PG_VERSION} exists)
+ * @param systemIdentifier  from pg_controldata, or null
+ * @param lastRunAsPrimary  pg_controldata says the cluster last ran (or shut down) as a primary: such a node
+ *                          must be checked for a diverged timeline (pg_rewind) before it follows another leader
+ * @param inRecovery        running as a standby
+ * @param walPosition       primary: flush LSN; replica: max(received, replayed)
+ * @param replicationState  replicas only: "streaming" or "in archive recovery", else null
+ * @param following         the member name this node's primary_conninfo points at, or null
+ * @param slots             physical replication slots present (primary only)
+ */
+public record PgStatus(
+        boolean initialized,
+        String systemIdentifier,
+        boolean lastRunAsPrimary,
+        PgRunState runState,
+        boolean inRecovery,
+        int timeline,
+        long walPosition,
+        long receiveLsn,
+        long replayLsn,
+        String replicationState,
+        String following,
+        Set<String> slots,
+        int serverVersion,
+        String postmasterStartTime) {
+
+    public PgStatus {
+        slots = slots == null ? Set.of() : Set.copyOf(slots);
+    }
+
+    public boolean isRunning() {
+        return runState == PgRunState.RUNNING;
+    }
+
+    public boolean isRunningPrimary() {
+        return runState == PgRunState.RUNNING && !inRecovery;
+    }
+
+    public boolean isRunningReplica() {
+        return runState == PgRunState.RUNNING && inRecovery;
+    }
+
+    public static PgStatus empty() {
+        return new PgStatus(false, null, false, PgRunState.STOPPED, false, 0, 0, 0, 0, null, null, Set.of(), 0, null);
+    }
+}

@@ -1,0 +1,444 @@
+package io.pgkeel.config;
+
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.config.ConfigNode.ListNode;
+import io.pgkeel.config.ConfigNode.MapNode;
+import io.pgkeel.config.ConfigNode.ScalarNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Reads Patroni's YAML into a {@link PgkeelConfig}. The same file that runs Patroni on a node runs pgkeel.
+ * Precedence, as Patroni's: environment ({@code PATRONI_*}) over the file. Unknown keys are warnings; wrong
+ * types, missing required keys and impossible values are a {@link ConfigException} naming path and line.
+ */
+public final class ConfigLoader {
+
+    /** Result of a successful load: the config and the warnings worth logging once. */
+    public record Loaded(PgkeelConfig config, List<String> warnings) {}
+
+    private static final Set<String> TOP_KEYS = Set.of("scope", "namespace", "name", "restapi", "etcd3", "bootstrap",
+            "postgresql", "tags");
+    /** Patroni keys pgkeel accepts but does not act on (yet): a warning, not an error. */
+    private static final Set<String> IGNORED_TOP_KEYS = Set.of("log", "watchdog", "ctl", "citus", "thread_pool_size",
+            "thread_stack_size", "global", "standby_cluster", "failsafe_mode", "synchronous_mode");
+    private static final Set<String> OTHER_DCS = Set.of("etcd", "consul", "zookeeper", "exhibitor", "kubernetes",
+            "raft");
+
+    /** PATRONI_* variables and the YAML path each one sets (Patroni's ENVIRONMENT.rst names). */
+    private static final Map<String, String> ENVIRONMENT = envMap();
+
+    private static Map<String, String> envMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("PATRONI_SCOPE", "scope");
+        m.put("PATRONI_NAMESPACE", "namespace");
+        m.put("PATRONI_NAME", "name");
+        m.put("PATRONI_RESTAPI_LISTEN", "restapi.listen");
+        m.put("PATRONI_RESTAPI_CONNECT_ADDRESS", "restapi.connect_address");
+        m.put("PATRONI_ETCD3_HOSTS", "etcd3.hosts");
+        m.put("PATRONI_ETCD3_HOST", "etcd3.host");
+        m.put("PATRONI_POSTGRESQL_LISTEN", "postgresql.listen");
+        m.put("PATRONI_POSTGRESQL_CONNECT_ADDRESS", "postgresql.connect_address");
+        m.put("PATRONI_POSTGRESQL_DATA_DIR", "postgresql.data_dir");
+        m.put("PATRONI_POSTGRESQL_BIN_DIR", "postgresql.bin_dir");
+        m.put("PATRONI_POSTGRESQL_PGPASS", "postgresql.pgpass");
+        m.put("PATRONI_SUPERUSER_USERNAME", "postgresql.authentication.superuser.username");
+        m.put("PATRONI_SUPERUSER_PASSWORD", "postgresql.authentication.superuser.password");
+        m.put("PATRONI_REPLICATION_USERNAME", "postgresql.authentication.replication.username");
+        m.put("PATRONI_REPLICATION_PASSWORD", "postgresql.authentication.replication.password");
+        m.put("PATRONI_REWIND_USERNAME", "postgresql.authentication.rewind.username");
+        m.put("PATRONI_REWIND_PASSWORD", "postgresql.authentication.rewind.password");
+        return Map.copyOf(m);
+    }
+
+    private final List<String> warnings = new ArrayList<>();
+
+    private ConfigLoader() {}
+
+    public static Loaded load(Path file) {
+        return load(file, System.getenv());
+    }
+
+    public static Loaded load(Path file, Map<String, String> environment) {
+        ConfigLoader loader = new ConfigLoader();
+        MapNode root = YamlTree.parse(file);
+        root = loader.applyEnvironment(root, environment);
+        PgkeelConfig config = loader.read(root, file);
+        return new Loaded(config, List.copyOf(loader.warnings));
+    }
+
+    private MapNode applyEnvironment(MapNode root, Map<String, String> environment) {
+        MapNode result = root;
+        for (Map.Entry<String, String> e : ENVIRONMENT.entrySet()) {
+            String value = environment.get(e.getKey());
+            if (value != null) {
+                result = set(result, e.getValue().split("\\."), 0, value, "environment variable " + e.getKey());
+            }
+        }
+        return result;
+    }
+
+    private static MapNode set(MapNode node, String[] keys, int i, String value, String origin) {
+        Map<String, ConfigNode> entries = new LinkedHashMap<>(node.entries());
+        String childPath = node.path().isEmpty() ? keys[i] : node.path() + "." + keys[i];
+        if (i == keys.length - 1) {
+            entries.put(keys[i], new ScalarNode(childPath, origin, value, false));
+        } else {
+            ConfigNode child = entries.get(keys[i]);
+            MapNode childMap = child instanceof MapNode m ? m : new MapNode(childPath, origin, Map.of());
+            entries.put(keys[i], set(childMap, keys, i + 1, value, origin));
+        }
+        return new MapNode(node.path(), node.origin(), entries);
+    }
+
+    private PgkeelConfig read(MapNode root, Path file) {
+        warnUnknown(root, TOP_KEYS);
+        for (String other : OTHER_DCS) {
+            if (root.entries().containsKey(other) && !root.entries().containsKey("etcd3")) {
+                throw new ConfigException(root.entries().get(other).origin() + ": " + other
+                        + ": pgkeel keeps its state in etcd through the v3 API only; write the same hosts under 'etcd3:'"
+                        + (other.equals("etcd") ? " (etcd v2 keys are invisible to v3 clients)" : ""));
+            }
+        }
+        String scope = requiredString(root, "scope");
+        String name = requiredString(root, "name");
+        String namespace = optionalString(root, "namespace").orElse("/service/");
+        checkKeyName(root, "scope", scope);
+        checkKeyName(root, "name", name);
+
+        MapNode restapi = requiredMap(root, "restapi");
+        warnUnknown(restapi, Set.of("listen", "connect_address", "authentication", "certfile", "keyfile", "cafile",
+                "verify_client", "allowlist", "allowlist_include_members", "http_extra_headers", "https_extra_headers",
+                "request_queue_size", "keyfile_password", "ciphers", "server_tokens"));
+        HostPort apiListen = hostPort(restapi, "listen", true).orElseThrow();
+        HostPort apiConnect = hostPort(restapi, "connect_address", false).orElse(apiListen);
+
+        MapNode etcd3 = requiredMap(root, "etcd3");
+        warnUnknown(etcd3, Set.of("hosts", "host", "protocol", "username", "password", "cacert", "cert", "key",
+                "url", "proxy", "srv", "srv_suffix"));
+        List<HostPort> hosts = etcdHosts(etcd3);
+
+        MapNode bootstrap = optionalMap(root, "bootstrap").orElse(new MapNode("bootstrap", root.origin(), Map.of()));
+        MapNode dcs = optionalMap(bootstrap, "dcs").orElse(new MapNode("bootstrap.dcs", bootstrap.origin(), Map.of()));
+        DynamicConfig dynamic = readDynamic(dcs);
+        List<String> initdb = initdbArgs(bootstrap);
+
+        MapNode pg = requiredMap(root, "postgresql");
+        warnUnknown(pg, Set.of("listen", "connect_address", "data_dir", "bin_dir", "pgpass", "authentication",
+                "parameters", "pg_hba", "pg_ident", "use_pg_rewind", "callbacks", "config_dir", "create_replica_methods",
+                "basebackup", "pre_promote", "before_stop", "remove_data_directory_on_rewind_failure",
+                "remove_data_directory_on_diverged_timelines", "pg_ctl_timeout", "use_unix_socket",
+                "use_unix_socket_repl", "recovery_conf", "custom_conf", "bin_name", "proxy_address"));
+        PgkeelConfig.Postgresql postgresql = readPostgresql(pg, name);
+
+        Map<String, Object> tags = new LinkedHashMap<>();
+        optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
+        tags.values().removeIf(java.util.Objects::isNull);
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
+        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect),
+                new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
+    }
+
+    private DynamicConfig readDynamic(MapNode dcs) {
+        int ttl = optionalInt(dcs, "ttl").orElse(DynamicConfig.DEFAULT_TTL);
+        int loopWait = optionalInt(dcs, "loop_wait").orElse(DynamicConfig.DEFAULT_LOOP_WAIT);
+        int retryTimeout = optionalInt(dcs, "retry_timeout").orElse(DynamicConfig.DEFAULT_RETRY_TIMEOUT);
+        optionalLong(dcs, "maximum_lag_on_failover").ifPresent(v -> {
+            if (v < 0) {
+                throw bad(dcs.entries().get("maximum_lag_on_failover"), "must not be negative");
+            }
+        });
+        String ttlWhere = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
+        if (ttl < 4) {
+            throw new ConfigException(ttlWhere + ": bootstrap.dcs.ttl: " + ttl + " is too short (at least 4 seconds)");
+        }
+        if (loopWait < 1) {
+            throw bad(dcs.entries().get("loop_wait"), "must be at least 1 second");
+        }
+        if (retryTimeout < 1) {
+            throw bad(dcs.entries().get("retry_timeout"), "must be at least 1 second");
+        }
+        if (loopWait + 2L * retryTimeout > ttl) {
+            throw new ConfigException(ttlWhere + ": bootstrap.dcs: loop_wait + 2 * retry_timeout (" + loopWait + " + 2 * "
+                    + retryTimeout + " = " + (loopWait + 2 * retryTimeout) + ") must not exceed ttl (" + ttl
+                    + "): a leader could lose its lease while still retrying");
+        }
+        Optional<MapNode> pg = optionalMap(dcs, "postgresql");
+        pg.ifPresent(p -> {
+            optionalBool(p, "use_pg_rewind");
+            optionalBool(p, "use_slots");
+            optionalMap(p, "parameters");
+        });
+        @SuppressWarnings("unchecked")
+        Map<String, Object> plain = (Map<String, Object>) dcs.toPlain();
+        List<String> problems = new ArrayList<>();
+        DynamicConfig parsed = DynamicConfigParser.parse(plain, "bootstrap.dcs", problems);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(dcs.origin() + ": " + String.join("; ", problems));
+        }
+        return parsed;
+    }
+
+    private List<String> initdbArgs(MapNode bootstrap) {
+        ConfigNode node = bootstrap.entries().get("initdb");
+        List<String> args = new ArrayList<>();
+        if (node == null) {
+            return args;
+        }
+        if (!(node instanceof ListNode list)) {
+            throw bad(node, "must be a list such as [{encoding: UTF8}, data-checksums]");
+        }
+        for (ConfigNode item : list.items()) {
+            if (item instanceof ScalarNode s && s.value() != null && !s.value().isBlank()) {
+                args.add("--" + s.value().trim());
+            } else if (item instanceof MapNode m && m.entries().size() == 1) {
+                Map.Entry<String, ConfigNode> e = m.entries().entrySet().iterator().next();
+                if (!(e.getValue() instanceof ScalarNode v) || v.value() == null) {
+                    throw bad(e.getValue(), "must be a single value");
+                }
+                args.add("--" + e.getKey() + "=" + v.value());
+            } else {
+                throw bad(item, "each initdb option is a name (data-checksums) or one key: value (encoding: UTF8)");
+            }
+        }
+        return args;
+    }
+
+    private PgkeelConfig.Postgresql readPostgresql(MapNode pg, String name) {
+        ConfigNode listenNode = pg.entries().get("listen");
+        if (listenNode == null) {
+            throw new ConfigException(pg.origin() + ": postgresql.listen is required (for example 127.0.0.1:5432)");
+        }
+        String listen = scalar(listenNode);
+        int colon = listen.lastIndexOf(':');
+        if (colon <= 0) {
+            throw bad(listenNode, "must be host:port (several hosts separated by commas, then :port)");
+        }
+        String listenHosts = listen.substring(0, colon);
+        int port = port(listenNode, listen.substring(colon + 1));
+        HostPort connect = hostPort(pg, "connect_address", false)
+                .orElse(new HostPort(listenHosts.split(",")[0].trim().replace("0.0.0.0", "127.0.0.1"), port));
+        Path dataDir = Path.of(requiredString(pg, "data_dir"));
+        Path binDir = optionalString(pg, "bin_dir").map(Path::of).orElseGet(ConfigLoader::defaultBinDir);
+        Path pgpass = optionalString(pg, "pgpass").map(Path::of)
+                .orElse(Path.of(System.getProperty("java.io.tmpdir"), "pgpass." + name));
+
+        MapNode auth = requiredMap(pg, "authentication");
+        Credentials superuser = credentials(requiredMap(auth, "superuser"));
+        Credentials replication = credentials(requiredMap(auth, "replication"));
+        Optional<Credentials> rewind = optionalMap(auth, "rewind").map(this::credentials);
+
+        Map<String, String> parameters = new LinkedHashMap<>();
+        optionalMap(pg, "parameters").ifPresent(p -> p.entries().forEach((k, v) -> {
+            Object plain = v.toPlain();
+            if (plain instanceof Map || plain instanceof List) {
+                throw bad(v, "must be a single value");
+            }
+            parameters.put(k, plain == null ? "" : String.valueOf(plain));
+        }));
+        List<String> hba = new ArrayList<>();
+        ConfigNode hbaNode = pg.entries().get("pg_hba");
+        if (hbaNode != null) {
+            if (!(hbaNode instanceof ListNode list)) {
+                throw bad(hbaNode, "must be a list of pg_hba.conf lines");
+            }
+            list.items().forEach(i -> hba.add(scalar(i)));
+        }
+        Map<String, String> callbacks = new LinkedHashMap<>();
+        optionalMap(pg, "callbacks").ifPresent(c -> {
+            warnUnknown(c, Set.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change"));
+            c.entries().forEach((k, v) -> callbacks.put(k, scalar(v)));
+        });
+        return new PgkeelConfig.Postgresql(listenHosts, port, connect, dataDir, binDir, pgpass, superuser, replication,
+                rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks);
+    }
+
+    /** Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest. */
+    static Path defaultBinDir() {
+        Path base = Path.of("/usr/lib/postgresql");
+        if (!Files.isDirectory(base)) {
+            return Path.of("");
+        }
+        try (Stream<Path> dirs = Files.list(base)) {
+            return dirs.filter(d -> d.getFileName().toString().matches("\\d+(\\.\\d+)?"))
+                    .filter(d -> Files.isExecutable(d.resolve("bin/pg_ctl")))
+                    .max(Comparator.comparingDouble(d -> Double.parseDouble(d.getFileName().toString())))
+                    .map(d -> d.resolve("bin"))
+                    .orElse(Path.of(""));
+        } catch (IOException e) {
+            return Path.of("");
+        }
+    }
+
+    private Credentials credentials(MapNode node) {
+        warnUnknown(node, Set.of("username", "password", "sslmode", "sslkey", "sslcert", "sslrootcert", "sslpassword",
+                "sslcrl", "sslcrldir", "gssencmode", "channel_binding"));
+        return new Credentials(requiredString(node, "username"), optionalString(node, "password").orElse(null));
+    }
+
+    private List<HostPort> etcdHosts(MapNode etcd3) {
+        List<HostPort> hosts = new ArrayList<>();
+        ConfigNode node = etcd3.entries().get("hosts");
+        if (node instanceof ListNode list) {
+            for (ConfigNode item : list.items()) {
+                hosts.add(parseHostPort(item, scalar(item)));
+            }
+        } else if (node != null) {
+            for (String part : scalar(node).split(",")) {
+                if (!part.isBlank()) {
+                    hosts.add(parseHostPort(node, part.trim()));
+                }
+            }
+        } else if (etcd3.entries().containsKey("host")) {
+            ConfigNode host = etcd3.entries().get("host");
+            hosts.add(parseHostPort(host, scalar(host)));
+        }
+        if (hosts.isEmpty()) {
+            throw new ConfigException(etcd3.origin() + ": etcd3 needs 'hosts' (host:port, ...) or 'host'");
+        }
+        return hosts;
+    }
+
+    private Optional<HostPort> hostPort(MapNode parent, String key, boolean required) {
+        ConfigNode node = parent.entries().get(key);
+        if (node == null) {
+            if (required) {
+                throw new ConfigException(parent.origin() + ": " + path(parent, key) + " is required (host:port)");
+            }
+            return Optional.empty();
+        }
+        return Optional.of(parseHostPort(node, scalar(node)));
+    }
+
+    private HostPort parseHostPort(ConfigNode node, String text) {
+        String t = text.trim().replaceFirst("^https?://", "");
+        int colon = t.lastIndexOf(':');
+        if (colon <= 0) {
+            throw bad(node, "'" + text + "' must be host:port");
+        }
+        return new HostPort(t.substring(0, colon), port(node, t.substring(colon + 1)));
+    }
+
+    private int port(ConfigNode node, String text) {
+        try {
+            int p = Integer.parseInt(text.trim());
+            if (p < 1 || p > 65535) {
+                throw bad(node, "port " + p + " is out of range (1-65535)");
+            }
+            return p;
+        } catch (NumberFormatException e) {
+            throw bad(node, "'" + text + "' is not a port number");
+        }
+    }
+
+    private static void checkKeyName(MapNode root, String key, String value) {
+        if (value.isBlank() || value.contains("/")) {
+            throw bad(root.entries().get(key), "must be a non-empty name without '/'");
+        }
+    }
+
+    private String requiredString(MapNode parent, String key) {
+        return optionalString(parent, key).orElseThrow(() ->
+                new ConfigException(parent.origin() + ": " + path(parent, key) + " is required"));
+    }
+
+    private Optional<String> optionalString(MapNode parent, String key) {
+        ConfigNode node = parent.entries().get(key);
+        if (node == null) {
+            return Optional.empty();
+        }
+        String s = scalar(node);
+        return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
+    }
+
+    private Optional<Integer> optionalInt(MapNode parent, String key) {
+        return optionalLong(parent, key).map(v -> {
+            if (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE) {
+                throw bad(parent.entries().get(key), v + " is out of range");
+            }
+            return v.intValue();
+        });
+    }
+
+    private Optional<Long> optionalLong(MapNode parent, String key) {
+        ConfigNode node = parent.entries().get(key);
+        if (node == null) {
+            return Optional.empty();
+        }
+        Object plain = new ScalarNode(node.path(), node.origin(), scalar(node), true).toPlain();
+        if (plain instanceof Long l) {
+            return Optional.of(l);
+        }
+        throw bad(node, "expected a whole number, got '" + scalar(node) + "'");
+    }
+
+    private Optional<Boolean> optionalBool(MapNode parent, String key) {
+        ConfigNode node = parent.entries().get(key);
+        if (node == null) {
+            return Optional.empty();
+        }
+        Object plain = new ScalarNode(node.path(), node.origin(), scalar(node), true).toPlain();
+        if (plain instanceof Boolean b) {
+            return Optional.of(b);
+        }
+        throw bad(node, "expected true or false, got '" + scalar(node) + "'");
+    }
+
+    private MapNode requiredMap(MapNode parent, String key) {
+        return optionalMap(parent, key).orElseThrow(() ->
+                new ConfigException(parent.origin() + ": " + path(parent, key) + " is required"));
+    }
+
+    private static Optional<MapNode> optionalMap(MapNode parent, String key) {
+        ConfigNode node = parent.entries().get(key);
+        if (node == null || (node instanceof ScalarNode s && s.toPlain() == null)) {
+            return Optional.empty();
+        }
+        if (node instanceof MapNode m) {
+            return Optional.of(m);
+        }
+        throw bad(node, "must be a mapping of keys");
+    }
+
+    private static String scalar(ConfigNode node) {
+        if (node instanceof ScalarNode s) {
+            return s.value();
+        }
+        throw bad(node, "must be a single value, not a " + (node instanceof MapNode ? "mapping" : "list"));
+    }
+
+    private void warnUnknown(MapNode node, Set<String> known) {
+        for (Map.Entry<String, ConfigNode> e : node.entries().entrySet()) {
+            String key = e.getKey();
+            if (known.contains(key)) {
+                continue;
+            }
+            String where = e.getValue().origin() + ": " + path(node, key);
+            if (node.path().isEmpty() && (IGNORED_TOP_KEYS.contains(key) || OTHER_DCS.contains(key))) {
+                warnings.add(where + " is a Patroni setting pgkeel does not use yet; ignored");
+            } else {
+                warnings.add(where + " is not a known key; ignored (check the spelling)");
+            }
+        }
+    }
+
+    private static String path(MapNode parent, String key) {
+        return parent.path().isEmpty() ? key : parent.path() + "." + key;
+    }
+
+    private static ConfigException bad(ConfigNode node, String message) {
+        return new ConfigException(node.origin() + ": " + node.path() + ": " + message);
+    }
+}

@@ -1,0 +1,75 @@
+package io.pgkeel.config;
+
+import io.pgkeel.common.cluster.DynamicConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The local configuration of one node, read from Patroni's YAML (and PATRONI_* environment overrides).
+ *
+ * @param bootstrapDcs the {@code bootstrap.dcs} section as written: it becomes the {@code config} key once
+ */
+public record PgkeelConfig(
+        String scope,
+        String namespace,
+        String name,
+        RestApi restapi,
+        Etcd etcd,
+        Map<String, Object> bootstrapDcs,
+        DynamicConfig bootstrapDynamic,
+        List<String> initdbArgs,
+        Postgresql postgresql,
+        Map<String, Object> tags,
+        Path source) {
+
+    public PgkeelConfig {
+        bootstrapDcs = Map.copyOf(bootstrapDcs);
+        initdbArgs = List.copyOf(initdbArgs);
+        tags = Map.copyOf(tags);
+    }
+
+    /** The etcd prefix of this cluster: {@code /<namespace>/<scope>/}. */
+    public String clusterPrefix() {
+        String ns = namespace.replaceAll("^/+|/+$", "");
+        return "/" + ns + "/" + scope + "/";
+    }
+
+    public record RestApi(HostPort listen, HostPort connectAddress) {
+        public String apiUrl() {
+            return "http://" + connectAddress + "/patroni";
+        }
+    }
+
+    public record Etcd(List<HostPort> hosts) {
+        public Etcd {
+            hosts = List.copyOf(hosts);
+        }
+    }
+
+    /**
+     * @param listenHosts  the addresses PostgreSQL listens on ({@code listen_addresses})
+     * @param usePgRewind  a local {@code postgresql.use_pg_rewind}, which wins over the dynamic one when set
+     */
+    public record Postgresql(
+            String listenHosts,
+            int port,
+            HostPort connectAddress,
+            Path dataDir,
+            Path binDir,
+            Path pgpass,
+            Credentials superuser,
+            Credentials replication,
+            Optional<Credentials> rewind,
+            Map<String, String> parameters,
+            List<String> pgHba,
+            Optional<Boolean> usePgRewind,
+            Map<String, String> callbacks) {
+        public Postgresql {
+            parameters = Map.copyOf(parameters);
+            pgHba = List.copyOf(pgHba);
+            callbacks = Map.copyOf(callbacks);
+        }
+    }
+}

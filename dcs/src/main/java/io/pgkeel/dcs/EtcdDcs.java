@@ -1,0 +1,364 @@
+package io.pgkeel.dcs;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.LeaderKey;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.dcs.Dcs;
+import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.dcs.LeaseRenewal;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Dcs} on etcd v3 through jetcd, in Patroni's key layout. jetcd types never leave this class.
+ *
+ * <p>Thread-safety: the HA loop is the only caller of the request methods; the watch callback runs on a jetcd
+ * thread and only calls the supplied Runnable. {@code leaseId} is guarded by {@code this}.
+ */
+final class EtcdDcs implements Dcs {
+    private static final Logger log = LoggerFactory.getLogger(EtcdDcs.class);
+
+    private final EtcdSettings settings;
+    private final Client client;
+    private final KV kv;
+    private final ByteSequence prefix;
+    private final ByteSequence leaderKey;
+    private final ByteSequence memberKey;
+    private final ByteSequence initializeKey;
+    private final ByteSequence configKey;
+    private final ByteSequence statusKey;
+    private final ByteSequence me;
+    /** Garbage already reported, by key and revision, so a bad key is logged once, not every cycle. */
+    private final Set<String> reportedGarbage = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService watchRestarter;
+
+    private long leaseId;
+    private volatile Watch.Watcher watcher;
+    private volatile boolean closed;
+
+    EtcdDcs(EtcdSettings settings) {
+        this.settings = settings;
+        Duration timeout = settings.callTimeout();
+        this.client = Client.builder()
+                .endpoints(settings.endpoints().toArray(String[]::new))
+                .connectTimeout(timeout)
+                // jetcd retries on its own; bound it so a call never outlives our own timeout by much
+                .retryMaxDuration(timeout)
+                .retryDelay(100)
+                .retryMaxDelay(500)
+                .retryChronoUnit(java.time.temporal.ChronoUnit.MILLIS)
+                .keepaliveTime(Duration.ofSeconds(5))
+                .keepaliveTimeout(Duration.ofSeconds(3))
+                .build();
+        this.kv = client.getKVClient();
+        this.prefix = bytes(settings.prefix());
+        this.leaderKey = bytes(settings.prefix() + "leader");
+        this.memberKey = bytes(settings.prefix() + "members/" + settings.memberName());
+        this.initializeKey = bytes(settings.prefix() + "initialize");
+        this.configKey = bytes(settings.prefix() + "config");
+        this.statusKey = bytes(settings.prefix() + "status");
+        this.me = bytes(settings.memberName());
+        this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "dcs-watch-restart");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public ClusterView read() {
+        GetResponse response = await(kv.get(prefix, GetOption.builder().isPrefix(true).build()), "read " + settings.prefix());
+        String base = settings.prefix();
+        Optional<String> initialize = Optional.empty();
+        Optional<DynamicConfig> config = Optional.empty();
+        Optional<LeaderKey> leader = Optional.empty();
+        Optional<Long> optime = Optional.empty();
+        Optional<FailoverKey> failover = Optional.empty();
+        List<Member> members = new ArrayList<>();
+        for (KeyValue kvp : response.getKvs()) {
+            String key = kvp.getKey().toString(StandardCharsets.UTF_8);
+            String value = kvp.getValue().toString(StandardCharsets.UTF_8);
+            String name = key.substring(base.length());
+            long rev = kvp.getModRevision();
+            switch (name) {
+                case "initialize" -> initialize = Optional.of(value.trim());
+                case "leader" -> {
+                    ValueCodec.Decoded<String> d = ValueCodec.leader(value);
+                    if (check(key, rev, d)) {
+                        leader = Optional.of(new LeaderKey(d.value(), kvp.getLease(), kvp.getCreateRevision(), rev));
+                    }
+                }
+                case "config" -> {
+                    List<String> problems = new ArrayList<>();
+                    ValueCodec.Decoded<DynamicConfig> d = ValueCodec.config(value, rev, problems);
+                    if (check(key, rev, d)) {
+                        config = Optional.of(d.value());
+                        if (!problems.isEmpty() && reportedGarbage.add(key + "@" + rev + "#fields")) {
+                            log.warn("{} (revision {}): {}", key, rev, String.join("; ", problems));
+                        }
+                    }
+                }
+                case "status" -> {
+                    ValueCodec.Decoded<Long> d = ValueCodec.statusOptime(value);
+                    if (check(key, rev, d)) {
+                        optime = Optional.of(d.value());
+                    }
+                }
+                case "failover" -> {
+                    ValueCodec.Decoded<FailoverKey> d = ValueCodec.failover(value, rev);
+                    if (d.isOk()) {
+                        failover = Optional.of(d.value());
+                    } else if (!"empty".equals(d.problem())) {
+                        check(key, rev, d);
+                    }
+                }
+                default -> {
+                    if (name.startsWith("members/") && name.length() > "members/".length()) {
+                        ValueCodec.Decoded<Member> d = ValueCodec.member(name.substring("members/".length()), value, rev);
+                        if (check(key, rev, d)) {
+                            members.add(d.value());
+                        }
+                    }
+                }
+            }
+        }
+        return new ClusterView(initialize, config, leader, members, optime, failover, response.getHeader().getRevision());
+    }
+
+    private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
+        if (decoded.isOk()) {
+            return true;
+        }
+        if (reportedGarbage.add(key + "@" + revision)) {
+            log.warn("ignoring {} (revision {}): {}; treating the key as absent", key, revision, decoded.problem());
+        }
+        return false;
+    }
+
+    /**
+     * Refreshes the lease once (jetcd's keepAliveOnce: one request, one answer; no background keep-alive that
+     * would hide a stuck agent). A lease etcd no longer knows is replaced by a new grant.
+     */
+    @Override
+    public synchronized LeaseRenewal keepAlive(long ttlSeconds) {
+        long sentAt = settings.clock().nanoTime();
+        if (leaseId != 0) {
+            try {
+                LeaseKeepAliveResponse r = await(client.getLeaseClient().keepAliveOnce(leaseId), "renew lease");
+                if (r.getTTL() > 0) {
+                    return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
+                }
+                log.warn("lease {} has expired in etcd; granting a new one", Long.toHexString(leaseId));
+            } catch (DcsException e) {
+                if (!isLeaseNotFound(e)) {
+                    throw e;
+                }
+                log.warn("lease {} is not known to etcd any more; granting a new one", Long.toHexString(leaseId));
+            }
+            leaseId = 0;
+            sentAt = settings.clock().nanoTime();
+        }
+        long id = await(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        leaseId = id;
+        return new LeaseRenewal(id, sentAt, ttlSeconds, true);
+    }
+
+    private static boolean isLeaseNotFound(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EtcdException ee && ee.getErrorCode() == ErrorCode.NOT_FOUND) {
+                return true;
+            }
+            if (t.getMessage() != null && t.getMessage().contains("requested lease not found")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private synchronized long lease() {
+        if (leaseId == 0) {
+            throw new DcsException("no lease yet");
+        }
+        return leaseId;
+    }
+
+    @Override
+    public boolean tryAcquireLeader() {
+        PutOption onLease = PutOption.builder().withLeaseId(lease()).build();
+        TxnResponse r = await(kv.txn()
+                .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(leaderKey, me, onLease))
+                .commit(), "acquire leader key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public boolean reattachLeader() {
+        PutOption onLease = PutOption.builder().withLeaseId(lease()).build();
+        TxnResponse r = await(kv.txn()
+                .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(me)))
+                .Then(Op.put(leaderKey, me, onLease))
+                .commit(), "move leader key onto my lease");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public boolean releaseLeader() {
+        TxnResponse r = await(kv.txn()
+                .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(me)))
+                .Then(Op.delete(leaderKey, DeleteOption.DEFAULT))
+                .commit(), "release leader key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public void publishMember(Member m) {
+        PutOption onLease = PutOption.builder().withLeaseId(lease()).build();
+        await(kv.put(memberKey, bytes(ValueCodec.encodeMember(m, settings.agentVersion())), onLease), "publish member");
+    }
+
+    @Override
+    public boolean tryInitialize(String systemIdentifier) {
+        TxnResponse r = await(kv.txn()
+                .If(new Cmp(initializeKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(initializeKey, bytes(systemIdentifier), PutOption.DEFAULT))
+                .commit(), "race for initialize key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public void setInitialize(String systemIdentifier) {
+        await(kv.put(initializeKey, bytes(systemIdentifier)), "write initialize key");
+    }
+
+    @Override
+    public void cancelInitialize() {
+        await(kv.delete(initializeKey), "delete initialize key");
+    }
+
+    @Override
+    public boolean initializeConfig(Map<String, Object> dynamicConfig) {
+        TxnResponse r = await(kv.txn()
+                .If(new Cmp(configKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(configKey, bytes(ValueCodec.json(dynamicConfig)), PutOption.DEFAULT))
+                .commit(), "write config key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public void writeStatus(long optime) {
+        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime))), "write status key");
+    }
+
+    @Override
+    public void watch(Runnable onChange) {
+        startWatch(onChange);
+    }
+
+    private void startWatch(Runnable onChange) {
+        if (closed) {
+            return;
+        }
+        WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
+        watcher = client.getWatchClient().watch(prefix, option, Watch.listener(
+                response -> onChange.run(),
+                error -> {
+                    // a broken watch must not leave replicas deaf to a vanished leader: wake the loop, re-watch
+                    log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
+                    onChange.run();
+                    restartWatchLater(onChange);
+                },
+                () -> restartWatchLater(onChange)));
+    }
+
+    private void restartWatchLater(Runnable onChange) {
+        if (closed) {
+            return;
+        }
+        Watch.Watcher old = watcher;
+        if (old != null) {
+            try {
+                old.close();
+            } catch (RuntimeException e) {
+                log.debug("closing broken watch: {}", e.toString());
+            }
+        }
+        watchRestarter.schedule(() -> startWatch(onChange), 500, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        watchRestarter.shutdownNow();
+        Watch.Watcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
+        long id;
+        synchronized (this) {
+            id = leaseId;
+            leaseId = 0;
+        }
+        if (id != 0) {
+            try {
+                await(client.getLeaseClient().revoke(id), "revoke lease");
+            } catch (DcsException e) {
+                log.warn("could not revoke lease {} on close: {}; keys expire with it", Long.toHexString(id),
+                        e.getMessage());
+            }
+        }
+        client.close();
+    }
+
+    private <T> T await(CompletableFuture<T> future, String what) {
+        try {
+            return future.get(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new DcsException(what + ": etcd did not answer within " + settings.callTimeout().toMillis() + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new DcsException(what + ": " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(true);
+            throw new DcsException(what + ": interrupted", e);
+        }
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+}

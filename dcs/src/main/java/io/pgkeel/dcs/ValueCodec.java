@@ -1,0 +1,198 @@
+package io.pgkeel.dcs;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.Member;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Patroni's value formats for each key. Decoding never throws: a value that is not what Patroni would write
+ * comes back as a {@link Decoded#garbage} with a sentence saying what is wrong.
+ */
+final class ValueCodec {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private ValueCodec() {}
+
+    /** Either a value or why the text is not one. */
+    record Decoded<T>(T value, String problem) {
+        static <T> Decoded<T> ok(T value) {
+            return new Decoded<>(value, null);
+        }
+
+        static <T> Decoded<T> garbage(String problem) {
+            return new Decoded<>(null, problem);
+        }
+
+        boolean isOk() {
+            return problem == null;
+        }
+    }
+
+    static Decoded<Member> member(String name, String text, long modRevision) {
+        JsonNode node = object(text);
+        if (node == null) {
+            return Decoded.garbage("not a JSON object");
+        }
+        Map<String, Object> tags = new LinkedHashMap<>();
+        JsonNode t = node.get("tags");
+        if (t != null && t.isObject()) {
+            t.fields().forEachRemaining(e -> tags.put(e.getKey(), plain(e.getValue())));
+        }
+        tags.values().removeIf(java.util.Objects::isNull);
+        return Decoded.ok(new Member(name, text(node, "conn_url"), text(node, "api_url"), text(node, "state"),
+                text(node, "role"), (int) number(node, "timeline"), number(node, "xlog_location"),
+                text(node, "replication_state"), tags, modRevision));
+    }
+
+    static String encodeMember(Member m, String version) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("conn_url", m.connUrl());
+        out.put("api_url", m.apiUrl());
+        out.put("state", m.state());
+        out.put("role", m.role());
+        out.put("version", version);
+        if (m.xlogLocation() > 0) {
+            out.put("xlog_location", m.xlogLocation());
+        }
+        if (m.timeline() > 0) {
+            out.put("timeline", m.timeline());
+        }
+        if (m.replicationState() != null) {
+            out.put("replication_state", m.replicationState());
+        }
+        if (!m.tags().isEmpty()) {
+            out.put("tags", m.tags());
+        }
+        return json(out);
+    }
+
+    static Decoded<String> leader(String text) {
+        String name = text.trim();
+        if (name.isEmpty() || name.contains("\n") || name.contains("/")) {
+            return Decoded.garbage("not a member name");
+        }
+        return Decoded.ok(name);
+    }
+
+    static Decoded<DynamicConfig> config(String text, long modRevision, List<String> problems) {
+        JsonNode node = object(text);
+        if (node == null) {
+            return Decoded.garbage("not a JSON object");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> raw = (Map<String, Object>) plain(node);
+        return Decoded.ok(DynamicConfigParser.parse(raw, "config", problems).withRevision(modRevision));
+    }
+
+    /** {@code {"optime": 67395656, ...}}, or a bare integer as Patroni before 2.1 wrote under optime/leader. */
+    static Decoded<Long> statusOptime(String text) {
+        String t = text.trim();
+        if (t.matches("\\d+")) {
+            return Decoded.ok(Long.parseLong(t));
+        }
+        JsonNode node = object(t);
+        if (node == null || !node.has("optime") || !node.get("optime").canConvertToLong()) {
+            return Decoded.garbage("expected {\"optime\": <integer LSN>}");
+        }
+        return Decoded.ok(node.get("optime").asLong());
+    }
+
+    static String encodeStatus(long optime) {
+        return json(Map.of("optime", optime));
+    }
+
+    /** {@code {"leader": ..., "member": ..., "scheduled_at": ...}}, or Patroni's legacy {@code leader:member}. */
+    static Decoded<FailoverKey> failover(String text, long modRevision) {
+        String t = text.trim();
+        if (t.isEmpty() || t.equals("{}")) {
+            return Decoded.garbage("empty");
+        }
+        JsonNode node = object(t);
+        if (node == null) {
+            int colon = t.indexOf(':');
+            if (colon >= 0 && !t.startsWith("{")) {
+                String leader = t.substring(0, colon).trim();
+                String member = t.substring(colon + 1).trim();
+                return Decoded.ok(new FailoverKey(leader.isEmpty() ? null : leader, member.isEmpty() ? null : member,
+                        null, modRevision));
+            }
+            return Decoded.garbage("not a JSON object");
+        }
+        return Decoded.ok(new FailoverKey(text(node, "leader"), text(node, "member"), text(node, "scheduled_at"),
+                modRevision));
+    }
+
+    static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot encode " + value, e);
+        }
+    }
+
+    private static JsonNode object(String text) {
+        try {
+            JsonNode node = JSON.readTree(text);
+            return node != null && node.isObject() ? node : null;
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString();
+    }
+
+    private static long number(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null) {
+            return 0;
+        }
+        if (v.canConvertToLong()) {
+            return v.asLong();
+        }
+        if (v.isTextual()) {
+            try {
+                return Long.parseLong(v.asText().trim());
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    static Object plain(JsonNode v) {
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (v.isObject()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            v.fields().forEachRemaining(e -> m.put(e.getKey(), plain(e.getValue())));
+            return m;
+        }
+        if (v.isArray()) {
+            List<Object> l = new ArrayList<>();
+            v.forEach(i -> l.add(plain(i)));
+            return l;
+        }
+        if (v.isBoolean()) {
+            return v.asBoolean();
+        }
+        if (v.isIntegralNumber()) {
+            return v.asLong();
+        }
+        if (v.isNumber()) {
+            return v.asDouble();
+        }
+        return v.asText();
+    }
+}
