@@ -293,7 +293,11 @@ final class EtcdDcs implements Dcs {
         }
         WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
         watcher = client.getWatchClient().watch(prefix, option, Watch.listener(
-                response -> onChange.run(),
+                response -> {
+                    if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue().getKey()))) {
+                        onChange.run();
+                    }
+                },
                 error -> {
                     // a broken watch must not leave replicas deaf to a vanished leader: wake the loop, re-watch
                     log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
@@ -302,6 +306,17 @@ final class EtcdDcs implements Dcs {
                 },
                 () -> restartWatchLater(onChange)));
     }
+
+    /**
+     * Only the keys that change what a node must do wake the loops: member keys change every cycle, and waking on
+     * them would make every loop spin on every other loop's heartbeat.
+     */
+    private boolean wakesTheLoop(ByteSequence key) {
+        String name = key.toString(StandardCharsets.UTF_8).substring(settings.prefix().length());
+        return WAKING_KEYS.contains(name);
+    }
+
+    private static final Set<String> WAKING_KEYS = Set.of("leader", "config", "failover", "initialize");
 
     private void restartWatchLater(Runnable onChange) {
         if (closed) {

@@ -53,7 +53,10 @@ public interface Dcs extends AutoCloseable {
     /** Puts {@code status} with the leader's WAL position (Patroni's {@code optime}). */
     void writeStatus(long optime);
 
-    /** Calls {@code onChange} (on a DCS thread; it must be fast) whenever a key under the prefix changes. */
+    /**
+     * Calls {@code onChange} (on a DCS thread; it must be fast) whenever the {@code leader}, {@code config},
+     * {@code failover} or {@code initialize} key changes or vanishes, and when the watch itself breaks.
+     */
     void watch(Runnable onChange);
 
     /** Revokes the lease (member key, and leader key if held, vanish at once) and closes the client. */

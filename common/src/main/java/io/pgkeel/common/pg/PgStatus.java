@@ -7,8 +7,9 @@ import java.util.Set;
  *
  * @param initialized       the data directory holds a cluster ({@code PG_VERSION} exists)
  * @param systemIdentifier  from pg_controldata, or null
- * @param lastRunAsPrimary  pg_controldata says the cluster last ran (or shut down) as a primary: such a node
- *                          must be checked for a diverged timeline (pg_rewind) before it follows another leader
+ * @param lastRunAsPrimary  this data directory ran as a primary since it last followed a leader (pg_controldata
+ *                          says so, or it was brought up as a standby without a rewind since): it may have diverged,
+ *                          so it must go through pg_rewind before it follows another leader
  * @param inRecovery        running as a standby
  * @param walPosition       primary: flush LSN; replica: max(received, replayed)
  * @param replicationState  replicas only: "streaming" or "in archive recovery", else null

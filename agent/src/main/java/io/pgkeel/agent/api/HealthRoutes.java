@@ -1,0 +1,111 @@
+package io.pgkeel.agent.api;
+
+import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.common.ByteSize;
+import io.pgkeel.common.cluster.Tags;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Patroni's health-check answers as a pure function of (path, query, snapshot, now). 200 means "route traffic
+ * here", 503 means "don't"; the body is the status JSON unless the route is status-only.
+ */
+final class HealthRoutes {
+    private HealthRoutes() {}
+
+    /** @param body null for status-only answers */
+    record Answer(int status, Map<String, Object> body) {}
+
+    static Answer answer(String path, Map<String, List<String>> query, NodeSnapshot s, long nowNanos) {
+        if (s == null) {
+            return new Answer(503, Map.of("state", "starting", "role", "uninitialized"));
+        }
+        Map<String, Object> body = StatusJson.of(s);
+        PgStatus pg = s.pg();
+        boolean primary = s.holdsLeaderKey() && pg.isRunningPrimary();
+        boolean replica = pg.isRunningReplica();
+        return switch (path) {
+            case "/", "/primary", "/read-write", "/master" -> new Answer(primary ? 200 : 503, body);
+            case "/leader" -> new Answer(s.holdsLeaderKey() && pg.isRunning() ? 200 : 503, body);
+            case "/standby-leader", "/standby_leader" -> new Answer(503, body);
+            case "/replica" -> new Answer(replicaOk(query, s) ? 200 : 503, body);
+            case "/read-only" -> new Answer(primary || replicaOk(query, s) ? 200 : 503, body);
+            case "/async", "/asynchronous" -> new Answer(replicaOk(query, s) ? 200 : 503, body);
+            case "/sync", "/synchronous", "/quorum" -> new Answer(503, body);
+            case "/read-only-sync", "/read-only-synchronous", "/read-only-quorum" -> new Answer(primary ? 200 : 503, body);
+            case "/health" -> new Answer(pg.isRunning() ? 200 : 503, body);
+            case "/liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, null);
+            case "/readiness" -> new Answer(ready(query, s) ? 200 : 503, null);
+            case "/patroni" -> new Answer(200, body);
+            default -> new Answer(503, body);
+        };
+    }
+
+    private static boolean replicaOk(Map<String, List<String>> query, NodeSnapshot s) {
+        PgStatus pg = s.pg();
+        if (!pg.isRunningReplica() || Tags.truthy(s.identity().tags().get("noloadbalance"))) {
+            return false;
+        }
+        String lag = first(query, "lag");
+        if (lag != null) {
+            long max;
+            try {
+                max = ByteSize.parse(lag);
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+            if (lagBytes(s) > max) {
+                return false;
+            }
+        }
+        String state = first(query, "replication_state");
+        if (state != null && !state.equals(pg.replicationState())) {
+            return false;
+        }
+        for (Map.Entry<String, List<String>> e : query.entrySet()) {
+            if (e.getKey().startsWith("tag_")) {
+                Object tag = s.identity().tags().get(e.getKey().substring(4));
+                String want = e.getValue().isEmpty() ? "" : e.getValue().get(0);
+                if (tag == null || !String.valueOf(tag).toLowerCase(java.util.Locale.ROOT)
+                        .equals(want.toLowerCase(java.util.Locale.ROOT))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Lag = max(leader's last published position, what this replica received) - what it replayed. */
+    static long lagBytes(NodeSnapshot s) {
+        long leader = s.cluster() == null ? 0 : s.cluster().lastLeaderLsn().orElse(0L);
+        return Math.max(0, Math.max(leader, s.pg().receiveLsn()) - s.pg().replayLsn());
+    }
+
+    private static boolean live(NodeSnapshot s, long nowNanos) {
+        long threshold = TimeUnit.SECONDS.toNanos(s.holdsLeaderKey() ? s.ttl() : 2L * s.ttl());
+        return nowNanos - s.lastCycleNanos() < threshold;
+    }
+
+    private static boolean ready(Map<String, List<String>> query, NodeSnapshot s) {
+        if (s.holdsLeaderKey() && s.pg().isRunning()) {
+            return true;
+        }
+        if (!s.dcsReachable() || !s.pg().isRunningReplica() || !"streaming".equals(s.pg().replicationState())) {
+            return false;
+        }
+        String lag = first(query, "lag");
+        try {
+            long max = lag == null ? Long.MAX_VALUE : ByteSize.parse(lag);
+            return lagBytes(s) <= max;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String first(Map<String, List<String>> query, String key) {
+        List<String> v = query.get(key);
+        return v == null || v.isEmpty() ? null : v.get(0);
+    }
+}

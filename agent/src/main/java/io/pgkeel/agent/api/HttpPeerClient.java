@@ -1,0 +1,92 @@
+package io.pgkeel.agent.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgkeel.agent.ha.PeerClient;
+import io.pgkeel.agent.ha.PeerStatus;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.Tags;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Fetches members' {@code GET /patroni} in parallel, each bounded by one timeout (Patroni: 2 s, no retries). */
+public final class HttpPeerClient implements PeerClient {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpClient http;
+    private final Duration timeout;
+
+    public HttpPeerClient(Duration timeout) {
+        this.timeout = timeout;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+    }
+
+    @Override
+    public List<PeerStatus> fetch(List<Member> members) {
+        List<CompletableFuture<PeerStatus>> futures = new ArrayList<>();
+        for (Member m : members) {
+            futures.add(fetchOne(m));
+        }
+        List<PeerStatus> out = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(200);
+        for (int i = 0; i < futures.size(); i++) {
+            try {
+                long left = Math.max(1, deadline - System.nanoTime());
+                out.add(futures.get(i).get(left, TimeUnit.NANOSECONDS));
+            } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                futures.get(i).cancel(true);
+                out.add(PeerStatus.unreachable(members.get(i).name()));
+            }
+        }
+        return out;
+    }
+
+    private CompletableFuture<PeerStatus> fetchOne(Member m) {
+        if (m.apiUrl() == null) {
+            return CompletableFuture.completedFuture(PeerStatus.unreachable(m.name()));
+        }
+        HttpRequest req;
+        try {
+            req = HttpRequest.newBuilder(URI.create(m.apiUrl())).timeout(timeout).GET().build();
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(PeerStatus.unreachable(m.name()));
+        }
+        return http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+                .thenApply(r -> parse(m.name(), r.body()))
+                .exceptionally(e -> PeerStatus.unreachable(m.name()));
+    }
+
+    /** Patroni's reading of a peer (ha.py _MemberStatus.from_api_response). */
+    static PeerStatus parse(String name, String body) {
+        try {
+            JsonNode n = JSON.readTree(body);
+            if (n == null || !n.isObject()) {
+                return PeerStatus.unreachable(name);
+            }
+            JsonNode xlog = n.path("xlog");
+            boolean inRecovery = !(xlog.has("location") || "primary".equals(n.path("role").asText()));
+            long wal = inRecovery ? Math.max(xlog.path("received_location").asLong(0), xlog.path("replayed_location").asLong(0))
+                    : xlog.path("location").asLong(0);
+            Map<String, Object> tags = new HashMap<>();
+            n.path("tags").fields().forEachRemaining(e -> tags.put(e.getKey(),
+                    e.getValue().isNumber() ? e.getValue().numberValue() : e.getValue().isBoolean()
+                            ? e.getValue().asBoolean() : e.getValue().asText()));
+            return new PeerStatus(name, true, "running".equals(n.path("state").asText()), inRecovery, wal,
+                    n.path("timeline").asInt(0), Tags.nofailover(tags), Tags.failoverPriority(tags));
+        } catch (Exception e) {
+            return PeerStatus.unreachable(name);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.pgkeel.agent.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.common.Clock;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers every request from the snapshot the HA loop published: no JDBC or etcd call ever runs on the event
+ * loop. Keep-alive is honoured (Patroni closes after each response; HAProxy checks are cheaper this way).
+ */
+final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final Logger log = LoggerFactory.getLogger(RestApiHandler.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Supplier<NodeSnapshot> snapshot;
+    private final Clock clock;
+
+    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock) {
+        this.snapshot = snapshot;
+        this.clock = clock;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!request.decoderResult().isSuccess()) {
+            respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "malformed request")), false);
+            return;
+        }
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.path().length() > 1 && uri.path().endsWith("/")
+                ? uri.path().substring(0, uri.path().length() - 1) : uri.path();
+        HttpMethod method = request.method();
+        boolean statusOnly = method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
+        if (!method.equals(HttpMethod.GET) && !statusOnly) {
+            respond(ctx, request, HttpResponseStatus.NOT_IMPLEMENTED,
+                    json(Map.of("error", method + " " + path + " is not implemented yet")), false);
+            return;
+        }
+        HealthRoutes.Answer a = HealthRoutes.answer(path, uri.parameters(), snapshot.get(), clock.nanoTime());
+        byte[] body = statusOnly || a.body() == null ? new byte[0] : json(a.body());
+        respond(ctx, request, HttpResponseStatus.valueOf(a.status()), body, !statusOnly && a.body() != null);
+    }
+
+    private static byte[] json(Object o) {
+        try {
+            return JSON.writeValueAsBytes(o);
+        } catch (JsonProcessingException e) {
+            return ("{\"error\":\"" + e.getOriginalMessage() + "\"}").getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
+                                byte[] body, boolean isJson) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.wrappedBuffer(body));
+        if (isJson) {
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        }
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        if (keepAlive) {
+            if (!request.protocolVersion().isKeepAliveDefault()) {
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+            ctx.writeAndFlush(response);
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("REST API connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}

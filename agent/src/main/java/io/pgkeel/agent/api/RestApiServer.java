@@ -1,0 +1,71 @@
+package io.pgkeel.agent.api;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.common.Clock;
+import java.net.InetSocketAddress;
+import java.util.function.Supplier;
+
+/** Patroni's REST API on Netty: one small event loop, requests answered from the published snapshot. */
+public final class RestApiServer implements AutoCloseable {
+    /** Largest request line + headers, and largest body, accepted; anything bigger is refused with 4xx. */
+    static final int MAX_HEADER_BYTES = 8192;
+    static final int MAX_BODY_BYTES = 64 * 1024;
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+
+    private RestApiServer(EventLoopGroup group, Channel channel) {
+        this.group = group;
+        this.channel = channel;
+    }
+
+    public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock) {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, (Runnable r) -> {
+            Thread t = new Thread(r, "rest-api");
+            t.setDaemon(true);
+            return t;
+        }, NioIoHandler.newFactory());
+        try {
+            Channel ch = new ServerBootstrap()
+                    .group(group)
+                    .channel(NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel c) {
+                            c.pipeline()
+                                    .addLast(new ReadTimeoutHandler(60))
+                                    .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
+                                    .addLast(new HttpServerKeepAliveHandler())
+                                    .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
+                                    .addLast(new RestApiHandler(snapshot, clock));
+                        }
+                    })
+                    .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();
+            return new RestApiServer(group, ch);
+        } catch (RuntimeException e) {
+            group.shutdownGracefully();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,65 @@
+package io.pgkeel.agent.ha;
+
+/**
+ * What one HA cycle does. Each action carries a stable one-sentence reason, logged once per cycle; runbooks and
+ * tests match on these sentences, so change them only on purpose.
+ */
+public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader, Action.StartPostgres,
+        Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote, Action.Demote,
+        Action.Follow, Action.Rewind, Action.Wait {
+
+    String reason();
+
+    /** Race for the {@code initialize} key; the winner runs initdb, starts as primary and takes the leader key. */
+    record Bootstrap(String reason) implements Action {}
+
+    /** pg_basebackup from the leader, then start as its replica. */
+    record CloneFromLeader(String leader, String reason) implements Action {}
+
+    /**
+     * Start the local postmaster.
+     *
+     * @param follow the leader whose WAL to stream, or null (a primary, or a replica with no leader to follow yet)
+     */
+    record StartPostgres(boolean asPrimary, String follow, String reason) implements Action {}
+
+    /**
+     * CAS-create the leader key on my lease; when won and {@code promote}, promote the local standby at once.
+     * Never promotes without the key.
+     */
+    record AcquireLeader(boolean promote, String reason) implements Action {}
+
+    /** The leader key still names me but rides on an older lease of mine: move it onto my current lease. */
+    record ReattachLeader(String reason) implements Action {}
+
+    /**
+     * I hold the key and run as primary: publish my WAL position in {@code status}, create the replication slots
+     * the other members need, and write the {@code initialize}/{@code config} keys if they are missing.
+     */
+    record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, String systemIdentifierToWrite,
+                         boolean writeConfig, String reason) implements Action {
+        public LeadAsPrimary {
+            slotsToCreate = java.util.Set.copyOf(slotsToCreate);
+        }
+    }
+
+    /** I hold the key but PostgreSQL is a standby: promote it. */
+    record Promote(String reason) implements Action {}
+
+    /**
+     * Stop taking writes now: {@code pg_ctl stop -m immediate}. The next cycles restart PostgreSQL as a replica
+     * (through pg_rewind when it diverged).
+     *
+     * @param releaseKey delete the leader key (if it still names me) once stopped
+     */
+    record Demote(boolean releaseKey, String reason) implements Action {}
+
+    /** Point primary_conninfo at {@code leader} (or at nobody when null) and reload. */
+    record Follow(String leader, String reason) implements Action {}
+
+    /** This former primary may have diverged from {@code leader}: pg_rewind (or re-clone), then start as replica. */
+    record Rewind(String leader, String reason) implements Action {}
+
+    /** Nothing to change this cycle. */
+    record Wait(String reason) implements Action {}
+}

@@ -1,0 +1,331 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.Clock;
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.dcs.Dcs;
+import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.dcs.LeaseRenewal;
+import io.pgkeel.common.pg.LocalPostgres;
+import io.pgkeel.common.pg.PgStatus;
+import io.pgkeel.common.pg.PostgresException;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent's HA cycle: observe (lease refresh, DCS read, PostgreSQL probe, peers when racing), decide
+ * ({@link HaPolicy}, pure), act, publish. The same code runs in the daemon ({@link HaLoop}) and in simulated
+ * clusters on fakes.
+ *
+ * <p>Thread confinement: {@link #runCycle()} and {@link #shutdown} are called from one thread only (the loop);
+ * {@link #checkFence} may be called from any thread.
+ */
+public final class HaNode {
+    private static final Logger log = LoggerFactory.getLogger(HaNode.class);
+
+    private final NodeIdentity identity;
+    private final Dcs dcs;
+    private final LocalPostgres pg;
+    private final PeerClient peerClient;
+    private final Clock clock;
+    private final Consumer<NodeSnapshot> publisher;
+    private final LeaseFence fence;
+
+    private LeaseStatus lease = LeaseStatus.none();
+    private DynamicConfig dynamic;
+    private ClusterView lastView;
+    private long dcsLastSeenEpochSeconds;
+    private long lastOptimeWritten = -1;
+    private Action lastAction;
+    private boolean acquiredThisCycle;
+
+    public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
+                  Consumer<NodeSnapshot> publisher) {
+        this.identity = identity;
+        this.dcs = dcs;
+        this.pg = pg;
+        this.peerClient = peerClient;
+        this.clock = clock;
+        this.publisher = publisher;
+        this.dynamic = identity.bootstrapDynamic();
+        this.fence = new LeaseFence(this::fenceStop);
+    }
+
+    /** Runs one cycle; returns how long to wait before the next one (the loop may be woken earlier). */
+    public long runCycle() {
+        Observation o = observe();
+        Action action = HaPolicy.decide(o);
+        log.info("{} {}: {}", roleTag(o.pg()), action.getClass().getSimpleName(), action.reason());
+        lastAction = action;
+        acquiredThisCycle = false;
+        boolean failed = false;
+        try {
+            act(action, o);
+        } catch (DcsException | PostgresException e) {
+            failed = true;
+            log.error("{} failed: {}", action.getClass().getSimpleName(), e.getMessage());
+        } catch (RuntimeException e) {
+            failed = true;
+            log.error("unexpected error while acting on {}, please report it as a BUG", action, e);
+        }
+        PgStatus after = changesPostgres(action) ? pg.probe() : o.pg();
+        boolean holdsKey = acquiredThisCycle || o.dcs().isReachable()
+                && o.dcs().cluster().leader().map(l -> l.name().equals(identity.name()) && l.leaseId() == lease.leaseId())
+                        .orElse(false);
+        updateFence(after);
+        if (o.dcs().isReachable() && lease.isHeld()) {
+            publishMember(after);
+        }
+        long now = clock.nanoTime();
+        publisher.accept(new NodeSnapshot(identity, after, lastView, o.dcs().isReachable(), holdsKey,
+                action.getClass().getSimpleName(), action.reason(), now, dcsLastSeenEpochSeconds, dynamic.ttl(),
+                dynamic.loopWait()));
+        return nextWait(action, failed, now);
+    }
+
+    private Observation observe() {
+        DcsView view = null;
+        try {
+            LeaseRenewal r = dcs.keepAlive(dynamic.ttl());
+            lease = new LeaseStatus(r.leaseId(), r.sentAtNanos() + TimeUnit.SECONDS.toNanos(r.ttlSeconds()), true);
+        } catch (DcsException e) {
+            lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
+            view = DcsView.unreachable(e.getMessage());
+        }
+        if (view == null) {
+            try {
+                ClusterView c = dcs.read();
+                view = DcsView.reachable(c);
+                lastView = c;
+                dcsLastSeenEpochSeconds = clock.now().getEpochSecond();
+                c.config().ifPresent(cfg -> dynamic = cfg);
+            } catch (DcsException e) {
+                view = DcsView.unreachable(e.getMessage());
+            }
+        }
+        PgStatus status = pg.probe();
+        NodeSettings self = settings();
+        List<PeerStatus> peers = List.of();
+        if (view.isReachable() && view.cluster().isUnlocked() && status.isRunningReplica() && !self.nofailover()) {
+            List<Member> others = view.cluster().members().stream()
+                    .filter(m -> !m.name().equals(identity.name())).toList();
+            peers = others.isEmpty() ? List.of() : peerClient.fetch(others);
+        }
+        return new Observation(view, status, lease, peers, self, clock.nanoTime());
+    }
+
+    private NodeSettings settings() {
+        boolean rewind = identity.localUsePgRewind().orElse(dynamic.usePgRewind());
+        return new NodeSettings(identity.name(), identity.tags(), dynamic, rewind,
+                NodeSettings.fenceMarginFor(dynamic.ttl()));
+    }
+
+    private void act(Action action, Observation o) {
+        if (action instanceof Action.Wait) {
+            return;
+        }
+        if (action instanceof Action.LeadAsPrimary a) {
+            leadAsPrimary(a);
+        } else if (action instanceof Action.AcquireLeader a) {
+            if (!dcs.tryAcquireLeader()) {
+                log.info("lost the race for the leader key");
+                return;
+            }
+            acquiredThisCycle = true;
+            if (a.promote()) {
+                pg.promote();
+                log.info("promoted self to leader by acquiring session lock");
+            } else {
+                log.info("acquired session lock as a leader");
+            }
+        } else if (action instanceof Action.Promote) {
+            pg.promote();
+        } else if (action instanceof Action.Demote a) {
+            pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+            fence.disarm();
+            if (a.releaseKey()) {
+                dcs.releaseLeader();
+            }
+        } else if (action instanceof Action.Follow a) {
+            pg.follow(member(o, a.leader()));
+        } else if (action instanceof Action.StartPostgres a) {
+            pg.start(a.asPrimary(), a.follow() == null ? null : member(o, a.follow()));
+        } else if (action instanceof Action.ReattachLeader) {
+            if (!dcs.reattachLeader()) {
+                log.info("the leader key no longer names me");
+            }
+        } else if (action instanceof Action.Rewind a) {
+            Member source = member(o, a.leader());
+            pg.stop(LocalPostgres.StopMode.FAST);
+            if (pg.rewind(source)) {
+                pg.start(false, source);
+            } else {
+                log.warn("pg_rewind from {} failed; removing the data directory to clone it anew", a.leader());
+                pg.removeDataDirectory();
+            }
+        } else if (action instanceof Action.CloneFromLeader a) {
+            Member source = member(o, a.leader());
+            pg.removeDataDirectory();
+            pg.cloneFrom(source);
+            pg.start(false, source);
+        } else if (action instanceof Action.Bootstrap) {
+            bootstrap();
+        } else {
+            throw new AssertionError("unhandled action " + action);
+        }
+    }
+
+    private void bootstrap() {
+        if (!dcs.tryInitialize("")) {
+            log.info("another member won the race to bootstrap the cluster");
+            return;
+        }
+        String sysid;
+        try {
+            sysid = pg.bootstrap();
+        } catch (RuntimeException e) {
+            log.error("bootstrap failed; giving the initialize key back so another member can try");
+            try {
+                pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+                pg.removeDataDirectory();
+            } finally {
+                dcs.cancelInitialize();
+            }
+            throw e;
+        }
+        if (!dcs.tryAcquireLeader()) {
+            throw new PostgresException("bootstrapped, but the leader key was taken by someone else");
+        }
+        acquiredThisCycle = true;
+        dcs.setInitialize(sysid);
+        dcs.initializeConfig(identity.bootstrapDcs());
+        log.info("bootstrapped a new cluster with system identifier {}", sysid);
+    }
+
+    private void leadAsPrimary(Action.LeadAsPrimary a) {
+        if (a.systemIdentifierToWrite() != null) {
+            dcs.setInitialize(a.systemIdentifierToWrite());
+        }
+        if (a.writeConfig()) {
+            dcs.initializeConfig(identity.bootstrapDcs());
+        }
+        if (!a.slotsToCreate().isEmpty()) {
+            pg.createSlots(a.slotsToCreate());
+        }
+        if (a.optime() != lastOptimeWritten) {
+            dcs.writeStatus(a.optime());
+            lastOptimeWritten = a.optime();
+        }
+    }
+
+    private static Member member(Observation o, String name) {
+        Optional<Member> m = o.dcs().cluster().member(name);
+        return m.orElseThrow(() -> new PostgresException("member '" + name + "' has no member key"));
+    }
+
+    private void publishMember(PgStatus s) {
+        Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
+                NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0);
+        try {
+            dcs.publishMember(me);
+        } catch (DcsException e) {
+            log.warn("could not publish my member key: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * A primary is always fenced at its last confirmed lease deadline (no lease yet means the deadline has
+     * already passed); anything else is not taking writes and needs no fence.
+     */
+    private void updateFence(PgStatus s) {
+        boolean primaryish = s.runState() != io.pgkeel.common.pg.PgRunState.STOPPED && !s.inRecovery();
+        if (primaryish) {
+            fence.arm(lease.validUntilNanos() - NodeSettings.fenceMarginFor(dynamic.ttl()));
+        } else {
+            fence.disarm();
+        }
+    }
+
+    /** Called often from a timer thread (or a simulation): enforces the lease deadline on a primary. */
+    public boolean checkFence() {
+        return fence.check(clock.nanoTime());
+    }
+
+    public java.util.OptionalLong fenceDeadline() {
+        return fence.deadline();
+    }
+
+    private void fenceStop() {
+        log.warn("demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
+        try {
+            pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+        } catch (RuntimeException e) {
+            log.error("could not stop postgres at the lease deadline: {}", e.getMessage());
+        }
+    }
+
+    private long nextWait(Action action, boolean failed, long now) {
+        long loopWait = TimeUnit.SECONDS.toNanos(dynamic.loopWait());
+        if (!failed && (action instanceof Action.Demote || action instanceof Action.Rewind
+                || action instanceof Action.Bootstrap || action instanceof Action.CloneFromLeader
+                || action instanceof Action.AcquireLeader || action instanceof Action.Promote
+                || action instanceof Action.ReattachLeader)) {
+            return TimeUnit.MILLISECONDS.toNanos(100);
+        }
+        java.util.OptionalLong d = fence.deadline();
+        if (d.isPresent()) {
+            // wake before the fence would fire, so a healthy loop renews in time
+            long untilFence = d.getAsLong() - now - TimeUnit.MILLISECONDS.toNanos(500);
+            return Math.max(0, Math.min(loopWait, untilFence));
+        }
+        return loopWait;
+    }
+
+    private static boolean changesPostgres(Action a) {
+        return !(a instanceof Action.Wait) && !(a instanceof Action.LeadAsPrimary) && !(a instanceof Action.ReattachLeader);
+    }
+
+    private String roleTag(PgStatus s) {
+        return "[" + identity.name() + " " + NodeSnapshot.roleOf(s) + "]";
+    }
+
+    /**
+     * Clean stop (SIGTERM): a primary stops PostgreSQL with a checkpoint, then releases the leader key so the
+     * replicas race at once; every node then revokes its lease (its member key vanishes).
+     */
+    public void shutdown() {
+        PgStatus s = pg.probe();
+        boolean wasPrimary = s.runState() != io.pgkeel.common.pg.PgRunState.STOPPED && !s.inRecovery();
+        fence.disarm();
+        try {
+            pg.stop(LocalPostgres.StopMode.FAST);
+        } catch (RuntimeException e) {
+            log.error("could not stop postgres cleanly: {}; stopping it immediately", e.getMessage());
+            pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+        }
+        if (wasPrimary) {
+            try {
+                if (dcs.releaseLeader()) {
+                    log.info("released the leader key after a clean stop");
+                }
+            } catch (DcsException e) {
+                log.warn("could not release the leader key: {}; it expires with my lease", e.getMessage());
+            }
+        }
+        dcs.close();
+    }
+
+    public Action lastAction() {
+        return lastAction;
+    }
+
+    public NodeIdentity identity() {
+        return identity;
+    }
+}

@@ -1,0 +1,227 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The HA decision: a pure function of one {@link Observation}. No I/O, no clock, no logging; the loop logs the
+ * returned action's reason. Safety rules, in order of precedence:
+ * <ol>
+ *   <li>A primary whose lease can no longer be confirmed (past {@code validUntil - fenceMargin}) demotes.</li>
+ *   <li>Nobody promotes without holding the leader key on its current, safe lease.</li>
+ *   <li>A primary that sees someone else holding the key demotes.</li>
+ *   <li>A former primary rewinds before it follows a new leader.</li>
+ * </ol>
+ */
+public final class HaPolicy {
+    private HaPolicy() {}
+
+    public static Action decide(Observation o) {
+        if (!o.dcs().isReachable()) {
+            return decideWithoutDcs(o);
+        }
+        NodeSettings self = o.self();
+        String me = self.name();
+        PgStatus pg = o.pg();
+        ClusterView c = o.dcs().cluster();
+        boolean leaseSafe = o.lease().isSafeAt(o.nowNanos(), self.fenceMarginNanos());
+        boolean iHoldKey = c.isLeader(me);
+        boolean keyOnMyLease = iHoldKey && o.lease().isHeld() && c.leader().orElseThrow().leaseId() == o.lease().leaseId();
+
+        if (!pg.initialized()) {
+            return decideWithoutData(c, iHoldKey);
+        }
+        Optional<String> clusterSysid = c.initialize().filter(s -> !s.isEmpty());
+        if (clusterSysid.isPresent() && pg.systemIdentifier() != null && !clusterSysid.get().equals(pg.systemIdentifier())) {
+            return new Action.Wait("refusing to manage postgres: its system identifier " + pg.systemIdentifier()
+                    + " is not the cluster's " + clusterSysid.get());
+        }
+
+        if (pg.runState() == PgRunState.STOPPED) {
+            return decideWhileStopped(o, c, iHoldKey, keyOnMyLease, leaseSafe);
+        }
+        if (pg.runState() == PgRunState.STARTING) {
+            if (iHoldKey && !pg.inRecovery() && !leaseSafe) {
+                return new Action.Demote(false, "demoting self because the leader lease could not be renewed");
+            }
+            return new Action.Wait("waiting for postgres to start");
+        }
+
+        if (c.isUnlocked()) {
+            return decideUnlocked(o, c);
+        }
+        if (iHoldKey) {
+            if (!keyOnMyLease) {
+                return new Action.ReattachLeader("moving the leader key onto my current lease");
+            }
+            if (!leaseSafe) {
+                return pg.inRecovery()
+                        ? new Action.Wait("not promoting because the leader lease could not be renewed")
+                        : new Action.Demote(false, "demoting self because the leader lease could not be renewed");
+            }
+            if (pg.inRecovery()) {
+                return new Action.Promote("promoting self because I hold the leader key");
+            }
+            return leadAsPrimary(o, c);
+        }
+
+        String leader = c.leader().orElseThrow().name();
+        if (!pg.inRecovery()) {
+            return new Action.Demote(false, "demoting self because I do not have the lock and I was a leader");
+        }
+        if (pg.lastRunAsPrimary() && o.self().usePgRewind()) {
+            if (!hasAddress(c.member(leader))) {
+                return new Action.Wait("waiting for leader '" + leader + "' to publish its address");
+            }
+            return new Action.Rewind(leader, "rewinding from leader '" + leader
+                    + "' because this node ran as a primary since it last followed one");
+        }
+        if (!Objects.equals(pg.following(), leader)) {
+            if (!hasAddress(c.member(leader))) {
+                return new Action.Wait("waiting for leader '" + leader + "' to publish its address");
+            }
+            return new Action.Follow(leader, "following new leader '" + leader + "'");
+        }
+        return new Action.Wait("no action. I am (" + me + "), a secondary, and following a leader (" + leader + ")");
+    }
+
+    private static Action decideWithoutDcs(Observation o) {
+        PgStatus pg = o.pg();
+        boolean primaryish = pg.runState() != PgRunState.STOPPED && !pg.inRecovery();
+        if (primaryish) {
+            if (o.lease().isSafeAt(o.nowNanos(), o.self().fenceMarginNanos())) {
+                return new Action.Wait("keeping primary while DCS is not accessible because the leader lease is still valid");
+            }
+            return new Action.Demote(false, "demoting self because DCS is not accessible and the leader lease could not be renewed");
+        }
+        if (pg.initialized() && pg.runState() == PgRunState.STOPPED) {
+            return new Action.StartPostgres(false, null, "starting as a read-only replica because DCS is not accessible");
+        }
+        return new Action.Wait("DCS is not accessible");
+    }
+
+    private static Action decideWithoutData(ClusterView c, boolean iHoldKey) {
+        if (iHoldKey) {
+            return new Action.Demote(true, "releasing the leader key because my data directory is empty");
+        }
+        if (c.initialize().isEmpty() && c.isUnlocked()) {
+            return new Action.Bootstrap("trying to bootstrap a new cluster");
+        }
+        Optional<Member> leader = c.leaderMember();
+        if (leader.isPresent() && leader.get().isRunning() && hasAddress(leader)) {
+            return new Action.CloneFromLeader(leader.get().name(),
+                    "trying to bootstrap from leader '" + leader.get().name() + "'");
+        }
+        return new Action.Wait("waiting for leader to bootstrap");
+    }
+
+    private static Action decideWhileStopped(Observation o, ClusterView c, boolean iHoldKey, boolean keyOnMyLease,
+                                             boolean leaseSafe) {
+        PgStatus pg = o.pg();
+        if (iHoldKey) {
+            if (!keyOnMyLease) {
+                return new Action.ReattachLeader("moving the leader key onto my current lease");
+            }
+            if (!leaseSafe) {
+                return new Action.Wait("not starting as primary because the leader lease could not be renewed");
+            }
+            return new Action.StartPostgres(true, null, "starting primary after failure");
+        }
+        if (c.leader().isPresent()) {
+            String leader = c.leader().get().name();
+            if (!hasAddress(c.member(leader))) {
+                return new Action.Wait("waiting for leader '" + leader + "' to publish its address");
+            }
+            if (pg.lastRunAsPrimary() && o.self().usePgRewind()) {
+                return new Action.Rewind(leader, "rewinding from leader '" + leader + "' because this node was a primary");
+            }
+            return new Action.StartPostgres(false, leader, "starting as a replica of leader '" + leader + "'");
+        }
+        return new Action.StartPostgres(false, null, "starting as a read-only replica because there is no leader");
+    }
+
+    private static Action decideUnlocked(Observation o, ClusterView c) {
+        PgStatus pg = o.pg();
+        if (!o.lease().isHeld()) {
+            return pg.inRecovery()
+                    ? new Action.Wait("not racing for the leader key because I hold no lease")
+                    : new Action.Demote(false, "demoting self because I am a primary without the leader key or a lease");
+        }
+        if (!pg.inRecovery()) {
+            Optional<Member> newer = c.members().stream()
+                    .filter(m -> !m.name().equals(o.self().name()) && m.timeline() > pg.timeline()).findFirst();
+            if (newer.isPresent()) {
+                return new Action.Demote(false, "demoting self because member '" + newer.get().name()
+                        + "' is on a newer timeline than mine");
+            }
+            return new Action.AcquireLeader(false, "acquiring the leader key as the running primary");
+        }
+        Optional<String> why = whyNotHealthiest(o, c);
+        if (why.isPresent()) {
+            return new Action.Wait("following a different leader because i am not the healthiest node: " + why.get());
+        }
+        return new Action.AcquireLeader(true, "racing for the leader key to promote self because i am the healthiest node");
+    }
+
+    /** Patroni's healthiest-node rules, on peer answers gathered before deciding. Empty means healthiest. */
+    static Optional<String> whyNotHealthiest(Observation o, ClusterView c) {
+        NodeSettings self = o.self();
+        PgStatus pg = o.pg();
+        if (self.nofailover()) {
+            return Optional.of("this member is tagged nofailover");
+        }
+        Optional<Long> last = c.lastLeaderLsn();
+        if (last.isPresent() && last.get() - pg.walPosition() > self.dynamic().maximumLagOnFailover()) {
+            return Optional.of("my wal position exceeds maximum replication lag");
+        }
+        for (PeerStatus peer : o.peers()) {
+            if (!peer.reachable() || peer.name().equals(self.name())) {
+                continue;
+            }
+            if (peer.running() && !peer.inRecovery()) {
+                return Optional.of("primary (" + peer.name() + ") is still alive");
+            }
+            if (peer.nofailover() || !peer.running()) {
+                continue;
+            }
+            if (peer.walPosition() > pg.walPosition()) {
+                return Optional.of("member " + peer.name() + " is ahead of me");
+            }
+            if (peer.walPosition() == pg.walPosition() && peer.failoverPriority() > self.failoverPriority()) {
+                return Optional.of("member " + peer.name() + " has a higher failover priority");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Action leadAsPrimary(Observation o, ClusterView c) {
+        PgStatus pg = o.pg();
+        Set<String> slots = new HashSet<>();
+        if (o.self().dynamic().useSlots()) {
+            for (Member m : c.members()) {
+                String slot = slotName(m.name());
+                if (!m.name().equals(o.self().name()) && !pg.slots().contains(slot)) {
+                    slots.add(slot);
+                }
+            }
+        }
+        String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(),
+                "no action. I am (" + o.self().name() + "), the leader with the lock");
+    }
+
+    private static boolean hasAddress(Optional<Member> m) {
+        return m.isPresent() && m.get().connUrl() != null && !m.get().connUrl().isBlank();
+    }
+
+    /** Patroni's slot name for a member: lower case, anything outside [a-z0-9_] becomes '_'. */
+    public static String slotName(String memberName) {
+        return memberName.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    }
+}

@@ -1,0 +1,51 @@
+package io.pgkeel.agent.ha;
+
+/**
+ * The safety rule in one place: while this node is a primary, a deadline is armed at
+ * {@code leaseValidUntil - fenceMargin}; if it passes before a renewal moves it, PostgreSQL is stopped
+ * immediately, whatever the HA loop is doing (it may be blocked in a DCS call) and whatever jetcd thinks.
+ *
+ * <p>Thread-safety: arm/disarm from the loop, {@link #check} from the fence thread or a simulation; the state is
+ * one volatile long, and firing at most once per arming is ensured by compare-and-set.
+ */
+public final class LeaseFence {
+    private static final long DISARMED = Long.MIN_VALUE;
+
+    private final java.util.concurrent.atomic.AtomicLong deadline = new java.util.concurrent.atomic.AtomicLong(DISARMED);
+    private final Runnable stopWrites;
+
+    public LeaseFence(Runnable stopWrites) {
+        this.stopWrites = stopWrites;
+    }
+
+    public void arm(long deadlineNanos) {
+        deadline.set(deadlineNanos);
+    }
+
+    public void disarm() {
+        deadline.set(DISARMED);
+    }
+
+    public boolean isArmed() {
+        return deadline.get() != DISARMED;
+    }
+
+    /** The armed deadline, or empty. */
+    public java.util.OptionalLong deadline() {
+        long d = deadline.get();
+        return d == DISARMED ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(d);
+    }
+
+    /** Fires the stop if the deadline has passed at {@code nowNanos}. Returns true when it fired. */
+    public boolean check(long nowNanos) {
+        long d = deadline.get();
+        if (d == DISARMED || nowNanos - d < 0) {
+            return false;
+        }
+        if (!deadline.compareAndSet(d, DISARMED)) {
+            return false;
+        }
+        stopWrites.run();
+        return true;
+    }
+}

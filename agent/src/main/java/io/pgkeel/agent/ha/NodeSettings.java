@@ -1,0 +1,33 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.Tags;
+import java.util.Map;
+
+/**
+ * What decide needs to know about this node and the cluster settings in force this cycle.
+ *
+ * @param dynamic      the {@code config} key if present, else this node's {@code bootstrap.dcs}
+ * @param usePgRewind  the effective use_pg_rewind (local setting wins over dynamic)
+ * @param fenceMarginNanos how long before the lease can expire the primary must already have stopped taking writes
+ */
+public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig dynamic, boolean usePgRewind,
+                           long fenceMarginNanos) {
+    public NodeSettings {
+        tags = Map.copyOf(tags);
+    }
+
+    public boolean nofailover() {
+        return Tags.nofailover(tags);
+    }
+
+    public int failoverPriority() {
+        return Tags.failoverPriority(tags);
+    }
+
+    /** Margin between the lease deadline and the moment a primary that cannot renew stops: ttl/5, within 1-5 s. */
+    public static long fenceMarginFor(int ttlSeconds) {
+        long millis = Math.max(1000, Math.min(5000, ttlSeconds * 200L));
+        return millis * 1_000_000L;
+    }
+}

@@ -1,0 +1,33 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.pg.PgStatus;
+
+/**
+ * What the HA loop publishes once per cycle for the REST API: handlers answer from this, never from JDBC/etcd.
+ *
+ * @param cluster         the last cluster view read, or null if none yet
+ * @param dcsReachable    whether this cycle's DCS read succeeded
+ * @param holdsLeaderKey  this node holds the leader key on its current lease
+ * @param lastCycleNanos  monotonic time the cycle finished (for /liveness)
+ * @param dcsLastSeenEpochSeconds wall time of the last successful DCS contact
+ */
+public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
+                           boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
+                           long dcsLastSeenEpochSeconds, int ttl, int loopWait) {
+
+    /** The member role string Patroni uses. */
+    public String role() {
+        return roleOf(pg);
+    }
+
+    public static String roleOf(PgStatus pg) {
+        if (!pg.initialized()) {
+            return "uninitialized";
+        }
+        if (pg.runState() == io.pgkeel.common.pg.PgRunState.STOPPED) {
+            return pg.lastRunAsPrimary() ? "demoted" : "replica";
+        }
+        return pg.inRecovery() ? "replica" : "primary";
+    }
+}
