@@ -59,6 +59,11 @@ final class YamlTree {
                             + ": " + (path.isEmpty() ? "a key" : "a key under " + path) + " must be a plain name");
                 }
                 String childPath = path.isEmpty() ? key.getValue() : path + "." + key.getValue();
+                ConfigNode previous = entries.get(key.getValue());
+                if (previous != null) {
+                    throw new ConfigException(file + " line " + (key.getStartMark().getLine() + 1) + ": " + childPath
+                            + " is given twice (first at " + previous.origin().substring(file.length() + 1) + ")");
+                }
                 entries.put(key.getValue(), convert(tuple.getValueNode(), childPath, file));
             }
             return new ConfigNode.MapNode(path, origin, entries);

@@ -24,10 +24,14 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
     record StartPostgres(boolean asPrimary, String follow, String reason) implements Action {}
 
     /**
-     * CAS-create the leader key on my lease; when won and {@code promote}, promote the local standby at once.
-     * Never promotes without the key.
+     * CAS-create the leader key on my lease; when won and {@code promote}, promote the local standby at once and
+     * create {@code slotsAfterPromote} for the replicas. Never promotes without the key.
      */
-    record AcquireLeader(boolean promote, String reason) implements Action {}
+    record AcquireLeader(boolean promote, java.util.Set<String> slotsAfterPromote, String reason) implements Action {
+        public AcquireLeader {
+            slotsAfterPromote = java.util.Set.copyOf(slotsAfterPromote);
+        }
+    }
 
     /** The leader key still names me but rides on an older lease of mine: move it onto my current lease. */
     record ReattachLeader(String reason) implements Action {}
@@ -43,8 +47,12 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         }
     }
 
-    /** I hold the key but PostgreSQL is a standby: promote it. */
-    record Promote(String reason) implements Action {}
+    /** I hold the key but PostgreSQL is a standby: promote it, then create the replicas' slots. */
+    record Promote(java.util.Set<String> slotsAfterPromote, String reason) implements Action {
+        public Promote {
+            slotsAfterPromote = java.util.Set.copyOf(slotsAfterPromote);
+        }
+    }
 
     /**
      * Stop taking writes now: {@code pg_ctl stop -m immediate}. The next cycles restart PostgreSQL as a replica

@@ -43,6 +43,9 @@ public final class HaNode {
     private long dcsLastSeenEpochSeconds;
     private long lastOptimeWritten = -1;
     private Action lastAction;
+    /** See {@link Observation#notStreamingSinceNanos()}; the followed leader it was measured for. */
+    private long notStreamingSince = -1;
+    private String notStreamingFrom;
     private boolean acquiredThisCycle;
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
@@ -117,7 +120,17 @@ public final class HaNode {
                     .filter(m -> !m.name().equals(identity.name())).toList();
             peers = others.isEmpty() ? List.of() : peerClient.fetch(others);
         }
-        return new Observation(view, status, lease, peers, self, clock.nanoTime());
+        long now = clock.nanoTime();
+        if (status.isRunningReplica() && status.following() != null && !"streaming".equals(status.replicationState())) {
+            if (notStreamingSince < 0 || !status.following().equals(notStreamingFrom)) {
+                notStreamingSince = now;
+                notStreamingFrom = status.following();
+            }
+        } else {
+            notStreamingSince = -1;
+            notStreamingFrom = null;
+        }
+        return new Observation(view, status, lease, peers, self, now, notStreamingSince);
     }
 
     private NodeSettings settings() {
@@ -141,11 +154,13 @@ public final class HaNode {
             if (a.promote()) {
                 pg.promote();
                 log.info("promoted self to leader by acquiring session lock");
+                createSlotsQuietly(a.slotsAfterPromote());
             } else {
                 log.info("acquired session lock as a leader");
             }
-        } else if (action instanceof Action.Promote) {
+        } else if (action instanceof Action.Promote a) {
             pg.promote();
+            createSlotsQuietly(a.slotsAfterPromote());
         } else if (action instanceof Action.Demote a) {
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
             fence.disarm();
@@ -163,11 +178,15 @@ public final class HaNode {
         } else if (action instanceof Action.Rewind a) {
             Member source = member(o, a.leader());
             pg.stop(LocalPostgres.StopMode.FAST);
-            if (pg.rewind(source)) {
-                pg.start(false, source);
-            } else {
-                log.warn("pg_rewind from {} failed; removing the data directory to clone it anew", a.leader());
-                pg.removeDataDirectory();
+            switch (pg.rewind(source)) {
+                case DONE -> pg.start(false, source);
+                case SOURCE_NOT_READY -> {
+                    // nothing changed; the next cycle tries again
+                }
+                case FAILED -> {
+                    log.warn("pg_rewind from {} failed; removing the data directory to clone it anew", a.leader());
+                    pg.removeDataDirectory();
+                }
             }
         } else if (action instanceof Action.CloneFromLeader a) {
             Member source = member(o, a.leader());
@@ -206,6 +225,18 @@ public final class HaNode {
         dcs.setInitialize(sysid);
         dcs.initializeConfig(identity.bootstrapDcs());
         log.info("bootstrapped a new cluster with system identifier {}", sysid);
+    }
+
+    /** Right after promotion the replicas reconnect at once: have their slots ready (retried by LeadAsPrimary). */
+    private void createSlotsQuietly(java.util.Set<String> slots) {
+        if (slots.isEmpty()) {
+            return;
+        }
+        try {
+            pg.createSlots(slots);
+        } catch (PostgresException e) {
+            log.warn("could not create replication slots after promotion: {}", e.getMessage());
+        }
     }
 
     private void leadAsPrimary(Action.LeadAsPrimary a) {

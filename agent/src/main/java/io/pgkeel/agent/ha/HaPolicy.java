@@ -66,7 +66,7 @@ public final class HaPolicy {
                         : new Action.Demote(false, "demoting self because the leader lease could not be renewed");
             }
             if (pg.inRecovery()) {
-                return new Action.Promote("promoting self because I hold the leader key");
+                return new Action.Promote(memberSlots(o, c, Set.of()), "promoting self because I hold the leader key");
             }
             return leadAsPrimary(o, c);
         }
@@ -87,6 +87,16 @@ public final class HaPolicy {
                 return new Action.Wait("waiting for leader '" + leader + "' to publish its address");
             }
             return new Action.Follow(leader, "following new leader '" + leader + "'");
+        }
+        long ttlNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(self.dynamic().ttl());
+        boolean leaderRunning = c.member(leader).map(Member::isRunning).orElse(false);
+        if (o.notStreamingSinceNanos() >= 0 && o.nowNanos() - o.notStreamingSinceNanos() >= ttlNanos && leaderRunning) {
+            // typically a standby that got further than the node that was promoted: its WAL diverged
+            return self.usePgRewind()
+                    ? new Action.Rewind(leader, "rewinding from leader '" + leader
+                            + "' because this replica could not stream from it for a whole ttl")
+                    : new Action.Wait("this replica cannot stream from leader '" + leader
+                            + "'; enable use_pg_rewind or reinitialize it");
         }
         return new Action.Wait("no action. I am (" + me + "), a secondary, and following a leader (" + leader + ")");
     }
@@ -160,13 +170,14 @@ public final class HaPolicy {
                 return new Action.Demote(false, "demoting self because member '" + newer.get().name()
                         + "' is on a newer timeline than mine");
             }
-            return new Action.AcquireLeader(false, "acquiring the leader key as the running primary");
+            return new Action.AcquireLeader(false, Set.of(), "acquiring the leader key as the running primary");
         }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {
             return new Action.Wait("following a different leader because i am not the healthiest node: " + why.get());
         }
-        return new Action.AcquireLeader(true, "racing for the leader key to promote self because i am the healthiest node");
+        return new Action.AcquireLeader(true, memberSlots(o, c, Set.of()),
+                "racing for the leader key to promote self because i am the healthiest node");
     }
 
     /** Patroni's healthiest-node rules, on peer answers gathered before deciding. Empty means healthiest. */
@@ -202,18 +213,24 @@ public final class HaPolicy {
 
     private static Action leadAsPrimary(Observation o, ClusterView c) {
         PgStatus pg = o.pg();
+        Set<String> slots = memberSlots(o, c, pg.slots());
+        String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(),
+                "no action. I am (" + o.self().name() + "), the leader with the lock");
+    }
+
+    /** The physical slots the other members stream through, minus those that exist already. */
+    private static Set<String> memberSlots(Observation o, ClusterView c, Set<String> existing) {
         Set<String> slots = new HashSet<>();
         if (o.self().dynamic().useSlots()) {
             for (Member m : c.members()) {
                 String slot = slotName(m.name());
-                if (!m.name().equals(o.self().name()) && !pg.slots().contains(slot)) {
+                if (!m.name().equals(o.self().name()) && !existing.contains(slot)) {
                     slots.add(slot);
                 }
             }
         }
-        String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
-        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(),
-                "no action. I am (" + o.self().name() + "), the leader with the lock");
+        return slots;
     }
 
     private static boolean hasAddress(Optional<Member> m) {

@@ -4,9 +4,14 @@ import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.List;
 
-/** Everything one cycle decides on, gathered before deciding. Failures are data ({@code DcsView.unreachable}). */
+/**
+ * Everything one cycle decides on, gathered before deciding. Failures are data ({@code DcsView.unreachable}).
+ *
+ * @param notStreamingSinceNanos when this standby, following its leader, was first seen not streaming; -1 when it
+ *                               streams (or is no standby)
+ */
 public record Observation(DcsView dcs, PgStatus pg, LeaseStatus lease, List<PeerStatus> peers, NodeSettings self,
-                          long nowNanos) {
+                          long nowNanos, long notStreamingSinceNanos) {
     public Observation {
         peers = List.copyOf(peers);
     }

@@ -63,6 +63,8 @@ public final class PostgresController implements LocalPostgres {
     private final Path logFile;
 
     private Connection connection;
+    /** pg_rewind just succeeded (possibly with "no rewind required"): the next standby start needs no marker. */
+    private boolean rewoundForNextStart;
     private String systemIdentifier;
     private String lastProbeError;
 
@@ -352,7 +354,9 @@ public final class PostgresController implements LocalPostgres {
     public void start(boolean asPrimary, Member follow) {
         // a fresh pg_basebackup or pg_rewind leaves backup_label (and a copied "in production" control file):
         // those are consistent with their source and need no check
-        if (!asPrimary && !Files.exists(dataDir.resolve("backup_label"))) {
+        boolean justRewound = rewoundForNextStart;
+        rewoundForNextStart = false;
+        if (!asPrimary && !justRewound && !Files.exists(dataDir.resolve("backup_label"))) {
             String state = controlData().getOrDefault("Database cluster state", "");
             if (state.equals("in production") || state.equals("shut down") || state.equals("shutting down")) {
                 createMarker();
@@ -387,6 +391,13 @@ public final class PostgresController implements LocalPostgres {
         // a promoted node keeps standby settings out of its configuration from now on
         writeConfiguration(true, null);
         closeConnection();
+        try (Statement st = connection().createStatement()) {
+            st.execute("CHECKPOINT");
+        } catch (SQLException e) {
+            closeConnection();
+            log.warn("CHECKPOINT after promotion failed: {}; old primaries wait for the next one before pg_rewind",
+                    e.getMessage());
+        }
     }
 
     @Override
@@ -397,7 +408,13 @@ public final class PostgresController implements LocalPostgres {
     }
 
     @Override
-    public boolean rewind(Member source) {
+    public RewindOutcome rewind(Member source) {
+        URI uri = URI.create(source.connUrl());
+        Credentials who = pgc.rewind().orElse(pgc.superuser());
+        if (!sourceCheckpointShowsItsTimeline(uri, who)) {
+            log.info("waiting for {} to checkpoint on its new timeline before pg_rewind", source.name());
+            return RewindOutcome.SOURCE_NOT_READY;
+        }
         Map<String, String> control = controlData();
         String state = control.getOrDefault("Database cluster state", "");
         if (!state.equals("shut down") && !state.equals("shut down in recovery")) {
@@ -409,11 +426,9 @@ public final class PostgresController implements LocalPostgres {
                     Map.of(), TOOL_TIMEOUT, line -> log.debug("postgres --single: {}", line), Path.of("/dev/null"));
             if (r.exitCode() != 0) {
                 log.warn("single-user crash recovery failed (exit {}): {}", r.exitCode(), r.tail());
-                return false;
+                return RewindOutcome.FAILED;
             }
         }
-        URI uri = URI.create(source.connUrl());
-        Credentials who = pgc.rewind().orElse(pgc.superuser());
         String conninfo = "host=" + uri.getHost() + " port=" + uri.getPort() + " user=" + who.username()
                 + " dbname=postgres connect_timeout=5";
         Map<String, String> env = new HashMap<>();
@@ -425,10 +440,36 @@ public final class PostgresController implements LocalPostgres {
                 "--source-server=" + conninfo, "--progress"), env, CLONE_TIMEOUT, line -> log.info("pg_rewind: {}", line));
         if (r.exitCode() != 0) {
             log.warn("pg_rewind failed (exit {}): {}", r.exitCode(), r.tail());
-            return false;
+            return RewindOutcome.FAILED;
         }
         deleteQuietly(dataDir.resolve(DIVERGENCE_MARKER));
-        return true;
+        rewoundForNextStart = true;
+        return RewindOutcome.DONE;
+    }
+
+    /** The source's last checkpoint is on the timeline it writes now (pg_rewind reads its pg_control). */
+    private boolean sourceCheckpointShowsItsTimeline(URI source, Credentials who) {
+        Properties p = new Properties();
+        p.setProperty("user", who.username());
+        if (who.password() != null) {
+            p.setProperty("password", who.password());
+        }
+        p.setProperty("connectTimeout", "3");
+        p.setProperty("socketTimeout", "10");
+        p.setProperty("sslmode", "disable");
+        String url = "jdbc:postgresql://" + source.getHost() + ":" + source.getPort() + "/postgres";
+        try (Connection c = DriverManager.getConnection(url, p); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT (SELECT timeline_id FROM pg_control_checkpoint()),"
+                     + " CASE WHEN pg_is_in_recovery() THEN NULL"
+                     + " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {
+            rs.next();
+            int checkpointTimeline = rs.getInt(1);
+            int current = rs.getInt(2);
+            return rs.wasNull() || checkpointTimeline >= current;
+        } catch (SQLException e) {
+            log.info("cannot ask {} for its checkpoint timeline: {}", source, e.getMessage());
+            return false;
+        }
     }
 
     @Override

@@ -25,7 +25,10 @@ public interface LocalPostgres {
     /** Stops the postmaster and waits for it to be gone. */
     void stop(StopMode mode);
 
-    /** Promotes the running standby and waits for it to leave recovery. */
+    /**
+     * Promotes the running standby, waits for it to leave recovery, then checkpoints at once so that its
+     * pg_control names the new timeline (pg_rewind on the old primary depends on it).
+     */
     void promote();
 
     /** Points the running standby at {@code leader} (null: nobody) and reloads. */
@@ -33,9 +36,20 @@ public interface LocalPostgres {
 
     /**
      * Makes this former primary able to follow {@code source}: crash recovery if it did not shut down cleanly,
-     * then pg_rewind. Returns false when pg_rewind failed (the data directory must then be cloned anew).
+     * then pg_rewind. pg_rewind trusts the source's pg_control, which names the new timeline only once the
+     * checkpoint after its promotion is done: until then the answer is {@link RewindOutcome#SOURCE_NOT_READY}.
      */
-    boolean rewind(Member source);
+    RewindOutcome rewind(Member source);
+
+    /** What {@link #rewind} achieved. */
+    enum RewindOutcome {
+        /** pg_rewind succeeded (or found nothing to rewind): the node can start as a standby of the source. */
+        DONE,
+        /** The source's checkpoint does not show its current timeline yet: nothing was changed; try again. */
+        SOURCE_NOT_READY,
+        /** pg_rewind failed: the data directory must be cloned anew. */
+        FAILED
+    }
 
     /** Deletes the data directory's contents (before a fresh clone). */
     void removeDataDirectory();

@@ -1,0 +1,63 @@
+package io.pgkeel.agent.ha;
+
+import static io.pgkeel.agent.ha.Scenario.MY_LEASE;
+import static io.pgkeel.agent.ha.Scenario.me;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class HaPolicyDetailsTest {
+
+    @Test
+    void leaderCreatesTheMissingSlotsOfTheOtherMembersAndPublishesItsPosition() {
+        Action a = HaPolicy.decide(me("a").primary(4242).slots("b").cluster(c -> c.leader("a", MY_LEASE)
+                .members("a", "b", "Node-C.3")).observation());
+        assertThat(a).isInstanceOfSatisfying(Action.LeadAsPrimary.class, lead -> {
+            assertThat(lead.slotsToCreate()).containsExactly("node_c_3");
+            assertThat(lead.optime()).isEqualTo(4242);
+            assertThat(lead.systemIdentifierToWrite()).isNull();
+            assertThat(lead.writeConfig()).isFalse();
+        });
+    }
+
+    @Test
+    void leaderRewritesMissingInitializeAndConfigKeys() {
+        Action a = HaPolicy.decide(me("a").primary(1).cluster(c -> c.leader("a", MY_LEASE).members("a").initialize("")
+                .noConfig()).observation());
+        assertThat(a).isInstanceOfSatisfying(Action.LeadAsPrimary.class, lead -> {
+            assertThat(lead.systemIdentifierToWrite()).isEqualTo("42");
+            assertThat(lead.writeConfig()).isTrue();
+        });
+    }
+
+    @Test
+    void theLeaseIsSafeOnlyUntilItsDeadlineMinusTheMargin() {
+        LeaseStatus lease = new LeaseStatus(1, 10_000_000_000L, true);
+        long margin = NodeSettings.fenceMarginFor(10);
+        assertThat(margin).isEqualTo(2_000_000_000L);
+        assertThat(lease.isSafeAt(7_999_999_999L, margin)).isTrue();
+        assertThat(lease.isSafeAt(8_000_000_000L, margin)).isFalse();
+        assertThat(LeaseStatus.none().isSafeAt(0, margin)).isFalse();
+        assertThat(NodeSettings.fenceMarginFor(30)).isEqualTo(5_000_000_000L);
+        assertThat(NodeSettings.fenceMarginFor(4)).isEqualTo(1_000_000_000L);
+    }
+
+    /** Stands in for the compiler's exhaustiveness check (Java 17 has no pattern switch over sealed types). */
+    @Test
+    void everyActionTypeIsDecidedByAtLeastOneTableRow() {
+        Set<Class<?>> decided = HaPolicyTest.rows()
+                .map(args -> HaPolicy.decide(((Scenario) ((org.junit.jupiter.api.Named<?>) args.get()[0]).getPayload())
+                        .observation()).getClass())
+                .collect(Collectors.toSet());
+        assertThat(decided).containsExactlyInAnyOrderElementsOf(Arrays.asList(Action.class.getPermittedSubclasses()));
+    }
+
+    @Test
+    void unlockedClusterWithMeAsTheOnlyEligibleIsHealthiestEvenWithoutPeers() {
+        assertThat(HaPolicy.whyNotHealthiest(me("b").replica(5).cluster(c -> c.members("b")).observation(),
+                me("b").replica(5).cluster(c -> c.members("b")).observation().dcs().cluster())).isEmpty();
+    }
+}

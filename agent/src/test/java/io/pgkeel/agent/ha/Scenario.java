@@ -1,0 +1,215 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.LeaderKey;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builders for decide's table tests: each row reads as a sentence, e.g.
+ * {@code me("b").replica(500).cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b", "c"))}.
+ * Time: "now" is 100 s; my lease, when held, is id 7 and valid until 108 s (ttl 10, margin 2 → safe until 106 s).
+ */
+final class Scenario {
+    static final long NOW = TimeUnit.SECONDS.toNanos(100);
+    static final long MY_LEASE = 7;
+    static final long OTHER_LEASE = 9;
+
+    private final String name;
+    private final Map<String, Object> tags = new HashMap<>();
+    private DcsView dcs;
+    private final ClusterBuilder cluster = new ClusterBuilder();
+    private PgStatus pg = new PgStatus(true, "42", false, PgRunState.RUNNING, true, 1, 1000, 1000, 1000, "streaming",
+            null, Set.of(), 150000, null);
+    private LeaseStatus lease = new LeaseStatus(MY_LEASE, NOW + TimeUnit.SECONDS.toNanos(8), true);
+    private final List<PeerStatus> peers = new ArrayList<>();
+    private boolean rewind = true;
+    private long notStreamingSince = -1;
+
+    private Scenario(String name) {
+        this.name = name;
+    }
+
+    static Scenario me(String name) {
+        return new Scenario(name);
+    }
+
+    Scenario primary(long wal) {
+        pg = status(PgRunState.RUNNING, false, wal, true, null);
+        return this;
+    }
+
+    Scenario replica(long wal) {
+        pg = status(PgRunState.RUNNING, true, wal, false, null);
+        return this;
+    }
+
+    Scenario replicaFollowing(String leader, long wal) {
+        pg = status(PgRunState.RUNNING, true, wal, false, leader);
+        return this;
+    }
+
+    /** Running as a standby, but this data directory was a primary since it last followed anyone. */
+    Scenario formerPrimaryRunningAsReplica(long wal) {
+        pg = status(PgRunState.RUNNING, true, wal, true, null);
+        return this;
+    }
+
+    Scenario stopped(boolean lastRunAsPrimary) {
+        pg = status(PgRunState.STOPPED, !lastRunAsPrimary, 0, lastRunAsPrimary, null);
+        return this;
+    }
+
+    Scenario starting(boolean asStandby) {
+        pg = status(PgRunState.STARTING, asStandby, 0, !asStandby, null);
+        return this;
+    }
+
+    Scenario noData() {
+        pg = PgStatus.empty();
+        return this;
+    }
+
+    Scenario sysid(String s) {
+        pg = new PgStatus(pg.initialized(), s, pg.lastRunAsPrimary(), pg.runState(), pg.inRecovery(), pg.timeline(),
+                pg.walPosition(), pg.receiveLsn(), pg.replayLsn(), pg.replicationState(), pg.following(), pg.slots(),
+                pg.serverVersion(), null);
+        return this;
+    }
+
+    Scenario timeline(int tl) {
+        pg = new PgStatus(pg.initialized(), pg.systemIdentifier(), pg.lastRunAsPrimary(), pg.runState(), pg.inRecovery(),
+                tl, pg.walPosition(), pg.receiveLsn(), pg.replayLsn(), pg.replicationState(), pg.following(), pg.slots(),
+                pg.serverVersion(), null);
+        return this;
+    }
+
+    Scenario slots(String... slots) {
+        pg = new PgStatus(pg.initialized(), pg.systemIdentifier(), pg.lastRunAsPrimary(), pg.runState(), pg.inRecovery(),
+                pg.timeline(), pg.walPosition(), pg.receiveLsn(), pg.replayLsn(), pg.replicationState(), pg.following(),
+                Set.of(slots), pg.serverVersion(), null);
+        return this;
+    }
+
+    private PgStatus status(PgRunState state, boolean standby, long wal, boolean wasPrimary, String following) {
+        return new PgStatus(true, "42", wasPrimary, state, standby, 1, wal, wal, wal,
+                state == PgRunState.RUNNING && standby ? "streaming" : null, following, Set.of(), 150000, null);
+    }
+
+    Scenario tag(String key, Object value) {
+        tags.put(key, value);
+        return this;
+    }
+
+    /** Following the leader but not streaming for {@code seconds}. */
+    Scenario notStreamingFor(double seconds) {
+        notStreamingSince = NOW - (long) (seconds * 1e9);
+        return this;
+    }
+
+    Scenario noRewind() {
+        rewind = false;
+        return this;
+    }
+
+    /** My last renewal was sent {@code secondsAgo} before now (ttl 10). */
+    Scenario leaseRenewedSecondsAgo(double secondsAgo, boolean renewedThisCycle) {
+        long sent = NOW - (long) (secondsAgo * 1e9);
+        lease = new LeaseStatus(MY_LEASE, sent + TimeUnit.SECONDS.toNanos(10), renewedThisCycle);
+        return this;
+    }
+
+    Scenario noLease() {
+        lease = LeaseStatus.none();
+        return this;
+    }
+
+    Scenario dcsUnreachable() {
+        dcs = DcsView.unreachable("etcd did not answer within 2500 ms");
+        return this;
+    }
+
+    Scenario cluster(java.util.function.Consumer<ClusterBuilder> spec) {
+        spec.accept(cluster);
+        return this;
+    }
+
+    Scenario peer(String name, boolean primary, long wal) {
+        peers.add(new PeerStatus(name, true, true, !primary, wal, 1, false, 1));
+        return this;
+    }
+
+    Scenario peer(PeerStatus p) {
+        peers.add(p);
+        return this;
+    }
+
+    Observation observation() {
+        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, false, Map.of(), Map.of(), 1);
+        NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
+        DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
+        return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince);
+    }
+
+    /** The cluster as etcd holds it. */
+    static final class ClusterBuilder {
+        private Optional<String> initialize = Optional.of("42");
+        private Optional<LeaderKey> leader = Optional.empty();
+        private final List<Member> members = new ArrayList<>();
+        private Optional<Long> optime = Optional.empty();
+        private boolean config = true;
+
+        ClusterBuilder leader(String name, long lease) {
+            leader = Optional.of(new LeaderKey(name, lease, 5, 5));
+            return this;
+        }
+
+        ClusterBuilder members(String... names) {
+            for (String n : names) {
+                members.add(new Member(n, "postgres://" + n + ":5432/postgres", "http://" + n + ":8008/patroni",
+                        "running", "replica", 1, 1000, "streaming", Map.of(), 1));
+            }
+            return this;
+        }
+
+        ClusterBuilder member(Member m) {
+            members.add(m);
+            return this;
+        }
+
+        ClusterBuilder noInitialize() {
+            initialize = Optional.empty();
+            return this;
+        }
+
+        ClusterBuilder initialize(String sysid) {
+            initialize = Optional.of(sysid);
+            return this;
+        }
+
+        ClusterBuilder lastLeaderLsn(long lsn) {
+            optime = Optional.of(lsn);
+            return this;
+        }
+
+        ClusterBuilder noConfig() {
+            config = false;
+            return this;
+        }
+
+        ClusterView build() {
+            Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
+            return new ClusterView(initialize, cfg, leader, members, optime, Optional.empty(), 10);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.pgkeel.agent.ha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Three real HaNodes on fakes, in simulated time: scenarios first, then random faults with many seeds. */
+class SimulatedClusterTest {
+
+    private static SimCluster healthyCluster() {
+        SimCluster c = new SimCluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        return c;
+    }
+
+    @Test
+    void bootstrapsOnePrimaryAndTwoStreamingReplicas() {
+        SimCluster c = healthyCluster();
+        assertThat(c.dcs.get("initialize")).isPresent();
+        assertThat(c.dcs.get("config")).isPresent();
+        assertThat(c.writablePrimaries()).hasSize(1);
+    }
+
+    @Test
+    void crashOfThePrimaryMachinePromotesAReplicaAfterTheLeaseAndTheOldOneRejoins() {
+        SimCluster c = healthyCluster();
+        String old = c.leaderKey().orElseThrow();
+        long crashAt = c.clock.nanoTime();
+        c.node(old).crash();
+        c.run(Duration.ofSeconds(SimCluster.TTL + 3));
+        assertThat(c.writablePrimaries()).hasSize(1);
+        String next = c.writablePrimaries().get(0).name;
+        assertThat(next).isNotEqualTo(old);
+        assertThat(c.leaderKey()).hasValue(next);
+        c.node(old).startAgent();
+        c.run(Duration.ofSeconds(10));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        assertThat(c.node(old).pg.rewinds()).as("the old primary went through pg_rewind").isPositive();
+        assertThat(c.clock.nanoTime() - crashAt).isPositive();
+    }
+
+    @Test
+    void primaryCutOffFromTheDcsStopsWritesBeforeItsLeaseExpiresAndAReplicaTakesOver() {
+        SimCluster c = healthyCluster();
+        String old = c.leaderKey().orElseThrow();
+        c.dcs.partition(old);
+        c.run(Duration.ofSeconds(SimCluster.TTL + 3));
+        assertThat(c.node(old).pg.isWritablePrimary()).isFalse();
+        assertThat(c.events).anyMatch(e -> e.contains("fence fired on " + old));
+        assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(old));
+        c.dcs.heal(old);
+        c.run(Duration.ofSeconds(10));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+    }
+
+    @Test
+    void dcsDownForLongerThanTheLeaseLeavesNoWritablePrimaryAndOnePrimaryAfterwards() {
+        SimCluster c = healthyCluster();
+        c.dcs.setDown(true);
+        c.run(Duration.ofSeconds(SimCluster.TTL + 2));
+        assertThat(c.writablePrimaries()).as("nobody takes writes without a confirmed lease").isEmpty();
+        c.dcs.setDown(false);
+        c.run(Duration.ofSeconds(SimCluster.TTL + 10));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+    }
+
+    @Test
+    void shortDcsBlipDoesNotDemoteThePrimary() {
+        SimCluster c = healthyCluster();
+        String leader = c.leaderKey().orElseThrow();
+        c.dcs.setDown(true);
+        c.run(Duration.ofSeconds(3));
+        c.dcs.setDown(false);
+        c.run(Duration.ofSeconds(3));
+        assertThat(c.node(leader).pg.isWritablePrimary()).isTrue();
+        assertThat(c.node(leader).pg.promotions()).isZero();
+    }
+
+    @Test
+    void cleanStopOfTheLeaderHandsOverWithoutWaitingForTheLease() {
+        SimCluster c = healthyCluster();
+        String old = c.leaderKey().orElseThrow();
+        c.node(old).stopAgent();
+        c.run(Duration.ofSeconds(2));
+        assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(old));
+    }
+
+    @Test
+    void postmasterCrashOnThePrimaryIsRestartedInPlace() {
+        SimCluster c = healthyCluster();
+        String leader = c.leaderKey().orElseThrow();
+        int timeline = c.node(leader).pg.timeline();
+        c.node(leader).pg.crash();
+        c.run(Duration.ofSeconds(3));
+        assertThat(c.leaderKey()).hasValue(leader);
+        assertThat(c.node(leader).pg.isWritablePrimary()).isTrue();
+        assertThat(c.node(leader).pg.timeline()).isEqualTo(timeline);
+    }
+
+    @Test
+    void nofailoverNodeNeverPromotes() {
+        SimCluster c = new SimCluster("a", "b");
+        c.node("b").tags.put("nofailover", true);
+        c.node("a").startAgent();
+        c.run(Duration.ofSeconds(5));
+        c.node("b").startAgent();
+        c.run(Duration.ofSeconds(10));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        c.node("a").crash();
+        c.run(Duration.ofSeconds(30));
+        assertThat(c.writablePrimaries()).isEmpty();
+        assertThat(c.node("b").pg.promotions()).isZero();
+    }
+
+    static List<Long> seeds() {
+        return IntStream.rangeClosed(1, 200).mapToObj(i -> (long) i * 7919).toList();
+    }
+
+    /**
+     * Random faults for 3 simulated minutes: machine crashes, postmaster crashes, clean stops, DCS partitions of
+     * one node, DCS outages. Never two writable primaries at once; after healing, one primary and two streaming
+     * replicas.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void randomFaultsNeverCauseSplitBrainAndTheClusterHeals(long seed) {
+        Random random = new Random(seed);
+        SimCluster c = healthyCluster();
+        List<String> names = List.copyOf(c.nodes.keySet());
+        for (int round = 0; round < 36; round++) {
+            SimCluster.SimNode n = c.node(names.get(random.nextInt(names.size())));
+            switch (random.nextInt(8)) {
+                case 0 -> n.crash();
+                case 1 -> {
+                    if (!n.agentAlive()) {
+                        n.startAgent();
+                    }
+                }
+                case 2 -> n.pg.crash();
+                case 3 -> n.stopAgent();
+                case 4 -> {
+                    c.dcs.partition(n.name);
+                    c.events.add(c.at() + " partition " + n.name);
+                }
+                case 5 -> {
+                    c.dcs.heal(n.name);
+                    c.events.add(c.at() + " heal " + n.name);
+                }
+                case 6 -> {
+                    c.dcs.setDown(true);
+                    c.events.add(c.at() + " dcs down");
+                    c.run(Duration.ofMillis(1000 + random.nextInt(14000)));
+                    c.dcs.setDown(false);
+                    c.events.add(c.at() + " dcs up");
+                }
+                default -> {
+                    // quiet period
+                }
+            }
+            c.run(Duration.ofMillis(500 + random.nextInt(6000)));
+        }
+        names.forEach(c.dcs::heal);
+        c.nodes.values().stream().filter(n -> !n.agentAlive()).forEach(SimCluster.SimNode::startAgent);
+        c.run(Duration.ofSeconds(60));
+        assertThat(c.isConverged()).as("seed " + seed + ": " + c.describe() + "\n" + String.join("\n",
+                c.events.subList(Math.max(0, c.events.size() - 20), c.events.size()))).isTrue();
+        assertThat(c.maxWritablePrimaries()).isLessThanOrEqualTo(1);
+    }
+}

@@ -1,0 +1,59 @@
+package io.pgkeel.it;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/** Short-lived JDBC connections to one test node as the superuser. */
+final class Sql {
+    static final String PASSWORD = "it-secret";
+
+    private Sql() {}
+
+    static Connection connect(int port) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", "postgres");
+        p.setProperty("password", PASSWORD);
+        p.setProperty("connectTimeout", "2");
+        p.setProperty("socketTimeout", "5");
+        p.setProperty("sslmode", "disable");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
+    }
+
+    static String queryString(int port, String sql) {
+        try (Connection c = connect(port); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        } catch (SQLException e) {
+            throw new IllegalStateException("port " + port + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** True when the statement committed (the node accepts writes). */
+    static boolean tryExecute(int port, String sql) {
+        try (Connection c = connect(port); Statement st = c.createStatement()) {
+            st.execute(sql);
+            return true;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    static void execute(int port, String sql) {
+        try (Connection c = connect(port); Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException("port " + port + ": " + e.getMessage(), e);
+        }
+    }
+
+    static boolean isPrimary(int port) {
+        try {
+            return "f".equals(queryString(port, "SELECT pg_is_in_recovery()"));
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+}

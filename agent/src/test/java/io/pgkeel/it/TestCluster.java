@@ -1,0 +1,197 @@
+package io.pgkeel.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * A real cluster on loopback: one etcd and N pgkeel agents, each with its own PostgreSQL, in a private temp
+ * directory on free ports. Everything it starts it ends by PID on {@link #close()}.
+ */
+final class TestCluster implements AutoCloseable {
+    static final int TTL = 10;
+    static final int LOOP_WAIT = 1;
+    static final int RETRY_TIMEOUT = 4;
+
+    final String scope;
+    final Path dir;
+    final EtcdProcess etcd;
+    final List<AgentProcess> nodes = new ArrayList<>();
+    private final Path distLib;
+
+    private TestCluster(String scope, Path dir, EtcdProcess etcd, Path distLib) {
+        this.scope = scope;
+        this.dir = dir;
+        this.etcd = etcd;
+        this.distLib = distLib;
+    }
+
+    /** Starts etcd and {@code size} agents, and waits for 1 primary + (size - 1) streaming replicas. */
+    static TestCluster start(String scope, int size) {
+        Host.pgBinDir();
+        Path dir = Host.tempDir("pgkeel-it-");
+        EtcdProcess etcd = EtcdProcess.start(dir);
+        TestCluster c = new TestCluster(scope, dir, etcd, Dist.lib());
+        try {
+            for (int i = 1; i <= size; i++) {
+                c.nodes.add(c.newNode("node" + i));
+            }
+            c.nodes.forEach(n -> n.start(c.distLib));
+            c.awaitHealthy(Duration.ofSeconds(90));
+            return c;
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private AgentProcess newNode(String name) {
+        Path nodeDir = dir.resolve(name);
+        try {
+            Files.createDirectories(nodeDir);
+            Host.giveToAgentUser(nodeDir);
+            int api = Host.freePort();
+            int pg = Host.freePort();
+            Path config = nodeDir.resolve("pgkeel.yml");
+            Files.writeString(config, yaml(name, nodeDir, api, pg));
+            Host.giveToAgentUser(config);
+            return new AgentProcess(name, nodeDir, api, pg, config);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private String yaml(String name, Path nodeDir, int api, int pg) {
+        return """
+                scope: %s
+                namespace: /service/
+                name: %s
+                restapi:
+                  listen: 127.0.0.1:%d
+                  connect_address: 127.0.0.1:%d
+                etcd3:
+                  hosts: %s
+                bootstrap:
+                  dcs:
+                    ttl: %d
+                    loop_wait: %d
+                    retry_timeout: %d
+                    maximum_lag_on_failover: 1048576
+                    postgresql:
+                      use_pg_rewind: true
+                      use_slots: true
+                      parameters:
+                        max_connections: 40
+                        wal_keep_size: 64MB
+                  initdb:
+                    - encoding: UTF8
+                    - data-checksums
+                postgresql:
+                  listen: 127.0.0.1:%d
+                  connect_address: 127.0.0.1:%d
+                  data_dir: %s
+                  bin_dir: %s
+                  pgpass: %s
+                  authentication:
+                    superuser: {username: postgres, password: %s}
+                    replication: {username: replicator, password: rep-secret}
+                  parameters:
+                    shared_buffers: 16MB
+                    unix_socket_directories: '%s'
+                  pg_hba:
+                    - local all all trust
+                    - host all all 127.0.0.1/32 scram-sha-256
+                    - host replication replicator 127.0.0.1/32 scram-sha-256
+                """.formatted(scope, name, api, api, etcd.endpoint(), TTL, LOOP_WAIT, RETRY_TIMEOUT, pg, pg,
+                nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"), Sql.PASSWORD, nodeDir);
+    }
+
+    AgentProcess node(String name) {
+        return nodes.stream().filter(n -> n.name.equals(name)).findFirst().orElseThrow();
+    }
+
+    void startAgent(AgentProcess n) {
+        n.start(distLib);
+    }
+
+    String key(String suffix) {
+        return "/service/" + scope + "/" + suffix;
+    }
+
+    Optional<String> leaderName() {
+        return etcd.get(key("leader"));
+    }
+
+    AgentProcess leader() {
+        return node(leaderName().orElseThrow(() -> new IllegalStateException("no leader key")));
+    }
+
+    /** The nodes whose PostgreSQL accepts writes right now. */
+    List<AgentProcess> writablePrimaries() {
+        return nodes.stream().filter(n -> Sql.isPrimary(n.pgPort)).toList();
+    }
+
+    /** Starts any stopped agent and waits for one primary holding the key and every other node streaming. */
+    void awaitHealthy(Duration timeout) {
+        nodes.stream().filter(n -> !n.isAlive()).forEach(this::startAgent);
+        Await.until(timeout, "1 primary with the leader key and " + (nodes.size() - 1) + " streaming replicas",
+                this::isHealthy, this::describe);
+    }
+
+    boolean isHealthy() {
+        Optional<String> leader = leaderName();
+        if (leader.isEmpty() || !Sql.isPrimary(node(leader.get()).pgPort)) {
+            return false;
+        }
+        String streaming = Sql.queryString(node(leader.get()).pgPort,
+                "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+        return Integer.parseInt(streaming) == nodes.size() - 1;
+    }
+
+    String describe() {
+        return "leader=" + leaderName().orElse("none") + ", primaries=" + nodes.stream()
+                .filter(n -> Sql.isPrimary(n.pgPort)).map(n -> n.name).collect(Collectors.joining(","));
+    }
+
+    @Override
+    public void close() {
+        for (AgentProcess n : nodes) {
+            try {
+                n.terminate(Duration.ofSeconds(30));
+            } catch (AssertionError e) {
+                n.kill9();
+            }
+            n.killPostgresTree();
+        }
+        etcd.close();
+        if (System.getenv("PGKEEL_IT_KEEP") == null) {
+            Host.deleteTree(dir);
+        }
+    }
+
+    /** Prints each node's log into the test output, for a failed test. */
+    String logs() {
+        StringBuilder sb = new StringBuilder();
+        for (AgentProcess n : nodes) {
+            String text = n.logText();
+            String[] lines = text.split("\n");
+            sb.append("\n===== ").append(n.name).append(" agent log (last 80 lines) =====\n");
+            sb.append(String.join("\n", Stream.of(lines).skip(Math.max(0, lines.length - 80)).toList()));
+            Path pgLog = n.dir.resolve("data.postmaster.log");
+            try {
+                List<String> pgLines = Files.exists(pgLog) ? Files.readAllLines(pgLog) : List.of();
+                sb.append("\n----- ").append(n.name).append(" postgres log (last 30 lines) -----\n");
+                sb.append(String.join("\n", pgLines.subList(Math.max(0, pgLines.size() - 30), pgLines.size())));
+            } catch (IOException e) {
+                sb.append("\n(no postgres log: ").append(e.getMessage()).append(")");
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,314 @@
+package io.pgkeel.testing;
+
+import io.pgkeel.common.Clock;
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.LeaderKey;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.dcs.Dcs;
+import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.dcs.LeaseRenewal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An in-memory etcd for one cluster: real revisions, compare-and-set, leases that expire on a {@link FakeClock}
+ * (deleting their keys), watches, and faults (a member partitioned away, the whole store down). Each agent talks
+ * to it through its own {@link #session(String)}. Synchronized: sessions may be used from several threads.
+ */
+public final class FakeDcs {
+    private record Entry(Object value, long createRevision, long modRevision, long lease) {}
+
+    private final Clock clock;
+    private final TreeMap<String, Entry> keys = new TreeMap<>();
+    private final Map<Long, Long> leaseExpiry = new HashMap<>();
+    private final Map<Long, Long> leaseTtl = new HashMap<>();
+    private final Set<String> partitioned = new HashSet<>();
+    private final List<Runnable> watchers = new ArrayList<>();
+    private long revision;
+    private long nextLease = 0x1000;
+    private boolean down;
+
+    public FakeDcs(Clock clock) {
+        this.clock = clock;
+    }
+
+    public Session session(String member) {
+        return new Session(member);
+    }
+
+    /** Requests from {@code member} fail until {@link #heal}. */
+    public synchronized void partition(String member) {
+        partitioned.add(member);
+    }
+
+    public synchronized void heal(String member) {
+        partitioned.remove(member);
+    }
+
+    /** Every request fails (etcd frozen or lost quorum); leases do not expire while it is down. */
+    public synchronized void setDown(boolean down) {
+        if (this.down && !down) {
+            // like etcd after a leader change or restart: leases get a fresh TTL rather than expiring at once
+            long now = clock.nanoTime();
+            leaseExpiry.replaceAll((id, exp) -> now + TimeUnit.SECONDS.toNanos(leaseTtl.get(id)));
+        }
+        this.down = down;
+    }
+
+    public synchronized boolean isDown() {
+        return down;
+    }
+
+    /** Expires leases whose time has come (etcd's lessor does this every 500 ms). */
+    public synchronized void tick() {
+        if (down) {
+            return;
+        }
+        long now = clock.nanoTime();
+        List<Long> expired = leaseExpiry.entrySet().stream().filter(e -> now - e.getValue() >= 0).map(Map.Entry::getKey)
+                .toList();
+        for (Long id : expired) {
+            revokeLease(id);
+        }
+    }
+
+    /** When the lease with this id expires (monotonic nanos), if it exists. */
+    public synchronized Optional<Long> leaseExpiry(long leaseId) {
+        return Optional.ofNullable(leaseExpiry.get(leaseId));
+    }
+
+    public synchronized Optional<String> get(String key) {
+        Entry e = keys.get(key);
+        return e == null ? Optional.empty() : Optional.of(String.valueOf(e.value()));
+    }
+
+    /** What an operator could type with etcdctl: any text under any key. */
+    public synchronized void putRaw(String key, String value) {
+        put(key, value, 0);
+    }
+
+    public synchronized void deleteRaw(String key) {
+        delete(key);
+    }
+
+    private void revokeLease(long id) {
+        leaseExpiry.remove(id);
+        leaseTtl.remove(id);
+        List<String> owned = keys.entrySet().stream().filter(e -> e.getValue().lease() == id).map(Map.Entry::getKey)
+                .toList();
+        owned.forEach(this::delete);
+    }
+
+    private void put(String key, Object value, long lease) {
+        revision++;
+        Entry old = keys.get(key);
+        keys.put(key, new Entry(value, old == null ? revision : old.createRevision(), revision, lease));
+        notifyWatchers(key);
+    }
+
+    private void delete(String key) {
+        if (keys.remove(key) != null) {
+            revision++;
+            notifyWatchers(key);
+        }
+    }
+
+    private void notifyWatchers(String key) {
+        if (key.equals("leader") || key.equals("config") || key.equals("failover") || key.equals("initialize")) {
+            watchers.forEach(Runnable::run);
+        }
+    }
+
+    /** One agent's connection. */
+    public final class Session implements Dcs {
+        private final String me;
+        private long lease;
+
+        private Session(String me) {
+            this.me = me;
+        }
+
+        private void reachable(String what) {
+            tick();
+            if (down || partitioned.contains(me)) {
+                throw new DcsException(what + ": DCS is not reachable from " + me);
+            }
+        }
+
+        @Override
+        public ClusterView read() {
+            synchronized (FakeDcs.this) {
+                reachable("read");
+                Optional<String> init = Optional.ofNullable(keys.get("initialize")).map(e -> String.valueOf(e.value()));
+                Optional<LeaderKey> leader = Optional.ofNullable(keys.get("leader"))
+                        .filter(e -> e.value() instanceof String s && !s.isBlank())
+                        .map(e -> new LeaderKey((String) e.value(), e.lease(), e.createRevision(), e.modRevision()));
+                Optional<DynamicConfig> config = Optional.ofNullable(keys.get("config"))
+                        .filter(e -> e.value() instanceof Map)
+                        .map(e -> {
+                            @SuppressWarnings("unchecked")
+                            Map<String, Object> raw = (Map<String, Object>) e.value();
+                            return DynamicConfigParser.parse(raw, "config", new ArrayList<>()).withRevision(e.modRevision());
+                        });
+                Optional<Long> optime = Optional.ofNullable(keys.get("status")).filter(e -> e.value() instanceof Long)
+                        .map(e -> (Long) e.value());
+                Optional<FailoverKey> failover = Optional.ofNullable(keys.get("failover"))
+                        .filter(e -> e.value() instanceof FailoverKey).map(e -> (FailoverKey) e.value());
+                List<Member> members = new ArrayList<>();
+                keys.subMap("members/", "members0").forEach((k, e) -> {
+                    if (e.value() instanceof Member m) {
+                        members.add(new Member(m.name(), m.connUrl(), m.apiUrl(), m.state(), m.role(), m.timeline(),
+                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision()));
+                    }
+                });
+                return new ClusterView(init, config, leader, members, optime, failover, revision);
+            }
+        }
+
+        @Override
+        public LeaseRenewal keepAlive(long ttlSeconds) {
+            synchronized (FakeDcs.this) {
+                reachable("keepalive");
+                long sent = clock.nanoTime();
+                if (lease != 0 && leaseExpiry.containsKey(lease)) {
+                    leaseExpiry.put(lease, sent + TimeUnit.SECONDS.toNanos(leaseTtl.get(lease)));
+                    return new LeaseRenewal(lease, sent, leaseTtl.get(lease), false);
+                }
+                lease = nextLease++;
+                leaseTtl.put(lease, ttlSeconds);
+                leaseExpiry.put(lease, sent + TimeUnit.SECONDS.toNanos(ttlSeconds));
+                return new LeaseRenewal(lease, sent, ttlSeconds, true);
+            }
+        }
+
+        private long requireLease() {
+            if (lease == 0 || !leaseExpiry.containsKey(lease)) {
+                throw new DcsException("lease not found");
+            }
+            return lease;
+        }
+
+        @Override
+        public boolean tryAcquireLeader() {
+            synchronized (FakeDcs.this) {
+                reachable("acquire");
+                long l = requireLease();
+                if (keys.containsKey("leader")) {
+                    return false;
+                }
+                put("leader", me, l);
+                return true;
+            }
+        }
+
+        @Override
+        public boolean reattachLeader() {
+            synchronized (FakeDcs.this) {
+                reachable("reattach");
+                long l = requireLease();
+                Entry e = keys.get("leader");
+                if (e == null || !me.equals(e.value())) {
+                    return false;
+                }
+                put("leader", me, l);
+                return true;
+            }
+        }
+
+        @Override
+        public boolean releaseLeader() {
+            synchronized (FakeDcs.this) {
+                reachable("release");
+                Entry e = keys.get("leader");
+                if (e == null || !me.equals(e.value())) {
+                    return false;
+                }
+                delete("leader");
+                return true;
+            }
+        }
+
+        @Override
+        public void publishMember(Member m) {
+            synchronized (FakeDcs.this) {
+                reachable("publish member");
+                put("members/" + me, m, requireLease());
+            }
+        }
+
+        @Override
+        public boolean tryInitialize(String sysid) {
+            synchronized (FakeDcs.this) {
+                reachable("initialize");
+                if (keys.containsKey("initialize")) {
+                    return false;
+                }
+                put("initialize", sysid, 0);
+                return true;
+            }
+        }
+
+        @Override
+        public void setInitialize(String sysid) {
+            synchronized (FakeDcs.this) {
+                reachable("set initialize");
+                put("initialize", sysid, 0);
+            }
+        }
+
+        @Override
+        public void cancelInitialize() {
+            synchronized (FakeDcs.this) {
+                reachable("cancel initialize");
+                delete("initialize");
+            }
+        }
+
+        @Override
+        public boolean initializeConfig(Map<String, Object> dynamicConfig) {
+            synchronized (FakeDcs.this) {
+                reachable("config");
+                if (keys.containsKey("config")) {
+                    return false;
+                }
+                put("config", Map.copyOf(dynamicConfig), 0);
+                return true;
+            }
+        }
+
+        @Override
+        public void writeStatus(long optime) {
+            synchronized (FakeDcs.this) {
+                reachable("status");
+                put("status", optime, 0);
+            }
+        }
+
+        @Override
+        public void watch(Runnable onChange) {
+            synchronized (FakeDcs.this) {
+                watchers.add(onChange);
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (FakeDcs.this) {
+                if (!down && !partitioned.contains(me) && lease != 0) {
+                    revokeLease(lease);
+                }
+                lease = 0;
+            }
+        }
+    }
+}

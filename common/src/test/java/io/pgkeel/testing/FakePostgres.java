@@ -1,0 +1,329 @@
+package io.pgkeel.testing;
+
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.LocalPostgres;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import io.pgkeel.common.pg.PostgresException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An in-memory PostgreSQL with just enough of a WAL and timeline model to simulate streaming, promotion,
+ * divergence and pg_rewind. Instances that may replicate from each other share one {@link Network}.
+ *
+ * <p>WAL: a primary's position grows on {@link #write}. A standby streams from the member it follows when that
+ * member is a running primary (or streams itself) and the standby has not diverged from it: its position is not
+ * past the point where the source's history left the standby's timeline. Synchronized.
+ */
+public final class FakePostgres implements LocalPostgres {
+
+    /** The "machines" of a simulated cluster: who can stream from whom. */
+    public static final class Network {
+        private final Map<String, FakePostgres> byName = new ConcurrentHashMap<>();
+        private long nextSysid = 7_000_000_000_000_000_000L;
+
+        public FakePostgres node(String name) {
+            return byName.computeIfAbsent(name, n -> new FakePostgres(n, this));
+        }
+
+        /** Moves WAL from each source to the standbys that can stream from it. */
+        public void replicate() {
+            for (int round = 0; round < byName.size(); round++) {
+                byName.values().forEach(FakePostgres::streamOnce);
+            }
+        }
+
+        FakePostgres byConnUrl(String connUrl) {
+            return byName.values().stream().filter(p -> p.connUrl().equals(connUrl)).findFirst().orElse(null);
+        }
+
+        synchronized String newSysid() {
+            return Long.toString(nextSysid++);
+        }
+    }
+
+    private final String name;
+    private final Network network;
+    private boolean initialized;
+    private String sysid;
+    private PgRunState state = PgRunState.STOPPED;
+    private boolean standby;
+    private boolean lastRunAsPrimary;
+    /** Timeline switch points: element i is the LSN where timeline i+2 began. */
+    private List<Long> switches = new ArrayList<>();
+    private long wal;
+    private String following;
+    private final Set<String> slots = new HashSet<>();
+    private int promotions;
+    private int rewinds;
+
+    private FakePostgres(String name, Network network) {
+        this.name = name;
+        this.network = network;
+    }
+
+    public String connUrl() {
+        return "postgres://" + name + ":5432/postgres";
+    }
+
+    public synchronized int timeline() {
+        return switches.size() + 1;
+    }
+
+    public synchronized long wal() {
+        return wal;
+    }
+
+    public synchronized boolean isWritablePrimary() {
+        return state == PgRunState.RUNNING && !standby;
+    }
+
+    public synchronized boolean isStreamingFrom(String leader) {
+        FakePostgres src = network.byName.get(leader);
+        return state == PgRunState.RUNNING && standby && leader.equals(following) && src != null && canStreamFrom(src);
+    }
+
+    public synchronized int promotions() {
+        return promotions;
+    }
+
+    public synchronized int rewinds() {
+        return rewinds;
+    }
+
+    /** A client commits {@code bytes} of WAL; false when this node does not take writes. */
+    public synchronized boolean write(long bytes) {
+        if (!isWritablePrimary()) {
+            return false;
+        }
+        wal += bytes;
+        return true;
+    }
+
+    /** The postmaster dies (kill -9): no clean shutdown. */
+    public synchronized void crash() {
+        if (state != PgRunState.STOPPED) {
+            if (!standby) {
+                lastRunAsPrimary = true;
+            }
+            state = PgRunState.STOPPED;
+        }
+    }
+
+    @Override
+    public synchronized PgStatus probe() {
+        if (!initialized) {
+            return PgStatus.empty();
+        }
+        boolean running = state == PgRunState.RUNNING;
+        String replState = running && standby ? (following != null && isStreamingSource() ? "streaming"
+                : "in archive recovery") : null;
+        return new PgStatus(true, sysid, lastRunAsPrimary || running && !standby, state, standby, timeline(), wal, wal,
+                wal, replState, standby ? following : null, running && !standby ? slots : Set.of(), 150000,
+                running ? "2026-01-01 00:00:00+00" : null);
+    }
+
+    private boolean isStreamingSource() {
+        FakePostgres src = following == null ? null : network.byName.get(following);
+        return src != null && canStreamFrom(src);
+    }
+
+    @Override
+    public synchronized String bootstrap() {
+        if (initialized) {
+            throw new PostgresException("data directory of " + name + " is not empty");
+        }
+        initialized = true;
+        sysid = network.newSysid();
+        wal = 100;
+        switches = new ArrayList<>();
+        standby = false;
+        lastRunAsPrimary = true;
+        state = PgRunState.RUNNING;
+        return sysid;
+    }
+
+    @Override
+    public void cloneFrom(Member source) {
+        FakePostgres src = network.byConnUrl(source.connUrl());
+        if (src == null) {
+            throw new PostgresException("pg_basebackup: cannot reach " + source.name());
+        }
+        long srcWal;
+        List<Long> srcSwitches;
+        String srcSysid;
+        synchronized (src) {
+            if (src.state != PgRunState.RUNNING) {
+                throw new PostgresException("pg_basebackup: " + source.name() + " is not running");
+            }
+            srcWal = src.wal;
+            srcSwitches = new ArrayList<>(src.switches);
+            srcSysid = src.sysid;
+        }
+        synchronized (this) {
+            if (initialized) {
+                throw new PostgresException("data directory of " + name + " is not empty");
+            }
+            initialized = true;
+            sysid = srcSysid;
+            wal = srcWal;
+            switches = srcSwitches;
+            lastRunAsPrimary = false;
+            standby = true;
+        }
+    }
+
+    @Override
+    public synchronized void start(boolean asPrimary, Member follow) {
+        if (!initialized) {
+            throw new PostgresException("no data directory");
+        }
+        if (state != PgRunState.STOPPED) {
+            throw new PostgresException("postgres is already running");
+        }
+        if (!asPrimary && lastRunAsPrimary) {
+            // started as a standby without pg_rewind: it may hold WAL nobody else has (the real marker file)
+            lastRunAsPrimary = true;
+        }
+        standby = !asPrimary;
+        following = asPrimary || follow == null ? null : follow.name();
+        state = PgRunState.RUNNING;
+    }
+
+    @Override
+    public synchronized void stop(StopMode mode) {
+        crash();
+    }
+
+    @Override
+    public synchronized void promote() {
+        if (state != PgRunState.RUNNING || !standby) {
+            throw new PostgresException("cannot promote: not a running standby");
+        }
+        switches.add(wal);
+        standby = false;
+        following = null;
+        lastRunAsPrimary = true;
+        promotions++;
+    }
+
+    @Override
+    public synchronized void follow(Member leader) {
+        if (state != PgRunState.RUNNING || !standby) {
+            throw new PostgresException("cannot follow: not a running standby");
+        }
+        following = leader == null ? null : leader.name();
+    }
+
+    @Override
+    public RewindOutcome rewind(Member source) {
+        FakePostgres src = network.byConnUrl(source.connUrl());
+        if (src == null || src.state != PgRunState.RUNNING) {
+            return RewindOutcome.SOURCE_NOT_READY;
+        }
+        synchronized (src) {
+            synchronized (this) {
+                if (state != PgRunState.STOPPED) {
+                    throw new PostgresException("pg_rewind: target must be shut down");
+                }
+                // the histories agree up to the first switch point they do not share: cut back to there
+                long divergence = Long.MAX_VALUE;
+                int common = 0;
+                while (common < switches.size() && common < src.switches.size()
+                        && switches.get(common).equals(src.switches.get(common))) {
+                    common++;
+                }
+                if (common < switches.size()) {
+                    divergence = switches.get(common);
+                }
+                if (common < src.switches.size()) {
+                    divergence = Math.min(divergence, src.switches.get(common));
+                }
+                // same history (even if this node is ahead): like pg_rewind, "no rewind required"
+                wal = Math.min(wal, divergence);
+                switches = new ArrayList<>(src.switches);
+                lastRunAsPrimary = false;
+                rewinds++;
+                return RewindOutcome.DONE;
+            }
+        }
+    }
+
+    @Override
+    public synchronized void removeDataDirectory() {
+        if (state != PgRunState.STOPPED) {
+            throw new PostgresException("cannot remove the data directory of a running postgres");
+        }
+        initialized = false;
+        sysid = null;
+        wal = 0;
+        switches = new ArrayList<>();
+        lastRunAsPrimary = false;
+        following = null;
+    }
+
+    @Override
+    public synchronized void createSlots(Set<String> names) {
+        if (!isWritablePrimary()) {
+            throw new PostgresException("cannot create slots on a standby");
+        }
+        slots.addAll(names);
+    }
+
+    /** Where, in this node's history, timeline {@code tl} ended (Long.MAX_VALUE if it is still current). */
+    private synchronized long endOfTimelineInHistory(int tl) {
+        return tl - 1 < switches.size() ? switches.get(tl - 1) : Long.MAX_VALUE;
+    }
+
+    private boolean canStreamFrom(FakePostgres src) {
+        if (src == this || src.state != PgRunState.RUNNING || !sysidMatches(src)) {
+            return false;
+        }
+        // the source's history must contain our timeline, and we must not be past where it left it
+        if (timeline() > src.timeline()) {
+            return false;
+        }
+        for (int i = 0; i < switches.size(); i++) {
+            if (i >= src.switches.size() || !switches.get(i).equals(src.switches.get(i))) {
+                return false;
+            }
+        }
+        return wal <= src.endOfTimelineInHistory(timeline());
+    }
+
+    private boolean sysidMatches(FakePostgres src) {
+        return sysid != null && sysid.equals(src.sysid);
+    }
+
+    private void streamOnce() {
+        FakePostgres src;
+        synchronized (this) {
+            if (state != PgRunState.RUNNING || !standby || following == null) {
+                return;
+            }
+            src = network.byName.get(following);
+        }
+        if (src == null) {
+            return;
+        }
+        synchronized (src) {
+            synchronized (this) {
+                if (canStreamFrom(src) && src.wal >= wal) {
+                    wal = src.wal;
+                    switches = new ArrayList<>(src.switches);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + state + (standby ? " standby" : " primary") + " tl" + timeline() + " wal " + wal
+                + (following != null ? " <- " + following : "") + "]";
+    }
+}

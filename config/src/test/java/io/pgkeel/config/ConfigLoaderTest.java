@@ -1,0 +1,173 @@
+package io.pgkeel.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    static final String PATRONI_YAML = """
+            scope: batman
+            namespace: /service/
+            name: postgresql0
+            restapi:
+              listen: 127.0.0.1:8008
+              connect_address: 127.0.0.1:8008
+            etcd3:
+              hosts: 10.0.0.1:2379,10.0.0.2:2379
+            bootstrap:
+              dcs:
+                ttl: 30
+                loop_wait: 10
+                retry_timeout: 10
+                maximum_lag_on_failover: 1048576
+                postgresql:
+                  use_pg_rewind: true
+                  use_slots: true
+                  parameters:
+                    wal_level: replica
+                    max_wal_senders: 10
+              initdb:
+              - encoding: UTF8
+              - data-checksums
+            postgresql:
+              listen: 127.0.0.1:5432
+              connect_address: 127.0.0.1:5432
+              data_dir: data/postgresql0
+              bin_dir: /usr/lib/postgresql/16/bin
+              pgpass: /tmp/pgpass0
+              authentication:
+                superuser:
+                  username: postgres
+                  password: zalando
+                replication:
+                  username: replicator
+                  password: rep-pass
+                rewind:
+                  username: rewind_user
+                  password: rewind_password
+              parameters:
+                unix_socket_directories: '..'
+              pg_hba:
+              - host replication replicator 127.0.0.1/32 md5
+              - host all all 0.0.0.0/0 md5
+            tags:
+              nofailover: false
+              failover_priority: 1
+              noloadbalance: false
+            """;
+
+    private Path write(String yaml) throws IOException {
+        Path f = dir.resolve("patroni.yml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    private ConfigLoader.Loaded load(String yaml) throws IOException {
+        return ConfigLoader.load(write(yaml), Map.of());
+    }
+
+    @Test
+    void readsPatronisOwnSampleConfiguration() throws IOException {
+        ConfigLoader.Loaded loaded = load(PATRONI_YAML);
+        PgkeelConfig c = loaded.config();
+        assertThat(loaded.warnings()).isEmpty();
+        assertThat(c.scope()).isEqualTo("batman");
+        assertThat(c.name()).isEqualTo("postgresql0");
+        assertThat(c.clusterPrefix()).isEqualTo("/service/batman/");
+        assertThat(c.restapi().listen()).isEqualTo(new HostPort("127.0.0.1", 8008));
+        assertThat(c.restapi().apiUrl()).isEqualTo("http://127.0.0.1:8008/patroni");
+        assertThat(c.etcd().hosts()).containsExactly(new HostPort("10.0.0.1", 2379), new HostPort("10.0.0.2", 2379));
+        assertThat(c.bootstrapDynamic().ttl()).isEqualTo(30);
+        assertThat(c.bootstrapDynamic().usePgRewind()).isTrue();
+        assertThat(c.bootstrapDynamic().pgParameters()).containsEntry("max_wal_senders", "10");
+        assertThat(c.initdbArgs()).containsExactly("--encoding=UTF8", "--data-checksums");
+        assertThat(c.postgresql().port()).isEqualTo(5432);
+        assertThat(c.postgresql().superuser()).isEqualTo(new Credentials("postgres", "zalando"));
+        assertThat(c.postgresql().rewind()).hasValue(new Credentials("rewind_user", "rewind_password"));
+        assertThat(c.postgresql().pgHba()).hasSize(2);
+        assertThat(c.tags()).containsEntry("failover_priority", 1L).containsEntry("nofailover", false);
+        assertThat(c.postgresql().superuser().toString()).doesNotContain("zalando");
+    }
+
+    @Test
+    void environmentOverridesTheFileAsPatronisDoes() throws IOException {
+        ConfigLoader.Loaded loaded = ConfigLoader.load(write(PATRONI_YAML), Map.of("PATRONI_NAME", "pg9",
+                "PATRONI_ETCD3_HOSTS", "127.0.0.1:2379", "PATRONI_SUPERUSER_PASSWORD", "from-env"));
+        assertThat(loaded.config().name()).isEqualTo("pg9");
+        assertThat(loaded.config().etcd().hosts()).containsExactly(new HostPort("127.0.0.1", 2379));
+        assertThat(loaded.config().postgresql().superuser().password()).isEqualTo("from-env");
+    }
+
+    @Test
+    void unknownKeysAreWarningsNamingPathAndLine() throws IOException {
+        ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008",
+                "  connect_address: 127.0.0.1:8008\n  conect_timeout: 5") + "watchdog:\n  mode: automatic\n");
+        assertThat(loaded.warnings()).anyMatch(w -> w.contains("patroni.yml line 7") && w.contains("restapi.conect_timeout")
+                && w.contains("not a known key"));
+        assertThat(loaded.warnings()).anyMatch(w -> w.contains("watchdog") && w.contains("does not use yet"));
+    }
+
+    @Test
+    void wrongTypeIsAnErrorNamingPathAndLine() throws IOException {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("ttl: 30", "ttl: thirty")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("patroni.yml line 11")
+                .hasMessageContaining("bootstrap.dcs.ttl")
+                .hasMessageContaining("thirty");
+    }
+
+    @Test
+    void impossibleTimingIsAnError() throws IOException {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("retry_timeout: 10", "retry_timeout: 15")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("loop_wait + 2 * retry_timeout (10 + 2 * 15 = 40) must not exceed ttl (30)")
+                .hasMessageContaining("line 11");
+    }
+
+    @Test
+    void portOutOfRangeIsAnError() throws IOException {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("listen: 127.0.0.1:8008", "listen: 127.0.0.1:80080")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("line 5").hasMessageContaining("restapi.listen")
+                .hasMessageContaining("port 80080 is out of range");
+    }
+
+    @Test
+    void missingRequiredKeyIsAnError() throws IOException {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("  data_dir: data/postgresql0\n", "")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("postgresql.data_dir is required");
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("scope: batman\n", "")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("scope is required");
+    }
+
+    @Test
+    void etcdV2SectionIsRefusedWithTheFix() throws IOException {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("etcd3:", "etcd:")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("write the same hosts under 'etcd3:'");
+    }
+
+    @Test
+    void brokenYamlNamesTheLine() throws IOException {
+        assertThatThrownBy(() -> load("scope: a\nname: [unclosed\nrestapi: {}\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not valid YAML").hasMessageContaining("line");
+        assertThatThrownBy(() -> load("scope: a\nscope: b\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("line 2");
+        assertThatThrownBy(() -> load(""))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("empty");
+    }
+
+    @Test
+    void missingFileIsAClearError() {
+        assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yml"), Map.of()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read configuration file");
+    }
+}
