@@ -44,11 +44,6 @@ public final class Main implements Runnable {
 
         @Override
         public Integer call() {
-            if ("root".equals(System.getProperty("user.name"))) {
-                System.err.println("pgkeel: refusing to run as root: PostgreSQL will not run as root; run the agent as"
-                        + " the postgres user (systemd: User=postgres)");
-                return EXIT_CONFIG;
-            }
             ConfigLoader.Loaded loaded;
             try {
                 loaded = ConfigLoader.load(config);
@@ -57,6 +52,11 @@ public final class Main implements Runnable {
                 return EXIT_CONFIG;
             }
             loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
+            if ("root".equals(System.getProperty("user.name"))) {
+                System.err.println("pgkeel: refusing to run as root: PostgreSQL will not run as root; run the agent as"
+                        + " the postgres user (systemd: User=postgres)");
+                return EXIT_CONFIG;
+            }
             Agent agent;
             try {
                 agent = Agent.start(loaded.config());

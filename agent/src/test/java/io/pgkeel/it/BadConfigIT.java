@@ -1,0 +1,78 @@
+package io.pgkeel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** (f) The agent, run as its users would run it, refuses a bad configuration file and names the key and line. */
+class BadConfigIT {
+    private final Path dir = Host.tempDir("pgkeel-it-config-");
+
+    @AfterEach
+    void cleanUp() {
+        Host.deleteTree(dir);
+    }
+
+    private record Run(int exit, String output) {}
+
+    private Run runAgent(String yaml) throws IOException, InterruptedException {
+        Path config = dir.resolve("bad.yml");
+        Files.writeString(config, yaml);
+        Host.giveToAgentUser(config);
+        List<String> cmd = new ArrayList<>(Host.asAgentUser());
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                Dist.lib() + "/*", "io.pgkeel.agent.Main", "agent", config.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the agent exits by itself").isTrue();
+        return new Run(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    private static final String GOOD = """
+            scope: it
+            name: n1
+            restapi:
+              listen: 127.0.0.1:18999
+            etcd3:
+              hosts: 127.0.0.1:1
+            bootstrap:
+              dcs:
+                ttl: 30
+                loop_wait: 10
+                retry_timeout: 10
+            postgresql:
+              listen: 127.0.0.1:15999
+              data_dir: /tmp/never-used
+              authentication:
+                superuser: {username: postgres, password: x}
+                replication: {username: replicator, password: y}
+            """;
+
+    @Test
+    void wrongTypeExitsNonZeroNamingThePathAndLine() throws Exception {
+        Run run = runAgent(GOOD.replace("ttl: 30", "ttl: thirty"));
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.output()).contains("bad.yml line 9").contains("bootstrap.dcs.ttl").contains("thirty");
+    }
+
+    @Test
+    void portOutOfRangeExitsNonZeroNamingThePathAndLine() throws Exception {
+        Run run = runAgent(GOOD.replace("listen: 127.0.0.1:15999", "listen: 127.0.0.1:99999"));
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.output()).contains("bad.yml line 13").contains("postgresql.listen").contains("99999");
+    }
+
+    @Test
+    void impossibleTimingExitsNonZero() throws Exception {
+        Run run = runAgent(GOOD.replace("retry_timeout: 10", "retry_timeout: 11"));
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.output()).contains("loop_wait + 2 * retry_timeout").contains("ttl (30)");
+    }
+}

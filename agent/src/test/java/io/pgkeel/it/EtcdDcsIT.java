@@ -1,0 +1,186 @@
+package io.pgkeel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgkeel.common.Clock;
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.dcs.Dcs;
+import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.dcs.LeaseRenewal;
+import io.pgkeel.dcs.EtcdDcsFactory;
+import io.pgkeel.dcs.EtcdSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The etcd DCS against a real etcd: Patroni's layout, CAS, lease expiry, watch, garbage and a frozen etcd. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EtcdDcsIT {
+    private Path dir;
+    private EtcdProcess etcd;
+
+    @BeforeAll
+    void startEtcd() {
+        dir = Host.tempDir("pgkeel-it-etcd-");
+        etcd = EtcdProcess.start(dir);
+    }
+
+    @AfterAll
+    void stopEtcd() {
+        if (etcd != null) {
+            etcd.close();
+        }
+        Host.deleteTree(dir);
+    }
+
+    private Dcs connect(String scope, String member) {
+        return EtcdDcsFactory.connect(new EtcdSettings(List.of("http://" + etcd.endpoint()), "/service/" + scope + "/",
+                member, Duration.ofSeconds(2), "test", Clock.system()));
+    }
+
+    private static Member member(String name) {
+        return new Member(name, "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni", "running",
+                "replica", 1, 100, "streaming", Map.of("nofailover", false), 0);
+    }
+
+    @Test
+    void onlyOneMemberAcquiresTheLeaderKeyAndOnlyItsHolderReleasesIt() {
+        try (Dcs a = connect("cas", "a"); Dcs b = connect("cas", "b")) {
+            a.keepAlive(10);
+            b.keepAlive(10);
+            assertThat(a.tryAcquireLeader()).isTrue();
+            assertThat(b.tryAcquireLeader()).isFalse();
+            ClusterView view = b.read();
+            assertThat(view.leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("a"));
+            assertThat(etcd.get("/service/cas/leader")).hasValue("a");
+            assertThat(b.releaseLeader()).isFalse();
+            assertThat(a.releaseLeader()).isTrue();
+            assertThat(b.read().leader()).isEmpty();
+            assertThat(b.tryAcquireLeader()).isTrue();
+        }
+    }
+
+    @Test
+    void keysOnALeaseVanishWhenItIsNotRenewedAndTheNextRefreshGrantsANewOne() {
+        try (Dcs a = connect("expiry", "a")) {
+            LeaseRenewal first = a.keepAlive(2);
+            assertThat(first.granted()).isTrue();
+            a.publishMember(member("a"));
+            assertThat(a.tryAcquireLeader()).isTrue();
+            Await.until(Duration.ofSeconds(15), "the leader and member keys to expire with the lease",
+                    () -> etcd.get("/service/expiry/leader").isEmpty() && etcd.get("/service/expiry/members/a").isEmpty());
+            LeaseRenewal next = a.keepAlive(2);
+            assertThat(next.granted()).isTrue();
+            assertThat(next.leaseId()).isNotEqualTo(first.leaseId());
+        }
+    }
+
+    @Test
+    void renewalIsMeasuredFromTheMomentItWasSent() {
+        try (Dcs a = connect("renew", "a")) {
+            a.keepAlive(10);
+            long before = System.nanoTime();
+            LeaseRenewal r = a.keepAlive(10);
+            long after = System.nanoTime();
+            assertThat(r.granted()).isFalse();
+            assertThat(r.sentAtNanos()).isBetween(before, after);
+            assertThat(r.ttlSeconds()).isEqualTo(10);
+        }
+    }
+
+    @Test
+    void writesPatronisLayoutAndReadsItBack() {
+        try (Dcs a = connect("layout", "a")) {
+            a.keepAlive(10);
+            a.publishMember(member("a"));
+            assertThat(a.tryInitialize("")).isTrue();
+            assertThat(a.tryInitialize("")).isFalse();
+            a.setInitialize("7123");
+            assertThat(a.initializeConfig(Map.of("ttl", 20, "loop_wait", 2))).isTrue();
+            assertThat(a.initializeConfig(Map.of("ttl", 99))).as("config is written once").isFalse();
+            a.writeStatus(4242);
+            ClusterView v = a.read();
+            assertThat(v.initialize()).hasValue("7123");
+            assertThat(v.config()).hasValueSatisfying(c -> assertThat(c.ttl()).isEqualTo(20));
+            assertThat(v.lastLeaderLsn()).hasValue(4242L);
+            assertThat(v.members()).singleElement().satisfies(m -> assertThat(m.apiUrl())
+                    .isEqualTo("http://127.0.0.1:8008/patroni"));
+            assertThat(etcd.get("/service/layout/status")).hasValue("{\"optime\":4242}");
+            assertThat(etcd.get("/service/layout/members/a")).hasValueSatisfying(j -> assertThat(j)
+                    .contains("\"conn_url\":\"postgres://127.0.0.1:5432/postgres\"").contains("\"state\":\"running\""));
+        }
+    }
+
+    @Test
+    void garbageTypedIntoKeysIsTreatedAsAbsent() {
+        etcd.put("/service/garbage/members/x", "this is not json");
+        etcd.put("/service/garbage/config", "[1,2,3]");
+        etcd.put("/service/garbage/status", "{\"optime\": \"later\"}");
+        etcd.put("/service/garbage/failover", "{{{");
+        try (Dcs a = connect("garbage", "a")) {
+            a.keepAlive(10);
+            a.publishMember(member("a"));
+            ClusterView v = a.read();
+            assertThat(v.members()).extracting(Member::name).containsExactly("a");
+            assertThat(v.config()).isEmpty();
+            assertThat(v.lastLeaderLsn()).isEmpty();
+            assertThat(v.failover()).isEmpty();
+            assertThat(a.initializeConfig(Map.of("ttl", 30))).as("garbage is never overwritten").isFalse();
+            assertThat(etcd.get("/service/garbage/config")).hasValue("[1,2,3]");
+        }
+    }
+
+    @Test
+    void leaderChangesWakeTheWatcherButMemberHeartbeatsDoNot() {
+        try (Dcs a = connect("watch", "a"); Dcs b = connect("watch", "b")) {
+            AtomicInteger wakes = new AtomicInteger();
+            b.watch(wakes::incrementAndGet);
+            a.keepAlive(10);
+            Await.pause(300);
+            int before = wakes.get();
+            for (int i = 0; i < 5; i++) {
+                a.publishMember(member("a"));
+            }
+            Await.pause(500);
+            assertThat(wakes.get()).as("member heartbeats do not wake loops").isEqualTo(before);
+            assertThat(a.tryAcquireLeader()).isTrue();
+            Await.until(Duration.ofSeconds(5), "a wake-up for the new leader key", () -> wakes.get() > before);
+            int afterAcquire = wakes.get();
+            assertThat(a.releaseLeader()).isTrue();
+            Await.until(Duration.ofSeconds(5), "a wake-up for the deleted leader key", () -> wakes.get() > afterAcquire);
+        }
+    }
+
+    @Test
+    void aFrozenEtcdFailsEachCallWithinTheTimeout() {
+        try (Dcs a = connect("frozen", "a")) {
+            a.keepAlive(10);
+            etcd.freeze();
+            try {
+                long start = System.nanoTime();
+                assertThatThrownBy(a::read).isInstanceOf(DcsException.class);
+                assertThatThrownBy(() -> a.keepAlive(10)).isInstanceOf(DcsException.class);
+                assertThat(System.nanoTime() - start).as("two calls, each bounded by the 2 s call timeout")
+                        .isLessThan(Duration.ofSeconds(8).toNanos());
+            } finally {
+                etcd.thaw();
+            }
+            Await.until(Duration.ofSeconds(20), "etcd to answer again", () -> {
+                try {
+                    a.read();
+                    return true;
+                } catch (DcsException e) {
+                    return false;
+                }
+            });
+        }
+    }
+}
