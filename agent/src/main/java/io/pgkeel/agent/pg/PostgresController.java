@@ -91,8 +91,11 @@ public final class PostgresController implements LocalPostgres {
             Map<String, String> control = controlData();
             String state = control.getOrDefault("Database cluster state", "");
             systemIdentifier = control.get("Database system identifier");
-            boolean wasPrimary = state.equals("in production") || state.equals("shut down")
-                    || state.equals("shutting down") || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
+            // a fresh pg_basebackup (or pg_rewind) leaves backup_label and a pg_control copied from the source,
+            // which says "in production": such a directory recovers from its source and is no former primary
+            boolean wasPrimary = !Files.exists(dataDir.resolve("backup_label")) && (state.equals("in production")
+                    || state.equals("shut down") || state.equals("shutting down"))
+                    || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
             int tl = parseInt(control.get("Latest checkpoint's TimeLineID"));
             return new PgStatus(true, systemIdentifier, wasPrimary, PgRunState.STOPPED, isStandbyConfigured(), tl, 0, 0,
                     0, null, following(), Set.of(), 0, null);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what pgkeel's build, tests and demo need on Debian/Ubuntu: apt-get when root, otherwise it prints
+# the exact line to run. Sourced by test.sh and demo.sh.
+pgkeel_prereqs() {
+  local need=()
+  command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+  command -v unzip >/dev/null 2>&1 || need+=(unzip)
+  command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
+  [ -x /usr/bin/etcd ] || need+=(etcd-server)
+  command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+  compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
+  command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+  command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+  if ((${#need[@]} == 0)); then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ]; then
+    echo "pgkeel: installing ${need[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+  else
+    echo "pgkeel: missing packages; install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+    return 1
+  fi
+}
