@@ -19,25 +19,36 @@ final class TestCluster implements AutoCloseable {
     static final int LOOP_WAIT = 1;
     static final int RETRY_TIMEOUT = 4;
 
+    /** The cluster's ttl, loop_wait and retry_timeout (seconds). */
+    record Timing(int ttl, int loopWait, int retryTimeout) {
+        static final Timing TESTS = new Timing(TTL, LOOP_WAIT, RETRY_TIMEOUT);
+    }
+
     final String scope;
     final Path dir;
     final EtcdProcess etcd;
     final List<AgentProcess> nodes = new ArrayList<>();
+    final Timing timing;
     private final Path distLib;
 
-    private TestCluster(String scope, Path dir, EtcdProcess etcd, Path distLib) {
+    private TestCluster(String scope, Path dir, EtcdProcess etcd, Path distLib, Timing timing) {
         this.scope = scope;
         this.dir = dir;
         this.etcd = etcd;
         this.distLib = distLib;
+        this.timing = timing;
     }
 
     /** Starts etcd and {@code size} agents, and waits for 1 primary + (size - 1) streaming replicas. */
     static TestCluster start(String scope, int size) {
+        return start(scope, size, Timing.TESTS);
+    }
+
+    static TestCluster start(String scope, int size, Timing timing) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);
-        TestCluster c = new TestCluster(scope, dir, etcd, Dist.lib());
+        TestCluster c = new TestCluster(scope, dir, etcd, Dist.lib(), timing);
         try {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
@@ -108,7 +119,7 @@ final class TestCluster implements AutoCloseable {
                     - local all all trust
                     - host all all 127.0.0.1/32 scram-sha-256
                     - host replication replicator 127.0.0.1/32 scram-sha-256
-                """.formatted(scope, name, api, api, etcd.endpoint(), TTL, LOOP_WAIT, RETRY_TIMEOUT, pg, pg,
+                """.formatted(scope, name, api, api, etcd.endpoint(), timing.ttl(), timing.loopWait(), timing.retryTimeout(), pg, pg,
                 nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"), Sql.PASSWORD, nodeDir);
     }
 

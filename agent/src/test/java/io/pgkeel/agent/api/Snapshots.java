@@ -1,0 +1,52 @@
+package io.pgkeel.agent.api;
+
+import io.pgkeel.agent.ha.NodeIdentity;
+import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.LeaderKey;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** Published snapshots for the REST API tests. Monotonic "now" in these tests is 100 s. */
+final class Snapshots {
+    static final long NOW = 100_000_000_000L;
+
+    private Snapshots() {}
+
+    static NodeIdentity identity(Map<String, Object> tags) {
+        return new NodeIdentity("demo", "n1", tags, Map.of(), DynamicConfig.defaults(), Optional.empty(),
+                "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni", "0.1.0");
+    }
+
+    static ClusterView cluster(String leader, long lastLeaderLsn) {
+        return new ClusterView(Optional.of("42"), Optional.empty(),
+                leader == null ? Optional.empty() : Optional.of(new LeaderKey(leader, 7, 1, 1)), List.of(),
+                Optional.of(lastLeaderLsn), Optional.empty(), 5);
+    }
+
+    static NodeSnapshot primary() {
+        PgStatus pg = new PgStatus(true, "42", true, PgRunState.RUNNING, false, 2, 5000, 0, 0, null, null, Set.of(),
+                150018, "2026-11-28 00:00:00+00");
+        return new NodeSnapshot(identity(Map.of()), pg, cluster("n1", 5000), true, true, "LeadAsPrimary", "ok",
+                NOW - 1_000_000_000L, 1_764_288_000L, 30, 10);
+    }
+
+    static NodeSnapshot replica(long received, long replayed, Map<String, Object> tags) {
+        PgStatus pg = new PgStatus(true, "42", false, PgRunState.RUNNING, true, 2, Math.max(received, replayed),
+                received, replayed, "streaming", "n2", Set.of(), 150018, "2026-11-28 00:00:00+00");
+        return new NodeSnapshot(identity(tags), pg, cluster("n2", 5000), true, false, "Wait", "ok",
+                NOW - 1_000_000_000L, 1_764_288_000L, 30, 10);
+    }
+
+    static NodeSnapshot stopped() {
+        PgStatus pg = new PgStatus(true, "42", false, PgRunState.STOPPED, true, 0, 0, 0, 0, null, null, Set.of(), 0,
+                null);
+        return new NodeSnapshot(identity(Map.of()), pg, cluster("n2", 5000), true, false, "Wait", "ok",
+                NOW - 1_000_000_000L, 0, 30, 10);
+    }
+}
