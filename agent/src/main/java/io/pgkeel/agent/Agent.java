@@ -15,6 +15,8 @@ import io.pgkeel.config.PgkeelConfig;
 import io.pgkeel.dcs.EtcdDcsFactory;
 import io.pgkeel.dcs.EtcdSettings;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,12 +27,16 @@ final class Agent {
 
     private final RestApiServer api;
     private final HaLoop loop;
-    private final Dcs dcs;
+    private final HaNode node;
+    private final PostgresController pg;
+    private volatile PgkeelConfig config;
 
-    private Agent(RestApiServer api, HaLoop loop, Dcs dcs) {
+    private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, PgkeelConfig config) {
         this.api = api;
         this.loop = loop;
-        this.dcs = dcs;
+        this.node = node;
+        this.pg = pg;
+        this.config = config;
     }
 
     static Agent start(PgkeelConfig config) {
@@ -43,23 +49,68 @@ final class Agent {
                 callTimeout, Version.PGKEEL, clock));
         AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>();
         AtomicReference<DynamicConfig> dynamic = new AtomicReference<>(boot);
-        PostgresController pg = new PostgresController(config, dynamic::get);
-        HostPort pgAddress = config.postgresql().connectAddress();
-        NodeIdentity identity = new NodeIdentity(config.scope(), config.name(), config.tags(), config.bootstrapDcs(),
-                boot, config.postgresql().usePgRewind(), "postgres://" + pgAddress + "/postgres",
-                config.restapi().apiUrl(), Version.PGKEEL);
-        HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2)), clock, s -> {
+        PostgresController pg = new PostgresController(config, dynamic::get, clock);
+        NodeIdentity identity = identity(config);
+        HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock), clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
         });
         HostPort listen = config.restapi().listen();
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock);
-        HaLoop loop = new HaLoop(node);
+        HaLoop loop = new HaLoop(node, clock);
         dcs.watch(loop::wakeup);
         loop.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        return new Agent(api, loop, dcs);
+        return new Agent(api, loop, node, pg, config);
+    }
+
+    private static NodeIdentity identity(PgkeelConfig config) {
+        HostPort pgAddress = config.postgresql().connectAddress();
+        return new NodeIdentity(config.scope(), config.name(), config.tags(), config.bootstrapDcs(),
+                config.bootstrapDynamic(), config.postgresql().usePgRewind(), "postgres://" + pgAddress + "/postgres",
+                config.restapi().apiUrl(), Version.PGKEEL);
+    }
+
+    /**
+     * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the settings read only
+     * at start (names, addresses, etcd hosts, data directory) are named in a warning.
+     */
+    void reload(PgkeelConfig fresh) {
+        PgkeelConfig old = config;
+        List<String> needRestart = new ArrayList<>();
+        compare(needRestart, "scope", old.scope(), fresh.scope());
+        compare(needRestart, "namespace", old.namespace(), fresh.namespace());
+        compare(needRestart, "name", old.name(), fresh.name());
+        compare(needRestart, "restapi.listen", old.restapi().listen(), fresh.restapi().listen());
+        compare(needRestart, "restapi.connect_address", old.restapi().connectAddress(), fresh.restapi().connectAddress());
+        compare(needRestart, "etcd3.hosts", old.etcd().hosts(), fresh.etcd().hosts());
+        compare(needRestart, "postgresql.data_dir", old.postgresql().dataDir(), fresh.postgresql().dataDir());
+        compare(needRestart, "postgresql.listen", old.postgresql().listenHosts() + ":" + old.postgresql().port(),
+                fresh.postgresql().listenHosts() + ":" + fresh.postgresql().port());
+        compare(needRestart, "postgresql.connect_address", old.postgresql().connectAddress(),
+                fresh.postgresql().connectAddress());
+        if (!needRestart.isEmpty()) {
+            log.warn("SIGHUP: {} changed; these apply only when pgkeel restarts", String.join(", ", needRestart));
+        }
+        // keep what is read only at start; take everything else from the new file
+        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), old.restapi(), old.etcd(),
+                fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
+                        old.postgresql().listenHosts(), old.postgresql().port(), old.postgresql().connectAddress(),
+                        old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
+                        fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),
+                        fresh.postgresql().parameters(), fresh.postgresql().pgHba(), fresh.postgresql().usePgRewind(),
+                        fresh.postgresql().callbacks()), fresh.tags(), fresh.source());
+        config = applied;
+        node.requestReload(identity(applied), () -> pg.reload(applied));
+        loop.wakeup();
+        log.info("SIGHUP: configuration re-read from {}; applying it at the next cycle", fresh.source());
+    }
+
+    private static void compare(List<String> changed, String key, Object before, Object after) {
+        if (!java.util.Objects.equals(before, after)) {
+            changed.add(key);
+        }
     }
 
     /** Clean stop: the loop finishes its cycle, PostgreSQL stops with a checkpoint, the leader key is released. */

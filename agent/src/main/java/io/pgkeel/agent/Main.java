@@ -69,7 +69,7 @@ public final class Main implements Runnable {
                 agent.stop();
                 stopped.countDown();
             }, "shutdown"));
-            installReloadSignal();
+            installReloadSignal(agent);
             try {
                 stopped.await();
             } catch (InterruptedException e) {
@@ -78,14 +78,13 @@ public final class Main implements Runnable {
             return 0;
         }
 
-        private void installReloadSignal() {
+        private void installReloadSignal(Agent agent) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                     try {
                         ConfigLoader.Loaded reloaded = ConfigLoader.load(config);
                         reloaded.warnings().forEach(w -> log.warn("configuration: {}", w));
-                        log.info("SIGHUP: {} is valid; settings that need a restart of pgkeel are applied at its"
-                                + " next start", config);
+                        agent.reload(reloaded.config());
                     } catch (ConfigException e) {
                         log.error("SIGHUP: keeping the running configuration: {}", e.getMessage());
                     }

@@ -33,15 +33,17 @@ final class AgentProcess {
         return dir.resolve("data");
     }
 
-    void start(Path distLib) {
+    /** Runs {@code pgkeel agent CONFIG} through the launcher (which execs java: the PID is the JVM's). */
+    void start() {
         List<String> cmd = new ArrayList<>(Host.asAgentUser());
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
-                "-cp", distLib + "/*", "io.pgkeel.agent.Main", "agent", config.toString()));
+        cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             pb.environment().put("HOME", dir.toString());
+            pb.environment().put("PGKEEL_DIST", Dist.home().toString());
+            // the JVM the tests run on (the launcher would otherwise take the first java on PATH)
+            pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
             Files.writeString(log, "==== start " + (++starts) + " ====\n", java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
             Host.giveToAgentUser(log);

@@ -28,9 +28,11 @@ class BadConfigIT {
         Files.writeString(config, yaml);
         Host.giveToAgentUser(config);
         List<String> cmd = new ArrayList<>(Host.asAgentUser());
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                Dist.lib() + "/*", "io.pgkeel.agent.Main", "agent", config.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PGKEEL_DIST", Dist.home().toString());
+        pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the agent exits by itself").isTrue();
         return new Run(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
     }

@@ -58,7 +58,8 @@ class FailoverBench {
                 System.out.printf(Locale.ROOT, "handover run %d: %.2f s%n", i + 1, handover.get(i));
             }
             c.awaitHealthy(healthy);
-            footprint = footprint(c, Duration.ofSeconds(Integer.getInteger("bench.idleSeconds", 30)));
+            Await.pause(30_000); // let the JIT settle: idle means idle, not warm-up
+            footprint = footprint(c, Duration.ofSeconds(Integer.getInteger("bench.idleSeconds", 120)));
         }
         String md = String.format(Locale.ROOT, """
 

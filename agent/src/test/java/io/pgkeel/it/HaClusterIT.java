@@ -159,6 +159,26 @@ class HaClusterIT implements ClusterLogsOnFailure.HasCluster {
         assertThat(leader.logText()).contains("starting primary after failure");
     }
 
+    @Test
+    void f2_sighupAppliesNewParametersAndTagsWithoutARestart() throws Exception {
+        AgentProcess replica = cluster.nodes.stream().filter(n -> !n.name.equals(cluster.leaderName().orElse("")))
+                .findFirst().orElseThrow();
+        long postmaster = replica.postmasterPid().orElseThrow();
+        String yaml = java.nio.file.Files.readString(replica.config);
+        java.nio.file.Files.writeString(replica.config, yaml.replace("    shared_buffers: 16MB\n",
+                "    shared_buffers: 16MB\n    work_mem: 7MB\n") + "tags:\n  zone: east\n");
+        Host.signal(replica.pid(), "HUP");
+        Await.until(Duration.ofSeconds(20), "work_mem reloaded on " + replica.name,
+                () -> "7MB".equals(Sql.queryString(replica.pgPort, "SHOW work_mem")));
+        Await.until(Duration.ofSeconds(20), "the new tag in the member key", () -> cluster.etcd
+                .get(cluster.key("members/" + replica.name)).map(v -> v.contains("\"zone\":\"east\"")).orElse(false));
+        assertThat(replica.postmasterPid()).as("no restart").hasValue(postmaster);
+        assertThat(Sql.queryString(replica.pgPort, "SELECT status FROM pg_stat_wal_receiver"))
+                .as("still streaming from the same primary after the reload").isEqualTo("streaming");
+        java.nio.file.Files.writeString(replica.config, yaml);
+        Host.signal(replica.pid(), "HUP");
+    }
+
     private List<AgentProcess> replicas(AgentProcess primary) {
         return cluster.nodes.stream().filter(n -> n != primary).toList();
     }

@@ -29,13 +29,11 @@ final class TestCluster implements AutoCloseable {
     final EtcdProcess etcd;
     final List<AgentProcess> nodes = new ArrayList<>();
     final Timing timing;
-    private final Path distLib;
 
-    private TestCluster(String scope, Path dir, EtcdProcess etcd, Path distLib, Timing timing) {
+    private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
         this.scope = scope;
         this.dir = dir;
         this.etcd = etcd;
-        this.distLib = distLib;
         this.timing = timing;
     }
 
@@ -48,12 +46,12 @@ final class TestCluster implements AutoCloseable {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);
-        TestCluster c = new TestCluster(scope, dir, etcd, Dist.lib(), timing);
+        TestCluster c = new TestCluster(scope, dir, etcd, timing);
         try {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
             }
-            c.nodes.forEach(n -> n.start(c.distLib));
+            c.nodes.forEach(n -> n.start());
             c.awaitHealthy(Duration.ofSeconds(90));
             return c;
         } catch (RuntimeException | Error e) {
@@ -128,7 +126,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     void startAgent(AgentProcess n) {
-        n.start(distLib);
+        n.start();
     }
 
     String key(String suffix) {
@@ -160,8 +158,12 @@ final class TestCluster implements AutoCloseable {
         if (leader.isEmpty() || !Sql.isPrimary(node(leader.get()).pgPort)) {
             return false;
         }
-        String streaming = Sql.queryString(node(leader.get()).pgPort,
-                "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+        // count the members themselves (application_name = member name): a pg_basebackup of a replica still
+        // being cloned also shows up as a streaming walsender
+        String members = nodes.stream().filter(n -> !n.name.equals(leader.get())).map(n -> "'" + n.name + "'")
+                .collect(Collectors.joining(","));
+        String streaming = Sql.queryString(node(leader.get()).pgPort, "SELECT count(*) FROM pg_stat_replication"
+                + " WHERE state = 'streaming' AND application_name IN (" + members + ")");
         return Integer.parseInt(streaming) == nodes.size() - 1;
     }
 

@@ -15,14 +15,15 @@ import java.util.concurrent.TimeUnit;
 final class HealthRoutes {
     private HealthRoutes() {}
 
-    /** @param body null for status-only answers */
-    record Answer(int status, Map<String, Object> body) {}
+    /** @param withBody false for status-only answers (/liveness, /readiness) */
+    record Answer(int status, boolean withBody) {}
 
+    /** The status code, without building any body (HEAD, OPTIONS and HAProxy checks need nothing more). */
     static Answer answer(String path, Map<String, List<String>> query, NodeSnapshot s, long nowNanos) {
         if (s == null) {
-            return new Answer(503, Map.of("state", "starting", "role", "uninitialized"));
+            return new Answer(503, true);
         }
-        Map<String, Object> body = StatusJson.of(s);
+        boolean body = true;
         PgStatus pg = s.pg();
         boolean primary = s.holdsLeaderKey() && pg.isRunningPrimary();
         boolean replica = pg.isRunningReplica();
@@ -36,8 +37,8 @@ final class HealthRoutes {
             case "/sync", "/synchronous", "/quorum" -> new Answer(503, body);
             case "/read-only-sync", "/read-only-synchronous", "/read-only-quorum" -> new Answer(primary ? 200 : 503, body);
             case "/health" -> new Answer(pg.isRunning() ? 200 : 503, body);
-            case "/liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, null);
-            case "/readiness" -> new Answer(ready(query, s) ? 200 : 503, null);
+            case "/liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, false);
+            case "/readiness" -> new Answer(ready(query, s) ? 200 : 503, false);
             case "/patroni" -> new Answer(200, body);
             default -> new Answer(503, body);
         };

@@ -24,9 +24,11 @@ public final class HttpPeerClient implements PeerClient {
 
     private final HttpClient http;
     private final Duration timeout;
+    private final io.pgkeel.common.Clock clock;
 
-    public HttpPeerClient(Duration timeout) {
+    public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock) {
         this.timeout = timeout;
+        this.clock = clock;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
     }
 
@@ -37,10 +39,10 @@ public final class HttpPeerClient implements PeerClient {
             futures.add(fetchOne(m));
         }
         List<PeerStatus> out = new ArrayList<>();
-        long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(200);
+        long deadline = clock.nanoTime() + timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(200);
         for (int i = 0; i < futures.size(); i++) {
             try {
-                long left = Math.max(1, deadline - System.nanoTime());
+                long left = Math.max(1, deadline - clock.nanoTime());
                 out.add(futures.get(i).get(left, TimeUnit.NANOSECONDS));
             } catch (Exception e) {
                 if (e instanceof InterruptedException) {

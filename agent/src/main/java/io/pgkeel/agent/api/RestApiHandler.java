@@ -34,10 +34,12 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private final Supplier<NodeSnapshot> snapshot;
     private final Clock clock;
+    private final StatusJson status;
 
-    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock) {
+    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status) {
         this.snapshot = snapshot;
         this.clock = clock;
+        this.status = status;
     }
 
     @Override
@@ -56,9 +58,10 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     json(Map.of("error", method + " " + path + " is not implemented yet")), false);
             return;
         }
-        HealthRoutes.Answer a = HealthRoutes.answer(path, uri.parameters(), snapshot.get(), clock.nanoTime());
-        byte[] body = statusOnly || a.body() == null ? new byte[0] : json(a.body());
-        respond(ctx, request, HttpResponseStatus.valueOf(a.status()), body, !statusOnly && a.body() != null);
+        NodeSnapshot s = snapshot.get();
+        HealthRoutes.Answer a = HealthRoutes.answer(path, uri.parameters(), s, clock.nanoTime());
+        boolean withBody = !statusOnly && a.withBody();
+        respond(ctx, request, HttpResponseStatus.valueOf(a.status()), withBody ? status.bytes(s) : new byte[0], withBody);
     }
 
     private static byte[] json(Object o) {

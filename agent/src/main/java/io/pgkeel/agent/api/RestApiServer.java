@@ -38,6 +38,7 @@ public final class RestApiServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }, NioIoHandler.newFactory());
+        StatusJson status = new StatusJson();
         try {
             Channel ch = new ServerBootstrap()
                     .group(group)
@@ -52,7 +53,7 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
                                     .addLast(new HttpServerKeepAliveHandler())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                                    .addLast(new RestApiHandler(snapshot, clock));
+                                    .addLast(new RestApiHandler(snapshot, clock, status));
                         }
                     })
                     .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();

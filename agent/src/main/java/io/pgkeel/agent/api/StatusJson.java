@@ -6,9 +6,38 @@ import io.pgkeel.common.pg.PgStatus;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The status document of {@code GET /patroni} (and of health-check bodies), field for field as Patroni's. */
+/**
+ * The status document of {@code GET /patroni} (and of health-check bodies), field for field as Patroni's.
+ * Serialized once per published snapshot and shared by every connection ({@link #bytes}).
+ */
 final class StatusJson {
-    private StatusJson() {}
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final byte[] NO_SNAPSHOT = "{\"state\":\"starting\",\"role\":\"uninitialized\"}"
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /** The last snapshot serialized and its bytes; replaced as a pair so readers never mix two snapshots. */
+    private record Cached(NodeSnapshot snapshot, byte[] bytes) {}
+
+    private final java.util.concurrent.atomic.AtomicReference<Cached> cache = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** The JSON of {@code s}, serialized at most once per snapshot (thread-safe; a race only serializes twice). */
+    byte[] bytes(NodeSnapshot s) {
+        if (s == null) {
+            return NO_SNAPSHOT;
+        }
+        Cached c = cache.get();
+        if (c != null && c.snapshot() == s) {
+            return c.bytes();
+        }
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(of(s));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize the status", e);
+        }
+        cache.set(new Cached(s, bytes));
+        return bytes;
+    }
 
     static Map<String, Object> of(NodeSnapshot s) {
         PgStatus pg = s.pg();

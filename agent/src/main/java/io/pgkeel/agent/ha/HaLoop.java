@@ -1,48 +1,58 @@
 package io.pgkeel.agent.ha;
 
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs {@link HaNode#runCycle()} on one named thread ({@code ha-loop}), sleeping between cycles until the next
- * cycle is due or a DCS watch event wakes it; and checks the lease fence every 50 ms on another
- * ({@code lease-fence}), so a loop blocked in I/O cannot keep a primary writable past its lease.
+ * cycle is due or a DCS watch event wakes it; and runs the lease fence on another ({@code lease-fence}), which
+ * sleeps exactly until the armed deadline, so a loop blocked in I/O cannot keep a primary writable past its lease.
  */
 public final class HaLoop {
     private static final Logger log = LoggerFactory.getLogger(HaLoop.class);
-    private static final long FENCE_PERIOD_MILLIS = 50;
 
     private final HaNode node;
+    private final io.pgkeel.common.Clock clock;
     private final Object wakeLock = new Object();
-    private final ScheduledExecutorService fenceTimer;
+    private final Thread fenceThread;
     private final Thread loopThread;
     /** Guarded by wakeLock. */
     private boolean woken;
     private volatile boolean running = true;
 
-    public HaLoop(HaNode node) {
+    public HaLoop(HaNode node, io.pgkeel.common.Clock clock) {
         this.node = node;
+        this.clock = clock;
         this.loopThread = new Thread(this::run, "ha-loop");
-        this.fenceTimer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lease-fence");
-            t.setDaemon(true);
-            t.setPriority(Thread.MAX_PRIORITY);
-            return t;
-        });
+        this.fenceThread = new Thread(this::runFence, "lease-fence");
+        this.fenceThread.setDaemon(true);
+        this.fenceThread.setPriority(Thread.MAX_PRIORITY);
     }
 
     public void start() {
-        fenceTimer.scheduleAtFixedRate(() -> {
-            try {
-                node.checkFence();
-            } catch (RuntimeException e) {
-                log.error("lease fence check failed", e);
-            }
-        }, FENCE_PERIOD_MILLIS, FENCE_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        node.onFenceChange(() -> LockSupport.unpark(fenceThread));
+        fenceThread.start();
         loopThread.start();
+    }
+
+    /** Sleeps until the armed deadline (or until it moves), then lets the node enforce it. */
+    private void runFence() {
+        while (running) {
+            java.util.OptionalLong deadline = node.fenceDeadline();
+            long now = clock.nanoTime();
+            if (deadline.isPresent() && deadline.getAsLong() - now <= 0) {
+                try {
+                    node.checkFence();
+                } catch (RuntimeException e) {
+                    log.error("lease fence failed", e);
+                }
+                continue;
+            }
+            // park until the deadline, or for a while when disarmed; arm/disarm unpark us early
+            LockSupport.parkNanos(this, deadline.isPresent() ? deadline.getAsLong() - now : TimeUnit.SECONDS.toNanos(60));
+        }
     }
 
     /** Runs the next cycle now (a leader key change was seen, or an operator asked for it). */
@@ -67,10 +77,10 @@ public final class HaLoop {
     }
 
     private void sleep(long nanos) {
-        long deadline = System.nanoTime() + nanos;
+        long deadline = clock.nanoTime() + nanos;
         synchronized (wakeLock) {
             while (running && !woken) {
-                long left = deadline - System.nanoTime();
+                long left = deadline - clock.nanoTime();
                 if (left <= 0) {
                     break;
                 }
@@ -94,7 +104,7 @@ public final class HaLoop {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        fenceTimer.shutdownNow();
+        LockSupport.unpark(fenceThread);
         node.shutdown();
     }
 }

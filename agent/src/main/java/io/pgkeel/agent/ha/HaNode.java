@@ -29,7 +29,12 @@ import org.slf4j.LoggerFactory;
 public final class HaNode {
     private static final Logger log = LoggerFactory.getLogger(HaNode.class);
 
-    private final NodeIdentity identity;
+    private NodeIdentity identity;
+    /** A SIGHUP reload waiting for the loop thread: the new identity and what else to apply there. */
+    private final java.util.concurrent.atomic.AtomicReference<Reload> pendingReload =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    private record Reload(NodeIdentity identity, Runnable applyOnLoop) {}
     private final Dcs dcs;
     private final LocalPostgres pg;
     private final PeerClient peerClient;
@@ -47,6 +52,8 @@ public final class HaNode {
     private long notStreamingSince = -1;
     private String notStreamingFrom;
     private boolean acquiredThisCycle;
+    private Member lastPublished;
+    private long lastPublishedLease;
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> publisher) {
@@ -61,7 +68,24 @@ public final class HaNode {
     }
 
     /** Runs one cycle; returns how long to wait before the next one (the loop may be woken earlier). */
+    /**
+     * Asks the loop to take a re-read configuration at the start of its next cycle (thread-safe; the loop thread
+     * owns all HA state, so the change is applied there, between two cycles).
+     */
+    public void requestReload(NodeIdentity newIdentity, Runnable applyOnLoop) {
+        pendingReload.set(new Reload(newIdentity, applyOnLoop));
+    }
+
     public long runCycle() {
+        Reload reload = pendingReload.getAndSet(null);
+        if (reload != null) {
+            identity = reload.identity();
+            try {
+                reload.applyOnLoop().run();
+            } catch (RuntimeException e) {
+                log.error("applying the reloaded configuration failed: {}", e.getMessage());
+            }
+        }
         Observation o = observe();
         Action action = HaPolicy.decide(o);
         log.info("{} {}: {}", roleTag(o.pg()), action.getClass().getSimpleName(), action.reason());
@@ -83,7 +107,7 @@ public final class HaNode {
                         .orElse(false);
         updateFence(after);
         if (o.dcs().isReachable() && lease.isHeld()) {
-            publishMember(after);
+            publishMember(after, o);
         }
         long now = clock.nanoTime();
         publisher.accept(new NodeSnapshot(identity, after, lastView, o.dcs().isReachable(), holdsKey,
@@ -94,12 +118,17 @@ public final class HaNode {
 
     private Observation observe() {
         DcsView view = null;
-        try {
-            LeaseRenewal r = dcs.keepAlive(dynamic.ttl());
-            lease = new LeaseStatus(r.leaseId(), r.sentAtNanos() + TimeUnit.SECONDS.toNanos(r.ttlSeconds()), true);
-        } catch (DcsException e) {
-            lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
-            view = DcsView.unreachable(e.getMessage());
+        long now = clock.nanoTime();
+        // The leader renews every cycle: its write window is measured from the last renewal. A replica's lease
+        // only carries its member key, so it renews when a third of the ttl has passed, or before a race.
+        boolean leaderLastCycle = lastView != null && lastView.isLeader(identity.name());
+        long renewEvery = TimeUnit.SECONDS.toNanos(dynamic.ttl()) / 3;
+        boolean renewFirst = leaderLastCycle || !lease.isHeld()
+                || now - (lease.validUntilNanos() - TimeUnit.SECONDS.toNanos(dynamic.ttl())) >= renewEvery;
+        boolean renewed = false;
+        if (renewFirst) {
+            view = renewLease();
+            renewed = view == null;
         }
         if (view == null) {
             try {
@@ -112,6 +141,15 @@ public final class HaNode {
                 view = DcsView.unreachable(e.getMessage());
             }
         }
+        if (!renewed && view.isReachable() && (view.cluster().isUnlocked() || view.cluster().isLeader(identity.name()))) {
+            // about to race for (or act on) the leader key: do it on a freshly renewed lease
+            DcsView failed = renewLease();
+            if (failed != null) {
+                view = failed;
+            }
+        } else if (!renewed) {
+            lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
+        }
         PgStatus status = pg.probe();
         NodeSettings self = settings();
         List<PeerStatus> peers = List.of();
@@ -120,7 +158,7 @@ public final class HaNode {
                     .filter(m -> !m.name().equals(identity.name())).toList();
             peers = others.isEmpty() ? List.of() : peerClient.fetch(others);
         }
-        long now = clock.nanoTime();
+        now = clock.nanoTime();
         if (status.isRunningReplica() && status.following() != null && !"streaming".equals(status.replicationState())) {
             if (notStreamingSince < 0 || !status.following().equals(notStreamingFrom)) {
                 notStreamingSince = now;
@@ -131,6 +169,18 @@ public final class HaNode {
             notStreamingFrom = null;
         }
         return new Observation(view, status, lease, peers, self, now, notStreamingSince);
+    }
+
+    /** One lease refresh; null on success, else the DCS observation to use for this cycle. */
+    private DcsView renewLease() {
+        try {
+            LeaseRenewal r = dcs.keepAlive(dynamic.ttl());
+            lease = new LeaseStatus(r.leaseId(), r.sentAtNanos() + TimeUnit.SECONDS.toNanos(r.ttlSeconds()), true);
+            return null;
+        } catch (DcsException e) {
+            lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
+            return DcsView.unreachable(e.getMessage());
+        }
     }
 
     private NodeSettings settings() {
@@ -260,12 +310,23 @@ public final class HaNode {
         return m.orElseThrow(() -> new PostgresException("member '" + name + "' has no member key"));
     }
 
-    private void publishMember(PgStatus s) {
+    /**
+     * Puts the member key when its content changed, when the lease is new, or when the key is missing from the
+     * view; otherwise the lease keeps it alive (Patroni skips the write the same way).
+     */
+    private void publishMember(PgStatus s, Observation o) {
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
                 NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0);
+        boolean missing = o.dcs().cluster().member(identity.name()).isEmpty();
+        if (me.equals(lastPublished) && lease.leaseId() == lastPublishedLease && !missing) {
+            return;
+        }
         try {
             dcs.publishMember(me);
+            lastPublished = me;
+            lastPublishedLease = lease.leaseId();
         } catch (DcsException e) {
+            lastPublished = null;
             log.warn("could not publish my member key: {}", e.getMessage());
         }
     }
@@ -290,6 +351,11 @@ public final class HaNode {
 
     public java.util.OptionalLong fenceDeadline() {
         return fence.deadline();
+    }
+
+    /** Lets the fence thread sleep until the deadline and be woken when it moves. */
+    public void onFenceChange(Runnable listener) {
+        fence.onChange(listener);
     }
 
     private void fenceStop() {

@@ -6,24 +6,35 @@ package io.pgkeel.agent.ha;
  * immediately, whatever the HA loop is doing (it may be blocked in a DCS call) and whatever jetcd thinks.
  *
  * <p>Thread-safety: arm/disarm from the loop, {@link #check} from the fence thread or a simulation; the state is
- * one volatile long, and firing at most once per arming is ensured by compare-and-set.
+ * one atomic long, and firing at most once per arming is ensured by compare-and-set. {@link #onChange} lets a
+ * waiting fence thread sleep exactly until the deadline instead of polling.
  */
 public final class LeaseFence {
     private static final long DISARMED = Long.MIN_VALUE;
 
     private final java.util.concurrent.atomic.AtomicLong deadline = new java.util.concurrent.atomic.AtomicLong(DISARMED);
     private final Runnable stopWrites;
+    private volatile Runnable onChange = () -> { };
 
     public LeaseFence(Runnable stopWrites) {
         this.stopWrites = stopWrites;
     }
 
+    /** Called (on the arming thread) whenever the deadline moves, so a sleeping checker can re-plan. */
+    public void onChange(Runnable listener) {
+        this.onChange = listener;
+    }
+
     public void arm(long deadlineNanos) {
-        deadline.set(deadlineNanos);
+        if (deadline.getAndSet(deadlineNanos) != deadlineNanos) {
+            onChange.run();
+        }
     }
 
     public void disarm() {
-        deadline.set(DISARMED);
+        if (deadline.getAndSet(DISARMED) != DISARMED) {
+            onChange.run();
+        }
     }
 
     public boolean isArmed() {

@@ -56,11 +56,13 @@ public final class PostgresController implements LocalPostgres {
     private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration CLONE_TIMEOUT = Duration.ofHours(12);
 
-    private final PgkeelConfig config;
-    private final PgkeelConfig.Postgresql pgc;
+    /** Replaced on SIGHUP (on the loop thread only). */
+    private PgkeelConfig config;
+    private PgkeelConfig.Postgresql pgc;
     private final Supplier<DynamicConfig> dynamic;
     private final Path dataDir;
     private final Path logFile;
+    private final io.pgkeel.common.Clock clock;
 
     private Connection connection;
     /** pg_rewind just succeeded (possibly with "no rewind required"): the next standby start needs no marker. */
@@ -68,7 +70,8 @@ public final class PostgresController implements LocalPostgres {
     private String systemIdentifier;
     private String lastProbeError;
 
-    public PostgresController(PgkeelConfig config, Supplier<DynamicConfig> dynamic) {
+    public PostgresController(PgkeelConfig config, Supplier<DynamicConfig> dynamic, io.pgkeel.common.Clock clock) {
+        this.clock = clock;
         this.config = config;
         this.pgc = config.postgresql();
         this.dynamic = dynamic;
@@ -339,7 +342,7 @@ public final class PostgresController implements LocalPostgres {
                         "-h", uri.getHost(), "-p", String.valueOf(uri.getPort()), "-U", pgc.replication().username(),
                         "-X", "stream", "-c", "fast", "-P", "-w"),
                 Map.of("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString()), CLONE_TIMEOUT, line -> {
-                    long now = System.nanoTime();
+                    long now = clock.nanoTime();
                     if (now - lastLog[0] > 2_000_000_000L || !line.contains("kB")) {
                         lastLog[0] = now;
                         log.info("pg_basebackup: {}", line.trim());
@@ -514,8 +517,58 @@ public final class PostgresController implements LocalPostgres {
 
     // ---------------------------------------------------------------- configuration files
 
+    /**
+     * SIGHUP: takes the re-read local configuration (parameters, pg_hba, credentials) and, when PostgreSQL runs,
+     * rewrites its configuration for the role it has now (keeping its current upstream) and reloads it.
+     * Data directory and ports are read at start only: the caller warns when those change.
+     */
+    public void reload(PgkeelConfig newConfig) {
+        this.config = newConfig;
+        this.pgc = newConfig.postgresql();
+        if (!isPostmasterAlive()) {
+            return;
+        }
+        boolean standby = isStandbyConfigured();
+        Map<String, String> upstream = standby ? currentUpstreamSettings() : Map.of();
+        writeConfiguration(!standby, null, upstream, following());
+        pgCtl(List.of("reload", "-s"), "reload");
+        log.info("reloaded the PostgreSQL configuration");
+    }
+
+    /** primary_conninfo and primary_slot_name as last written, so a reload does not change whom a standby follows. */
+    private Map<String, String> currentUpstreamSettings() {
+        Map<String, String> out = new LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(dataDir.resolve("postgresql.conf"))) {
+                for (String key : List.of("primary_conninfo", "primary_slot_name")) {
+                    if (line.startsWith(key + " = '") && line.endsWith("'")) {
+                        String quoted = line.substring(key.length() + 4, line.length() - 1);
+                        out.put(key, quoted.replace("''", "'").replace("\\\\", "\\"));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new PostgresException("reading postgresql.conf: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Writes postgresql.conf, pg_hba.conf, the pgpass file and standby.signal for the role. */
     void writeConfiguration(boolean asPrimary, Member follow) {
+        Map<String, String> upstream = new LinkedHashMap<>();
+        if (!asPrimary && follow != null) {
+            URI uri = URI.create(follow.connUrl());
+            upstream.put("primary_conninfo", "host=" + uri.getHost() + " port=" + uri.getPort() + " user="
+                    + pgc.replication().username() + " passfile=" + pgc.pgpass().toAbsolutePath()
+                    + " application_name=" + config.name() + " sslmode=prefer connect_timeout=3");
+            if (dynamic.get().useSlots()) {
+                upstream.put("primary_slot_name", io.pgkeel.agent.ha.HaPolicy.slotName(config.name()));
+            }
+        }
+        writeConfiguration(asPrimary, follow, upstream, follow == null ? null : follow.name());
+    }
+
+    private void writeConfiguration(boolean asPrimary, Member follow, Map<String, String> upstream, String followName) {
         DynamicConfig dyn = dynamic.get();
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("wal_level", "replica");
@@ -534,18 +587,8 @@ public final class PostgresController implements LocalPostgres {
         settings.put("port", String.valueOf(pgc.port()));
         settings.put("cluster_name", config.scope());
         settings.put("recovery_target_timeline", "latest");
-        if (!asPrimary && follow != null) {
-            URI uri = URI.create(follow.connUrl());
-            settings.put("primary_conninfo", "host=" + uri.getHost() + " port=" + uri.getPort() + " user="
-                    + pgc.replication().username() + " passfile=" + pgc.pgpass().toAbsolutePath()
-                    + " application_name=" + config.name() + " sslmode=prefer connect_timeout=3");
-            if (dyn.useSlots()) {
-                settings.put("primary_slot_name", io.pgkeel.agent.ha.HaPolicy.slotName(config.name()));
-            }
-        } else {
-            settings.put("primary_conninfo", "");
-            settings.put("primary_slot_name", "");
-        }
+        settings.put("primary_conninfo", asPrimary ? "" : upstream.getOrDefault("primary_conninfo", ""));
+        settings.put("primary_slot_name", asPrimary ? "" : upstream.getOrDefault("primary_slot_name", ""));
         StringBuilder conf = new StringBuilder();
         conf.append("# Written by pgkeel before every start: edit postgresql.parameters in the YAML file or the\n")
                 .append("# config key in etcd instead (changes here are overwritten).\n");
@@ -553,8 +596,8 @@ public final class PostgresController implements LocalPostgres {
             conf.append("include 'postgresql.base.conf'\n");
         }
         settings.forEach((k, v) -> conf.append(k).append(" = ").append(literal(v)).append('\n'));
-        if (!asPrimary && follow != null) {
-            conf.append(FOLLOW_MARKER).append(follow.name()).append('\n');
+        if (!asPrimary && followName != null) {
+            conf.append(FOLLOW_MARKER).append(followName).append('\n');
         }
         try {
             writeAtomically(dataDir.resolve("postgresql.conf"), conf.toString());

@@ -71,7 +71,7 @@ class HealthRoutesTest {
                 .isEqualTo(200);
         assertThat(HealthRoutes.answer("/liveness", Map.of(), s, s.lastCycleNanos() + 31_000_000_000L).status())
                 .isEqualTo(503);
-        assertThat(HealthRoutes.answer("/liveness", Map.of(), s, 0).body()).isNull();
+        assertThat(HealthRoutes.answer("/liveness", Map.of(), s, 0).withBody()).isFalse();
     }
 
     @Test
@@ -81,13 +81,12 @@ class HealthRoutesTest {
 
     @Test
     void statusBodyHasPatronisFields() {
-        Map<String, Object> body = HealthRoutes.answer("/patroni", Map.of(), Snapshots.primary(), Snapshots.NOW).body();
+        Map<String, Object> body = StatusJson.of(Snapshots.primary());
         assertThat(body).containsEntry("state", "running").containsEntry("role", "primary")
                 .containsEntry("timeline", 2).containsEntry("server_version", 150018)
                 .containsEntry("database_system_identifier", "42").containsKey("patroni").containsKey("xlog");
         assertThat(body.get("xlog")).isEqualTo(Map.of("location", 5000L));
-        Map<String, Object> rep = HealthRoutes.answer("/patroni", Map.of(), Snapshots.replica(5000, 4000, Map.of()),
-                Snapshots.NOW).body();
+        Map<String, Object> rep = StatusJson.of(Snapshots.replica(5000, 4000, Map.of()));
         assertThat(rep).containsEntry("role", "replica").containsEntry("replication_state", "streaming");
         @SuppressWarnings("unchecked")
         Map<String, Object> xlog = (Map<String, Object>) rep.get("xlog");

@@ -21,7 +21,7 @@ class RestApiHandlerTest {
     private EmbeddedChannel channel() {
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
-                new RestApiHandler(snapshot::get, new FakeClock()));
+                new RestApiHandler(snapshot::get, new FakeClock(), new StatusJson()));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
