@@ -3,36 +3,16 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * (d) etcd frozen with SIGSTOP: the primary stops taking writes before its lease can have expired in etcd, nobody
  * promotes while etcd is frozen, and after SIGCONT the cluster has one primary again.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(ClusterLogsOnFailure.class)
-class DcsFreezeIT implements ClusterLogsOnFailure.HasCluster {
-    private TestCluster cluster;
-
-    @BeforeAll
-    void startCluster() {
-        cluster = TestCluster.start("it-freeze", 3);
-    }
-
-    @AfterAll
-    void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
+class DcsFreezeIT extends ClusterTestBase {
     @Override
-    public TestCluster cluster() {
-        return cluster;
+    protected String scope() {
+        return "it-freeze";
     }
 
     @Test

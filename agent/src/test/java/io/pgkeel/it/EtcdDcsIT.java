@@ -139,11 +139,15 @@ class EtcdDcsIT {
     }
 
     @Test
-    void leaderChangesWakeTheWatcherButMemberHeartbeatsDoNot() {
+    void leaderChangesAndNewMembersWakeTheWatcherButMemberHeartbeatsDoNot() {
         try (Dcs a = connect("watch", "a"); Dcs b = connect("watch", "b")) {
             AtomicInteger wakes = new AtomicInteger();
             b.watch(wakes::incrementAndGet);
             a.keepAlive(10);
+            Await.pause(300);
+            int beforeNew = wakes.get();
+            a.publishMember(member("a"));
+            Await.until(Duration.ofSeconds(5), "a wake-up for a new member", () -> wakes.get() > beforeNew);
             Await.pause(300);
             int before = wakes.get();
             for (int i = 0; i < 5; i++) {

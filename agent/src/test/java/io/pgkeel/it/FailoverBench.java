@@ -18,8 +18,6 @@ import org.junit.jupiter.api.Test;
  * -Dbench.out (a file the Markdown results are appended to).
  */
 class FailoverBench {
-    private static final Duration WRITE_PROBE_INTERVAL = Duration.ofMillis(20);
-
     @Test
     void failoverAndHandover() throws IOException {
         TestCluster.Timing timing = new TestCluster.Timing(Integer.getInteger("bench.ttl", 10),
@@ -83,16 +81,8 @@ class FailoverBench {
     }
 
     private static double secondsUntilAnotherNodeWrites(TestCluster c, AgentProcess old, long t0) {
-        long deadline = t0 + Duration.ofSeconds(c.timing.ttl() * 3L + 30).toNanos();
-        while (System.nanoTime() - deadline < 0) {
-            for (AgentProcess n : c.nodes) {
-                if (n != old && Sql.tryExecute(n.pgPort, "INSERT INTO bench DEFAULT VALUES")) {
-                    return (System.nanoTime() - t0) / 1e9;
-                }
-            }
-            Await.pause(WRITE_PROBE_INTERVAL.toMillis());
-        }
-        throw new AssertionError("no node accepted writes after " + old.name + " went away; " + c.describe());
+        c.awaitFirstWriterOtherThan(old, "INSERT INTO bench DEFAULT VALUES", Duration.ofSeconds(c.timing.ttl() * 3L + 30));
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static String stats(List<Double> xs) {

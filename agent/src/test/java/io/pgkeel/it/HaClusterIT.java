@@ -4,37 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Real etcd + 3 agents + 3 real PostgreSQL on loopback (ttl 10, loop_wait 1, retry_timeout 4). Each test starts
  * from a healthy cluster: 1 primary holding the leader key and 2 streaming replicas.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(ClusterLogsOnFailure.class)
-class HaClusterIT implements ClusterLogsOnFailure.HasCluster {
-    private TestCluster cluster;
-
-    @BeforeAll
-    void startCluster() {
-        cluster = TestCluster.start("it-ha", 3);
-    }
-
-    @AfterAll
-    void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
+class HaClusterIT extends ClusterTestBase {
     @Override
-    public TestCluster cluster() {
-        return cluster;
+    protected String scope() {
+        return "it-ha";
     }
 
     @BeforeEach
@@ -82,16 +62,8 @@ class HaClusterIT implements ClusterLogsOnFailure.HasCluster {
         old.kill9();
         old.killPostgresTree();
 
-        AgentProcess[] next = new AgentProcess[1];
-        Await.until(Duration.ofSeconds(TestCluster.TTL + 20), "another node to accept writes", () -> {
-            for (AgentProcess n : replicas(old)) {
-                if (Sql.tryExecute(n.pgPort, "INSERT INTO crash_check VALUES (3, 'after failover')")) {
-                    next[0] = n;
-                    return true;
-                }
-            }
-            return false;
-        });
+        AgentProcess[] next = {cluster.awaitFirstWriterOtherThan(old, "INSERT INTO crash_check VALUES (3, 'after failover')",
+                Duration.ofSeconds(TestCluster.TTL + 20))};
         double seconds = (System.nanoTime() - killedAt) / 1e9;
         System.out.printf("kill -9 of %s -> first write on %s: %.2f s%n", old.name, next[0].name, seconds);
         assertThat(seconds).as("failover bounded by ttl plus a few seconds").isLessThan(TestCluster.TTL + 5);
@@ -123,16 +95,8 @@ class HaClusterIT implements ClusterLogsOnFailure.HasCluster {
         Sql.execute(old.pgPort, "CREATE TABLE IF NOT EXISTS handover_check (id serial PRIMARY KEY, note text)");
         long sentAt = System.nanoTime();
         Host.signal(old.pid(), "TERM");
-        AgentProcess[] next = new AgentProcess[1];
-        Await.until(Duration.ofSeconds(30), "another node to accept writes", () -> {
-            for (AgentProcess n : replicas(old)) {
-                if (Sql.tryExecute(n.pgPort, "INSERT INTO handover_check (note) VALUES ('after handover')")) {
-                    next[0] = n;
-                    return true;
-                }
-            }
-            return false;
-        });
+        AgentProcess[] next = {cluster.awaitFirstWriterOtherThan(old,
+                "INSERT INTO handover_check (note) VALUES ('after handover')", Duration.ofSeconds(30))};
         double seconds = (System.nanoTime() - sentAt) / 1e9;
         System.out.printf("SIGTERM of %s -> first write on %s: %.2f s%n", old.name, next[0].name, seconds);
         assertThat(seconds).isLessThan(3.0);

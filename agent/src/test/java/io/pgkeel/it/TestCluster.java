@@ -141,6 +141,24 @@ final class TestCluster implements AutoCloseable {
         return node(leaderName().orElseThrow(() -> new IllegalStateException("no leader key")));
     }
 
+    /**
+     * Tries {@code sql} on every node but {@code gone}, every 20 ms, until one commits it; returns that node.
+     * The first write on a new primary is what a client sees as "failover done".
+     */
+    AgentProcess awaitFirstWriterOtherThan(AgentProcess gone, String sql, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() - deadline < 0) {
+            for (AgentProcess n : nodes) {
+                if (n != gone && Sql.tryExecute(n.pgPort, sql)) {
+                    return n;
+                }
+            }
+            Await.pause(20);
+        }
+        throw new AssertionError("no node accepted a write within " + timeout.toSeconds() + " s after " + gone.name
+                + " went away; " + describe());
+    }
+
     /** The nodes whose PostgreSQL accepts writes right now. */
     List<AgentProcess> writablePrimaries() {
         return nodes.stream().filter(n -> Sql.isPrimary(n.pgPort)).toList();

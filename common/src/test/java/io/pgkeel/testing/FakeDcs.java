@@ -113,7 +113,11 @@ public final class FakeDcs {
         revision++;
         Entry old = keys.get(key);
         keys.put(key, new Entry(value, old == null ? revision : old.createRevision(), revision, lease));
-        notifyWatchers(key);
+        if (old == null && key.startsWith("members/")) {
+            watchers.forEach(Runnable::run);
+        } else {
+            notifyWatchers(key);
+        }
     }
 
     private void delete(String key) {

@@ -294,7 +294,7 @@ final class EtcdDcs implements Dcs {
         WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
         watcher = client.getWatchClient().watch(prefix, option, Watch.listener(
                 response -> {
-                    if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue().getKey()))) {
+                    if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue()))) {
                         onChange.run();
                     }
                 },
@@ -308,12 +308,13 @@ final class EtcdDcs implements Dcs {
     }
 
     /**
-     * Only the keys that change what a node must do wake the loops: member keys change every cycle, and waking on
-     * them would make every loop spin on every other loop's heartbeat.
+     * Only the keys that change what a node must do wake the loops: member keys are rewritten as members change,
+     * and waking on those would make every loop spin on every other loop's heartbeat. A member key that is new
+     * (version 1) does wake them: the leader creates the newcomer's replication slot at once.
      */
-    private boolean wakesTheLoop(ByteSequence key) {
-        String name = key.toString(StandardCharsets.UTF_8).substring(settings.prefix().length());
-        return WAKING_KEYS.contains(name);
+    private boolean wakesTheLoop(KeyValue kv) {
+        String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(settings.prefix().length());
+        return WAKING_KEYS.contains(name) || name.startsWith("members/") && kv.getVersion() == 1;
     }
 
     private static final Set<String> WAKING_KEYS = Set.of("leader", "config", "failover", "initialize");

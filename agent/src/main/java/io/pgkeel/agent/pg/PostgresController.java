@@ -576,6 +576,8 @@ public final class PostgresController implements LocalPostgres {
         settings.put("max_wal_senders", "10");
         settings.put("max_replication_slots", "10");
         settings.put("wal_keep_size", "128MB");
+        // a standby refused by a new primary (its slot is being created) retries after 1 s, not PostgreSQL's 5 s
+        settings.put("wal_retrieve_retry_interval", "1s");
         settings.put("unix_socket_directories", defaultSocketDirectory());
         boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
         if (rewind) {

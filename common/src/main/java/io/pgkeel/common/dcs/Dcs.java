@@ -55,7 +55,8 @@ public interface Dcs extends AutoCloseable {
 
     /**
      * Calls {@code onChange} (on a DCS thread; it must be fast) whenever the {@code leader}, {@code config},
-     * {@code failover} or {@code initialize} key changes or vanishes, and when the watch itself breaks.
+     * {@code failover} or {@code initialize} key changes or vanishes, when a new member key appears, and when the
+     * watch itself breaks.
      */
     void watch(Runnable onChange);
 
