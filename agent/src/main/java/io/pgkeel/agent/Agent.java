@@ -1,6 +1,7 @@
 package io.pgkeel.agent;
 
 import io.pgkeel.agent.api.HttpPeerClient;
+import io.pgkeel.agent.api.Metrics;
 import io.pgkeel.agent.api.RestApiServer;
 import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
@@ -51,12 +52,13 @@ final class Agent {
         AtomicReference<DynamicConfig> dynamic = new AtomicReference<>(boot);
         PostgresController pg = new PostgresController(config, dynamic::get, clock);
         NodeIdentity identity = identity(config);
+        Metrics metrics = new Metrics(config.scope(), config.name(), Version.PGKEEL, snapshot::get);
         HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock), clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
-        });
+        }, metrics);
         HostPort listen = config.restapi().listen();
-        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock);
+        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics);
         HaLoop loop = new HaLoop(node, clock);
         dcs.watch(loop::wakeup);
         loop.start();

@@ -175,7 +175,10 @@ public final class FakeDcs {
                                 m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision()));
                     }
                 });
-                return new ClusterView(init, config, leader, members, optime, failover, revision);
+                @SuppressWarnings("unchecked")
+                List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
+                        .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
+                return new ClusterView(init, config, leader, members, optime, failover, history, revision);
             }
         }
 

@@ -106,6 +106,7 @@ final class EtcdDcs implements Dcs {
         Optional<LeaderKey> leader = Optional.empty();
         Optional<Long> optime = Optional.empty();
         Optional<FailoverKey> failover = Optional.empty();
+        List<List<Object>> history = List.of();
         List<Member> members = new ArrayList<>();
         for (KeyValue kvp : response.getKvs()) {
             String key = kvp.getKey().toString(StandardCharsets.UTF_8);
@@ -128,6 +129,12 @@ final class EtcdDcs implements Dcs {
                         if (!problems.isEmpty() && reportedGarbage.add(key + "@" + rev + "#fields")) {
                             log.warn("{} (revision {}): {}", key, rev, String.join("; ", problems));
                         }
+                    }
+                }
+                case "history" -> {
+                    ValueCodec.Decoded<List<List<Object>>> d = ValueCodec.history(value);
+                    if (check(key, rev, d)) {
+                        history = d.value();
                     }
                 }
                 case "status" -> {
@@ -154,7 +161,8 @@ final class EtcdDcs implements Dcs {
                 }
             }
         }
-        return new ClusterView(initialize, config, leader, members, optime, failover, response.getHeader().getRevision());
+        return new ClusterView(initialize, config, leader, members, optime, failover, history,
+                response.getHeader().getRevision());
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {

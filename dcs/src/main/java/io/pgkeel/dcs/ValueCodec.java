@@ -130,6 +130,27 @@ final class ValueCodec {
                 modRevision));
     }
 
+    /** {@code [[1, 25165984, "no recovery target specified", "2026-...", "node2"], ...]}: entries that are lists. */
+    @SuppressWarnings("unchecked")
+    static Decoded<List<List<Object>>> history(String text) {
+        try {
+            JsonNode node = JSON.readTree(text);
+            if (node == null || !node.isArray()) {
+                return Decoded.garbage("expected a JSON list of [timeline, lsn, reason, timestamp, leader]");
+            }
+            List<List<Object>> out = new ArrayList<>();
+            for (JsonNode entry : node) {
+                if (!entry.isArray()) {
+                    return Decoded.garbage("every history entry must be a list");
+                }
+                out.add((List<Object>) plain(entry));
+            }
+            return Decoded.ok(out);
+        } catch (JsonProcessingException e) {
+            return Decoded.garbage("not JSON");
+        }
+    }
+
     static String json(Object value) {
         try {
             return JSON.writeValueAsString(value);

@@ -35,11 +35,13 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Supplier<NodeSnapshot> snapshot;
     private final Clock clock;
     private final StatusJson status;
+    private final Metrics metrics;
 
-    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status) {
+    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics) {
         this.snapshot = snapshot;
         this.clock = clock;
         this.status = status;
+        this.metrics = metrics;
     }
 
     @Override
@@ -59,6 +61,39 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         NodeSnapshot s = snapshot.get();
+        if (method.equals(HttpMethod.GET) && path.equals("/metrics")) {
+            byte[] text = metrics.scrape().getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.wrappedBuffer(text));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+            send(ctx, request, r, text.length);
+            return;
+        }
+        if (method.equals(HttpMethod.GET) && s != null) {
+            switch (path) {
+                case "/cluster" -> {
+                    respond(ctx, request, HttpResponseStatus.OK, json(ClusterJson.of(s)), true);
+                    return;
+                }
+                case "/history" -> {
+                    respond(ctx, request, HttpResponseStatus.OK,
+                            json(s.cluster() == null ? java.util.List.of() : s.cluster().history()), true);
+                    return;
+                }
+                case "/config" -> {
+                    var config = s.cluster() == null ? java.util.Optional.<io.pgkeel.common.cluster.DynamicConfig>empty()
+                            : s.cluster().config();
+                    // Patroni: 502 when the cluster has no dynamic configuration in the DCS
+                    respond(ctx, request, config.isPresent() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_GATEWAY,
+                            json(config.isPresent() ? config.get().raw() : Map.of("error", "no configuration in DCS")),
+                            true);
+                    return;
+                }
+                default -> {
+                    // health and status routes below
+                }
+            }
+        }
         HealthRoutes.Answer a = HealthRoutes.answer(path, uri.parameters(), s, clock.nanoTime());
         boolean withBody = !statusOnly && a.withBody();
         respond(ctx, request, HttpResponseStatus.valueOf(a.status()), withBody ? status.bytes(s) : new byte[0], withBody);
@@ -79,7 +114,11 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (isJson) {
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         }
-        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        send(ctx, request, response, body.length);
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, int length) {
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, length);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         if (keepAlive) {
             if (!request.protocolVersion().isKeepAliveDefault()) {

@@ -32,7 +32,8 @@ public final class RestApiServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock) {
+    public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock,
+                                      Metrics metrics) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, (Runnable r) -> {
             Thread t = new Thread(r, "rest-api");
             t.setDaemon(true);
@@ -53,7 +54,7 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
                                     .addLast(new HttpServerKeepAliveHandler())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                                    .addLast(new RestApiHandler(snapshot, clock, status));
+                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics));
                         }
                     })
                     .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();

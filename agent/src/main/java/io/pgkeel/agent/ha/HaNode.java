@@ -41,6 +41,8 @@ public final class HaNode {
     private final Clock clock;
     private final Consumer<NodeSnapshot> publisher;
     private final LeaseFence fence;
+    private final HaListener listener;
+    private long cycleStart;
 
     private LeaseStatus lease = LeaseStatus.none();
     private DynamicConfig dynamic;
@@ -57,6 +59,12 @@ public final class HaNode {
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> publisher) {
+        this(identity, dcs, pg, peerClient, clock, publisher, HaListener.NONE);
+    }
+
+    public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
+                  Consumer<NodeSnapshot> publisher, HaListener listener) {
+        this.listener = listener;
         this.identity = identity;
         this.dcs = dcs;
         this.pg = pg;
@@ -77,6 +85,7 @@ public final class HaNode {
     }
 
     public long runCycle() {
+        cycleStart = clock.nanoTime();
         Reload reload = pendingReload.getAndSet(null);
         if (reload != null) {
             identity = reload.identity();
@@ -110,6 +119,7 @@ public final class HaNode {
             publishMember(after, o);
         }
         long now = clock.nanoTime();
+        listener.cycle(action.getClass().getSimpleName(), now - cycleStart);
         publisher.accept(new NodeSnapshot(identity, after, lastView, o.dcs().isReachable(), holdsKey,
                 action.getClass().getSimpleName(), action.reason(), now, dcsLastSeenEpochSeconds, dynamic.ttl(),
                 dynamic.loopWait()));
@@ -176,6 +186,7 @@ public final class HaNode {
         try {
             LeaseRenewal r = dcs.keepAlive(dynamic.ttl());
             lease = new LeaseStatus(r.leaseId(), r.sentAtNanos() + TimeUnit.SECONDS.toNanos(r.ttlSeconds()), true);
+            listener.leaseRenewed(clock.nanoTime() - r.sentAtNanos());
             return null;
         } catch (DcsException e) {
             lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
@@ -203,6 +214,7 @@ public final class HaNode {
             acquiredThisCycle = true;
             if (a.promote()) {
                 pg.promote();
+                listener.promoted(clock.nanoTime() - cycleStart);
                 log.info("promoted self to leader by acquiring session lock");
                 createSlotsQuietly(a.slotsAfterPromote());
             } else {
@@ -210,6 +222,7 @@ public final class HaNode {
             }
         } else if (action instanceof Action.Promote a) {
             pg.promote();
+            listener.promoted(clock.nanoTime() - cycleStart);
             createSlotsQuietly(a.slotsAfterPromote());
         } else if (action instanceof Action.Demote a) {
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);

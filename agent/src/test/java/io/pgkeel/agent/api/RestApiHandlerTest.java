@@ -21,7 +21,8 @@ class RestApiHandlerTest {
     private EmbeddedChannel channel() {
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
-                new RestApiHandler(snapshot::get, new FakeClock(), new StatusJson()));
+                new RestApiHandler(snapshot::get, new FakeClock(), new StatusJson(),
+                        new Metrics("demo", "n1", "0.1.0", snapshot::get)));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
@@ -68,6 +69,28 @@ class RestApiHandlerTest {
         String hugeHeader = "GET /primary HTTP/1.1\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n";
         assertThat(exchange(channel(), hugeHeader)).matches("(?s)HTTP/1.1 4\\d\\d.*");
         assertThat(exchange(channel(), "GET /primary HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 200");
+    }
+
+    @Test
+    void clusterHistoryAndConfigComeFromTheLastClusterView() {
+        String cluster = exchange(channel(), "GET /cluster HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(cluster).startsWith("HTTP/1.1 200").contains("\"scope\":\"demo\"").contains("\"members\":[]");
+        assertThat(exchange(channel(), "GET /history HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 200")
+                .contains("[[1,100,\"no recovery target specified\",\"2026-11-28T00:00:00+00:00\",\"n1\"]]");
+        assertThat(exchange(channel(), "GET /config HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 502");
+    }
+
+    @Test
+    void metricsUsePatronisNamesAndLabels() {
+        String r = exchange(channel(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(r).startsWith("HTTP/1.1 200").contains("text/plain");
+        assertThat(r).contains("patroni_primary{name=\"n1\",scope=\"demo\"} 1.0")
+                .contains("patroni_xlog_location{name=\"n1\",scope=\"demo\"} 5000.0")
+                .contains("patroni_postgres_timeline{name=\"n1\",scope=\"demo\"} 2.0")
+                .contains("patroni_postgres_state{name=\"n1\",scope=\"demo\"} 5.0")
+                .contains("patroni_version{name=\"n1\",scope=\"demo\"} 100.0")
+                .contains("patroni_replica{name=\"n1\",scope=\"demo\"} 0.0")
+                .contains("patroni_postmaster_start_time{name=\"n1\",scope=\"demo\"} 1.795824E9");
     }
 
     @Test

@@ -26,7 +26,8 @@ final class Snapshots {
     static ClusterView cluster(String leader, long lastLeaderLsn) {
         return new ClusterView(Optional.of("42"), Optional.empty(),
                 leader == null ? Optional.empty() : Optional.of(new LeaderKey(leader, 7, 1, 1)), List.of(),
-                Optional.of(lastLeaderLsn), Optional.empty(), 5);
+                Optional.of(lastLeaderLsn), Optional.empty(), List.of(List.of(1, 100, "no recovery target specified",
+                        "2026-11-28T00:00:00+00:00", "n1")), 5);
     }
 
     static NodeSnapshot primary() {

@@ -209,7 +209,7 @@ final class Scenario {
 
         ClusterView build() {
             Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
-            return new ClusterView(initialize, cfg, leader, members, optime, Optional.empty(), 10);
+            return new ClusterView(initialize, cfg, leader, members, optime, Optional.empty(), List.of(), 10);
         }
     }
 }

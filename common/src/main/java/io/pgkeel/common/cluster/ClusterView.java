@@ -9,6 +9,7 @@ import java.util.Optional;
  *
  * @param initialize    the {@code initialize} key: the database system identifier ("" while bootstrapping)
  * @param lastLeaderLsn the leader's WAL position from the {@code status} key ({@code optime})
+ * @param history       the {@code history} key: {@code [timeline, lsn, reason, timestamp, new leader]} entries
  * @param revision      the etcd revision the view was read at
  */
 public record ClusterView(
@@ -18,15 +19,17 @@ public record ClusterView(
         List<Member> members,
         Optional<Long> lastLeaderLsn,
         Optional<FailoverKey> failover,
+        List<List<Object>> history,
         long revision) {
 
     public ClusterView {
         members = List.copyOf(members);
+        history = List.copyOf(history);
     }
 
     public static ClusterView empty() {
         return new ClusterView(Optional.empty(), Optional.empty(), Optional.empty(), List.of(), Optional.empty(),
-                Optional.empty(), 0);
+                Optional.empty(), List.of(), 0);
     }
 
     public boolean isUnlocked() {
