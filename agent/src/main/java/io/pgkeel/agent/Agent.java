@@ -1,6 +1,9 @@
 package io.pgkeel.agent;
 
+import io.pgkeel.agent.api.AdminActions;
 import io.pgkeel.agent.api.HttpPeerClient;
+import io.pgkeel.config.ConfigException;
+import io.pgkeel.config.ConfigLoader;
 import io.pgkeel.agent.api.Metrics;
 import io.pgkeel.agent.api.RestApiServer;
 import io.pgkeel.agent.ha.HaLoop;
@@ -58,13 +61,28 @@ final class Agent {
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
         }, metrics);
         HostPort listen = config.restapi().listen();
-        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics);
         HaLoop loop = new HaLoop(node, clock);
+        AtomicReference<Agent> self = new AtomicReference<>();
+        AdminActions admin = new AdminActions(dcs, snapshot::get, loop::wakeup, () -> self.get().reloadFromFile());
+        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin);
         dcs.watch(loop::wakeup);
         loop.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        return new Agent(api, loop, node, pg, config);
+        Agent agent = new Agent(api, loop, node, pg, config);
+        self.set(agent);
+        return agent;
+    }
+
+    /** POST /reload: re-read the file this agent started from, as SIGHUP does. */
+    void reloadFromFile() {
+        try {
+            ConfigLoader.Loaded loaded = ConfigLoader.load(config.source());
+            loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
+            reload(loaded.config());
+        } catch (ConfigException e) {
+            log.error("reload: keeping the running configuration: {}", e.getMessage());
+        }
     }
 
     private static NodeIdentity identity(PgkeelConfig config) {

@@ -294,6 +294,20 @@ public final class FakeDcs {
         }
 
         @Override
+        public boolean writeConfig(Map<String, Object> dynamicConfig, long expectedModRevision) {
+            synchronized (FakeDcs.this) {
+                reachable("write config");
+                Entry e = keys.get("config");
+                long current = e == null ? 0 : e.modRevision();
+                if (expectedModRevision >= 0 && current != expectedModRevision) {
+                    return false;
+                }
+                put("config", Map.copyOf(dynamicConfig), 0);
+                return true;
+            }
+        }
+
+        @Override
         public void writeStatus(long optime) {
             synchronized (FakeDcs.this) {
                 reachable("status");

@@ -286,6 +286,20 @@ final class EtcdDcs implements Dcs {
     }
 
     @Override
+    public boolean writeConfig(Map<String, Object> dynamicConfig, long expectedModRevision) {
+        ByteSequence value = bytes(ValueCodec.json(dynamicConfig));
+        if (expectedModRevision < 0) {
+            await(kv.put(configKey, value), "write config key");
+            return true;
+        }
+        Cmp guard = expectedModRevision == 0 ? new Cmp(configKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+                : new Cmp(configKey, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision));
+        TxnResponse r = await(kv.txn().If(guard).Then(Op.put(configKey, value, PutOption.DEFAULT)).commit(),
+                "write config key");
+        return r.isSucceeded();
+    }
+
+    @Override
     public void writeStatus(long optime) {
         await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime))), "write status key");
     }

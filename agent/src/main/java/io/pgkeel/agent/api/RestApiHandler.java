@@ -36,12 +36,18 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Clock clock;
     private final StatusJson status;
     private final Metrics metrics;
+    private final AdminActions admin;
+    private final java.util.concurrent.Executor writes;
 
-    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics) {
+    /** @param writes where write operations (etcd calls) run: never the event loop */
+    RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics,
+                   AdminActions admin, java.util.concurrent.Executor writes) {
         this.snapshot = snapshot;
         this.clock = clock;
         this.status = status;
         this.metrics = metrics;
+        this.admin = admin;
+        this.writes = writes;
     }
 
     @Override
@@ -55,6 +61,11 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 ? uri.path().substring(0, uri.path().length() - 1) : uri.path();
         HttpMethod method = request.method();
         boolean statusOnly = method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
+        if (path.equals("/config") && (method.equals(HttpMethod.PATCH) || method.equals(HttpMethod.PUT))
+                || path.equals("/reload") && method.equals(HttpMethod.POST)) {
+            write(ctx, request, path, method);
+            return;
+        }
         if (!method.equals(HttpMethod.GET) && !statusOnly) {
             respond(ctx, request, HttpResponseStatus.NOT_IMPLEMENTED,
                     json(Map.of("error", method + " " + path + " is not implemented yet")), false);
@@ -97,6 +108,48 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         HealthRoutes.Answer a = HealthRoutes.answer(path, uri.parameters(), s, clock.nanoTime());
         boolean withBody = !statusOnly && a.withBody();
         respond(ctx, request, HttpResponseStatus.valueOf(a.status()), withBody ? status.bytes(s) : new byte[0], withBody);
+    }
+
+    /** Parses the body here, runs the operation on the write executor, answers back on the event loop. */
+    private void write(ChannelHandlerContext ctx, FullHttpRequest request, String path, HttpMethod method) {
+        Map<String, Object> body = Map.of();
+        if (!path.equals("/reload")) {
+            try {
+                Object parsed = JSON.readValue(request.content().toString(StandardCharsets.UTF_8), Object.class);
+                if (!(parsed instanceof Map<?, ?> m)) {
+                    respond(ctx, request, HttpResponseStatus.BAD_REQUEST,
+                            json(Map.of("error", "the body must be a JSON object")), true);
+                    return;
+                }
+                @SuppressWarnings("unchecked")
+                Map<String, Object> typed = (Map<String, Object>) m;
+                body = typed;
+            } catch (java.io.IOException e) {
+                respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "not valid JSON: "
+                        + e.getMessage().split("\n")[0])), true);
+                return;
+            }
+        }
+        FullHttpRequest retained = request.retainedDuplicate();
+        Map<String, Object> input = body;
+        writes.execute(() -> {
+            AdminActions.Result r;
+            try {
+                r = path.equals("/reload") ? admin.reload()
+                        : method.equals(HttpMethod.PATCH) ? admin.patchConfig(input) : admin.putConfig(input);
+            } catch (RuntimeException e) {
+                log.error("{} {} failed", method, path, e);
+                r = new AdminActions.Result(500, Map.of("error", String.valueOf(e.getMessage())));
+            }
+            AdminActions.Result result = r;
+            ctx.channel().eventLoop().execute(() -> {
+                try {
+                    respond(ctx, retained, HttpResponseStatus.valueOf(result.status()), json(result.body()), true);
+                } finally {
+                    retained.release();
+                }
+            });
+        });
     }
 
     private static byte[] json(Object o) {

@@ -33,7 +33,12 @@ public final class RestApiServer implements AutoCloseable {
     }
 
     public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock,
-                                      Metrics metrics) {
+                                      Metrics metrics, AdminActions admin) {
+        java.util.concurrent.ExecutorService writes = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "rest-writes");
+            t.setDaemon(true);
+            return t;
+        });
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, (Runnable r) -> {
             Thread t = new Thread(r, "rest-api");
             t.setDaemon(true);
@@ -54,7 +59,7 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
                                     .addLast(new HttpServerKeepAliveHandler())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics));
+                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes));
                         }
                     })
                     .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();

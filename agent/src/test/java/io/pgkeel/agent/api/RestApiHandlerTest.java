@@ -10,6 +10,9 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.testing.FakeClock;
+import io.pgkeel.testing.FakeDcs;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -17,16 +20,23 @@ import org.junit.jupiter.api.Test;
 /** The HTTP side on an EmbeddedChannel: raw bytes in, raw bytes out, with the server's own pipeline. */
 class RestApiHandlerTest {
     private final AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>(Snapshots.primary());
+    private final FakeClock clock = new FakeClock();
+    private final FakeDcs dcs = new FakeDcs(clock);
+    private final FakeDcs.Session session = dcs.session("n1");
+    private final AtomicInteger wakeups = new AtomicInteger();
+    private final AtomicInteger reloads = new AtomicInteger();
 
     private EmbeddedChannel channel() {
+        AdminActions admin = new AdminActions(session, snapshot::get, wakeups::incrementAndGet, reloads::incrementAndGet);
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
-                new RestApiHandler(snapshot::get, new FakeClock(), new StatusJson(),
-                        new Metrics("demo", "n1", "0.1.0", snapshot::get)));
+                new RestApiHandler(snapshot::get, clock, new StatusJson(),
+                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
         ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
+        ch.runPendingTasks();
         StringBuilder out = new StringBuilder();
         ByteBuf b;
         while ((b = ch.readOutbound()) != null) {
@@ -91,6 +101,63 @@ class RestApiHandlerTest {
                 .contains("patroni_version{name=\"n1\",scope=\"demo\"} 100.0")
                 .contains("patroni_replica{name=\"n1\",scope=\"demo\"} 0.0")
                 .contains("patroni_postmaster_start_time{name=\"n1\",scope=\"demo\"} 1.795824E9");
+    }
+
+    /** Publishes a snapshot whose cluster view is what the fake etcd holds now. */
+    private void snapshotFromDcs() {
+        NodeSnapshot base = Snapshots.primary();
+        snapshot.set(new NodeSnapshot(base.identity(), base.pg(), session.read(), true, true, "x", "y",
+                base.lastCycleNanos(), 0, 30, 10));
+    }
+
+    private static String request(String method, String path, String body) {
+        return method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
+    }
+
+    @Test
+    void patchConfigMergesWithCompareAndSetAndWakesTheLoop() {
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10,
+                "maximum_lag_on_failover", 1048576));
+        snapshotFromDcs();
+        String r = exchange(channel(), request("PATCH", "/config", "{\"ttl\": 40, \"maximum_lag_on_failover\": null}"));
+        assertThat(r).startsWith("HTTP/1.1 200").contains("\"ttl\":40").doesNotContain("maximum_lag_on_failover");
+        assertThat(session.read().config().orElseThrow().ttl()).isEqualTo(40);
+        assertThat(wakeups).hasValue(1);
+        // the snapshot still carries the old revision: a second patch from it must not overwrite the first
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 50}"))).startsWith("HTTP/1.1 409");
+        assertThat(session.read().config().orElseThrow().ttl()).isEqualTo(40);
+    }
+
+    @Test
+    void badConfigValuesAreRefusedNamingTheKey() {
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+        snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": \"abc\"}")))
+                .startsWith("HTTP/1.1 400").contains("config.ttl");
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 12}")))
+                .startsWith("HTTP/1.1 400").contains("must not exceed ttl (12)");
+        assertThat(exchange(channel(), request("PATCH", "/config", "{not json"))).startsWith("HTTP/1.1 400")
+                .contains("not valid JSON");
+        assertThat(exchange(channel(), request("PATCH", "/config", "[1]"))).startsWith("HTTP/1.1 400")
+                .contains("JSON object");
+        assertThat(session.read().config().orElseThrow().ttl()).isEqualTo(30);
+    }
+
+    @Test
+    void patchWithoutAConfigKeyIs503AndPutReplacesIt() {
+        snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 40}"))).startsWith("HTTP/1.1 503");
+        assertThat(exchange(channel(), request("PUT", "/config", "{\"ttl\": 20, \"loop_wait\": 2, \"retry_timeout\": 5}")))
+                .startsWith("HTTP/1.1 200");
+        assertThat(session.read().config().orElseThrow().loopWait()).isEqualTo(2);
+    }
+
+    @Test
+    void reloadIsScheduled() {
+        assertThat(exchange(channel(), request("POST", "/reload", ""))).startsWith("HTTP/1.1 202")
+                .contains("reload scheduled");
+        assertThat(reloads).hasValue(1);
     }
 
     @Test

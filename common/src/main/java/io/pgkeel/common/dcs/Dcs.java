@@ -50,6 +50,12 @@ public interface Dcs extends AutoCloseable {
     /** CAS: writes the {@code config} key if absent (the bootstrap.dcs section, once). */
     boolean initializeConfig(Map<String, Object> dynamicConfig);
 
+    /**
+     * CAS: writes the whole {@code config} key if its mod revision is still {@code expectedModRevision} (0: the
+     * key must not exist); a negative revision writes unconditionally. False when someone else changed it first.
+     */
+    boolean writeConfig(Map<String, Object> dynamicConfig, long expectedModRevision);
+
     /** Puts {@code status} with the leader's WAL position (Patroni's {@code optime}). */
     void writeStatus(long optime);
 

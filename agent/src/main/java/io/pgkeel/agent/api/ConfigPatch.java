@@ -1,0 +1,51 @@
+package io.pgkeel.agent.api;
+
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.DynamicConfigParser;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** PATCH /config (RFC 7386 JSON merge patch: null deletes) and the checks a new dynamic config must pass. */
+final class ConfigPatch {
+    private ConfigPatch() {}
+
+    /** {@code target} with {@code patch} merged in; neither argument is changed. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> merge(Map<String, Object> target, Map<String, Object> patch) {
+        Map<String, Object> out = new LinkedHashMap<>(target);
+        patch.forEach((k, v) -> {
+            if (v == null) {
+                out.remove(k);
+            } else if (v instanceof Map<?, ?> vm && out.get(k) instanceof Map<?, ?> tm) {
+                out.put(k, merge((Map<String, Object>) tm, (Map<String, Object>) vm));
+            } else {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    /** Sentences naming each bad key; empty when the config may be written. */
+    static List<String> problems(Map<String, Object> config) {
+        List<String> problems = new ArrayList<>();
+        DynamicConfig parsed = DynamicConfigParser.parse(config, "config", problems);
+        if (problems.isEmpty()) {
+            if (parsed.ttl() < 4) {
+                problems.add("config.ttl: " + parsed.ttl() + " is too short (at least 4 seconds)");
+            }
+            if (parsed.loopWait() < 1) {
+                problems.add("config.loop_wait: must be at least 1 second");
+            }
+            if (parsed.retryTimeout() < 1) {
+                problems.add("config.retry_timeout: must be at least 1 second");
+            }
+            if (parsed.loopWait() + 2L * parsed.retryTimeout() > parsed.ttl()) {
+                problems.add("config: loop_wait + 2 * retry_timeout (" + (parsed.loopWait() + 2 * parsed.retryTimeout())
+                        + ") must not exceed ttl (" + parsed.ttl() + ")");
+            }
+        }
+        return problems;
+    }
+}
