@@ -49,8 +49,12 @@ class HaproxyIT extends ClusterTestBase {
             env.put("PGKEEL_NODE" + (i + 1) + "_API", String.valueOf(n.apiPort));
         }
         haproxy = pb.start();
-        Await.until(Duration.ofSeconds(20), "HAProxy to route writes to the primary",
-                () -> Sql.tryExecute(primaryPort, "SELECT 1") && Sql.isPrimary(primaryPort));
+        // HAProxy starts every server as UP until its checks say otherwise: wait for them to settle
+        String leader = cluster.leader().name;
+        Await.until(Duration.ofSeconds(20), "HAProxy to mark only the leader up for writes",
+                () -> cluster.nodes.stream().allMatch(n -> status("primary", n.name)
+                        .startsWith(n.name.equals(leader) ? "UP" : "DOWN")),
+                () -> cluster.nodes.stream().map(n -> n.name + "=" + status("primary", n.name)).toList().toString());
     }
 
     @AfterAll
