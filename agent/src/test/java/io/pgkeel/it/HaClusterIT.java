@@ -68,6 +68,9 @@ class HaClusterIT extends ClusterTestBase {
         System.out.printf("kill -9 of %s -> first write on %s: %.2f s%n", old.name, next[0].name, seconds);
         assertThat(seconds).as("failover bounded by ttl plus a few seconds").isLessThan(TestCluster.TTL + 5);
         assertThat(cluster.leaderName()).hasValue(next[0].name);
+        Await.until(Duration.ofSeconds(10), "the history key to record the promotion of " + next[0].name,
+                () -> cluster.etcd.get(cluster.key("history")).map(h -> h.contains("\"" + next[0].name + "\"]"))
+                        .orElse(false), () -> cluster.etcd.get(cluster.key("history")).orElse("none"));
 
         AgentProcess third = replicas(old).stream().filter(n -> n != next[0]).findFirst().orElseThrow();
         Await.until(Duration.ofSeconds(30), third.name + " streaming from " + next[0].name, () -> "1".equals(

@@ -308,6 +308,14 @@ public final class FakeDcs {
         }
 
         @Override
+        public void writeHistory(List<List<Object>> history) {
+            synchronized (FakeDcs.this) {
+                reachable("history");
+                put("history", List.copyOf(history), 0);
+            }
+        }
+
+        @Override
         public void writeStatus(long optime) {
             synchronized (FakeDcs.this) {
                 reachable("status");

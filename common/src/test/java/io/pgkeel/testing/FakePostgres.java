@@ -255,6 +255,15 @@ public final class FakePostgres implements LocalPostgres {
     }
 
     @Override
+    public synchronized List<TimelineSwitch> timelineHistory(int timeline) {
+        List<TimelineSwitch> out = new ArrayList<>();
+        for (int i = 0; i < Math.min(timeline - 1, switches.size()); i++) {
+            out.add(new TimelineSwitch(i + 1, switches.get(i), "no recovery target specified"));
+        }
+        return out;
+    }
+
+    @Override
     public synchronized void removeDataDirectory() {
         if (state != PgRunState.STOPPED) {
             throw new PostgresException("cannot remove the data directory of a running postgres");

@@ -300,6 +300,11 @@ final class EtcdDcs implements Dcs {
     }
 
     @Override
+    public void writeHistory(List<List<Object>> history) {
+        await(kv.put(bytes(settings.prefix() + "history"), bytes(ValueCodec.json(history))), "write history key");
+    }
+
+    @Override
     public void writeStatus(long optime) {
         await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime))), "write status key");
     }

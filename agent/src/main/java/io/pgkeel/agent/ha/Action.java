@@ -38,10 +38,11 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /**
      * I hold the key and run as primary: publish my WAL position in {@code status}, create the replication slots
-     * the other members need, and write the {@code initialize}/{@code config} keys if they are missing.
+     * the other members need, write the {@code initialize}/{@code config} keys if they are missing, and bring
+     * {@code history} up to my timeline when it is behind.
      */
     record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, String systemIdentifierToWrite,
-                         boolean writeConfig, String reason) implements Action {
+                         boolean writeConfig, boolean writeHistory, String reason) implements Action {
         public LeadAsPrimary {
             slotsToCreate = java.util.Set.copyOf(slotsToCreate);
         }

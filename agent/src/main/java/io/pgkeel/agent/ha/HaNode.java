@@ -205,7 +205,7 @@ public final class HaNode {
             return;
         }
         if (action instanceof Action.LeadAsPrimary a) {
-            leadAsPrimary(a);
+            leadAsPrimary(a, o);
         } else if (action instanceof Action.AcquireLeader a) {
             if (!dcs.tryAcquireLeader()) {
                 log.info("lost the race for the leader key");
@@ -302,7 +302,35 @@ public final class HaNode {
         }
     }
 
-    private void leadAsPrimary(Action.LeadAsPrimary a) {
+    /**
+     * Patroni's history key from the timeline history file. Entries already in the key keep their timestamp and
+     * leader; the newest switch is stamped now, with me as the new leader.
+     */
+    private void writeHistory(Observation o) {
+        List<LocalPostgres.TimelineSwitch> switches = pg.timelineHistory(o.pg().timeline());
+        java.util.Map<Long, List<Object>> known = new java.util.HashMap<>();
+        for (List<Object> e : o.dcs().cluster().history()) {
+            if (!e.isEmpty() && e.get(0) instanceof Number n) {
+                known.put(n.longValue(), e);
+            }
+        }
+        List<List<Object>> history = new java.util.ArrayList<>();
+        for (int i = 0; i < switches.size(); i++) {
+            LocalPostgres.TimelineSwitch s = switches.get(i);
+            List<Object> previous = known.get((long) s.parentTimeline());
+            if (previous != null && previous.size() >= 5) {
+                history.add(previous);
+            } else if (i == switches.size() - 1) {
+                history.add(List.of(s.parentTimeline(), s.switchLsn(), s.reason(),
+                        clock.now().atOffset(java.time.ZoneOffset.UTC).toString(), identity.name()));
+            } else {
+                history.add(List.of(s.parentTimeline(), s.switchLsn(), s.reason()));
+            }
+        }
+        dcs.writeHistory(history);
+    }
+
+    private void leadAsPrimary(Action.LeadAsPrimary a, Observation o) {
         if (a.systemIdentifierToWrite() != null) {
             dcs.setInitialize(a.systemIdentifierToWrite());
         }
@@ -311,6 +339,9 @@ public final class HaNode {
         }
         if (!a.slotsToCreate().isEmpty()) {
             pg.createSlots(a.slotsToCreate());
+        }
+        if (a.writeHistory()) {
+            writeHistory(o);
         }
         if (a.optime() != lastOptimeWritten) {
             dcs.writeStatus(a.optime());

@@ -215,7 +215,9 @@ public final class HaPolicy {
         PgStatus pg = o.pg();
         Set<String> slots = memberSlots(o, c, pg.slots());
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
-        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(),
+        // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
+        boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(), historyBehind,
                 "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 

@@ -479,6 +479,26 @@ public final class PostgresController implements LocalPostgres {
     }
 
     @Override
+    public List<TimelineSwitch> timelineHistory(int timeline) {
+        List<TimelineSwitch> out = new ArrayList<>();
+        if (timeline <= 1) {
+            return out;
+        }
+        Path file = dataDir.resolve("pg_wal").resolve(String.format("%08X.history", timeline));
+        try {
+            for (String line : Files.readAllLines(file)) {
+                String[] f = line.trim().split("\\s+", 3);
+                if (f.length >= 2 && f[0].matches("\\d+")) {
+                    out.add(new TimelineSwitch(Integer.parseInt(f[0]), Lsn.parse(f[1]), f.length > 2 ? f[2] : ""));
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PostgresException("reading " + file + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    @Override
     public void removeDataDirectory() {
         closeConnection();
         systemIdentifier = null;

@@ -20,7 +20,11 @@ class HaPolicyDetailsTest {
             assertThat(lead.optime()).isEqualTo(4242);
             assertThat(lead.systemIdentifierToWrite()).isNull();
             assertThat(lead.writeConfig()).isFalse();
+            assertThat(lead.writeHistory()).as("timeline 1 has no history").isFalse();
         });
+        Action promoted = HaPolicy.decide(me("a").primary(10).timeline(3).cluster(c -> c.leader("a", MY_LEASE)
+                .members("a")).observation());
+        assertThat(((Action.LeadAsPrimary) promoted).writeHistory()).as("timeline 3, empty history").isTrue();
     }
 
     @Test

@@ -44,6 +44,8 @@ class SimulatedClusterTest {
         c.run(Duration.ofSeconds(10));
         assertThat(c.isConverged()).as(c.describe()).isTrue();
         assertThat(c.node(old).pg.rewinds()).as("the old primary went through pg_rewind").isPositive();
+        assertThat(c.dcs.get("history")).as("the new leader recorded the timeline switch")
+                .hasValueSatisfying(h -> assertThat(h).startsWith("[[1, ").endsWith(", " + next + "]]"));
         assertThat(c.clock.nanoTime() - crashAt).isPositive();
     }
 

@@ -56,6 +56,9 @@ public interface Dcs extends AutoCloseable {
      */
     boolean writeConfig(Map<String, Object> dynamicConfig, long expectedModRevision);
 
+    /** Puts {@code history}: {@code [[timeline, lsn, reason, timestamp, new leader], ...]}. */
+    void writeHistory(java.util.List<java.util.List<Object>> history);
+
     /** Puts {@code status} with the leader's WAL position (Patroni's {@code optime}). */
     void writeStatus(long optime);
 

@@ -51,6 +51,15 @@ public interface LocalPostgres {
         FAILED
     }
 
+    /**
+     * The switches that led to {@code timeline}, oldest first, from its history file
+     * ({@code pg_wal/<timeline>.history}): each {@code [parent timeline, switch LSN, reason]}. Empty for timeline 1.
+     */
+    java.util.List<TimelineSwitch> timelineHistory(int timeline);
+
+    /** One line of a timeline history file. */
+    record TimelineSwitch(int parentTimeline, long switchLsn, String reason) {}
+
     /** Deletes the data directory's contents (before a fresh clone). */
     void removeDataDirectory();
 
