@@ -122,6 +122,25 @@ public final class ConfigLoader {
                 "request_queue_size", "keyfile_password", "ciphers", "server_tokens"));
         HostPort apiListen = hostPort(restapi, "listen", true).orElseThrow();
         HostPort apiConnect = hostPort(restapi, "connect_address", false).orElse(apiListen);
+        Optional<Credentials> apiAuth = optionalMap(restapi, "authentication").map(this::credentials);
+        apiAuth.filter(c -> c.password() == null).ifPresent(c -> {
+            throw new ConfigException(restapi.entries().get("authentication").origin()
+                    + ": restapi.authentication.password is required");
+        });
+        List<String> allowlist = new ArrayList<>();
+        ConfigNode allowNode = restapi.entries().get("allowlist");
+        if (allowNode != null) {
+            if (!(allowNode instanceof ListNode list)) {
+                throw bad(allowNode, "must be a list of IP addresses or CIDR ranges");
+            }
+            for (ConfigNode item : list.items()) {
+                String entry = scalar(item);
+                if (!entry.matches("[0-9a-fA-F:.]+(/\\d{1,3})?")) {
+                    throw bad(item, "'" + entry + "' is not an IP address or CIDR range (host names are not supported)");
+                }
+                allowlist.add(entry);
+            }
+        }
 
         MapNode etcd3 = requiredMap(root, "etcd3");
         warnUnknown(etcd3, Set.of("hosts", "host", "protocol", "username", "password", "cacert", "cert", "key",
@@ -147,7 +166,7 @@ public final class ConfigLoader {
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
-        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect),
+        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist),
                 new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
     }
 

@@ -36,7 +36,16 @@ public record PgkeelConfig(
         return "/" + ns + "/" + scope + "/";
     }
 
-    public record RestApi(HostPort listen, HostPort connectAddress) {
+    /**
+     * @param authentication basic-auth user for the write endpoints, if any
+     * @param allowlist      IPs or CIDR ranges allowed to call the write endpoints; empty allows everyone
+     */
+    public record RestApi(HostPort listen, HostPort connectAddress, Optional<Credentials> authentication,
+                          List<String> allowlist) {
+        public RestApi {
+            allowlist = List.copyOf(allowlist);
+        }
+
         public String apiUrl() {
             return "http://" + connectAddress + "/patroni";
         }

@@ -166,6 +166,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void restApiAuthenticationAndAllowlist() throws IOException {
+        String yaml = PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008\n", """
+                  connect_address: 127.0.0.1:8008
+                  authentication:
+                    username: admin
+                    password: s3cret
+                  allowlist: [127.0.0.1, 10.0.0.0/8]
+                """);
+        PgkeelConfig.RestApi api = load(yaml).config().restapi();
+        assertThat(api.authentication()).hasValue(new Credentials("admin", "s3cret"));
+        assertThat(api.allowlist()).containsExactly("127.0.0.1", "10.0.0.0/8");
+        assertThatThrownBy(() -> load(yaml.replace("10.0.0.0/8", "db.example.com")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("line 10")
+                .hasMessageContaining("restapi.allowlist[1]").hasMessageContaining("not an IP address");
+    }
+
+    @Test
     void missingFileIsAClearError() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yml"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read configuration file");

@@ -38,10 +38,12 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Metrics metrics;
     private final AdminActions admin;
     private final java.util.concurrent.Executor writes;
+    private final AccessPolicy access;
 
     /** @param writes where write operations (etcd calls) run: never the event loop */
     RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics,
-                   AdminActions admin, java.util.concurrent.Executor writes) {
+                   AdminActions admin, java.util.concurrent.Executor writes, AccessPolicy access) {
+        this.access = access;
         this.snapshot = snapshot;
         this.clock = clock;
         this.status = status;
@@ -61,6 +63,22 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 ? uri.path().substring(0, uri.path().length() - 1) : uri.path();
         HttpMethod method = request.method();
         boolean statusOnly = method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
+        if (!statusOnly && !method.equals(HttpMethod.GET)) {
+            java.net.SocketAddress remote = ctx.channel().remoteAddress();
+            int denied = access.check(remote instanceof java.net.InetSocketAddress isa ? isa.getAddress() : null,
+                    request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
+            if (denied != 0) {
+                FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(denied),
+                        Unpooled.wrappedBuffer(json(Map.of("error", denied == 401 ? "authentication required"
+                                : "this address may not call write endpoints"))));
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+                if (denied == 401) {
+                    r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"pgkeel\"");
+                }
+                send(ctx, request, r, r.content().readableBytes());
+                return;
+            }
+        }
         if (path.equals("/config") && (method.equals(HttpMethod.PATCH) || method.equals(HttpMethod.PUT))
                 || path.equals("/reload") && method.equals(HttpMethod.POST)) {
             write(ctx, request, path, method);

@@ -32,8 +32,15 @@ public final class RestApiServer implements AutoCloseable {
         this.channel = channel;
     }
 
+    /**
+     * @param authentication basic-auth user required on write endpoints, if any
+     * @param allowlist      addresses / CIDR ranges allowed on write endpoints (empty: any)
+     */
     public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock,
-                                      Metrics metrics, AdminActions admin) {
+                                      Metrics metrics, AdminActions admin,
+                                      java.util.Optional<io.pgkeel.config.Credentials> authentication,
+                                      java.util.List<String> allowlist) {
+        AccessPolicy access = new AccessPolicy(authentication, allowlist);
         java.util.concurrent.ExecutorService writes = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "rest-writes");
             t.setDaemon(true);
@@ -59,7 +66,7 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
                                     .addLast(new HttpServerKeepAliveHandler())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes));
+                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes, access));
                         }
                     })
                     .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();

@@ -31,7 +31,7 @@ class RestApiHandlerTest {
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
                 new RestApiHandler(snapshot::get, clock, new StatusJson(),
-                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run));
+                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, AccessPolicy.OPEN));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
