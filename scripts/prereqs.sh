@@ -11,6 +11,7 @@ pgkeel_prereqs() {
   compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
   command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
   command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if ((${#need[@]} == 0)); then
     return 0
   fi

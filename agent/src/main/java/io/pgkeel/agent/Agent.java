@@ -65,7 +65,7 @@ final class Agent {
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, loop::wakeup, () -> self.get().reloadFromFile());
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
-                config.restapi().authentication(), config.restapi().allowlist());
+                config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);
         loop.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),

@@ -166,8 +166,42 @@ public final class ConfigLoader {
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
-        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist),
+        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
+                readTls(restapi)),
                 new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
+    }
+
+    private Optional<PgkeelConfig.Tls> readTls(MapNode restapi) {
+        Optional<String> cert = optionalString(restapi, "certfile");
+        if (cert.isEmpty()) {
+            for (String key : List.of("keyfile", "cafile", "verify_client")) {
+                if (restapi.entries().containsKey(key)) {
+                    throw bad(restapi.entries().get(key), "needs restapi.certfile (TLS is off without it)");
+                }
+            }
+            return Optional.empty();
+        }
+        Path certfile = readableFile(restapi, "certfile");
+        Path keyfile = optionalString(restapi, "keyfile").isPresent() ? readableFile(restapi, "keyfile") : certfile;
+        Optional<Path> cafile = optionalString(restapi, "cafile").isPresent()
+                ? Optional.of(readableFile(restapi, "cafile")) : Optional.empty();
+        String verify = optionalString(restapi, "verify_client").orElse("none");
+        if (!Set.of("none", "optional", "required").contains(verify)) {
+            throw bad(restapi.entries().get("verify_client"), "must be none, optional or required");
+        }
+        if (!verify.equals("none") && cafile.isEmpty()) {
+            throw bad(restapi.entries().get("verify_client"), "needs restapi.cafile to check client certificates");
+        }
+        return Optional.of(new PgkeelConfig.Tls(certfile, keyfile, optionalString(restapi, "keyfile_password"), cafile,
+                verify));
+    }
+
+    private Path readableFile(MapNode parent, String key) {
+        Path p = Path.of(requiredString(parent, key));
+        if (!Files.isReadable(p)) {
+            throw bad(parent.entries().get(key), "cannot read " + p);
+        }
+        return p;
     }
 
     private DynamicConfig readDynamic(MapNode dcs) {

@@ -41,15 +41,28 @@ public record PgkeelConfig(
      * @param allowlist      IPs or CIDR ranges allowed to call the write endpoints; empty allows everyone
      */
     public record RestApi(HostPort listen, HostPort connectAddress, Optional<Credentials> authentication,
-                          List<String> allowlist) {
+                          List<String> allowlist, Optional<Tls> tls) {
         public RestApi {
             allowlist = List.copyOf(allowlist);
         }
 
+        /** The scheme members and tools use to reach this API. */
+        public String scheme() {
+            return tls.isPresent() ? "https" : "http";
+        }
+
         public String apiUrl() {
-            return "http://" + connectAddress + "/patroni";
+            return scheme() + "://" + connectAddress + "/patroni";
         }
     }
+
+    /**
+     * {@code restapi.certfile/keyfile/cafile/verify_client}: TLS for the REST API.
+     *
+     * @param verifyClient "none", "optional" or "required" (client certificates checked against {@code cafile})
+     */
+    public record Tls(Path certfile, Path keyfile, Optional<String> keyfilePassword, Optional<Path> cafile,
+                      String verifyClient) {}
 
     public record Etcd(List<HostPort> hosts) {
         public Etcd {

@@ -183,6 +183,28 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void restApiTls() throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "x");
+        String base = PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008\n",
+                "  connect_address: 127.0.0.1:8008\n  certfile: " + cert + "\n");
+        PgkeelConfig.RestApi api = load(base).config().restapi();
+        assertThat(api.tls()).hasValueSatisfying(t -> {
+            assertThat(t.keyfile()).isEqualTo(cert);
+            assertThat(t.verifyClient()).isEqualTo("none");
+        });
+        assertThat(api.apiUrl()).isEqualTo("https://127.0.0.1:8008/patroni");
+        assertThatThrownBy(() -> load(base.replace("  certfile:", "  verify_client: required\n  certfile:")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("restapi.verify_client")
+                .hasMessageContaining("cafile");
+        assertThatThrownBy(() -> load(base.replace(cert.toString(), "/nonexistent/cert.pem")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("restapi.certfile")
+                .hasMessageContaining("cannot read");
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008\n",
+                "  connect_address: 127.0.0.1:8008\n  keyfile: /x.key\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("needs restapi.certfile");
+    }
+
+    @Test
     void missingFileIsAClearError() {
         assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.yml"), Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read configuration file");

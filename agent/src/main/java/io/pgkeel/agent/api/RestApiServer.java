@@ -39,8 +39,10 @@ public final class RestApiServer implements AutoCloseable {
     public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock,
                                       Metrics metrics, AdminActions admin,
                                       java.util.Optional<io.pgkeel.config.Credentials> authentication,
-                                      java.util.List<String> allowlist) {
+                                      java.util.List<String> allowlist,
+                                      java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
         AccessPolicy access = new AccessPolicy(authentication, allowlist);
+        io.netty.handler.ssl.SslContext ssl = tls.map(RestApiServer::sslContext).orElse(null);
         java.util.concurrent.ExecutorService writes = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "rest-writes");
             t.setDaemon(true);
@@ -61,6 +63,9 @@ public final class RestApiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
+                            if (ssl != null) {
+                                c.pipeline().addLast(ssl.newHandler(c.alloc()));
+                            }
                             c.pipeline()
                                     .addLast(new ReadTimeoutHandler(60))
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
@@ -74,6 +79,26 @@ public final class RestApiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             group.shutdownGracefully();
             throw e;
+        }
+    }
+
+    /** PEM certificate and key, and the CA that client certificates must chain to when verify_client is set. */
+    static io.netty.handler.ssl.SslContext sslContext(io.pgkeel.config.PgkeelConfig.Tls tls) {
+        try {
+            io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forServer(
+                    tls.certfile().toFile(), tls.keyfile().toFile(), tls.keyfilePassword().orElse(null));
+            if (tls.cafile().isPresent()) {
+                b.trustManager(tls.cafile().get().toFile());
+            }
+            b.clientAuth(switch (tls.verifyClient()) {
+                case "required" -> io.netty.handler.ssl.ClientAuth.REQUIRE;
+                case "optional" -> io.netty.handler.ssl.ClientAuth.OPTIONAL;
+                default -> io.netty.handler.ssl.ClientAuth.NONE;
+            });
+            return b.build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("restapi TLS: cannot use " + tls.certfile() + " / " + tls.keyfile()
+                    + ": " + e.getMessage(), e);
         }
     }
 

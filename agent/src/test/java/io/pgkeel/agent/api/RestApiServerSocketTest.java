@@ -39,7 +39,7 @@ class RestApiServerSocketTest {
         AdminActions admin = new AdminActions(session, snapshot::get, () -> { }, () -> { });
         server = RestApiServer.start("127.0.0.1", port, snapshot::get, clock,
                 new Metrics("demo", "n1", "0.1.0", snapshot::get), admin,
-                Optional.of(new Credentials("admin", "s3cret")), List.of("127.0.0.0/8"));
+                Optional.of(new Credentials("admin", "s3cret")), List.of("127.0.0.0/8"), Optional.empty());
     }
 
     @AfterEach

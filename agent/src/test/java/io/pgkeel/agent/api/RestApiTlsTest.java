@@ -1,0 +1,128 @@
+package io.pgkeel.agent.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.config.PgkeelConfig;
+import io.pgkeel.testing.FakeClock;
+import io.pgkeel.testing.FakeDcs;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** restapi.certfile/keyfile (and cafile + verify_client) on a real server, with a certificate made by openssl. */
+class RestApiTlsTest {
+    @TempDir
+    Path dir;
+
+    private final AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>(Snapshots.primary());
+
+    private void openssl(String... args) throws Exception {
+        Path openssl = Path.of("/usr/bin/openssl");
+        assertThat(openssl).as("openssl is needed to make test certificates: apt-get install -y openssl").isExecutable();
+        List<String> cmd = new java.util.ArrayList<>(List.of(openssl.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+    }
+
+    private RestApiServer start(PgkeelConfig.Tls tls, int port) {
+        FakeClock clock = new FakeClock();
+        AdminActions admin = new AdminActions(new FakeDcs(clock).session("n1"), snapshot::get, () -> { }, () -> { });
+        return RestApiServer.start("127.0.0.1", port, snapshot::get, clock,
+                new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Optional.empty(), List.of(), Optional.of(tls));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private SSLContext clientContext(boolean withClientCert) throws Exception {
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (InputStream in = new FileInputStream(dir.resolve("ca.pem").toFile())) {
+            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        KeyManagerFactory kmf = null;
+        if (withClientCert) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            try (InputStream in = new FileInputStream(dir.resolve("client.p12").toFile())) {
+                ks.load(in, "pw".toCharArray());
+            }
+            kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, "pw".toCharArray());
+        }
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    private void makeCertificates() throws Exception {
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+                "-subj", "/CN=pgkeel test CA");
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+                "-subj", "/CN=localhost");
+        Files.writeString(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+        openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.pem", "-days", "1", "-extfile", "san.ext");
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+                "-subj", "/CN=operator");
+        openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "client.pem", "-days", "1");
+        openssl("pkcs12", "-export", "-in", "client.pem", "-inkey", "client.key", "-out", "client.p12",
+                "-passout", "pass:pw");
+    }
+
+    @Test
+    void servesHttpsAndRequiresAClientCertificateWhenAsked() throws Exception {
+        makeCertificates();
+        int port = freePort();
+        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
+                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        try {
+            HttpRequest health = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/health"))
+                    .timeout(Duration.ofSeconds(5)).build();
+            HttpClient withCert = HttpClient.newBuilder().sslContext(clientContext(true)).build();
+            assertThat(withCert.send(health, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            HttpClient withoutCert = HttpClient.newBuilder().sslContext(clientContext(false)).build();
+            assertThatThrownBy(() -> withoutCert.send(health, HttpResponse.BodyHandlers.ofString()))
+                    .as("no client certificate, no answer").isInstanceOf(IOException.class);
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aKeyThatIsNotAKeyIsAClearError() throws Exception {
+        Files.writeString(dir.resolve("bad.pem"), "not a certificate");
+        assertThatThrownBy(() -> RestApiServer.sslContext(new PgkeelConfig.Tls(dir.resolve("bad.pem"),
+                dir.resolve("bad.pem"), Optional.empty(), Optional.empty(), "none")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("restapi TLS");
+    }
+}
