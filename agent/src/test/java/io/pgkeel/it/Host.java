@@ -48,15 +48,26 @@ final class Host {
         return p;
     }
 
-    /** A free TCP port on loopback (the OS picks it, so two concurrent test runs do not clash). */
+    /** Ports handed out in this JVM: the OS may offer a just-released port again, so remember them. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A free TCP port on loopback, never one handed out before in this run (the OS picks it, so two concurrent
+     * test runs do not clash either).
+     */
     static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new AssertionError("no free port", e);
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress("127.0.0.1", 0));
+                if (HANDED_OUT.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new AssertionError("no free port", e);
+            }
         }
+        throw new AssertionError("no fresh free port after 100 attempts");
     }
 
     /** A private temporary directory the agents' user can write to. */

@@ -51,10 +51,12 @@ final class TestCluster implements AutoCloseable {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
             }
-            c.nodes.forEach(n -> n.start());
+            c.nodes.forEach(AgentProcess::start);
             c.awaitHealthy(Duration.ofSeconds(90));
             return c;
         } catch (RuntimeException | Error e) {
+            // no test has run yet, so no extension prints the logs: print them here, before they are deleted
+            System.out.println("cluster " + scope + " did not start: " + e.getMessage() + c.logs());
             c.close();
             throw e;
         }
