@@ -23,24 +23,23 @@ final class HealthRoutes {
         if (s == null) {
             return new Answer(503, true);
         }
-        boolean body = true;
         PgStatus pg = s.pg();
         boolean primary = s.holdsLeaderKey() && pg.isRunningPrimary();
         boolean replica = pg.isRunningReplica();
         return switch (path) {
-            case "/", "/primary", "/read-write", "/master" -> new Answer(primary ? 200 : 503, body);
-            case "/leader" -> new Answer(s.holdsLeaderKey() && pg.isRunning() ? 200 : 503, body);
-            case "/standby-leader", "/standby_leader" -> new Answer(503, body);
-            case "/replica" -> new Answer(replicaOk(query, s) ? 200 : 503, body);
-            case "/read-only" -> new Answer(primary || replicaOk(query, s) ? 200 : 503, body);
-            case "/async", "/asynchronous" -> new Answer(replicaOk(query, s) ? 200 : 503, body);
-            case "/sync", "/synchronous", "/quorum" -> new Answer(503, body);
-            case "/read-only-sync", "/read-only-synchronous", "/read-only-quorum" -> new Answer(primary ? 200 : 503, body);
-            case "/health" -> new Answer(pg.isRunning() ? 200 : 503, body);
+            case "/", "/primary", "/read-write", "/master" -> new Answer(primary ? 200 : 503, true);
+            case "/leader" -> new Answer(s.holdsLeaderKey() && pg.isRunning() ? 200 : 503, true);
+            case "/standby-leader", "/standby_leader" -> new Answer(503, true);
+            case "/replica" -> new Answer(replicaOk(query, s) ? 200 : 503, true);
+            case "/read-only" -> new Answer(primary || replicaOk(query, s) ? 200 : 503, true);
+            case "/async", "/asynchronous" -> new Answer(replicaOk(query, s) ? 200 : 503, true);
+            case "/sync", "/synchronous", "/quorum" -> new Answer(503, true);
+            case "/read-only-sync", "/read-only-synchronous", "/read-only-quorum" -> new Answer(primary ? 200 : 503, true);
+            case "/health" -> new Answer(pg.isRunning() ? 200 : 503, true);
             case "/liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, false);
             case "/readiness" -> new Answer(ready(query, s) ? 200 : 503, false);
-            case "/patroni" -> new Answer(200, body);
-            default -> new Answer(503, body);
+            case "/patroni" -> new Answer(200, true);
+            default -> new Answer(503, true);
         };
     }
 

@@ -3,7 +3,6 @@ package io.pgkeel.agent.ha;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.common.cluster.Member;
-import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.testing.FakeClock;
 import io.pgkeel.testing.FakeDcs;
 import io.pgkeel.testing.FakePostgres;
@@ -203,9 +202,5 @@ final class SimCluster {
 
     String at() {
         return String.format("%.2fs", (clock.nanoTime() - 1_000_000_000_000L) / 1e9);
-    }
-
-    static void stopWrites(LocalPostgres pg) {
-        pg.stop(LocalPostgres.StopMode.IMMEDIATE);
     }
 }
