@@ -12,6 +12,14 @@ public interface Clock {
 
     Instant now();
 
+    /**
+     * Waits about {@code nanos} on the monotonic clock (a fake clock just moves on). For short waits inside one
+     * step; loops that must be woken early use their own wait/notify.
+     */
+    default void sleepNanos(long nanos) {
+        java.util.concurrent.locks.LockSupport.parkNanos(nanos);
+    }
+
     static Clock system() {
         return SystemClock.INSTANCE;
     }

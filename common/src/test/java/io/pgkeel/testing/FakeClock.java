@@ -21,6 +21,11 @@ public final class FakeClock implements Clock {
         return EPOCH.plusNanos(nanos.get() - start);
     }
 
+    @Override
+    public void sleepNanos(long n) {
+        nanos.addAndGet(Math.max(0, n));
+    }
+
     public void advance(Duration d) {
         if (d.isNegative()) {
             throw new IllegalArgumentException("time does not go backwards: " + d);

@@ -308,6 +308,33 @@ public final class FakeDcs {
         }
 
         @Override
+        public boolean writeFailover(String leader, String member, String scheduledAt, long expectedModRevision) {
+            synchronized (FakeDcs.this) {
+                reachable("write failover");
+                Entry e = keys.get("failover");
+                long current = e == null ? 0 : e.modRevision();
+                if (expectedModRevision >= 0 && current != expectedModRevision) {
+                    return false;
+                }
+                put("failover", new FailoverKey(leader, member, scheduledAt, revision + 1), 0);
+                return true;
+            }
+        }
+
+        @Override
+        public boolean deleteFailover(long expectedModRevision) {
+            synchronized (FakeDcs.this) {
+                reachable("delete failover");
+                Entry e = keys.get("failover");
+                if (e == null || expectedModRevision >= 0 && e.modRevision() != expectedModRevision) {
+                    return false;
+                }
+                delete("failover");
+                return true;
+            }
+        }
+
+        @Override
         public void writeHistory(List<List<Object>> history) {
             synchronized (FakeDcs.this) {
                 reachable("history");

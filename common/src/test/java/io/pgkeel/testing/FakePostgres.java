@@ -54,6 +54,7 @@ public final class FakePostgres implements LocalPostgres {
     private PgRunState state = PgRunState.STOPPED;
     private boolean standby;
     private boolean lastRunAsPrimary;
+    private boolean cleanlyStopped;
     /** Timeline switch points: element i is the LSN where timeline i+2 began. */
     private List<Long> switches = new ArrayList<>();
     private long wal;
@@ -112,6 +113,7 @@ public final class FakePostgres implements LocalPostgres {
                 lastRunAsPrimary = true;
             }
             state = PgRunState.STOPPED;
+            cleanlyStopped = false;
         }
     }
 
@@ -193,11 +195,56 @@ public final class FakePostgres implements LocalPostgres {
         standby = !asPrimary;
         following = asPrimary || follow == null ? null : follow.name();
         state = PgRunState.RUNNING;
+        cleanlyStopped = false;
     }
 
     @Override
     public synchronized void stop(StopMode mode) {
+        boolean wasRunningPrimary = state == PgRunState.RUNNING && !standby;
+        if (mode == StopMode.FAST && wasRunningPrimary) {
+            // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included
+            for (FakePostgres other : network.byName.values()) {
+                if (other != this) {
+                    synchronized (other) {
+                        if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
+                                && other.canStreamFrom(this)) {
+                            other.wal = wal;
+                            other.switches = new ArrayList<>(switches);
+                        }
+                    }
+                }
+            }
+        }
+        boolean wasRunning = state != PgRunState.STOPPED;
         crash();
+        if (wasRunning) {
+            cleanlyStopped = mode == StopMode.FAST;
+        }
+    }
+
+    @Override
+    public synchronized long shutdownCheckpointLsn() {
+        return state == PgRunState.STOPPED && initialized && cleanlyStopped ? wal : -1;
+    }
+
+    @Override
+    public java.util.OptionalLong receivedLsnOf(Member peer) {
+        FakePostgres p = network.byConnUrl(peer.connUrl());
+        if (p == null) {
+            return java.util.OptionalLong.empty();
+        }
+        synchronized (p) {
+            return p.state == PgRunState.RUNNING ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
+        }
+    }
+
+    @Override
+    public synchronized void startAfterHandover(Member newLeader) {
+        if (!cleanlyStopped) {
+            throw new PostgresException("startAfterHandover needs a clean shutdown");
+        }
+        lastRunAsPrimary = false;
+        start(false, newLeader);
     }
 
     @Override

@@ -59,6 +59,7 @@ final class EtcdDcs implements Dcs {
     private final ByteSequence initializeKey;
     private final ByteSequence configKey;
     private final ByteSequence statusKey;
+    private final ByteSequence failoverKey;
     private final ByteSequence me;
     /** Garbage already reported, by key and revision, so a bad key is logged once, not every cycle. */
     private final Set<String> reportedGarbage = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -89,6 +90,7 @@ final class EtcdDcs implements Dcs {
         this.initializeKey = bytes(settings.prefix() + "initialize");
         this.configKey = bytes(settings.prefix() + "config");
         this.statusKey = bytes(settings.prefix() + "status");
+        this.failoverKey = bytes(settings.prefix() + "failover");
         this.me = bytes(settings.memberName());
         this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dcs-watch-restart");
@@ -292,11 +294,37 @@ final class EtcdDcs implements Dcs {
             await(kv.put(configKey, value), "write config key");
             return true;
         }
-        Cmp guard = expectedModRevision == 0 ? new Cmp(configKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
-                : new Cmp(configKey, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision));
-        TxnResponse r = await(kv.txn().If(guard).Then(Op.put(configKey, value, PutOption.DEFAULT)).commit(),
+        TxnResponse r = await(kv.txn().If(revisionIs(configKey, expectedModRevision)).Then(Op.put(configKey, value, PutOption.DEFAULT)).commit(),
                 "write config key");
         return r.isSucceeded();
+    }
+
+    @Override
+    public boolean writeFailover(String leader, String member, String scheduledAt, long expectedModRevision) {
+        ByteSequence value = bytes(ValueCodec.encodeFailover(leader, member, scheduledAt));
+        if (expectedModRevision < 0) {
+            await(kv.put(failoverKey, value), "write failover key");
+            return true;
+        }
+        TxnResponse r = await(kv.txn().If(revisionIs(failoverKey, expectedModRevision))
+                .Then(Op.put(failoverKey, value, PutOption.DEFAULT)).commit(), "write failover key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public boolean deleteFailover(long expectedModRevision) {
+        if (expectedModRevision < 0) {
+            return await(kv.delete(failoverKey), "delete failover key").getDeleted() > 0;
+        }
+        TxnResponse r = await(kv.txn().If(revisionIs(failoverKey, expectedModRevision))
+                .Then(Op.delete(failoverKey, DeleteOption.DEFAULT)).commit(), "delete failover key");
+        return r.isSucceeded();
+    }
+
+    /** Revision 0 means "the key must not exist". */
+    private static Cmp revisionIs(ByteSequence key, long modRevision) {
+        return modRevision == 0 ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+                : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
     }
 
     @Override

@@ -130,6 +130,21 @@ final class ValueCodec {
                 modRevision));
     }
 
+    /** Patroni's failover value: only the fields that are set. */
+    static String encodeFailover(String leader, String member, String scheduledAt) {
+        Map<String, Object> v = new java.util.LinkedHashMap<>();
+        if (leader != null && !leader.isEmpty()) {
+            v.put("leader", leader);
+        }
+        if (member != null && !member.isEmpty()) {
+            v.put("member", member);
+        }
+        if (scheduledAt != null && !scheduledAt.isEmpty()) {
+            v.put("scheduled_at", scheduledAt);
+        }
+        return json(v);
+    }
+
     /** {@code [[1, 25165984, "no recovery target specified", "2026-...", "node2"], ...]}: entries that are lists. */
     @SuppressWarnings("unchecked")
     static Decoded<List<List<Object>>> history(String text) {

@@ -86,7 +86,8 @@ public final class HttpPeerClient implements PeerClient {
                     e.getValue().isNumber() ? e.getValue().numberValue() : e.getValue().isBoolean()
                             ? e.getValue().asBoolean() : e.getValue().asText()));
             return new PeerStatus(name, true, "running".equals(n.path("state").asText()), inRecovery, wal,
-                    n.path("timeline").asInt(0), Tags.nofailover(tags), Tags.failoverPriority(tags));
+                    n.path("timeline").asInt(0), Tags.nofailover(tags), Tags.failoverPriority(tags),
+                    n.hasNonNull("replication_state") ? n.get("replication_state").asText() : null);
         } catch (Exception e) {
             return PeerStatus.unreachable(name);
         }

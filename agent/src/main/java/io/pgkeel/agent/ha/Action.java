@@ -6,7 +6,8 @@ package io.pgkeel.agent.ha;
  */
 public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader, Action.StartPostgres,
         Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote, Action.Demote,
-        Action.Follow, Action.Rewind, Action.Wait {
+        Action.Follow, Action.Rewind, Action.Switchover, Action.ClearFailoverKey, Action.ReleaseLeader,
+        Action.Restart, Action.Reinitialize, Action.Wait {
 
     String reason();
 
@@ -68,6 +69,33 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /** This former primary may have diverged from {@code leader}: pg_rewind (or re-clone), then start as replica. */
     record Rewind(String leader, String reason) implements Action {}
+
+    /**
+     * Planned switchover, run by the leader: stop PostgreSQL with a shutdown checkpoint, wait (briefly) until one of
+     * {@code candidates} has received WAL up to that checkpoint, then write it as the leader's last position, release
+     * the leader key and restart as that candidate's standby. If no candidate catches up in time, the leader keeps
+     * the key, clears the failover key, and the next cycle restarts it as primary: no acknowledged write is lost.
+     *
+     * @param candidates healthy members, best first; the named candidate alone when the request named one
+     * @param failoverRevision the failover key's mod revision, to clear it if the switchover is abandoned
+     */
+    record Switchover(java.util.List<String> candidates, long failoverRevision, String reason) implements Action {
+        public Switchover {
+            candidates = java.util.List.copyOf(candidates);
+        }
+    }
+
+    /** Delete the {@code failover} key (CAS on its revision): the request cannot or need not be carried out. */
+    record ClearFailoverKey(long failoverRevision, String reason) implements Action {}
+
+    /** Delete the leader key without touching PostgreSQL (pause mode: the key holder no longer runs as primary). */
+    record ReleaseLeader(String reason) implements Action {}
+
+    /** An operator asked for a restart: stop with a checkpoint, start again in the same role. */
+    record Restart(boolean asPrimary, String follow, String reason) implements Action {}
+
+    /** An operator asked to rebuild this replica: stop, wipe the data directory, clone from {@code leader}. */
+    record Reinitialize(String leader, String reason) implements Action {}
 
     /** Nothing to change this cycle. */
     record Wait(String reason) implements Action {}

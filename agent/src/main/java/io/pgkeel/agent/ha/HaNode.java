@@ -35,6 +35,16 @@ public final class HaNode {
             new java.util.concurrent.atomic.AtomicReference<>();
 
     private record Reload(NodeIdentity identity, Runnable applyOnLoop) {}
+
+    /** What became of an operator's request: done, or refused with the reason. */
+    public record RequestOutcome(boolean done, String message) {}
+
+    private record PendingRequest(OperatorRequest request, java.util.concurrent.CompletableFuture<RequestOutcome> outcome) {}
+
+    private final java.util.concurrent.atomic.AtomicReference<PendingRequest> pendingRequest =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** How long a switching-over leader waits for a candidate to receive its shutdown checkpoint. */
+    static final long HANDOVER_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
     private final Dcs dcs;
     private final LocalPostgres pg;
     private final PeerClient peerClient;
@@ -54,6 +64,7 @@ public final class HaNode {
     private long notStreamingSince = -1;
     private String notStreamingFrom;
     private boolean acquiredThisCycle;
+    private String lastError;
     private Member lastPublished;
     private long lastPublishedLease;
 
@@ -84,6 +95,18 @@ public final class HaNode {
         pendingReload.set(new Reload(newIdentity, applyOnLoop));
     }
 
+    /**
+     * Hands an operator's request to the next cycle (thread-safe). Completes when that cycle has carried it out or
+     * refused it; a request that arrives while another is pending is refused at once.
+     */
+    public java.util.concurrent.CompletableFuture<RequestOutcome> submit(OperatorRequest request) {
+        PendingRequest p = new PendingRequest(request, new java.util.concurrent.CompletableFuture<>());
+        if (!pendingRequest.compareAndSet(null, p)) {
+            p.outcome().complete(new RequestOutcome(false, "another request is already in progress"));
+        }
+        return p.outcome();
+    }
+
     public long runCycle() {
         cycleStart = clock.nanoTime();
         Reload reload = pendingReload.getAndSet(null);
@@ -95,7 +118,8 @@ public final class HaNode {
                 log.error("applying the reloaded configuration failed: {}", e.getMessage());
             }
         }
-        Observation o = observe();
+        PendingRequest request = pendingRequest.get();
+        Observation o = observe(request == null ? Optional.empty() : Optional.of(request.request()));
         Action action = HaPolicy.decide(o);
         log.info("{} {}: {}", roleTag(o.pg()), action.getClass().getSimpleName(), action.reason());
         lastAction = action;
@@ -105,10 +129,18 @@ public final class HaNode {
             act(action, o);
         } catch (DcsException | PostgresException e) {
             failed = true;
+            lastError = action.getClass().getSimpleName() + " failed: " + e.getMessage();
             log.error("{} failed: {}", action.getClass().getSimpleName(), e.getMessage());
         } catch (RuntimeException e) {
             failed = true;
+            lastError = action.getClass().getSimpleName() + " failed: " + e;
             log.error("unexpected error while acting on {}, please report it as a BUG", action, e);
+        }
+        if (request != null) {
+            pendingRequest.set(null);
+            boolean served = action instanceof Action.Restart || action instanceof Action.Reinitialize;
+            request.outcome().complete(new RequestOutcome(served && !failed,
+                    served ? (failed ? lastError : action.reason()) : action.reason()));
         }
         PgStatus after = changesPostgres(action) ? pg.probe() : o.pg();
         boolean holdsKey = acquiredThisCycle || o.dcs().isReachable()
@@ -126,7 +158,7 @@ public final class HaNode {
         return nextWait(action, failed, now);
     }
 
-    private Observation observe() {
+    private Observation observe(Optional<OperatorRequest> request) {
         DcsView view = null;
         long now = clock.nanoTime();
         // The leader renews every cycle: its write window is measured from the last renewal. A replica's lease
@@ -164,9 +196,11 @@ public final class HaNode {
         NodeSettings self = settings();
         List<PeerStatus> peers = List.of();
         if (view.isReachable() && view.cluster().isUnlocked() && status.isRunningReplica() && !self.nofailover()) {
-            List<Member> others = view.cluster().members().stream()
-                    .filter(m -> !m.name().equals(identity.name())).toList();
-            peers = others.isEmpty() ? List.of() : peerClient.fetch(others);
+            peers = fetchPeers(view.cluster(), false);
+        } else if (view.isReachable() && view.cluster().failover().isPresent()
+                && view.cluster().isLeader(identity.name()) && status.isRunning() && !status.inRecovery()) {
+            // a switchover to check: how far the candidates have received, asked live
+            peers = fetchPeers(view.cluster(), true);
         }
         now = clock.nanoTime();
         if (status.isRunningReplica() && status.following() != null && !"streaming".equals(status.replicationState())) {
@@ -178,7 +212,26 @@ public final class HaNode {
             notStreamingSince = -1;
             notStreamingFrom = null;
         }
-        return new Observation(view, status, lease, peers, self, now, notStreamingSince);
+        return new Observation(view, status, lease, peers, self, now, notStreamingSince, clock.now(), request);
+    }
+
+    private List<PeerStatus> fetchPeers(ClusterView c, boolean liveWal) {
+        List<Member> others = c.members().stream().filter(m -> !m.name().equals(identity.name())).toList();
+        if (others.isEmpty()) {
+            return List.of();
+        }
+        List<PeerStatus> fetched = peerClient.fetch(others);
+        if (!liveWal) {
+            return fetched;
+        }
+        List<PeerStatus> out = new java.util.ArrayList<>();
+        for (PeerStatus p : fetched) {
+            Optional<Member> m = c.member(p.name());
+            java.util.OptionalLong live = p.reachable() && p.inRecovery() && m.isPresent() && m.get().connUrl() != null
+                    ? pg.receivedLsnOf(m.get()) : java.util.OptionalLong.empty();
+            out.add(live.isPresent() ? p.withWalPosition(live.getAsLong()) : p);
+        }
+        return out;
     }
 
     /** One lease refresh; null on success, else the DCS observation to use for this cycle. */
@@ -212,6 +265,8 @@ public final class HaNode {
                 return;
             }
             acquiredThisCycle = true;
+            // a failover key has done its job once someone holds the key (Patroni cleans it the same way)
+            o.dcs().cluster().failover().ifPresent(f -> clearFailoverQuietly(f.modRevision()));
             if (a.promote()) {
                 pg.promote();
                 listener.promoted(clock.nanoTime() - cycleStart);
@@ -258,8 +313,80 @@ public final class HaNode {
             pg.start(false, source);
         } else if (action instanceof Action.Bootstrap) {
             bootstrap();
+        } else if (action instanceof Action.Switchover a) {
+            switchover(a, o);
+        } else if (action instanceof Action.ClearFailoverKey a) {
+            dcs.deleteFailover(a.failoverRevision());
+        } else if (action instanceof Action.ReleaseLeader) {
+            dcs.releaseLeader();
+        } else if (action instanceof Action.Restart a) {
+            pg.stop(LocalPostgres.StopMode.FAST);
+            pg.start(a.asPrimary(), a.follow() == null ? null : o.dcs().cluster().member(a.follow()).orElse(null));
+        } else if (action instanceof Action.Reinitialize a) {
+            Member source = member(o, a.leader());
+            pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+            pg.removeDataDirectory();
+            pg.cloneFrom(source);
+            pg.start(false, source);
         } else {
             throw new AssertionError("unhandled action " + action);
+        }
+    }
+
+    /**
+     * Planned switchover (see {@link Action.Switchover}). Writes stop at the fast shutdown; the key is released
+     * only once a candidate has every byte up to the shutdown checkpoint, so the candidate's promotion loses nothing.
+     */
+    private void switchover(Action.Switchover a, Observation o) {
+        long stopStart = clock.nanoTime();
+        pg.stop(LocalPostgres.StopMode.FAST);
+        fence.disarm();
+        long checkpoint = pg.shutdownCheckpointLsn();
+        if (checkpoint < 0) {
+            log.warn("switchover: postgres did not report a clean shutdown checkpoint; keeping the leader key");
+            clearFailoverQuietly(a.failoverRevision());
+            return;
+        }
+        Member handedTo = null;
+        long deadline = clock.nanoTime() + HANDOVER_TIMEOUT_NANOS;
+        while (handedTo == null) {
+            for (String name : a.candidates()) {
+                Optional<Member> m = o.dcs().cluster().member(name);
+                if (m.isPresent() && pg.receivedLsnOf(m.get()).orElse(-1) >= checkpoint) {
+                    handedTo = m.get();
+                    break;
+                }
+            }
+            if (handedTo == null) {
+                if (clock.nanoTime() - deadline >= 0) {
+                    break;
+                }
+                clock.sleepNanos(TimeUnit.MILLISECONDS.toNanos(20));
+            }
+        }
+        if (handedTo == null) {
+            log.warn("switchover abandoned: no candidate of {} received the shutdown checkpoint {} within {} ms;"
+                    + " keeping the leader key, postgres restarts as primary", a.candidates(),
+                    io.pgkeel.common.Lsn.format(checkpoint), TimeUnit.NANOSECONDS.toMillis(HANDOVER_TIMEOUT_NANOS));
+            clearFailoverQuietly(a.failoverRevision());
+            return;
+        }
+        dcs.writeStatus(checkpoint);
+        lastOptimeWritten = checkpoint;
+        if (!dcs.releaseLeader()) {
+            log.warn("switchover: the leader key no longer named me when releasing it");
+        }
+        log.info("switchover: '{}' has received the shutdown checkpoint {}; released the leader key {} ms after"
+                + " stopping writes", handedTo.name(), io.pgkeel.common.Lsn.format(checkpoint),
+                TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - stopStart));
+        pg.startAfterHandover(handedTo);
+    }
+
+    private void clearFailoverQuietly(long revision) {
+        try {
+            dcs.deleteFailover(revision);
+        } catch (DcsException e) {
+            log.warn("could not clear the failover key: {}", e.getMessage());
         }
     }
 
@@ -381,7 +508,8 @@ public final class HaNode {
      */
     private void updateFence(PgStatus s) {
         boolean primaryish = s.runState() != io.pgkeel.common.pg.PgRunState.STOPPED && !s.inRecovery();
-        if (primaryish) {
+        // pause mode: like Patroni (whose watchdog is off in pause), nothing stops postgres, the lease fence neither
+        if (primaryish && !dynamic.pause()) {
             fence.arm(lease.validUntilNanos() - NodeSettings.fenceMarginFor(dynamic.ttl()));
         } else {
             fence.disarm();
@@ -416,7 +544,9 @@ public final class HaNode {
         if (!failed && (action instanceof Action.Demote || action instanceof Action.Rewind
                 || action instanceof Action.Bootstrap || action instanceof Action.CloneFromLeader
                 || action instanceof Action.AcquireLeader || action instanceof Action.Promote
-                || action instanceof Action.ReattachLeader)) {
+                || action instanceof Action.ReattachLeader || action instanceof Action.Switchover
+                || action instanceof Action.ClearFailoverKey || action instanceof Action.ReleaseLeader
+                || action instanceof Action.Restart || action instanceof Action.Reinitialize)) {
             return TimeUnit.MILLISECONDS.toNanos(100);
         }
         java.util.OptionalLong d = fence.deadline();
@@ -429,7 +559,8 @@ public final class HaNode {
     }
 
     private static boolean changesPostgres(Action a) {
-        return !(a instanceof Action.Wait) && !(a instanceof Action.LeadAsPrimary) && !(a instanceof Action.ReattachLeader);
+        return !(a instanceof Action.Wait) && !(a instanceof Action.LeadAsPrimary) && !(a instanceof Action.ReattachLeader)
+                && !(a instanceof Action.ClearFailoverKey) && !(a instanceof Action.ReleaseLeader);
     }
 
     private String roleTag(PgStatus s) {
@@ -442,6 +573,13 @@ public final class HaNode {
      */
     public void shutdown() {
         PgStatus s = pg.probe();
+        if (dynamic.pause()) {
+            // Patroni: stopping the agent in pause mode leaves postgres running
+            log.info("pause mode: leaving postgres running");
+            fence.disarm();
+            dcs.close();
+            return;
+        }
         boolean wasPrimary = s.runState() != io.pgkeel.common.pg.PgRunState.STOPPED && !s.inRecovery();
         fence.disarm();
         try {

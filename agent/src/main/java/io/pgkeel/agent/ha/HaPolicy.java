@@ -1,6 +1,7 @@
 package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
@@ -23,6 +24,11 @@ public final class HaPolicy {
     private HaPolicy() {}
 
     public static Action decide(Observation o) {
+        Action base = o.self().dynamic().pause() ? PausedPolicy.decide(o) : decideActive(o);
+        return o.request().isPresent() ? OperatorRequests.serve(o.request().get(), base, o) : base;
+    }
+
+    private static Action decideActive(Observation o) {
         if (!o.dcs().isReachable()) {
             return decideWithoutDcs(o);
         }
@@ -68,7 +74,13 @@ public final class HaPolicy {
             if (pg.inRecovery()) {
                 return new Action.Promote(memberSlots(o, c, Set.of()), "promoting self because I hold the leader key");
             }
-            return leadAsPrimary(o, c);
+            if (c.failover().isPresent()) {
+                Optional<Action> handover = Switchovers.fromLeader(o, c, c.failover().get());
+                if (handover.isPresent()) {
+                    return handover.get();
+                }
+            }
+            return leadAsPrimary(o, c, "");
         }
 
         String leader = c.leader().orElseThrow().name();
@@ -187,12 +199,21 @@ public final class HaPolicy {
         if (self.nofailover()) {
             return Optional.of("this member is tagged nofailover");
         }
+        String formerLeader = null;
+        if (c.failover().isPresent()) {
+            FailoverKey f = c.failover().get();
+            Optional<Optional<String>> manual = Switchovers.withoutLeader(o, f);
+            if (manual.isPresent()) {
+                return manual.get();
+            }
+            formerLeader = f.leader();
+        }
         Optional<Long> last = c.lastLeaderLsn();
         if (last.isPresent() && last.get() - pg.walPosition() > self.dynamic().maximumLagOnFailover()) {
             return Optional.of("my wal position exceeds maximum replication lag");
         }
         for (PeerStatus peer : o.peers()) {
-            if (!peer.reachable() || peer.name().equals(self.name())) {
+            if (!peer.reachable() || peer.name().equals(self.name()) || peer.name().equals(formerLeader)) {
                 continue;
             }
             if (peer.running() && !peer.inRecovery()) {
@@ -211,18 +232,19 @@ public final class HaPolicy {
         return Optional.empty();
     }
 
-    private static Action leadAsPrimary(Observation o, ClusterView c) {
+    /** @param reasonPrefix "PAUSE: " in maintenance mode, else empty */
+    static Action leadAsPrimary(Observation o, ClusterView c, String reasonPrefix) {
         PgStatus pg = o.pg();
         Set<String> slots = memberSlots(o, c, pg.slots());
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
         // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
         boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
         return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(), historyBehind,
-                "no action. I am (" + o.self().name() + "), the leader with the lock");
+                reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 
     /** The physical slots the other members stream through, minus those that exist already. */
-    private static Set<String> memberSlots(Observation o, ClusterView c, Set<String> existing) {
+    static Set<String> memberSlots(Observation o, ClusterView c, Set<String> existing) {
         Set<String> slots = new HashSet<>();
         if (o.self().dynamic().useSlots()) {
             for (Member m : c.members()) {
@@ -235,7 +257,7 @@ public final class HaPolicy {
         return slots;
     }
 
-    private static boolean hasAddress(Optional<Member> m) {
+    static boolean hasAddress(Optional<Member> m) {
         return m.isPresent() && m.get().connUrl() != null && !m.get().connUrl().isBlank();
     }
 

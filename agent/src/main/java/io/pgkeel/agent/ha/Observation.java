@@ -9,9 +9,12 @@ import java.util.List;
  *
  * @param notStreamingSinceNanos when this standby, following its leader, was first seen not streaming; -1 when it
  *                               streams (or is no standby)
+ * @param wallNow                wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
+ * @param request                what an operator asked this node to do (restart, reinitialize), if anything
  */
 public record Observation(DcsView dcs, PgStatus pg, LeaseStatus lease, List<PeerStatus> peers, NodeSettings self,
-                          long nowNanos, long notStreamingSinceNanos) {
+                          long nowNanos, long notStreamingSinceNanos, java.time.Instant wallNow,
+                          java.util.Optional<OperatorRequest> request) {
     public Observation {
         peers = List.copyOf(peers);
     }

@@ -4,10 +4,16 @@ package io.pgkeel.agent.ha;
  * Another member's answer to {@code GET /patroni}, fetched before a leader race.
  *
  * @param reachable false when the member did not answer in time (it is then ignored, as Patroni does)
+ * @param replicationState "streaming" or "in archive recovery" on a replica; null when the member does not say
  */
 public record PeerStatus(String name, boolean reachable, boolean running, boolean inRecovery, long walPosition,
-                         int timeline, boolean nofailover, int failoverPriority) {
+                         int timeline, boolean nofailover, int failoverPriority, String replicationState) {
     public static PeerStatus unreachable(String name) {
-        return new PeerStatus(name, false, false, true, 0, 0, false, 0);
+        return new PeerStatus(name, false, false, true, 0, 0, false, 0, null);
+    }
+
+    public PeerStatus withWalPosition(long wal) {
+        return new PeerStatus(name, reachable, running, inRecovery, wal, timeline, nofailover, failoverPriority,
+                replicationState);
     }
 }

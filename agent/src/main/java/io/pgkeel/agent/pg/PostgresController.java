@@ -453,18 +453,65 @@ public final class PostgresController implements LocalPostgres {
         return RewindOutcome.DONE;
     }
 
-    /** The source's last checkpoint is on the timeline it writes now (pg_rewind reads its pg_control). */
-    private boolean sourceCheckpointShowsItsTimeline(URI source, Credentials who) {
+    private static Connection connectTo(URI target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
+            throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", who.username());
         if (who.password() != null) {
             p.setProperty("password", who.password());
         }
-        p.setProperty("connectTimeout", "3");
-        p.setProperty("socketTimeout", "10");
+        p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
+        p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         p.setProperty("sslmode", "disable");
-        String url = "jdbc:postgresql://" + source.getHost() + ":" + source.getPort() + "/postgres";
-        try (Connection c = DriverManager.getConnection(url, p); Statement st = c.createStatement();
+        p.setProperty("ApplicationName", "pgkeel");
+        return DriverManager.getConnection("jdbc:postgresql://" + target.getHost() + ":" + target.getPort() + "/postgres", p);
+    }
+
+    @Override
+    public long shutdownCheckpointLsn() {
+        if (isPostmasterAlive()) {
+            return -1;
+        }
+        Map<String, String> control = controlData();
+        if (!"shut down".equals(control.get("Database cluster state"))) {
+            return -1;
+        }
+        try {
+            return io.pgkeel.common.Lsn.parse(control.getOrDefault("Latest checkpoint location", ""));
+        } catch (IllegalArgumentException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public java.util.OptionalLong receivedLsnOf(Member peer) {
+        URI uri = URI.create(peer.connUrl());
+        try (Connection c = connectTo(uri, pgc.superuser(), 2, 3); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text")) {
+            rs.next();
+            long received = Math.max(lsn(rs.getString(1)), lsn(rs.getString(2)));
+            return received > 0 ? java.util.OptionalLong.of(received) : java.util.OptionalLong.empty();
+        } catch (SQLException e) {
+            log.debug("cannot ask {} how far it has received: {}", peer.name(), e.getMessage());
+            return java.util.OptionalLong.empty();
+        }
+    }
+
+    @Override
+    public void startAfterHandover(Member newLeader) {
+        if (shutdownCheckpointLsn() < 0) {
+            throw new PostgresException("refusing to start as a standby without pg_rewind: postgres did not shut down"
+                    + " cleanly");
+        }
+        // the new leader holds all of this node's WAL: like after pg_rewind, no divergence marker is needed
+        rewoundForNextStart = true;
+        deleteQuietly(dataDir.resolve(DIVERGENCE_MARKER));
+        start(false, newLeader);
+    }
+
+    /** The source's last checkpoint is on the timeline it writes now (pg_rewind reads its pg_control). */
+    private boolean sourceCheckpointShowsItsTimeline(URI source, Credentials who) {
+        try (Connection c = connectTo(source, who, 3, 10); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT (SELECT timeline_id FROM pg_control_checkpoint()),"
                      + " CASE WHEN pg_is_in_recovery() THEN NULL"
                      + " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {

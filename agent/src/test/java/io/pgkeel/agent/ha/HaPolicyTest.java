@@ -116,14 +116,14 @@ class HaPolicyTest {
                         me("b").replica(900).peer("c", false, 1000).cluster(c -> c.members("b", "c")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: member c is ahead of me"),
                 row("no leader, equal WAL but peer has higher failover_priority -> do not race",
-                        me("b").replica(1000).peer(new PeerStatus("c", true, true, true, 1000, 1, false, 5))
+                        me("b").replica(1000).peer(new PeerStatus("c", true, true, true, 1000, 1, false, 5, "streaming"))
                                 .cluster(c -> c.members("b", "c")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: member c has a higher failover priority"),
                 row("no leader, the old primary still answers as primary -> do not race",
                         me("b").replica(1000).peer("a", true, 1200).cluster(c -> c.members("a", "b")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: primary (a) is still alive"),
                 row("no leader, ahead peer is nofailover -> race anyway",
-                        me("b").replica(900).peer(new PeerStatus("c", true, true, true, 1000, 1, true, 1))
+                        me("b").replica(900).peer(new PeerStatus("c", true, true, true, 1000, 1, true, 1, "streaming"))
                                 .cluster(c -> c.members("b", "c")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("no leader, unreachable peer is ignored",
@@ -172,7 +172,158 @@ class HaPolicyTest {
                         Action.Demote.class, "releasing the leader key because my data directory is empty"),
                 row("data of another cluster -> refuse to act",
                         me("c").replica(1000).sysid("99").cluster(c -> c.initialize("42").leader("a", OTHER_LEASE).members("a", "c")),
-                        Action.Wait.class, "refusing to manage postgres: its system identifier 99 is not the cluster's 42"));
+                        Action.Wait.class, "refusing to manage postgres: its system identifier 99 is not the cluster's 42"),
+
+                // ---- switchover and failover: the leader's side
+                row("switchover to a healthy, caught-up candidate -> switch over",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.Switchover.class, "switching over to 'b' as requested: stopping postgres with a checkpoint"),
+                row("switchover with no candidate named -> the healthiest replicas, best first",
+                        me("a").primary(1000).peer("b", false, 900).peer("c", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").failover("a", null, null)),
+                        Action.Switchover.class, "switching over to the healthiest of [c, b] as requested: stopping postgres with a checkpoint"),
+                row("switchover to a nofailover member -> refuse and clear the key",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, true, 1, "streaming"))
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b' is tagged nofailover"),
+                row("switchover to a lagging member -> refuse and clear the key",
+                        me("a").primary(5_000_000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b' lags 4999000 bytes behind, more than maximum_lag_on_failover (1048576)"),
+                row("switchover to a replica that is not streaming -> refuse",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, false, 1, "in archive recovery"))
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b' is not streaming"),
+                row("switchover to myself -> clear the key",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "a", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because its candidate is me, the leader already"),
+                row("switchover naming another leader -> clear the key",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("z", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because it names 'z' as the leader, not me"),
+                row("switchover to a member that does not exist -> clear the key",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "x", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'x' is not a member of the cluster"),
+                row("failover to a named candidate while the leader is up -> the leader switches over",
+                        me("a").primary(1000).peer("b", false, 1000).peer("c", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").failover(null, "c", null)),
+                        Action.Switchover.class, "switching over to 'c' as requested: stopping postgres with a checkpoint"),
+                row("scheduled switchover later -> keep leading, say so",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", "2026-06-01T12:05:00+00:00")),
+                        Action.LeadAsPrimary.class, "no action. I am (a), the leader with the lock; awaiting the switchover scheduled at 2026-06-01T12:05:00Z"),
+                row("scheduled switchover now -> switch over",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", "2026-06-01T12:00:01+00:00")),
+                        Action.Switchover.class, "switching over to 'b' as requested: stopping postgres with a checkpoint"),
+                row("scheduled switchover long past -> stale, clear it",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", "2026-06-01T11:00:00+00:00")),
+                        Action.ClearFailoverKey.class, "clearing the failover key because its scheduled time 2026-06-01T11:00:00Z passed long ago"),
+                row("scheduled_at without a zone -> clear it",
+                        me("a").primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", "2026-06-01 12:05")),
+                        Action.ClearFailoverKey.class, "clearing the failover key because its scheduled_at '2026-06-01 12:05' is not an ISO 8601 time with a zone"),
+                row("the lease lapses while a switchover is requested -> demote first",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.Demote.class, "demoting self because the leader lease could not be renewed"),
+
+                // ---- switchover and failover: the replicas' side (no leader)
+                row("named candidate, leader key released -> race at once, no lag check",
+                        me("b").replica(900).peer("c", false, 1000)
+                                .cluster(c -> c.members("a", "b", "c").lastLeaderLsn(5_000_000).failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("another member is the healthy named candidate -> do not race",
+                        me("c").replica(1000).peer("b", false, 900)
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the failover key names 'b' as the candidate"),
+                row("named candidate unreachable -> the others race as usual, former leader excluded",
+                        me("c").replica(1000).peer(PeerStatus.unreachable("b")).peer("a", false, 1200)
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("former leader after a handover, another member can take over -> do not race",
+                        me("a").replica(1000).peer("b", false, 1000)
+                                .cluster(c -> c.members("a", "b").failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the failover key names 'b' as the candidate"),
+                row("former leader, no candidate is healthy -> take the key back",
+                        me("a").replica(1000).peer(PeerStatus.unreachable("b"))
+                                .cluster(c -> c.members("a", "b").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("manual failover to me in a leaderless cluster, but tagged nofailover -> never",
+                        me("b").replica(1000).tag("nofailover", true)
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: this member is tagged nofailover"),
+
+                // ---- pause (maintenance) mode
+                row("paused primary with the key -> lead, nothing else",
+                        me("a").paused().primary(1000).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.LeadAsPrimary.class, "PAUSE: no action. I am (a), the leader with the lock"),
+                row("paused primary, lease past its deadline -> keep running (no demotion in pause)",
+                        me("a").paused().primary(1000).leaseRenewedSecondsAgo(9, false)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.LeadAsPrimary.class, "PAUSE: no action. I am (a), the leader with the lock"),
+                row("paused, DCS unreachable, primary -> keep running",
+                        me("a").paused().primary(1000).dcsUnreachable(),
+                        Action.Wait.class, "PAUSE: DCS is not accessible"),
+                row("paused, key holder's postgres is stopped -> release the key, do not start it",
+                        me("a").paused().stopped(true).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.ReleaseLeader.class, "PAUSE: releasing the leader key because postgres is not running"),
+                row("paused, no leader, healthiest replica -> no promotion",
+                        me("b").paused().replica(1000).cluster(c -> c.members("b")),
+                        Action.Wait.class, "PAUSE: continue to run as replica without lock"),
+                row("paused, no leader, running primary -> take the key",
+                        me("a").paused().primary(1000).cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "PAUSE: acquiring the leader key as the running primary"),
+                row("paused, primary sees another leader -> keep running",
+                        me("a").paused().primary(1000).cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
+                        Action.Wait.class, "PAUSE: continue to run as primary without lock"),
+                row("paused, stopped replica -> stays stopped",
+                        me("c").paused().stopped(false).cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.Wait.class, "PAUSE: postgres is not running"),
+                row("paused, failover key names me in a leaderless cluster -> promote",
+                        me("b").paused().replica(1000).cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.AcquireLeader.class, "PAUSE: racing for the leader key to promote self because the failover key names me"),
+                row("paused, switchover without a candidate -> clear it",
+                        me("a").paused().primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", null, null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because in pause mode a switchover needs a named candidate"),
+                row("paused, switchover to a named candidate -> allowed",
+                        me("a").paused().primary(1000).peer("b", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.Switchover.class, "switching over to 'b' as requested: stopping postgres with a checkpoint"),
+                row("paused, replica holds the key -> release it",
+                        me("b").paused().replica(1000).cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
+                        Action.ReleaseLeader.class, "PAUSE: releasing the leader key because postgres is not running as primary"),
+
+                // ---- operator requests
+                row("restart requested on a steady replica -> restart",
+                        me("b").replicaFollowing("a", 1000).request(new OperatorRequest.Restart(null))
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Restart.class, "restarting postgres as requested"),
+                row("restart requested for role primary on a replica -> refuse",
+                        me("b").replicaFollowing("a", 1000).request(new OperatorRequest.Restart("primary"))
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Wait.class, "not restarting: this member is a replica, not a primary"),
+                row("restart requested while the lease lapses -> safety first",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).request(new OperatorRequest.Restart(null))
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.Demote.class, "demoting self because the leader lease could not be renewed"),
+                row("reinitialize requested on the leader -> refuse",
+                        me("a").primary(1000).request(new OperatorRequest.Reinitialize())
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.Wait.class, "not reinitializing: I am the leader, can not reinitialize"),
+                row("reinitialize requested with no leader -> refuse",
+                        me("b").replica(1000).peer("c", false, 2000).request(new OperatorRequest.Reinitialize())
+                                .cluster(c -> c.members("b", "c")),
+                        Action.Wait.class, "not reinitializing: cluster has no leader, can not reinitialize"),
+                row("reinitialize requested on a replica -> rebuild it from the leader",
+                        me("b").replicaFollowing("a", 1000).request(new OperatorRequest.Reinitialize())
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Reinitialize.class, "reinitializing this replica from leader 'a' as requested"));
     }
 
     @ParameterizedTest(name = "{0}")

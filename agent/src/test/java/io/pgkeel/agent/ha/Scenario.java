@@ -24,6 +24,8 @@ final class Scenario {
     static final long NOW = TimeUnit.SECONDS.toNanos(100);
     static final long MY_LEASE = 7;
     static final long OTHER_LEASE = 9;
+    /** Wall-clock "now", for scheduled switchovers. */
+    static final java.time.Instant WALL_NOW = java.time.Instant.parse("2026-06-01T12:00:00Z");
 
     private final String name;
     private final Map<String, Object> tags = new HashMap<>();
@@ -35,6 +37,8 @@ final class Scenario {
     private final List<PeerStatus> peers = new ArrayList<>();
     private boolean rewind = true;
     private long notStreamingSince = -1;
+    private boolean paused;
+    private OperatorRequest request;
 
     private Scenario(String name) {
         this.name = name;
@@ -117,6 +121,17 @@ final class Scenario {
         return this;
     }
 
+    /** pause: true in the config key. */
+    Scenario paused() {
+        paused = true;
+        return this;
+    }
+
+    Scenario request(OperatorRequest r) {
+        request = r;
+        return this;
+    }
+
     Scenario noRewind() {
         rewind = false;
         return this;
@@ -145,7 +160,7 @@ final class Scenario {
     }
 
     Scenario peer(String name, boolean primary, long wal) {
-        peers.add(new PeerStatus(name, true, true, !primary, wal, 1, false, 1));
+        peers.add(new PeerStatus(name, true, true, !primary, wal, 1, false, 1, primary ? null : "streaming"));
         return this;
     }
 
@@ -155,10 +170,11 @@ final class Scenario {
     }
 
     Observation observation() {
-        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, false, Map.of(), Map.of(), 1);
+        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, paused, Map.of(), Map.of(), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
-        return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince);
+        return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince, WALL_NOW,
+                Optional.ofNullable(request));
     }
 
     /** The cluster as etcd holds it. */
@@ -168,6 +184,7 @@ final class Scenario {
         private final List<Member> members = new ArrayList<>();
         private Optional<Long> optime = Optional.empty();
         private boolean config = true;
+        private Optional<io.pgkeel.common.cluster.FailoverKey> failover = Optional.empty();
 
         ClusterBuilder leader(String name, long lease) {
             leader = Optional.of(new LeaderKey(name, lease, 5, 5));
@@ -184,6 +201,11 @@ final class Scenario {
 
         ClusterBuilder member(Member m) {
             members.add(m);
+            return this;
+        }
+
+        ClusterBuilder failover(String leader, String member, String scheduledAt) {
+            failover = Optional.of(new io.pgkeel.common.cluster.FailoverKey(leader, member, scheduledAt, 77));
             return this;
         }
 
@@ -209,7 +231,7 @@ final class Scenario {
 
         ClusterView build() {
             Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
-            return new ClusterView(initialize, cfg, leader, members, optime, Optional.empty(), List.of(), 10);
+            return new ClusterView(initialize, cfg, leader, members, optime, failover, List.of(), 10);
         }
     }
 }

@@ -30,6 +30,8 @@ final class SimCluster {
     final Map<String, SimNode> nodes = new LinkedHashMap<>();
     final List<String> events = new ArrayList<>();
     private int maxWritablePrimaries;
+    private long ackedWal;
+    private int ackedTimeline;
 
     /** One machine: an agent process (maybe dead) and its PostgreSQL. */
     final class SimNode {
@@ -100,7 +102,7 @@ final class SimCluster {
                 var s = n.snapshot.pg();
                 out.add(new PeerStatus(m.name(), true, s.isRunning(), s.inRecovery(), s.walPosition(), s.timeline(),
                         io.pgkeel.common.cluster.Tags.nofailover(n.tags),
-                        io.pgkeel.common.cluster.Tags.failoverPriority(n.tags)));
+                        io.pgkeel.common.cluster.Tags.failoverPriority(n.tags), s.replicationState()));
             }
             return out;
         }
@@ -158,7 +160,32 @@ final class SimCluster {
 
     /** A client writes a little WAL to whoever takes writes. */
     private void writeSomething() {
-        nodes.values().forEach(n -> n.pg.write(16));
+        for (SimNode n : nodes.values()) {
+            if (n.pg.write(16)) {
+                ackedWal = n.pg.wal();
+                ackedTimeline = n.pg.timeline();
+            }
+        }
+    }
+
+    /** The last acknowledged write is in the history of the node that takes writes now. */
+    boolean primaryHasTheLastAcknowledgedWrite() {
+        List<SimNode> primaries = writablePrimaries();
+        if (primaries.size() != 1) {
+            return false;
+        }
+        FakePostgres p = primaries.get(0).pg;
+        if (p.timeline() == ackedTimeline) {
+            return p.wal() >= ackedWal;
+        }
+        return p.timelineHistory(p.timeline()).stream()
+                .anyMatch(s -> s.parentTimeline() == ackedTimeline && s.switchLsn() >= ackedWal);
+    }
+
+    /** An operator's request through etcd, as patronictl's fallback writes it. */
+    void requestSwitchover(String leader, String candidate) {
+        dcs.session("operator").writeFailover(leader, candidate, null, -1);
+        events.add(at() + " switchover " + leader + " -> " + candidate);
     }
 
     private void checkSafety() {

@@ -22,6 +22,39 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void plannedSwitchoversHandOverToTheCandidateWithoutLosingAnAcknowledgedWrite() {
+        SimCluster c = healthyCluster();
+        for (int i = 0; i < 6; i++) {
+            String leader = c.leaderKey().orElseThrow();
+            String candidate = c.nodes.keySet().stream().filter(n -> !n.equals(leader)).toList().get(i % 2);
+            c.requestSwitchover(leader, candidate);
+            c.run(Duration.ofSeconds(4));
+            assertThat(c.leaderKey()).as(c.describe()).contains(candidate);
+            assertThat(c.isConverged()).as(c.describe()).isTrue();
+            assertThat(c.primaryHasTheLastAcknowledgedWrite()).as(c.describe()).isTrue();
+            assertThat(c.dcs.get("failover")).as("the winner clears the failover key").isEmpty();
+            // a clean handover needs no pg_rewind
+            assertThat(c.node(leader).pg.rewinds()).as(c.describe()).isZero();
+        }
+        assertThat(c.maxWritablePrimaries()).isEqualTo(1);
+    }
+
+    @Test
+    void switchoverToANofailoverMemberIsRefusedAndTheLeaderStays() {
+        SimCluster c = new SimCluster("a", "b", "c");
+        c.node("c").tags.put("nofailover", true);
+        c.startAll();
+        c.run(Duration.ofSeconds(15));
+        String leader = c.leaderKey().orElseThrow();
+        String tagged = leader.equals("c") ? "b" : "c";
+        c.requestSwitchover(leader, tagged);
+        c.run(Duration.ofSeconds(4));
+        assertThat(c.leaderKey()).contains(leader);
+        assertThat(c.dcs.get("failover")).isEmpty();
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+    }
+
+    @Test
     void bootstrapsOnePrimaryAndTwoStreamingReplicas() {
         SimCluster c = healthyCluster();
         assertThat(c.dcs.get("initialize")).isPresent();
@@ -139,7 +172,7 @@ class SimulatedClusterTest {
         List<String> names = List.copyOf(c.nodes.keySet());
         for (int round = 0; round < 36; round++) {
             SimCluster.SimNode n = c.node(names.get(random.nextInt(names.size())));
-            switch (random.nextInt(8)) {
+            switch (random.nextInt(9)) {
                 case 0 -> n.crash();
                 case 1 -> {
                     if (!n.agentAlive()) {
@@ -163,6 +196,8 @@ class SimulatedClusterTest {
                     c.dcs.setDown(false);
                     c.events.add(c.at() + " dcs up");
                 }
+                case 7 -> c.leaderKey().ifPresent(l -> c.requestSwitchover(l,
+                        random.nextBoolean() ? null : names.get(random.nextInt(names.size()))));
                 default -> {
                     // quiet period
                 }

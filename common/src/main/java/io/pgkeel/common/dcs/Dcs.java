@@ -56,6 +56,18 @@ public interface Dcs extends AutoCloseable {
      */
     boolean writeConfig(Map<String, Object> dynamicConfig, long expectedModRevision);
 
+    /**
+     * CAS: writes the {@code failover} key {@code {"leader": .., "member": .., "scheduled_at": ..}} (null fields left
+     * out) if its mod revision is still {@code expectedModRevision} (0: the key must not exist; negative: always).
+     */
+    boolean writeFailover(String leader, String member, String scheduledAt, long expectedModRevision);
+
+    /**
+     * CAS: deletes the {@code failover} key if its mod revision is still {@code expectedModRevision} (negative:
+     * whatever it holds). True when this call deleted it.
+     */
+    boolean deleteFailover(long expectedModRevision);
+
     /** Puts {@code history}: {@code [[timeline, lsn, reason, timestamp, new leader], ...]}. */
     void writeHistory(java.util.List<java.util.List<Object>> history);
 

@@ -60,6 +60,25 @@ public interface LocalPostgres {
     /** One line of a timeline history file. */
     record TimelineSwitch(int parentTimeline, long switchLsn, String reason) {}
 
+    /**
+     * Where the last checkpoint of this stopped, cleanly shut down instance begins (pg_controldata's "Latest
+     * checkpoint location"); -1 when PostgreSQL runs or did not shut down cleanly. After a switchover stop this is
+     * the shutdown checkpoint: a standby that has received WAL up to it has every committed transaction.
+     */
+    long shutdownCheckpointLsn();
+
+    /**
+     * How far {@code peer}'s PostgreSQL has received (flushed) WAL, asked live over SQL, or empty when it cannot be
+     * asked right now. A snapshot from the peer's agent could be a whole loop_wait old; a switchover cannot wait.
+     */
+    java.util.OptionalLong receivedLsnOf(Member peer);
+
+    /**
+     * Starts this cleanly stopped former primary as a standby of {@code newLeader}, which has received everything up
+     * to this node's shutdown checkpoint: this node's WAL is a prefix of the new leader's, so no pg_rewind is needed.
+     */
+    void startAfterHandover(Member newLeader);
+
     /** Deletes the data directory's contents (before a fresh clone). */
     void removeDataDirectory();
 

@@ -1,0 +1,149 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.FailoverKey;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code failover} key, as the leader and the racing replicas read it (Patroni's
+ * {@code process_manual_failover_from_leader} and {@code manual_failover_process_no_leader}). Pure, like
+ * {@link HaPolicy}.
+ */
+final class Switchovers {
+    private Switchovers() {}
+
+    /**
+     * The leader's answer to a failover key: a switchover, a key to clear, or (empty) nothing to do yet. A scheduled
+     * switchover is carried out from {@code loop_wait} before its time; one whose time passed more than two
+     * {@code loop_wait}s ago is stale and cleared, as Patroni does.
+     */
+    static Optional<Action> fromLeader(Observation o, ClusterView c, FailoverKey f) {
+        String me = o.self().name();
+        long rev = f.modRevision();
+        boolean paused = o.self().dynamic().pause();
+        if (f.scheduledAt() != null) {
+            Instant at;
+            try {
+                at = OffsetDateTime.parse(f.scheduledAt()).toInstant();
+            } catch (DateTimeParseException e) {
+                return clear(rev, "its scheduled_at '" + f.scheduledAt() + "' is not an ISO 8601 time with a zone");
+            }
+            if (paused) {
+                return clear(rev, "a scheduled switchover cannot run in pause mode");
+            }
+            long secondsUntil = Duration.between(o.wallNow(), at).getSeconds();
+            long loopWait = o.self().dynamic().loopWait();
+            if (secondsUntil > loopWait) {
+                Action.LeadAsPrimary lead = (Action.LeadAsPrimary) HaPolicy.leadAsPrimary(o, c, "");
+                return Optional.of(new Action.LeadAsPrimary(lead.optime(), lead.slotsToCreate(),
+                        lead.systemIdentifierToWrite(), lead.writeConfig(), lead.writeHistory(),
+                        lead.reason() + "; awaiting the switchover scheduled at " + at));
+            }
+            if (secondsUntil < -2 * loopWait) {
+                return clear(rev, "its scheduled time " + at + " passed long ago");
+            }
+        }
+        if (f.leader() != null && !f.leader().equals(me)) {
+            return clear(rev, "it names '" + f.leader() + "' as the leader, not me");
+        }
+        if (me.equals(f.member())) {
+            return clear(rev, "its candidate is me, the leader already");
+        }
+        if (paused && f.member() == null) {
+            return clear(rev, "in pause mode a switchover needs a named candidate");
+        }
+        long myWal = o.pg().walPosition();
+        long maxLag = o.self().dynamic().maximumLagOnFailover();
+        List<PeerStatus> eligible = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        for (PeerStatus p : o.peers()) {
+            if (p.name().equals(me) || f.member() != null && !p.name().equals(f.member())) {
+                continue;
+            }
+            Optional<String> why = whyNotCandidate(p, myWal, maxLag);
+            if (why.isEmpty()) {
+                eligible.add(p);
+            } else {
+                refused.add("'" + p.name() + "' " + why.get());
+            }
+        }
+        if (f.member() != null && c.member(f.member()).isEmpty()) {
+            refused.add("'" + f.member() + "' is not a member of the cluster");
+        }
+        if (eligible.isEmpty()) {
+            return clear(rev, "no member can take over: "
+                    + (refused.isEmpty() ? "the cluster has no other members" : String.join("; ", refused)));
+        }
+        eligible.sort(Comparator.comparingLong(PeerStatus::walPosition).reversed()
+                .thenComparing(Comparator.comparingInt(PeerStatus::failoverPriority).reversed()));
+        List<String> names = eligible.stream().map(PeerStatus::name).toList();
+        return Optional.of(new Action.Switchover(names, rev, "switching over to "
+                + (f.member() != null ? "'" + f.member() + "'" : "the healthiest of " + names)
+                + " as requested: stopping postgres with a checkpoint"));
+    }
+
+    /** Why {@code p} cannot take over from a leader at {@code leaderWal}; empty when it can. */
+    static Optional<String> whyNotCandidate(PeerStatus p, long leaderWal, long maxLag) {
+        if (!p.reachable()) {
+            return Optional.of("did not answer");
+        }
+        if (!p.running()) {
+            return Optional.of("is not running");
+        }
+        if (!p.inRecovery()) {
+            return Optional.of("is not a replica");
+        }
+        if (p.nofailover()) {
+            return Optional.of("is tagged nofailover");
+        }
+        if (p.replicationState() != null && !"streaming".equals(p.replicationState())) {
+            return Optional.of("is not streaming");
+        }
+        long lag = leaderWal - p.walPosition();
+        if (lag > maxLag) {
+            return Optional.of("lags " + lag + " bytes behind, more than maximum_lag_on_failover (" + maxLag + ")");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A replica in a leaderless cluster with a failover key. Outer empty: no verdict from the key, apply the usual
+     * healthiest-node checks (without the former leader). Otherwise the verdict: inner empty means race now.
+     */
+    static Optional<Optional<String>> withoutLeader(Observation o, FailoverKey f) {
+        String me = o.self().name();
+        if (f.member() != null) {
+            if (f.member().equals(me)) {
+                return Optional.of(Optional.empty());
+            }
+            boolean candidateHealthy = o.peers().stream()
+                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p));
+            if (candidateHealthy) {
+                return Optional.of(Optional.of("the failover key names '" + f.member() + "' as the candidate"));
+            }
+        }
+        if (me.equals(f.leader())) {
+            boolean someoneElse = o.peers().stream().anyMatch(p -> !p.name().equals(me)
+                    && !p.name().equals(f.member()) && isHealthyReplica(p));
+            return Optional.of(someoneElse
+                    ? Optional.of("I handed the leader key over and another member can take it")
+                    : Optional.empty());
+        }
+        return Optional.empty();
+    }
+
+    private static boolean isHealthyReplica(PeerStatus p) {
+        return p.reachable() && p.running() && p.inRecovery() && !p.nofailover();
+    }
+
+    private static Optional<Action> clear(long revision, String why) {
+        return Optional.of(new Action.ClearFailoverKey(revision, "clearing the failover key because " + why));
+    }
+}
