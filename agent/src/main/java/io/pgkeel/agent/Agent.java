@@ -63,7 +63,8 @@ final class Agent {
         HostPort listen = config.restapi().listen();
         HaLoop loop = new HaLoop(node, clock);
         AtomicReference<Agent> self = new AtomicReference<>();
-        AdminActions admin = new AdminActions(dcs, snapshot::get, loop::wakeup, () -> self.get().reloadFromFile());
+        AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock), node::submit, node::lastFailoverRefusal, clock));
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
                 config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);

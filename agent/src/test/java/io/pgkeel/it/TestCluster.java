@@ -182,6 +182,12 @@ final class TestCluster implements AutoCloseable {
         // being cloned also shows up as a streaming walsender
         String members = nodes.stream().filter(n -> !n.name.equals(leader.get())).map(n -> "'" + n.name + "'")
                 .collect(Collectors.joining(","));
+        // and every agent has seen it: its member key (written with its REST snapshot) says running
+        for (AgentProcess n : nodes) {
+            if (!etcd.get(key("members/" + n.name)).map(v -> v.contains("\"state\":\"running\"")).orElse(false)) {
+                return false;
+            }
+        }
         String streaming = Sql.queryString(node(leader.get()).pgPort, "SELECT count(*) FROM pg_stat_replication"
                 + " WHERE state = 'streaming' AND application_name IN (" + members + ")");
         return Integer.parseInt(streaming) == nodes.size() - 1;

@@ -172,7 +172,7 @@ public final class FakeDcs {
                 keys.subMap("members/", "members0").forEach((k, e) -> {
                     if (e.value() instanceof Member m) {
                         members.add(new Member(m.name(), m.connUrl(), m.apiUrl(), m.state(), m.role(), m.timeline(),
-                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision()));
+                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision(), m.pause()));
                     }
                 });
                 @SuppressWarnings("unchecked")

@@ -49,7 +49,7 @@ final class ValueCodec {
         tags.values().removeIf(java.util.Objects::isNull);
         return Decoded.ok(new Member(name, text(node, "conn_url"), text(node, "api_url"), text(node, "state"),
                 text(node, "role"), (int) number(node, "timeline"), number(node, "xlog_location"),
-                text(node, "replication_state"), tags, modRevision));
+                text(node, "replication_state"), tags, modRevision, node.path("pause").asBoolean(false)));
     }
 
     static String encodeMember(Member m, String version) {
@@ -67,6 +67,9 @@ final class ValueCodec {
         }
         if (m.replicationState() != null) {
             out.put("replication_state", m.replicationState());
+        }
+        if (m.pause()) {
+            out.put("pause", true);
         }
         if (!m.tags().isEmpty()) {
             out.put("tags", m.tags());

@@ -1,36 +1,56 @@
 package io.pgkeel.agent.api;
 
+import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.ha.OperatorRequest;
+import io.pgkeel.agent.ha.PeerClient;
+import io.pgkeel.agent.ha.PeerStatus;
+import io.pgkeel.common.Clock;
+import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The REST API's write operations. They call etcd, so the handler runs them on its own executor, never on the
- * event loop. Each returns the HTTP status and JSON body Patroni would.
+ * The REST API's write operations. They call etcd, peers and the HA loop, so the handler runs them on its own
+ * executor, never on the event loop. Each returns the HTTP status and body Patroni would (a String body is sent as
+ * text, as Patroni does; anything else as JSON).
  */
 public final class AdminActions {
-    /** An HTTP answer: status and a JSON-serializable body. */
+    /** An HTTP answer: status and a body (text when a String, else JSON). */
     public record Result(int status, Object body) {}
+
+    /** What the write endpoints need from the rest of the agent. */
+    public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers,
+                        Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> requests,
+                        Supplier<Optional<HaNode.FailoverRefusal>> refusals, Clock clock) {}
+
+    private static final long RESTART_WAIT_SECONDS = 300;
 
     private final Dcs dcs;
     private final Supplier<NodeSnapshot> snapshot;
-    private final Runnable wakeLoop;
-    private final Runnable reload;
+    private final Hooks hooks;
 
-    /**
-     * @param wakeLoop runs the HA loop's next cycle now (so a config change applies at once)
-     * @param reload   re-reads the local configuration file (as SIGHUP)
-     */
-    public AdminActions(Dcs dcs, Supplier<NodeSnapshot> snapshot, Runnable wakeLoop, Runnable reload) {
+    public AdminActions(Dcs dcs, Supplier<NodeSnapshot> snapshot, Hooks hooks) {
         this.dcs = dcs;
         this.snapshot = snapshot;
-        this.wakeLoop = wakeLoop;
-        this.reload = reload;
+        this.hooks = hooks;
     }
 
     /** PATCH /config: merge patch, validated, then compare-and-set on the revision this node last read. */
@@ -62,13 +82,293 @@ public final class AdminActions {
         } catch (DcsException e) {
             return new Result(502, Map.of("error", "could not write the configuration to DCS: " + e.getMessage()));
         }
-        wakeLoop.run();
+        hooks.wakeLoop().run();
         return new Result(200, config);
     }
 
     /** POST /reload: as SIGHUP. */
     Result reload() {
-        reload.run();
+        hooks.reload().run();
         return new Result(202, "reload scheduled");
+    }
+
+    /**
+     * POST /switchover and POST /failover, with Patroni's validation, status codes and messages: write the failover
+     * key, wake the loop, then watch etcd until another member holds the leader key (200), the key is cleared without
+     * a new leader (503, with the leader's reason when it is this node), or time runs out (503).
+     */
+    Result switchover(Map<String, Object> body, boolean failoverEndpoint) {
+        String action = failoverEndpoint ? "failover" : "switchover";
+        String leader = text(body, "leader");
+        String candidate = Optional.ofNullable(text(body, "candidate")).orElse(text(body, "member"));
+        String scheduledText = text(body, "scheduled_at");
+        ClusterView c;
+        try {
+            c = dcs.read();
+        } catch (DcsException e) {
+            return new Result(503, "could not read the cluster from DCS: " + e.getMessage());
+        }
+        boolean paused = c.config().map(DynamicConfig::pause).orElse(false);
+        if (failoverEndpoint && candidate == null) {
+            return new Result(400, "Failover could be performed only to a specific candidate");
+        }
+        if (!failoverEndpoint && leader == null) {
+            return new Result(400, "Switchover could be performed only from a specific leader");
+        }
+        Instant scheduledAt = null;
+        if (scheduledText != null) {
+            if (failoverEndpoint) {
+                return new Result(400, "Failover can't be scheduled");
+            }
+            if (paused) {
+                return new Result(400, "Can't schedule switchover in the paused state");
+            }
+            Result bad = null;
+            try {
+                scheduledAt = parseSchedule(scheduledText);
+            } catch (LocalTimeWithoutZone e) {
+                bad = new Result(400, "Timezone information is mandatory for the scheduled " + action);
+            } catch (DateTimeParseException e) {
+                bad = new Result(422, "Unable to parse scheduled timestamp. It should be in an unambiguous format,"
+                        + " e.g. ISO 8601");
+            }
+            if (bad != null) {
+                return bad;
+            }
+            if (scheduledAt.isBefore(hooks.clock().now())) {
+                return new Result(422, "Cannot schedule " + action + " in the past");
+            }
+        }
+        if (paused && candidate == null) {
+            return new Result(400, "Switchover is possible only to a specific candidate in a paused state");
+        }
+        if (failoverEndpoint && leader != null) {
+            action = "switchover"; // Patroni: a failover request naming the leader is a switchover
+        }
+        if (leader != null && leader.equals(candidate)) {
+            return new Result(400, "Switchover target and source are the same");
+        }
+        if (scheduledAt == null) {
+            Optional<String> impossible = whyImpossible(c, leader, candidate);
+            if (impossible.isPresent()) {
+                return new Result(412, impossible.get());
+            }
+        }
+        try {
+            dcs.writeFailover(leader, candidate, scheduledAt == null ? null : scheduledAt.toString(), -1);
+        } catch (DcsException e) {
+            return new Result(503, "failed to write failover key into DCS");
+        }
+        long writtenAt = hooks.clock().nanoTime();
+        hooks.wakeLoop().run();
+        if (scheduledAt != null) {
+            return new Result(202, title(action) + " scheduled");
+        }
+        return awaitNewLeader(c.leader().map(l -> l.name()).orElse(null), candidate, action, c, writtenAt);
+    }
+
+    /** Patroni's API-side check: the leader matches, and some candidate is up and allowed to promote. */
+    private Optional<String> whyImpossible(ClusterView c, String leader, String candidate) {
+        if (leader != null && (c.leader().isEmpty() || !c.leader().get().name().equals(leader))) {
+            return Optional.of("leader name does not match");
+        }
+        List<Member> members;
+        if (candidate != null) {
+            members = c.member(candidate).stream().toList();
+            if (members.isEmpty()) {
+                return Optional.of("candidate does not exists");
+            }
+        } else {
+            members = c.members().stream().filter(m -> !c.isLeader(m.name()) && m.apiUrl() != null).toList();
+            if (members.isEmpty()) {
+                return Optional.of("cluster does not have members except leader");
+            }
+        }
+        for (PeerStatus st : hooks.peers().fetch(members)) {
+            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of("no good candidates have been found");
+    }
+
+    private Result awaitNewLeader(String oldLeader, String candidate, String action, ClusterView before,
+                                  long writtenAt) {
+        int loopWait = before.config().map(DynamicConfig::loopWait).orElse(DynamicConfig.DEFAULT_LOOP_WAIT);
+        long deadline = hooks.clock().nanoTime() + TimeUnit.SECONDS.toNanos(2L * Math.max(10, loopWait));
+        String past = action.equals("failover") ? "failed over" : "switched over";
+        while (hooks.clock().nanoTime() - deadline < 0) {
+            hooks.clock().sleepNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            ClusterView c;
+            try {
+                c = dcs.read();
+            } catch (DcsException e) {
+                continue;
+            }
+            if (c.leader().isPresent() && !c.leader().get().name().equals(oldLeader)) {
+                String now = c.leader().get().name();
+                return new Result(200, candidate == null || candidate.equals(now)
+                        ? "Successfully " + past + " to \"" + now + "\""
+                        : title(past) + " to \"" + now + "\" instead of \"" + candidate + "\"");
+            }
+            if (c.failover().isEmpty() && c.leader().isPresent()) {
+                return new Result(503, title(action) + " failed" + leaderReason(writtenAt));
+            }
+        }
+        return new Result(503, title(action) + " status unknown");
+    }
+
+    /** When this node is the leader that refused the request, its reason. */
+    private String leaderReason(long since) {
+        return hooks.refusals().get().filter(r -> r.atNanos() - since >= 0).map(r -> ": " + r.reason()).orElse("");
+    }
+
+    /** DELETE /switchover: cancel a scheduled switchover. */
+    Result cancelSwitchover() {
+        try {
+            Optional<FailoverKey> f = dcs.read().failover();
+            if (f.isEmpty() || f.get().scheduledAt() == null) {
+                return new Result(404, "no switchover is scheduled");
+            }
+            return dcs.deleteFailover(f.get().modRevision())
+                    ? new Result(200, "scheduled switchover deleted")
+                    : new Result(409, "the failover key changed meanwhile; the switchover was not deleted");
+        } catch (DcsException e) {
+            return new Result(503, "could not reach DCS: " + e.getMessage());
+        }
+    }
+
+    /** POST /restart: restart PostgreSQL in its role, now (scheduled restarts are not supported yet). */
+    Result restart(Map<String, Object> body) {
+        if (body.get("schedule") != null) {
+            return new Result(400, "scheduled restarts are not supported by pgkeel yet; restart without a schedule");
+        }
+        String role = text(body, "role");
+        if (role != null) {
+            role = switch (role) {
+                case "primary", "master" -> "primary";
+                case "replica" -> "replica";
+                case "standby_leader" -> "standby_leader";
+                default -> null;
+            };
+            if (role == null) {
+                return new Result(400, "PostgreSQL role should be either primary, standby_leader, or replica");
+            }
+        }
+        if (body.get("timeout") != null && !(body.get("timeout") instanceof Number)) {
+            return new Result(400, "timeout must be a number of seconds");
+        }
+        NodeSnapshot s = snapshot.get();
+        String version = text(body, "postgres_version");
+        if (version != null) {
+            int wanted = versionNumber(version);
+            if (wanted < 0) {
+                return new Result(400, "PostgreSQL version should be in the first.major.minor format");
+            }
+            if (s == null || s.pg().serverVersion() >= wanted) {
+                return new Result(503, "restart conditions are not satisfied");
+            }
+        }
+        if (Boolean.TRUE.equals(body.get("restart_pending"))) {
+            // pgkeel does not track pending_restart yet: it never claims a restart is pending
+            return new Result(503, "restart conditions are not satisfied");
+        }
+        return awaitRequest(new OperatorRequest.Restart(role), "restarted successfully", "restart failed");
+    }
+
+    /** DELETE /restart: nothing to delete, since restarts are never scheduled. */
+    Result cancelRestart() {
+        return new Result(404, "no restarts are scheduled");
+    }
+
+    /** POST /reinitialize: wipe this replica and clone it again from the leader. */
+    Result reinitialize() {
+        return awaitRequest(new OperatorRequest.Reinitialize(), "reinitialize started", "reinitialize failed");
+    }
+
+    private Result awaitRequest(OperatorRequest request, String success, String failure) {
+        CompletableFuture<HaNode.RequestOutcome> outcome = hooks.requests().apply(request);
+        hooks.wakeLoop().run();
+        try {
+            HaNode.RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);
+            if (!o.done()) {
+                return new Result(503, failure + ": " + o.message());
+            }
+            if (request instanceof OperatorRequest.Restart && !awaitRunning()) {
+                return new Result(503, failure + ": postgres did not accept connections within " + RESTART_WAIT_SECONDS
+                        + " s");
+            }
+            return new Result(200, success);
+        } catch (TimeoutException e) {
+            return new Result(503, failure + ": no answer from the HA loop within " + RESTART_WAIT_SECONDS + " s");
+        } catch (ExecutionException e) {
+            return new Result(503, failure + ": " + e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(503, failure + ": interrupted");
+        }
+    }
+
+    /**
+     * The loop starts PostgreSQL and goes on (a leader must keep renewing its lease): wait here, off the loop, until
+     * a snapshot published after the restart shows it running.
+     */
+    private boolean awaitRunning() {
+        long since = hooks.clock().nanoTime();
+        long deadline = since + TimeUnit.SECONDS.toNanos(RESTART_WAIT_SECONDS);
+        while (hooks.clock().nanoTime() - deadline < 0) {
+            NodeSnapshot s = snapshot.get();
+            if (s != null && s.lastCycleNanos() - since >= 0
+                    && s.pg().runState() == io.pgkeel.common.pg.PgRunState.RUNNING) {
+                return true;
+            }
+            hooks.clock().sleepNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        }
+        return false;
+    }
+
+    /** "15.2" → 150002, "9.6.3" → 90603; -1 when not a version. */
+    static int versionNumber(String v) {
+        String[] parts = v.trim().split("\\.");
+        try {
+            int major = Integer.parseInt(parts[0]);
+            if (major >= 10) {
+                return parts.length == 2 ? major * 10000 + Integer.parseInt(parts[1])
+                        : parts.length == 1 ? major * 10000 : -1;
+            }
+            return parts.length == 3 ? major * 10000 + Integer.parseInt(parts[1]) * 100 + Integer.parseInt(parts[2]) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static final class LocalTimeWithoutZone extends RuntimeException {
+        LocalTimeWithoutZone() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** ISO 8601 with an offset ("2026-11-28T10:00:00+00:00", "...Z", or a space instead of the T). */
+    static Instant parseSchedule(String text) {
+        String t = text.trim().replace(' ', 'T');
+        try {
+            return OffsetDateTime.parse(t, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                LocalDateTime.parse(t, DateTimeFormatter.ISO_LOCAL_DATE_TIME);
+            } catch (DateTimeParseException notLocalEither) {
+                throw e;
+            }
+            throw new LocalTimeWithoutZone();
+        }
+    }
+
+    private static String text(Map<String, Object> body, String key) {
+        Object v = body.get(key);
+        return v == null || v.toString().isBlank() ? null : v.toString();
+    }
+
+    private static String title(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 }

@@ -79,8 +79,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 return;
             }
         }
-        if (path.equals("/config") && (method.equals(HttpMethod.PATCH) || method.equals(HttpMethod.PUT))
-                || path.equals("/reload") && method.equals(HttpMethod.POST)) {
+        if (isWrite(path, method)) {
             write(ctx, request, path, method);
             return;
         }
@@ -128,10 +127,47 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         respond(ctx, request, HttpResponseStatus.valueOf(a.status()), withBody ? status.bytes(s) : new byte[0], withBody);
     }
 
+    private static boolean isWrite(String path, HttpMethod method) {
+        if (method.equals(HttpMethod.POST)) {
+            return switch (path) {
+                case "/reload", "/switchover", "/failover", "/restart", "/reinitialize" -> true;
+                default -> false;
+            };
+        }
+        if (method.equals(HttpMethod.DELETE)) {
+            return path.equals("/switchover") || path.equals("/restart");
+        }
+        return path.equals("/config") && (method.equals(HttpMethod.PATCH) || method.equals(HttpMethod.PUT));
+    }
+
+    /** Endpoints whose body is required JSON; the others take an optional body or none. */
+    private static boolean needsBody(String path, HttpMethod method) {
+        return path.equals("/config") || path.equals("/switchover") && method.equals(HttpMethod.POST)
+                || path.equals("/failover");
+    }
+
+    private AdminActions.Result dispatch(String path, HttpMethod method, Map<String, Object> body) {
+        return switch (path) {
+            case "/reload" -> admin.reload();
+            case "/config" -> method.equals(HttpMethod.PATCH) ? admin.patchConfig(body) : admin.putConfig(body);
+            case "/switchover" -> method.equals(HttpMethod.DELETE) ? admin.cancelSwitchover()
+                    : admin.switchover(body, false);
+            case "/failover" -> admin.switchover(body, true);
+            case "/restart" -> method.equals(HttpMethod.DELETE) ? admin.cancelRestart() : admin.restart(body);
+            case "/reinitialize" -> admin.reinitialize();
+            default -> throw new IllegalStateException("no write endpoint " + path);
+        };
+    }
+
     /** Parses the body here, runs the operation on the write executor, answers back on the event loop. */
     private void write(ChannelHandlerContext ctx, FullHttpRequest request, String path, HttpMethod method) {
         Map<String, Object> body = Map.of();
-        if (!path.equals("/reload")) {
+        boolean hasBody = request.content().isReadable();
+        if (needsBody(path, method) && !hasBody) {
+            respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "a JSON body is required")), true);
+            return;
+        }
+        if (hasBody && !method.equals(HttpMethod.DELETE) && !path.equals("/reload")) {
             try {
                 Object parsed = JSON.readValue(request.content().toString(StandardCharsets.UTF_8), Object.class);
                 if (!(parsed instanceof Map<?, ?> m)) {
@@ -150,24 +186,38 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         FullHttpRequest retained = request.retainedDuplicate();
         Map<String, Object> input = body;
-        writes.execute(() -> {
-            AdminActions.Result r;
-            try {
-                r = path.equals("/reload") ? admin.reload()
-                        : method.equals(HttpMethod.PATCH) ? admin.patchConfig(input) : admin.putConfig(input);
-            } catch (RuntimeException e) {
-                log.error("{} {} failed", method, path, e);
-                r = new AdminActions.Result(500, Map.of("error", String.valueOf(e.getMessage())));
-            }
-            AdminActions.Result result = r;
-            ctx.channel().eventLoop().execute(() -> {
+        try {
+            writes.execute(() -> {
+                AdminActions.Result r;
                 try {
-                    respond(ctx, retained, HttpResponseStatus.valueOf(result.status()), json(result.body()), true);
-                } finally {
-                    retained.release();
+                    r = dispatch(path, method, input);
+                } catch (RuntimeException e) {
+                    log.error("{} {} failed", method, path, e);
+                    r = new AdminActions.Result(500, Map.of("error", String.valueOf(e.getMessage())));
                 }
+                AdminActions.Result result = r;
+                ctx.channel().eventLoop().execute(() -> {
+                    try {
+                        if (result.body() instanceof String text) {
+                            // Patroni answers its write endpoints with plain text; patronictl prints it as is
+                            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                                    HttpResponseStatus.valueOf(result.status()),
+                                    Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+                            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+                            send(ctx, retained, response, response.content().readableBytes());
+                        } else {
+                            respond(ctx, retained, HttpResponseStatus.valueOf(result.status()), json(result.body()), true);
+                        }
+                    } finally {
+                        retained.release();
+                    }
+                });
             });
-        });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            retained.release();
+            respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    json(Map.of("error", "too many write requests in progress; retry later")), true);
+        }
     }
 
     private static byte[] json(Object o) {

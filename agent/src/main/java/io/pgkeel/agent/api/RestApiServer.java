@@ -43,11 +43,14 @@ public final class RestApiServer implements AutoCloseable {
                                       java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
         AccessPolicy access = new AccessPolicy(authentication, allowlist);
         io.netty.handler.ssl.SslContext ssl = tls.map(RestApiServer::sslContext).orElse(null);
-        java.util.concurrent.ExecutorService writes = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "rest-writes");
-            t.setDaemon(true);
-            return t;
-        });
+        // a switchover request waits for its outcome for up to 20 s: a few threads, so one does not hold up the rest
+        java.util.concurrent.ThreadPoolExecutor writes = new java.util.concurrent.ThreadPoolExecutor(4, 4, 60,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(64), r -> {
+                    Thread t = new Thread(r, "rest-writes");
+                    t.setDaemon(true);
+                    return t;
+                });
+        writes.allowCoreThreadTimeOut(true);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, (Runnable r) -> {
             Thread t = new Thread(r, "rest-api");
             t.setDaemon(true);

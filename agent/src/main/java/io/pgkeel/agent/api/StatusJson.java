@@ -69,6 +69,9 @@ final class StatusJson {
         if (s.cluster() == null || s.cluster().isUnlocked()) {
             out.put("cluster_unlocked", true);
         }
+        if (s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false)) {
+            out.put("pause", true);
+        }
         if (s.dcsLastSeenEpochSeconds() > 0) {
             out.put("dcs_last_seen", s.dcsLastSeenEpochSeconds());
         }

@@ -41,6 +41,17 @@ public final class HaNode {
 
     private record PendingRequest(OperatorRequest request, java.util.concurrent.CompletableFuture<RequestOutcome> outcome) {}
 
+    /** Why this leader last cleared a failover key instead of acting on it, and when (monotonic). */
+    public record FailoverRefusal(long atNanos, String reason) {}
+
+    private final java.util.concurrent.atomic.AtomicReference<FailoverRefusal> lastFailoverRefusal =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** For the REST API: a switchover request it wrote was refused by this node, and why. */
+    public Optional<FailoverRefusal> lastFailoverRefusal() {
+        return Optional.ofNullable(lastFailoverRefusal.get());
+    }
+
     private final java.util.concurrent.atomic.AtomicReference<PendingRequest> pendingRequest =
             new java.util.concurrent.atomic.AtomicReference<>();
     /** How long a switching-over leader waits for a candidate to receive its shutdown checkpoint. */
@@ -65,6 +76,8 @@ public final class HaNode {
     private String notStreamingFrom;
     private boolean acquiredThisCycle;
     private String lastError;
+    private int failedReplicaStarts;
+    private boolean replicaStarting;
     private Member lastPublished;
     private long lastPublishedLease;
 
@@ -124,6 +137,12 @@ public final class HaNode {
         log.info("{} {}: {}", roleTag(o.pg()), action.getClass().getSimpleName(), action.reason());
         lastAction = action;
         acquiredThisCycle = false;
+        if (request != null && action instanceof Action.Reinitialize) {
+            // a clone can take hours: answer once it is under way, as Patroni does ("reinitialize started")
+            pendingRequest.set(null);
+            request.outcome().complete(new RequestOutcome(true, "reinitialize started"));
+            request = null;
+        }
         boolean failed = false;
         try {
             act(action, o);
@@ -195,7 +214,11 @@ public final class HaNode {
         PgStatus status = pg.probe();
         NodeSettings self = settings();
         List<PeerStatus> peers = List.of();
-        if (view.isReachable() && view.cluster().isUnlocked() && status.isRunningReplica() && !self.nofailover()) {
+        boolean namedCandidate = view.isReachable() && view.cluster().failover()
+                .map(f -> identity.name().equals(f.member())).orElse(false);
+        if (view.isReachable() && view.cluster().isUnlocked() && status.isRunningReplica() && !self.nofailover()
+                && !namedCandidate) {
+            // (the candidate a failover key names races without asking anyone: every millisecond is write downtime)
             peers = fetchPeers(view.cluster(), false);
         } else if (view.isReachable() && view.cluster().failover().isPresent()
                 && view.cluster().isLeader(identity.name()) && status.isRunning() && !status.inRecovery()) {
@@ -212,7 +235,27 @@ public final class HaNode {
             notStreamingSince = -1;
             notStreamingFrom = null;
         }
-        return new Observation(view, status, lease, peers, self, now, notStreamingSince, clock.now(), request);
+        trackReplicaStarts(status);
+        return new Observation(view, status, lease, peers, self, now, notStreamingSince, clock.now(), request,
+                failedReplicaStarts);
+    }
+
+    /**
+     * A standby start that ends in STOPPED without ever running counts as a failure; running resets the count.
+     * (PostgreSQL exits at once when its WAL is past the point where the leader's timeline forked off.)
+     */
+    private void trackReplicaStarts(PgStatus status) {
+        boolean startedAsReplica = lastAction instanceof Action.StartPostgres sp && !sp.asPrimary()
+                || lastAction instanceof Action.Restart r && !r.asPrimary();
+        if (status.runState() == io.pgkeel.common.pg.PgRunState.RUNNING) {
+            failedReplicaStarts = 0;
+            replicaStarting = false;
+        } else if (status.runState() == io.pgkeel.common.pg.PgRunState.STARTING) {
+            replicaStarting = replicaStarting || startedAsReplica;
+        } else if (startedAsReplica || replicaStarting) {
+            failedReplicaStarts++;
+            replicaStarting = false;
+        }
     }
 
     private List<PeerStatus> fetchPeers(ClusterView c, boolean liveWal) {
@@ -316,6 +359,7 @@ public final class HaNode {
         } else if (action instanceof Action.Switchover a) {
             switchover(a, o);
         } else if (action instanceof Action.ClearFailoverKey a) {
+            lastFailoverRefusal.set(new FailoverRefusal(clock.nanoTime(), a.reason()));
             dcs.deleteFailover(a.failoverRevision());
         } else if (action instanceof Action.ReleaseLeader) {
             dcs.releaseLeader();
@@ -487,7 +531,8 @@ public final class HaNode {
      */
     private void publishMember(PgStatus s, Observation o) {
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
-                NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0);
+                NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0,
+                dynamic.pause());
         boolean missing = o.dcs().cluster().member(identity.name()).isEmpty();
         if (me.equals(lastPublished) && lease.leaseId() == lastPublishedLease && !missing) {
             return;

@@ -21,6 +21,9 @@ import java.util.Set;
  * </ol>
  */
 public final class HaPolicy {
+    /** A standby that failed to start this often in a row is taken to have diverged from the leader. */
+    static final int FAILED_STARTS_BEFORE_REWIND = 2;
+
     private HaPolicy() {}
 
     public static Action decide(Observation o) {
@@ -162,6 +165,10 @@ public final class HaPolicy {
             }
             if (pg.lastRunAsPrimary() && o.self().usePgRewind()) {
                 return new Action.Rewind(leader, "rewinding from leader '" + leader + "' because this node was a primary");
+            }
+            if (o.failedReplicaStarts() >= FAILED_STARTS_BEFORE_REWIND && o.self().usePgRewind()) {
+                return new Action.Rewind(leader, "rewinding from leader '" + leader + "' because postgres failed to"
+                        + " start as a replica " + o.failedReplicaStarts() + " times in a row");
             }
             return new Action.StartPostgres(false, leader, "starting as a replica of leader '" + leader + "'");
         }

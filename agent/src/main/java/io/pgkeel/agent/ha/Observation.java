@@ -11,10 +11,12 @@ import java.util.List;
  *                               streams (or is no standby)
  * @param wallNow                wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
  * @param request                what an operator asked this node to do (restart, reinitialize), if anything
+ * @param failedReplicaStarts    how many times in a row postgres, started as a standby, stopped again before it
+ *                               ever ran (for example: its WAL went further than the leader's timeline fork)
  */
 public record Observation(DcsView dcs, PgStatus pg, LeaseStatus lease, List<PeerStatus> peers, NodeSettings self,
                           long nowNanos, long notStreamingSinceNanos, java.time.Instant wallNow,
-                          java.util.Optional<OperatorRequest> request) {
+                          java.util.Optional<OperatorRequest> request, int failedReplicaStarts) {
     public Observation {
         peers = List.copyOf(peers);
     }

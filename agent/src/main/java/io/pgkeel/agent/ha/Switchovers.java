@@ -119,6 +119,10 @@ final class Switchovers {
      */
     static Optional<Optional<String>> withoutLeader(Observation o, FailoverKey f) {
         String me = o.self().name();
+        if (f.scheduledAt() != null) {
+            // a switchover planned for later says nothing about a leader that is gone now: race as usual
+            return Optional.empty();
+        }
         if (f.member() != null) {
             if (f.member().equals(me)) {
                 return Optional.of(Optional.empty());

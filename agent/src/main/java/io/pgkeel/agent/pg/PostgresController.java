@@ -65,6 +65,11 @@ public final class PostgresController implements LocalPostgres {
     private final io.pgkeel.common.Clock clock;
 
     private Connection connection;
+    /**
+     * Connections to the other members' PostgreSQL, kept between cycles so that a switching-over leader asks its
+     * candidate without a new connection (and authentication) in the middle of its write downtime. Loop thread only.
+     */
+    private final Map<String, Connection> peerConnections = new HashMap<>();
     /** pg_rewind just succeeded (possibly with "no rewind required"): the next standby start needs no marker. */
     private boolean rewoundForNextStart;
     private String systemIdentifier;
@@ -372,6 +377,23 @@ public final class PostgresController implements LocalPostgres {
         log.info("starting postgres as {}", asPrimary ? "primary" : follow == null ? "a replica with no primary"
                 : "a replica of " + follow.name());
         pgCtl(List.of("start", "-W", "-l", logFile.toString()), "start");
+        awaitPidFile();
+    }
+
+    /**
+     * pg_ctl start -W returns before the postmaster has written postmaster.pid. Until it has, a probe would take the
+     * instance for stopped, and the next cycle could act on a data directory that a postmaster is opening. It writes
+     * the file first thing, so wait for it (briefly: a postmaster that fails at once never writes it).
+     */
+    private void awaitPidFile() {
+        long deadline = clock.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!isPostmasterAlive()) {
+            if (clock.nanoTime() - deadline >= 0) {
+                log.warn("postgres wrote no postmaster.pid within 5 s of pg_ctl start; see {}", logFile);
+                return;
+            }
+            clock.sleepNanos(Duration.ofMillis(10).toNanos());
+        }
     }
 
     @Override
@@ -379,6 +401,9 @@ public final class PostgresController implements LocalPostgres {
         if (!isPostmasterAlive()) {
             closeConnection();
             return;
+        }
+        if (mode == StopMode.FAST) {
+            checkpointIfPrimary();
         }
         String m = mode == StopMode.FAST ? "fast" : "immediate";
         closeConnection();
@@ -392,7 +417,18 @@ public final class PostgresController implements LocalPostgres {
 
     @Override
     public void promote() {
-        pgCtl(List.of("promote", "-w", "-t", "60"), "promote");
+        // pg_promote() over the open connection saves spawning pg_ctl, and it waits until writes are accepted
+        boolean promoted = false;
+        try (Statement st = connection().createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_promote(true, 60)")) {
+            promoted = rs.next() && rs.getBoolean(1);
+        } catch (SQLException e) {
+            closeConnection();
+            log.warn("pg_promote() failed: {}; using pg_ctl promote", e.getMessage());
+        }
+        if (!promoted) {
+            pgCtl(List.of("promote", "-w", "-t", "60"), "promote");
+        }
         deleteQuietly(dataDir.resolve(DIVERGENCE_MARKER));
         // a promoted node keeps standby settings out of its configuration from now on
         writeConfiguration(true, null);
@@ -415,6 +451,9 @@ public final class PostgresController implements LocalPostgres {
 
     @Override
     public RewindOutcome rewind(Member source) {
+        if (isPostmasterAlive()) {
+            throw new PostgresException("refusing to run pg_rewind: a postmaster is running in " + dataDir);
+        }
         URI uri = URI.create(source.connUrl());
         Credentials who = pgc.rewind().orElse(pgc.superuser());
         if (!sourceCheckpointShowsItsTimeline(uri, who)) {
@@ -483,17 +522,55 @@ public final class PostgresController implements LocalPostgres {
         }
     }
 
+    /**
+     * A CHECKPOINT while the primary still takes writes makes the shutdown checkpoint that follows short: writes are
+     * refused only for the final, small one (Patroni does the same before a switchover).
+     */
+    private void checkpointIfPrimary() {
+        try (Statement st = connection().createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            if (rs.next() && !rs.getBoolean(1)) {
+                st.execute("CHECKPOINT");
+            }
+        } catch (SQLException e) {
+            closeConnection();
+            log.debug("CHECKPOINT before stopping failed: {}", e.getMessage());
+        }
+    }
+
     @Override
     public java.util.OptionalLong receivedLsnOf(Member peer) {
-        URI uri = URI.create(peer.connUrl());
-        try (Connection c = connectTo(uri, pgc.superuser(), 2, 3); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text")) {
-            rs.next();
-            long received = Math.max(lsn(rs.getString(1)), lsn(rs.getString(2)));
-            return received > 0 ? java.util.OptionalLong.of(received) : java.util.OptionalLong.empty();
-        } catch (SQLException e) {
-            log.debug("cannot ask {} how far it has received: {}", peer.name(), e.getMessage());
-            return java.util.OptionalLong.empty();
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Connection c = peerConnections.get(peer.connUrl());
+            try {
+                if (c == null) {
+                    c = connectTo(URI.create(peer.connUrl()), pgc.superuser(), 2, 3);
+                    peerConnections.put(peer.connUrl(), c);
+                }
+                try (Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT pg_last_wal_receive_lsn()::text,"
+                             + " pg_last_wal_replay_lsn()::text")) {
+                    rs.next();
+                    long received = Math.max(lsn(rs.getString(1)), lsn(rs.getString(2)));
+                    return received > 0 ? java.util.OptionalLong.of(received) : java.util.OptionalLong.empty();
+                }
+            } catch (SQLException e) {
+                // a kept connection may have gone stale: retry once on a fresh one
+                peerConnections.remove(peer.connUrl());
+                closeQuietly(c);
+                log.debug("cannot ask {} how far it has received: {}", peer.name(), e.getMessage());
+            }
+        }
+        return java.util.OptionalLong.empty();
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // broken already
+            }
         }
     }
 
@@ -547,6 +624,10 @@ public final class PostgresController implements LocalPostgres {
 
     @Override
     public void removeDataDirectory() {
+        if (isPostmasterAlive()) {
+            throw new PostgresException("refusing to remove the data directory " + dataDir + ": a postmaster is running"
+                    + " in it");
+        }
         closeConnection();
         systemIdentifier = null;
         if (!Files.exists(dataDir)) {

@@ -8,7 +8,12 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.ha.OperatorRequest;
+import io.pgkeel.agent.ha.PeerStatus;
+import io.pgkeel.common.cluster.Member;
+import java.util.concurrent.CompletableFuture;
 import io.pgkeel.testing.FakeClock;
 import io.pgkeel.testing.FakeDcs;
 import java.util.Map;
@@ -25,9 +30,22 @@ class RestApiHandlerTest {
     private final FakeDcs.Session session = dcs.session("n1");
     private final AtomicInteger wakeups = new AtomicInteger();
     private final AtomicInteger reloads = new AtomicInteger();
+    /** What GET /patroni on the other members answers. */
+    private final AtomicReference<java.util.List<PeerStatus>> peers = new AtomicReference<>(java.util.List.of());
+    /** What the HA loop makes of an operator request. */
+    private java.util.function.Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> requests = r -> {
+        // the loop carried it out: its next snapshot is newer than the request
+        NodeSnapshot b = Snapshots.primary();
+        snapshot.set(new NodeSnapshot(b.identity(), b.pg(), b.cluster(), true, true, "Restart", "restarting",
+                clock.nanoTime() + 1, 0, 30, 10));
+        return CompletableFuture.completedFuture(new HaNode.RequestOutcome(true, "done"));
+    };
+    /** What the cluster does when the loop is woken (after a failover key was written). */
+    private Runnable onWake = () -> { };
 
     private EmbeddedChannel channel() {
-        AdminActions admin = new AdminActions(session, snapshot::get, wakeups::incrementAndGet, reloads::incrementAndGet);
+        AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
+                members -> peers.get(), r -> requests.apply(r), java.util.Optional::empty, clock));
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
                 new RestApiHandler(snapshot::get, clock, new StatusJson(),
@@ -160,9 +178,113 @@ class RestApiHandlerTest {
         assertThat(reloads).hasValue(1);
     }
 
+    /** n1 leads (on its lease), n2 and n3 are members. */
+    private FakeDcs.Session clusterWithLeaderN1() {
+        session.keepAlive(30);
+        session.tryAcquireLeader();
+        session.publishMember(member("n1"));
+        for (String n : java.util.List.of("n2", "n3")) {
+            FakeDcs.Session other = dcs.session(n);
+            other.keepAlive(30);
+            other.publishMember(member(n));
+        }
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+        peers.set(java.util.List.of(replica("n2", false), replica("n3", false)));
+        return session;
+    }
+
+    private static Member member(String n) {
+        return new Member(n, "postgres://" + n + ":5432/postgres", "http://" + n + ":8008/patroni", "running",
+                n.equals("n1") ? "primary" : "replica", 1, 1000, null, Map.of(), 0);
+    }
+
+    private static PeerStatus replica(String name, boolean nofailover) {
+        return new PeerStatus(name, true, true, true, 1000, 1, nofailover, 1, "streaming");
+    }
+
     @Test
-    void writeMethodsAreNotImplementedYet() {
-        assertThat(exchange(channel(), "POST /switchover HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"))
-                .startsWith("HTTP/1.1 501");
+    void switchoverAndFailoverRequestsAreValidatedAsPatroniDoes() {
+        clusterWithLeaderN1();
+        assertThat(exchange(channel(), request("POST", "/switchover", "{}")))
+                .startsWith("HTTP/1.1 400").endsWith("Switchover could be performed only from a specific leader");
+        assertThat(exchange(channel(), request("POST", "/failover", "{\"leader\": \"n1\"}")))
+                .startsWith("HTTP/1.1 400").endsWith("Failover could be performed only to a specific candidate");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n1\"}")))
+                .startsWith("HTTP/1.1 400").endsWith("Switchover target and source are the same");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n2\", \"candidate\": \"n3\"}")))
+                .startsWith("HTTP/1.1 412").endsWith("leader name does not match");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"zz\"}")))
+                .startsWith("HTTP/1.1 412").endsWith("candidate does not exists");
+        peers.set(java.util.List.of(replica("n2", true)));
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n2\"}")))
+                .startsWith("HTTP/1.1 412").endsWith("no good candidates have been found");
+        assertThat(exchange(channel(), request("POST", "/failover", "{\"candidate\": \"n2\", \"scheduled_at\": \"2026-01-01T01:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 400").endsWith("Failover can't be scheduled");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"scheduled_at\": \"2026-01-01T01:00:00\"}")))
+                .startsWith("HTTP/1.1 400").endsWith("Timezone information is mandatory for the scheduled switchover");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"scheduled_at\": \"2025-01-01T01:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 422").endsWith("Cannot schedule switchover in the past");
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"scheduled_at\": \"tomorrow\"}")))
+                .startsWith("HTTP/1.1 422").contains("Unable to parse scheduled timestamp");
+        assertThat(exchange(channel(), "POST /switchover HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
+                .startsWith("HTTP/1.1 400");
+        assertThat(session.read().failover()).as("no refused request reaches etcd").isEmpty();
+        assertThat(wakeups).hasValue(0);
+    }
+
+    @Test
+    void switchoverWritesTheFailoverKeyAndAnswersOnceAnotherMemberLeads() {
+        clusterWithLeaderN1();
+        FakeDcs.Session n2 = dcs.session("n2");
+        onWake = () -> {
+            assertThat(session.read().failover().orElseThrow().member()).isEqualTo("n2");
+            session.releaseLeader();
+            n2.keepAlive(30);
+            n2.tryAcquireLeader();
+            n2.deleteFailover(-1);
+        };
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n2\"}")))
+                .startsWith("HTTP/1.1 200").contains("text/plain").endsWith("Successfully switched over to \"n2\"");
+    }
+
+    @Test
+    void switchoverThatTheLeaderRefusesAnswers503() {
+        clusterWithLeaderN1();
+        onWake = () -> session.deleteFailover(-1);
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n2\"}")))
+                .startsWith("HTTP/1.1 503").endsWith("Switchover failed");
+    }
+
+    @Test
+    void scheduledSwitchoverIsWrittenAndCanBeCancelled() {
+        clusterWithLeaderN1();
+        assertThat(exchange(channel(), request("POST", "/switchover",
+                "{\"leader\": \"n1\", \"scheduled_at\": \"2026-01-01T01:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 202").endsWith("Switchover scheduled");
+        assertThat(session.read().failover().orElseThrow().scheduledAt()).isEqualTo("2026-01-01T01:00:00Z");
+        assertThat(exchange(channel(), request("DELETE", "/switchover", ""))).startsWith("HTTP/1.1 200")
+                .endsWith("scheduled switchover deleted");
+        assertThat(session.read().failover()).isEmpty();
+        assertThat(exchange(channel(), request("DELETE", "/switchover", ""))).startsWith("HTTP/1.1 404")
+                .endsWith("no switchover is scheduled");
+    }
+
+    @Test
+    void restartAndReinitializeGoThroughTheLoopAndReportItsAnswer() {
+        assertThat(exchange(channel(), request("POST", "/restart", ""))).startsWith("HTTP/1.1 200")
+                .endsWith("restarted successfully");
+        assertThat(exchange(channel(), request("POST", "/restart", "{\"role\": \"boss\"}"))).startsWith("HTTP/1.1 400");
+        assertThat(exchange(channel(), request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 400");
+        assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 404");
+        requests = r -> CompletableFuture.completedFuture(new HaNode.RequestOutcome(false,
+                "not reinitializing: I am the leader, can not reinitialize"));
+        assertThat(exchange(channel(), request("POST", "/reinitialize", "{\"force\": true}"))).startsWith("HTTP/1.1 503")
+                .endsWith("reinitialize failed: not reinitializing: I am the leader, can not reinitialize");
+    }
+
+    @Test
+    void otherWriteMethodsAreNotImplemented() {
+        assertThat(exchange(channel(), request("POST", "/citus", "{}"))).startsWith("HTTP/1.1 501");
     }
 }

@@ -98,6 +98,12 @@ class HaPolicyTest {
                 row("stopped, no leader -> start read-only to take part in the race",
                         me("c").stopped(true).cluster(c -> c.members("b", "c")),
                         Action.StartPostgres.class, "starting as a read-only replica because there is no leader"),
+                row("stopped replica that failed to start twice (diverged) -> rewind",
+                        me("c").stopped(false).failedReplicaStarts(2).cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.Rewind.class, "rewinding from leader 'b' because postgres failed to start as a replica 2 times in a row"),
+                row("stopped replica that failed to start once -> try again",
+                        me("c").stopped(false).failedReplicaStarts(1).cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.StartPostgres.class, "starting as a replica of leader 'b'"),
                 row("postgres starting -> wait",
                         me("c").starting(true).cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
                         Action.Wait.class, "waiting for postgres to start"),
@@ -237,6 +243,10 @@ class HaPolicyTest {
                         me("b").replica(900).peer("c", false, 1000)
                                 .cluster(c -> c.members("a", "b", "c").lastLeaderLsn(5_000_000).failover("a", "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("a scheduled switchover names me, but the leader is gone now -> the usual checks apply",
+                        me("b").replica(1000).peer("c", false, 2000)
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", "2026-06-01T13:00:00+00:00")),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: member c is ahead of me"),
                 row("another member is the healthy named candidate -> do not race",
                         me("c").replica(1000).peer("b", false, 900)
                                 .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),

@@ -39,6 +39,7 @@ final class Scenario {
     private long notStreamingSince = -1;
     private boolean paused;
     private OperatorRequest request;
+    private int failedStarts;
 
     private Scenario(String name) {
         this.name = name;
@@ -132,6 +133,11 @@ final class Scenario {
         return this;
     }
 
+    Scenario failedReplicaStarts(int n) {
+        failedStarts = n;
+        return this;
+    }
+
     Scenario noRewind() {
         rewind = false;
         return this;
@@ -174,7 +180,7 @@ final class Scenario {
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
         return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince, WALL_NOW,
-                Optional.ofNullable(request));
+                Optional.ofNullable(request), failedStarts);
     }
 
     /** The cluster as etcd holds it. */

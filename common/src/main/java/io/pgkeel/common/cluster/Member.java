@@ -10,6 +10,7 @@ import java.util.Objects;
  * @param state       Patroni's PostgreSQL state string ("running", "starting", "stopped", "crashed", ...)
  * @param role        "primary", "replica", "standby_leader", "demoted", "uninitialized"
  * @param xlogLocation the member's WAL position (flush LSN on a primary, received/replayed on a replica)
+ * @param pause       the member saw the cluster in pause mode when it wrote the key (patronictl pause --wait reads it)
  */
 public record Member(
         String name,
@@ -21,11 +22,18 @@ public record Member(
         long xlogLocation,
         String replicationState,
         Map<String, Object> tags,
-        long modRevision) {
+        long modRevision,
+        boolean pause) {
 
     public Member {
         Objects.requireNonNull(name, "name");
         tags = tags == null ? Map.of() : Map.copyOf(tags);
+    }
+
+    /** A member of a cluster that is not paused. */
+    public Member(String name, String connUrl, String apiUrl, String state, String role, int timeline, long xlogLocation,
+                  String replicationState, Map<String, Object> tags, long modRevision) {
+        this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, false);
     }
 
     public boolean nofailover() {
