@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what pgkeel's build, tests and demo need on Debian/Ubuntu: apt-get when root, otherwise it prints
 # the exact line to run. Sourced by test.sh and demo.sh.
+#   pgkeel_prereqs           what the build and the demo need
+#   pgkeel_prereqs tests     also patronictl (Patroni 3.0), for the interoperability tests
+#   pgkeel_prereqs bench     also Patroni and wrk, to measure against Patroni
 pgkeel_prereqs() {
   local need=()
+  case "${1:-}" in
+    tests) command -v patronictl >/dev/null 2>&1 || need+=(patroni) ;;
+    bench) command -v patroni >/dev/null 2>&1 || need+=(patroni)
+           command -v wrk >/dev/null 2>&1 || need+=(wrk) ;;
+  esac
   command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
   command -v unzip >/dev/null 2>&1 || need+=(unzip)
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)

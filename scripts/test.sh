@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
-pgkeel_prereqs
+pgkeel_prereqs tests
 exec ./mvnw -B -ntp verify "$@"

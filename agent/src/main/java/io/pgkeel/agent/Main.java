@@ -14,11 +14,16 @@ import picocli.CommandLine.Parameters;
 /** {@code pgkeel agent CONFIG.yml} runs the daemon in the foreground, as {@code patroni CONFIG.yml} does. */
 @Command(name = "pgkeel", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "PostgreSQL high-availability agent (Patroni-compatible, on etcd).",
-        subcommands = {Main.AgentCommand.class, Main.ValidateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {Main.AgentCommand.class, Main.ValidateCommand.class, io.pgkeel.agent.ctl.CtlCommand.class,
+                picocli.AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
 
     public static void main(String[] args) {
+        if (args.length > 0 && !args[0].equals("agent")) {
+            // tools print their answers on stdout; only warnings and errors belong on stderr
+            System.setProperty("PGKEEL_LOG_LEVEL", System.getenv().getOrDefault("PGKEEL_LOG_LEVEL", "WARN"));
+        }
         System.exit(new CommandLine(new Main()).execute(args));
     }
 

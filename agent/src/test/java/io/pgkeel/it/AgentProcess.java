@@ -20,7 +20,17 @@ final class AgentProcess {
     private Process process;
     private int starts;
 
+    /** Which HA agent runs the node: pgkeel, or Patroni from Debian's package (for the benchmarks). */
+    enum Flavor { PGKEEL, PATRONI }
+
+    final Flavor flavor;
+
     AgentProcess(String name, Path dir, int apiPort, int pgPort, Path config) {
+        this(name, dir, apiPort, pgPort, config, Flavor.PGKEEL);
+    }
+
+    AgentProcess(String name, Path dir, int apiPort, int pgPort, Path config, Flavor flavor) {
+        this.flavor = flavor;
         this.name = name;
         this.dir = dir;
         this.apiPort = apiPort;
@@ -36,7 +46,12 @@ final class AgentProcess {
     /** Runs {@code pgkeel agent CONFIG} through the launcher (which execs java: the PID is the JVM's). */
     void start() {
         List<String> cmd = new ArrayList<>(Host.asAgentUser());
-        cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
+        if (flavor == Flavor.PATRONI) {
+            cmd.addAll(List.of(Host.requireExecutable(Path.of("/usr/bin/patroni"), "patroni").toString(),
+                    config.toString()));
+        } else {
+            cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
+        }
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

@@ -69,6 +69,30 @@ class EtcdDcsIT {
     }
 
     @Test
+    void aNewTtlMovesTheLeaderKeyOntoANewLeaseOfThatTtlAndFailoverAndCasStillWork() {
+        try (Dcs a = connect("ttl", "a"); Dcs b = connect("ttl", "b")) {
+            LeaseRenewal first = a.keepAlive(10);
+            b.keepAlive(10);
+            assertThat(a.tryAcquireLeader()).isTrue();
+            LeaseRenewal moved = a.keepAlive(25);
+            assertThat(moved.leaseId()).isNotEqualTo(first.leaseId());
+            assertThat(moved.ttlSeconds()).isEqualTo(25);
+            assertThat(etcd.leaseOf("/service/ttl/leader")).isEqualTo(moved.leaseId());
+            assertThat(etcd.leaseRemainingSeconds(moved.leaseId())).isGreaterThan(20);
+            assertThat(a.keepAlive(25).leaseId()).as("no churn once moved").isEqualTo(moved.leaseId());
+            // b moves too, and it never held the key: the key stays a's
+            b.keepAlive(25);
+            assertThat(b.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("a"));
+            assertThat(a.writeFailover("a", "b", null, 0)).isTrue();
+            assertThat(a.writeFailover("a", "b", null, 0)).as("CAS: the key exists now").isFalse();
+            long rev = b.read().failover().orElseThrow().modRevision();
+            assertThat(b.deleteFailover(rev + 1)).isFalse();
+            assertThat(b.deleteFailover(rev)).isTrue();
+            assertThat(etcd.get("/service/ttl/failover")).isEmpty();
+        }
+    }
+
+    @Test
     void keysOnALeaseVanishWhenItIsNotRenewedAndTheNextRefreshGrantsANewOne() {
         try (Dcs a = connect("expiry", "a")) {
             LeaseRenewal first = a.keepAlive(2);

@@ -85,7 +85,7 @@ class FailoverBench {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static String stats(List<Double> xs) {
+    static String stats(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
         Collections.sort(s);
         double median = s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
@@ -112,13 +112,13 @@ class FailoverBench {
         return sb.toString();
     }
 
-    private static long cpuTicks(long pid) throws IOException {
+    static long cpuTicks(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
-    private static long rssKb(long pid) throws IOException {
+    static long rssKb(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));

@@ -29,6 +29,7 @@ final class TestCluster implements AutoCloseable {
     final EtcdProcess etcd;
     final List<AgentProcess> nodes = new ArrayList<>();
     final Timing timing;
+    private AgentProcess.Flavor flavor = AgentProcess.Flavor.PGKEEL;
 
     private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
         this.scope = scope;
@@ -43,10 +44,16 @@ final class TestCluster implements AutoCloseable {
     }
 
     static TestCluster start(String scope, int size, Timing timing) {
+        return start(scope, size, timing, AgentProcess.Flavor.PGKEEL);
+    }
+
+    /** A cluster of {@code flavor} agents (Patroni from Debian's package, for the benchmarks), same YAML. */
+    static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);
         TestCluster c = new TestCluster(scope, dir, etcd, timing);
+        c.flavor = flavor;
         try {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
@@ -72,7 +79,7 @@ final class TestCluster implements AutoCloseable {
             Path config = nodeDir.resolve("pgkeel.yml");
             Files.writeString(config, yaml(name, nodeDir, api, pg));
             Host.giveToAgentUser(config);
-            return new AgentProcess(name, nodeDir, api, pg, config);
+            return new AgentProcess(name, nodeDir, api, pg, config, flavor);
         } catch (IOException e) {
             throw new AssertionError(e);
         }

@@ -95,6 +95,22 @@ final class Writer implements AutoCloseable {
         return max / 1_000_000;
     }
 
+    /**
+     * The longest time without an acknowledgement that overlaps [fromNanos, toNanos]: from the last ack before the
+     * window to the first one after it, in ms.
+     */
+    synchronized long longestGapMillisAround(long fromNanos, long toNanos) {
+        long max = 0;
+        for (int i = 1; i < ackNanos.size(); i++) {
+            long a = ackNanos.get(i - 1);
+            long b = ackNanos.get(i);
+            if (b - fromNanos >= 0 && a - toNanos <= 0) {
+                max = Math.max(max, b - a);
+            }
+        }
+        return max / 1_000_000;
+    }
+
     synchronized int count() {
         return acked.size();
     }

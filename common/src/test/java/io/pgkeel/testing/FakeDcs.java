@@ -172,7 +172,7 @@ public final class FakeDcs {
                 keys.subMap("members/", "members0").forEach((k, e) -> {
                     if (e.value() instanceof Member m) {
                         members.add(new Member(m.name(), m.connUrl(), m.apiUrl(), m.state(), m.role(), m.timeline(),
-                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision(), m.pause()));
+                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision(), m.pause(), m.pendingRestart()));
                     }
                 });
                 @SuppressWarnings("unchecked")
@@ -187,6 +187,18 @@ public final class FakeDcs {
             synchronized (FakeDcs.this) {
                 reachable("keepalive");
                 long sent = clock.nanoTime();
+                if (lease != 0 && leaseExpiry.containsKey(lease) && leaseTtl.get(lease) != ttlSeconds) {
+                    // a new ttl needs a new lease; the leader key moves onto it in the same step (see EtcdDcs)
+                    long fresh = nextLease++;
+                    leaseTtl.put(fresh, ttlSeconds);
+                    leaseExpiry.put(fresh, sent + TimeUnit.SECONDS.toNanos(ttlSeconds));
+                    Entry e = keys.get("leader");
+                    if (e != null && me.equals(e.value())) {
+                        put("leader", me, fresh);
+                    }
+                    lease = fresh;
+                    return new LeaseRenewal(fresh, sent, ttlSeconds, true);
+                }
                 if (lease != 0 && leaseExpiry.containsKey(lease)) {
                     leaseExpiry.put(lease, sent + TimeUnit.SECONDS.toNanos(leaseTtl.get(lease)));
                     return new LeaseRenewal(lease, sent, leaseTtl.get(lease), false);
@@ -331,6 +343,14 @@ public final class FakeDcs {
                 }
                 delete("failover");
                 return true;
+            }
+        }
+
+        @Override
+        public void removeCluster() {
+            synchronized (FakeDcs.this) {
+                reachable("remove cluster");
+                List.copyOf(keys.keySet()).forEach(FakeDcs.this::delete);
             }
         }
 

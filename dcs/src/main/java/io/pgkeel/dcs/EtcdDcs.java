@@ -66,6 +66,8 @@ final class EtcdDcs implements Dcs {
     private final ScheduledExecutorService watchRestarter;
 
     private long leaseId;
+    /** The TTL this agent asked for when its lease was granted (etcd may round it up). */
+    private long leaseRequestedTtl;
     private volatile Watch.Watcher watcher;
     private volatile boolean closed;
 
@@ -184,6 +186,9 @@ final class EtcdDcs implements Dcs {
     @Override
     public synchronized LeaseRenewal keepAlive(long ttlSeconds) {
         long sentAt = settings.clock().nanoTime();
+        if (leaseId != 0 && ttlSeconds != leaseRequestedTtl) {
+            return moveToNewLease(ttlSeconds);
+        }
         if (leaseId != 0) {
             try {
                 LeaseKeepAliveResponse r = await(client.getLeaseClient().keepAliveOnce(leaseId), "renew lease");
@@ -202,6 +207,32 @@ final class EtcdDcs implements Dcs {
         }
         long id = await(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
         leaseId = id;
+        leaseRequestedTtl = ttlSeconds;
+        return new LeaseRenewal(id, sentAt, ttlSeconds, true);
+    }
+
+    /**
+     * The ttl in the config key changed: an etcd lease keeps the TTL it was granted with, so grant a new one and, in
+     * one transaction, move the leader key onto it if it is mine. Until that transaction succeeds the key stays on
+     * the old lease, whose deadline the caller still holds: a failure here is an ordinary failed renewal. The member
+     * key follows when it is next published; the old lease then expires with nothing on it.
+     */
+    private LeaseRenewal moveToNewLease(long ttlSeconds) {
+        long sentAt = settings.clock().nanoTime();
+        long id = await(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        try {
+            await(kv.txn()
+                    .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(me)))
+                    .Then(Op.put(leaderKey, me, PutOption.builder().withLeaseId(id).build()))
+                    .commit(), "move leader key onto the new lease");
+        } catch (DcsException e) {
+            client.getLeaseClient().revoke(id);
+            throw e;
+        }
+        log.info("ttl is now {} s: moved to lease {} (was {})", ttlSeconds, Long.toHexString(id),
+                Long.toHexString(leaseId));
+        leaseId = id;
+        leaseRequestedTtl = ttlSeconds;
         return new LeaseRenewal(id, sentAt, ttlSeconds, true);
     }
 
@@ -325,6 +356,11 @@ final class EtcdDcs implements Dcs {
     private static Cmp revisionIs(ByteSequence key, long modRevision) {
         return modRevision == 0 ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
                 : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
+    }
+
+    @Override
+    public void removeCluster() {
+        await(kv.delete(prefix, DeleteOption.builder().isPrefix(true).build()), "remove cluster keys");
     }
 
     @Override

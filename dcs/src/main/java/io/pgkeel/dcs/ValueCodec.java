@@ -49,7 +49,8 @@ final class ValueCodec {
         tags.values().removeIf(java.util.Objects::isNull);
         return Decoded.ok(new Member(name, text(node, "conn_url"), text(node, "api_url"), text(node, "state"),
                 text(node, "role"), (int) number(node, "timeline"), number(node, "xlog_location"),
-                text(node, "replication_state"), tags, modRevision, node.path("pause").asBoolean(false)));
+                text(node, "replication_state"), tags, modRevision, node.path("pause").asBoolean(false),
+                node.path("pending_restart").asBoolean(false)));
     }
 
     static String encodeMember(Member m, String version) {
@@ -70,6 +71,9 @@ final class ValueCodec {
         }
         if (m.pause()) {
             out.put("pause", true);
+        }
+        if (m.pendingRestart()) {
+            out.put("pending_restart", true);
         }
         if (!m.tags().isEmpty()) {
             out.put("tags", m.tags());

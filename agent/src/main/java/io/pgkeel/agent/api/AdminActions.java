@@ -269,8 +269,7 @@ public final class AdminActions {
                 return new Result(503, "restart conditions are not satisfied");
             }
         }
-        if (Boolean.TRUE.equals(body.get("restart_pending"))) {
-            // pgkeel does not track pending_restart yet: it never claims a restart is pending
+        if (Boolean.TRUE.equals(body.get("restart_pending")) && (s == null || !s.pg().pendingRestart())) {
             return new Result(503, "restart conditions are not satisfied");
         }
         return awaitRequest(new OperatorRequest.Restart(role), "restarted successfully", "restart failed");

@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.Map;
 
 /** PATCH /config (RFC 7386 JSON merge patch: null deletes) and the checks a new dynamic config must pass. */
-final class ConfigPatch {
+public final class ConfigPatch {
     private ConfigPatch() {}
 
     /** {@code target} with {@code patch} merged in; neither argument is changed. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> merge(Map<String, Object> target, Map<String, Object> patch) {
+    public static Map<String, Object> merge(Map<String, Object> target, Map<String, Object> patch) {
         Map<String, Object> out = new LinkedHashMap<>(target);
         patch.forEach((k, v) -> {
             if (v == null) {
@@ -28,7 +28,7 @@ final class ConfigPatch {
     }
 
     /** Sentences naming each bad key; empty when the config may be written. */
-    static List<String> problems(Map<String, Object> config) {
+    public static List<String> problems(Map<String, Object> config) {
         List<String> problems = new ArrayList<>();
         DynamicConfig parsed = DynamicConfigParser.parse(config, "config", problems);
         if (problems.isEmpty()) {

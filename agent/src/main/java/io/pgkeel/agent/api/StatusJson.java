@@ -69,6 +69,9 @@ final class StatusJson {
         if (s.cluster() == null || s.cluster().isUnlocked()) {
             out.put("cluster_unlocked", true);
         }
+        if (pg.pendingRestart()) {
+            out.put("pending_restart", true);
+        }
         if (s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false)) {
             out.put("pause", true);
         }

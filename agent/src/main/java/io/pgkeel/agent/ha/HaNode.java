@@ -532,7 +532,7 @@ public final class HaNode {
     private void publishMember(PgStatus s, Observation o) {
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
                 NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0,
-                dynamic.pause());
+                dynamic.pause(), s.pendingRestart());
         boolean missing = o.dcs().cluster().member(identity.name()).isEmpty();
         if (me.equals(lastPublished) && lease.leaseId() == lastPublishedLease && !missing) {
             return;

@@ -65,6 +65,8 @@ public final class PostgresController implements LocalPostgres {
     private final io.pgkeel.common.Clock clock;
 
     private Connection connection;
+    /** postgresql.parameters of the config key as last written to postgresql.conf; null before the first write. */
+    private Map<String, String> writtenDynamicParameters;
     /**
      * Connections to the other members' PostgreSQL, kept between cycles so that a switching-over leader asks its
      * candidate without a new connection (and authentication) in the middle of its write downtime. Loop thread only.
@@ -121,7 +123,25 @@ public final class PostgresController implements LocalPostgres {
         }
     }
 
+    /**
+     * The config key's postgresql.parameters apply at runtime: when they differ from what postgresql.conf holds,
+     * rewrite it and reload. Parameters that need a restart then show as pending_restart.
+     */
+    private void applyDynamicParameters() {
+        Map<String, String> wanted = dynamic.get().pgParameters();
+        if (wanted.equals(writtenDynamicParameters)) {
+            return;
+        }
+        log.info("postgresql.parameters changed in the config key; rewriting postgresql.conf and reloading");
+        try {
+            reload(config);
+        } catch (PostgresException e) {
+            log.warn("could not apply the new parameters: {}", e.getMessage());
+        }
+    }
+
     private PgStatus querySql() throws SQLException {
+        applyDynamicParameters();
         Connection c = connection();
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("""
@@ -135,7 +155,8 @@ public final class PostgresController implements LocalPostgres {
                             (SELECT timeline_id FROM pg_control_checkpoint()),
                             current_setting('server_version_num')::int,
                             pg_postmaster_start_time()::text,
-                            (SELECT system_identifier::text FROM pg_control_system())""")) {
+                            (SELECT system_identifier::text FROM pg_control_system()),
+                            (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart)""")) {
             rs.next();
             boolean inRecovery = rs.getBoolean(1);
             systemIdentifier = rs.getString(11);
@@ -158,7 +179,7 @@ public final class PostgresController implements LocalPostgres {
             boolean mayHaveDiverged = !inRecovery || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
             return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
                     receive, replay, replicationState, inRecovery ? following() : null, slots, rs.getInt(9),
-                    rs.getString(10));
+                    rs.getString(10), rs.getBoolean(12));
         }
     }
 
@@ -732,6 +753,7 @@ public final class PostgresController implements LocalPostgres {
             settings.put("wal_log_hints", "on");
         }
         settings.putAll(dyn.pgParameters());
+        writtenDynamicParameters = dyn.pgParameters();
         settings.putAll(pgc.parameters());
         settings.put("listen_addresses", pgc.listenHosts());
         settings.put("port", String.valueOf(pgc.port()));

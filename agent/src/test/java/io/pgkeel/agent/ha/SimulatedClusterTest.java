@@ -40,6 +40,27 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void aNewTtlInTheConfigKeyMovesEveryoneOntoLeasesOfThatTtl() {
+        SimCluster c = healthyCluster();
+        var operator = c.dcs.session("operator");
+        var config = operator.read().config().orElseThrow();
+        java.util.Map<String, Object> raw = new java.util.LinkedHashMap<>(config.raw());
+        raw.put("ttl", 20);
+        assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+        c.run(Duration.ofSeconds(5));
+        var leader = operator.read().leader().orElseThrow();
+        long remaining = c.dcs.leaseExpiry(leader.leaseId()).orElseThrow() - c.clock.nanoTime();
+        assertThat(remaining).as("the leader key rides on a 20 s lease").isGreaterThan(Duration.ofSeconds(15).toNanos());
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        // and the longer lease is what a failover now waits for
+        c.node(leader.name()).crash();
+        c.run(Duration.ofSeconds(12));
+        assertThat(c.leaderKey()).as("the 20 s lease has not run out yet").contains(leader.name());
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.leaderKey()).isPresent().isNotEqualTo(java.util.Optional.of(leader.name()));
+    }
+
+    @Test
     void switchoverToANofailoverMemberIsRefusedAndTheLeaderStays() {
         SimCluster c = new SimCluster("a", "b", "c");
         c.node("c").tags.put("nofailover", true);

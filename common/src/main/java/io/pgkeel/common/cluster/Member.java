@@ -10,6 +10,7 @@ import java.util.Objects;
  * @param state       Patroni's PostgreSQL state string ("running", "starting", "stopped", "crashed", ...)
  * @param role        "primary", "replica", "standby_leader", "demoted", "uninitialized"
  * @param xlogLocation the member's WAL position (flush LSN on a primary, received/replayed on a replica)
+ * @param pendingRestart a parameter change waits for a restart of the member's PostgreSQL
  * @param pause       the member saw the cluster in pause mode when it wrote the key (patronictl pause --wait reads it)
  */
 public record Member(
@@ -23,7 +24,8 @@ public record Member(
         String replicationState,
         Map<String, Object> tags,
         long modRevision,
-        boolean pause) {
+        boolean pause,
+        boolean pendingRestart) {
 
     public Member {
         Objects.requireNonNull(name, "name");
@@ -33,7 +35,8 @@ public record Member(
     /** A member of a cluster that is not paused. */
     public Member(String name, String connUrl, String apiUrl, String state, String role, int timeline, long xlogLocation,
                   String replicationState, Map<String, Object> tags, long modRevision) {
-        this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, false);
+        this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, false,
+                false);
     }
 
     public boolean nofailover() {

@@ -68,6 +68,9 @@ public interface Dcs extends AutoCloseable {
      */
     boolean deleteFailover(long expectedModRevision);
 
+    /** Deletes every key under the cluster prefix ({@code pgkeel ctl remove}). */
+    void removeCluster();
+
     /** Puts {@code history}: {@code [[timeline, lsn, reason, timestamp, new leader], ...]}. */
     void writeHistory(java.util.List<java.util.List<Object>> history);
 

@@ -7,6 +7,7 @@ import java.util.Set;
  *
  * @param initialized       the data directory holds a cluster ({@code PG_VERSION} exists)
  * @param systemIdentifier  from pg_controldata, or null
+ * @param pendingRestart    a changed parameter takes effect only after a restart (pg_settings.pending_restart)
  * @param lastRunAsPrimary  this data directory ran as a primary since it last followed a leader (pg_controldata
  *                          says so, or it was brought up as a standby without a rewind since): it may have diverged,
  *                          so it must go through pg_rewind before it follows another leader
@@ -30,10 +31,20 @@ public record PgStatus(
         String following,
         Set<String> slots,
         int serverVersion,
-        String postmasterStartTime) {
+        String postmasterStartTime,
+        boolean pendingRestart) {
 
     public PgStatus {
         slots = slots == null ? Set.of() : Set.copyOf(slots);
+    }
+
+    /** A status with no parameter waiting for a restart. */
+    public PgStatus(boolean initialized, String systemIdentifier, boolean lastRunAsPrimary, PgRunState runState,
+                    boolean inRecovery, int timeline, long walPosition, long receiveLsn, long replayLsn,
+                    String replicationState, String following, Set<String> slots, int serverVersion,
+                    String postmasterStartTime) {
+        this(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition, receiveLsn,
+                replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime, false);
     }
 
     public boolean isRunning() {
