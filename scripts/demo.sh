@@ -173,10 +173,23 @@ while true; do
   echo "writes:  PGPASSWORD=demo psql -h 127.0.0.1 -p $HAPROXY_PRIMARY -U postgres    (HAProxy -> primary)"
   echo "reads:   PGPASSWORD=demo psql -h 127.0.0.1 -p $HAPROXY_REPLICAS -U postgres    (HAProxy -> replicas)"
   echo "state:   ETCDCTL_API=3 etcdctl --endpoints=127.0.0.1:$ETCD_PORT get --prefix /service/demo/"
+  echo "operate: ./pgkeel ctl -c $DEMO_DIR/node1/pgkeel.yml list    (switchover, failover, pause, edit-config, history...)"
   echo
-  echo "type f + Enter for a failover drill (kill -9 of the primary's agent and PostgreSQL); Ctrl-C to stop"
+  echo "type f + Enter for a failover drill (kill -9 of the primary's agent and PostgreSQL),"
+  echo "     s + Enter for a planned switchover to the next node; Ctrl-C to stop"
   cmd=""
   if [ -t 0 ]; then read -r -t 2 cmd || true; else sleep 2; fi
+  if [ "$cmd" = s ]; then
+    p=$(primary_port) || { echo "no primary right now"; sleep 2; continue; }
+    q=$((p % 3 + 1))
+    start=$(date +%s.%N)
+    echo "switching over from node$p to node$q..."
+    curl -s -m 60 -X POST -H 'Content-Type: application/json' \
+      -d "{\"leader\": \"node$p\", \"candidate\": \"node$q\"}" "http://127.0.0.1:$((API_BASE + p - 1))/switchover"
+    echo
+    echo "answered after $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+    sleep 3
+  fi
   if [ "$cmd" = f ]; then
     p=$(primary_port) || { echo "no primary right now"; sleep 2; continue; }
     pm=$(head -1 "$DEMO_DIR/node$p/data/postmaster.pid")

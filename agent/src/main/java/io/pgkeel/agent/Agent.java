@@ -56,7 +56,8 @@ final class Agent {
         PostgresController pg = new PostgresController(config, dynamic::get, clock);
         NodeIdentity identity = identity(config);
         Metrics metrics = new Metrics(config.scope(), config.name(), Version.PGKEEL, snapshot::get);
-        HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock), clock, s -> {
+        var peerTls = RestApiServer.peerSslContext(config.restapi().tls());
+        HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
         }, metrics);
@@ -64,7 +65,7 @@ final class Agent {
         HaLoop loop = new HaLoop(node, clock);
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock), node::submit, node::lastFailoverRefusal, clock));
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node::submit, node::lastFailoverRefusal, clock));
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
                 config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);

@@ -41,6 +41,17 @@ final class ClusterJson {
             if (c.config().map(cfg -> cfg.pause()).orElse(false)) {
                 out.put("pause", true);
             }
+            c.failover().filter(f -> f.scheduledAt() != null).ifPresent(f -> {
+                Map<String, Object> sw = new LinkedHashMap<>();
+                sw.put("at", f.scheduledAt());
+                if (f.leader() != null) {
+                    sw.put("from", f.leader());
+                }
+                if (f.member() != null) {
+                    sw.put("to", f.member());
+                }
+                out.put("scheduled_switchover", sw);
+            });
         }
         out.put("members", members);
         out.put("scope", s.identity().scope());

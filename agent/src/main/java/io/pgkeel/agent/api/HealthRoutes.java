@@ -2,6 +2,7 @@ package io.pgkeel.agent.api;
 
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.ByteSize;
+import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Tags;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.List;
@@ -84,6 +85,9 @@ final class HealthRoutes {
     }
 
     private static boolean live(NodeSnapshot s, long nowNanos) {
+        if (paused(s)) {
+            return true; // Patroni: always alive in maintenance mode
+        }
         long threshold = TimeUnit.SECONDS.toNanos(s.holdsLeaderKey() ? s.ttl() : 2L * s.ttl());
         return nowNanos - s.lastCycleNanos() < threshold;
     }
@@ -96,12 +100,23 @@ final class HealthRoutes {
             return false;
         }
         String lag = first(query, "lag");
+        long max;
         try {
-            long max = lag == null ? Long.MAX_VALUE : ByteSize.parse(lag);
-            return lagBytes(s) <= max;
+            max = lag == null ? s.cluster() == null ? DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER
+                    : s.cluster().config().map(DynamicConfig::maximumLagOnFailover)
+                            .orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER) : ByteSize.parse(lag);
         } catch (IllegalArgumentException e) {
             return false;
         }
+        // mode=apply (default): what was replayed; mode=write: what was received
+        String mode = first(query, "mode");
+        long leader = s.cluster() == null ? 0 : s.cluster().lastLeaderLsn().orElse(0L);
+        long position = "write".equals(mode) ? s.pg().receiveLsn() : s.pg().replayLsn();
+        return Math.max(0, Math.max(leader, s.pg().receiveLsn()) - position) <= max;
+    }
+
+    private static boolean paused(NodeSnapshot s) {
+        return s.cluster() != null && s.cluster().config().map(DynamicConfig::pause).orElse(false);
     }
 
     private static String first(Map<String, List<String>> query, String key) {

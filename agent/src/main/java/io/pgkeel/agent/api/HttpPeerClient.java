@@ -27,9 +27,16 @@ public final class HttpPeerClient implements PeerClient {
     private final io.pgkeel.common.Clock clock;
 
     public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock) {
+        this(timeout, clock, java.util.Optional.empty());
+    }
+
+    /** @param tls for https peers: see {@link RestApiServer#peerSslContext} */
+    public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock, java.util.Optional<javax.net.ssl.SSLContext> tls) {
         this.timeout = timeout;
         this.clock = clock;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1);
+        tls.ifPresent(b::sslContext);
+        this.http = b.build();
     }
 
     @Override

@@ -86,6 +86,26 @@ public final class RestApiServer implements AutoCloseable {
     }
 
     /** PEM certificate and key, and the CA that client certificates must chain to when verify_client is set. */
+    /**
+     * For calls to the other members' REST APIs (and pgkeel ctl's): trust {@code restapi.cafile} when set (else the
+     * JVM's trust store), and present {@code restapi.certfile/keyfile} as the client certificate, as Patroni does, so
+     * members that require client certificates still answer each other.
+     */
+    public static java.util.Optional<javax.net.ssl.SSLContext> peerSslContext(
+            java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
+        return tls.map(t -> {
+            try {
+                io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient()
+                        .sslProvider(io.netty.handler.ssl.SslProvider.JDK)
+                        .keyManager(t.certfile().toFile(), t.keyfile().toFile(), t.keyfilePassword().orElse(null));
+                t.cafile().ifPresent(ca -> b.trustManager(ca.toFile()));
+                return ((io.netty.handler.ssl.JdkSslContext) b.build()).context();
+            } catch (javax.net.ssl.SSLException | RuntimeException e) {
+                throw new IllegalArgumentException("restapi TLS for peer calls: " + e.getMessage(), e);
+            }
+        });
+    }
+
     static io.netty.handler.ssl.SslContext sslContext(io.pgkeel.config.PgkeelConfig.Tls tls) {
         try {
             io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forServer(

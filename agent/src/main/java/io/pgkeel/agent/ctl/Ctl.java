@@ -40,13 +40,16 @@ final class Ctl implements AutoCloseable {
     final PrintStream out;
     final PrintStream err;
     private final BufferedReader in;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final HttpClient http;
 
     Ctl(PgkeelConfig config, PrintStream out, PrintStream err, BufferedReader in) {
         this.config = config;
         this.out = out;
         this.err = err;
         this.in = in;
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+        io.pgkeel.agent.api.RestApiServer.peerSslContext(config.restapi().tls()).ifPresent(b::sslContext);
+        this.http = b.build();
         this.dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), "pgkeel-ctl",
                 Duration.ofSeconds(5), Version.PGKEEL, Clock.system()));

@@ -52,6 +52,12 @@ class HealthRoutesTest {
                 row("replica tagged noloadbalance", Snapshots.replica(5000, 5000, Map.of("noloadbalance", true)),
                         "/replica", none, 503),
                 row("replica: /readiness streaming", replica, "/readiness", none, 200),
+                row("replica: /readiness?lag=500 (replay lag 1000)", replica, "/readiness",
+                        Map.of("lag", List.of("500")), 503),
+                row("replica: /readiness?lag=500&mode=write (nothing unreceived)", replica, "/readiness",
+                        Map.of("lag", List.of("500"), "mode", List.of("write")), 200),
+                row("replica 2 MB behind in replay: /readiness defaults to maximum_lag_on_failover",
+                        Snapshots.replica(2_100_000, 5000, Map.of()), "/readiness", none, 503),
                 row("stopped: /health", stopped, "/health", none, 503),
                 row("stopped: /replica", stopped, "/replica", none, 503),
                 row("stopped: /patroni is always 200", stopped, "/patroni", none, 200),
@@ -62,6 +68,21 @@ class HealthRoutesTest {
     @MethodSource("rows")
     void answers(NodeSnapshot snapshot, String path, Map<String, List<String>> query, int status) {
         assertThat(HealthRoutes.answer(path, query, snapshot, Snapshots.NOW).status()).isEqualTo(status);
+    }
+
+    @Test
+    void livenessIsAlways200InPause() {
+        NodeSnapshot s = Snapshots.primary();
+        var c = s.cluster();
+        var paused = new io.pgkeel.common.cluster.ClusterView(c.initialize(), java.util.Optional.of(
+                new io.pgkeel.common.cluster.DynamicConfig(30, 10, 10, 1048576, true, true, true, Map.of(), Map.of(), 3)),
+                c.leader(), c.members(), c.lastLeaderLsn(), c.failover(), c.history(), c.revision());
+        NodeSnapshot p = new NodeSnapshot(s.identity(), s.pg(), paused, true, true, "LeadAsPrimary", "ok",
+                s.lastCycleNanos(), 0, 30, 10);
+        assertThat(HealthRoutes.answer("/liveness", Map.of(), p, s.lastCycleNanos() + 300_000_000_000L).status())
+                .isEqualTo(200);
+        assertThat(HealthRoutes.answer("/liveness", Map.of(), s, s.lastCycleNanos() + 300_000_000_000L).status())
+                .isEqualTo(503);
     }
 
     @Test

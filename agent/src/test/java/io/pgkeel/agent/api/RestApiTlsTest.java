@@ -119,6 +119,30 @@ class RestApiTlsTest {
     }
 
     @Test
+    void peersTrustTheCaFileAndPresentTheirCertificateToMembersThatRequireOne() throws Exception {
+        makeCertificates();
+        int port = freePort();
+        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
+                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        try {
+            io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
+                    "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
+                    2, 5000, null, java.util.Map.of(), 1);
+            var tls = RestApiServer.peerSslContext(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
+                    dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required")));
+            HttpPeerClient trusting = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system(), tls);
+            assertThat(trusting.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("trusted through restapi.cafile").isTrue())
+                    .satisfies(p -> assertThat(p.walPosition()).isEqualTo(5000));
+            HttpPeerClient defaults = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system());
+            assertThat(defaults.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("the JVM's trust store does not know the CA").isFalse());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void aKeyThatIsNotAKeyIsAClearError() throws Exception {
         Files.writeString(dir.resolve("bad.pem"), "not a certificate");
         assertThatThrownBy(() -> RestApiServer.sslContext(new PgkeelConfig.Tls(dir.resolve("bad.pem"),
