@@ -65,7 +65,7 @@ final class Agent {
         HaLoop loop = new HaLoop(node, clock);
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node::submit, node::lastFailoverRefusal, clock));
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node, clock));
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
                 config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);

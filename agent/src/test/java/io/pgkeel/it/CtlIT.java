@@ -181,6 +181,14 @@ class CtlIT extends ClusterTestBase {
         CliRun.Result restart = ctl("restart", replica.name, "--force");
         assertThat(restart.exit()).as(restart.toString()).isZero();
         assertThat(restart.out()).contains("Success: restart on member " + replica.name);
+        long postmaster = replica.postmasterPid().orElseThrow();
+        String soon = java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(4).withNano(0).toString();
+        CliRun.Result scheduled = ctl("restart", replica.name, "--scheduled", soon, "--force");
+        assertThat(scheduled.exit()).as(scheduled.toString()).isZero();
+        assertThat(scheduled.out()).contains("Success: restart scheduled on member " + replica.name);
+        Await.until(Duration.ofSeconds(30), "the scheduled restart", () -> replica.postmasterPid().isPresent()
+                && replica.postmasterPid().getAsLong() != postmaster);
+        cluster.awaitHealthy(Duration.ofSeconds(60));
         CliRun.Result reload = ctl("reload", "--force");
         assertThat(reload.exit()).as(reload.toString()).isZero();
         assertThat(reload.out()).contains("Reload request received for member " + replica.name);

@@ -2,6 +2,7 @@ package io.pgkeel.agent.api;
 
 import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
 import io.pgkeel.agent.ha.PeerClient;
 import io.pgkeel.agent.ha.PeerStatus;
@@ -37,9 +38,7 @@ public final class AdminActions {
     public record Result(int status, Object body) {}
 
     /** What the write endpoints need from the rest of the agent. */
-    public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers,
-                        Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> requests,
-                        Supplier<Optional<HaNode.FailoverRefusal>> refusals, Clock clock) {}
+    public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock) {}
 
     private static final long RESTART_WAIT_SECONDS = 300;
 
@@ -220,7 +219,7 @@ public final class AdminActions {
 
     /** When this node is the leader that refused the request, its reason. */
     private String leaderReason(long since) {
-        return hooks.refusals().get().filter(r -> r.atNanos() - since >= 0).map(r -> ": " + r.reason()).orElse("");
+        return hooks.operator().lastFailoverRefusal().filter(r -> r.atNanos() - since >= 0).map(r -> ": " + r.reason()).orElse("");
     }
 
     /** DELETE /switchover: cancel a scheduled switchover. */
@@ -240,9 +239,6 @@ public final class AdminActions {
 
     /** POST /restart: restart PostgreSQL in its role, now (scheduled restarts are not supported yet). */
     Result restart(Map<String, Object> body) {
-        if (body.get("schedule") != null) {
-            return new Result(400, "scheduled restarts are not supported by pgkeel yet; restart without a schedule");
-        }
         String role = text(body, "role");
         if (role != null) {
             role = switch (role) {
@@ -269,15 +265,43 @@ public final class AdminActions {
                 return new Result(503, "restart conditions are not satisfied");
             }
         }
+        String schedule = text(body, "schedule");
+        if (schedule != null) {
+            return scheduleRestart(schedule, role, s);
+        }
         if (Boolean.TRUE.equals(body.get("restart_pending")) && (s == null || !s.pg().pendingRestart())) {
             return new Result(503, "restart conditions are not satisfied");
         }
         return awaitRequest(new OperatorRequest.Restart(role), "restarted successfully", "restart failed");
     }
 
-    /** DELETE /restart: nothing to delete, since restarts are never scheduled. */
+    private Result scheduleRestart(String schedule, String role, NodeSnapshot s) {
+        if (s != null && s.cluster() != null && s.cluster().config().map(DynamicConfig::pause).orElse(false)) {
+            return new Result(400, "Can't schedule restart in the paused state");
+        }
+        Instant at;
+        try {
+            at = parseSchedule(schedule);
+        } catch (LocalTimeWithoutZone e) {
+            return new Result(400, "Timezone information is mandatory for the scheduled restart");
+        } catch (DateTimeParseException e) {
+            return new Result(422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g."
+                    + " ISO 8601");
+        }
+        if (at.isBefore(hooks.clock().now())) {
+            return new Result(422, "Cannot schedule restart in the past");
+        }
+        if (!hooks.operator().scheduleRestart(at, role)) {
+            return new Result(409, "Cannot schedule restart: another restart is already scheduled");
+        }
+        hooks.wakeLoop().run();
+        return new Result(202, "Restart scheduled");
+    }
+
+    /** DELETE /restart: cancel the scheduled restart. */
     Result cancelRestart() {
-        return new Result(404, "no restarts are scheduled");
+        return hooks.operator().cancelScheduledRestart() ? new Result(200, "scheduled restart deleted")
+                : new Result(404, "no restarts are scheduled");
     }
 
     /** POST /reinitialize: wipe this replica and clone it again from the leader. */
@@ -286,7 +310,7 @@ public final class AdminActions {
     }
 
     private Result awaitRequest(OperatorRequest request, String success, String failure) {
-        CompletableFuture<HaNode.RequestOutcome> outcome = hooks.requests().apply(request);
+        CompletableFuture<HaNode.RequestOutcome> outcome = hooks.operator().submit(request);
         hooks.wakeLoop().run();
         try {
             HaNode.RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);

@@ -335,16 +335,13 @@ public final class CtlCommand implements Runnable {
         String role;
         @Option(names = "--pending", description = "only members with a pending restart")
         boolean pending;
-        @Option(names = "--scheduled", description = "not supported by pgkeel yet")
+        @Option(names = "--scheduled", description = "when, ISO 8601 with a time zone (default: now)")
         String scheduled;
         @Option(names = "--force", description = "do not ask for confirmation")
         boolean force;
 
         @Override
         int run(Ctl ctl) {
-            if (scheduled != null) {
-                throw new CtlError(FAILED, "scheduled restarts are not supported by pgkeel yet");
-            }
             ClusterView c = ctl.read();
             List<Member> targets = members(ctl, c, names);
             if (role != null) {
@@ -359,10 +356,20 @@ public final class CtlCommand implements Runnable {
             if (pending) {
                 body.put("restart_pending", true);
             }
+            if (scheduled != null && !scheduled.equals("now")) {
+                try {
+                    body.put("schedule", OffsetDateTime.parse(scheduled.replace(' ', 'T')).toString());
+                } catch (DateTimeParseException e) {
+                    throw new CtlError(FAILED, "Can not parse scheduled time '" + scheduled
+                            + "': give ISO 8601 with a time zone, e.g. 2026-11-28T12:00:00+00:00");
+                }
+            }
             int rc = 0;
             for (Member m : targets) {
                 Ctl.Answer a = ctl.call(m, "POST", "/restart", body);
-                if (a.ok()) {
+                if (a.status() == 202) {
+                    ctl.out.println("Success: restart scheduled on member " + m.name());
+                } else if (a.ok()) {
                     ctl.out.println("Success: restart on member " + m.name());
                 } else {
                     ctl.out.println("Failed: restart for member " + m.name() + ", status code=" + a.status() + ", ("

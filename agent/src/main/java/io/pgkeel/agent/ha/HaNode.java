@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread confinement: {@link #runCycle()} and {@link #shutdown} are called from one thread only (the loop);
  * {@link #checkFence} may be called from any thread.
  */
-public final class HaNode {
+public final class HaNode implements OperatorChannel {
     private static final Logger log = LoggerFactory.getLogger(HaNode.class);
 
     private NodeIdentity identity;
@@ -48,6 +48,7 @@ public final class HaNode {
             new java.util.concurrent.atomic.AtomicReference<>();
 
     /** For the REST API: a switchover request it wrote was refused by this node, and why. */
+    @Override
     public Optional<FailoverRefusal> lastFailoverRefusal() {
         return Optional.ofNullable(lastFailoverRefusal.get());
     }
@@ -112,6 +113,7 @@ public final class HaNode {
      * Hands an operator's request to the next cycle (thread-safe). Completes when that cycle has carried it out or
      * refused it; a request that arrives while another is pending is refused at once.
      */
+    @Override
     public java.util.concurrent.CompletableFuture<RequestOutcome> submit(OperatorRequest request) {
         PendingRequest p = new PendingRequest(request, new java.util.concurrent.CompletableFuture<>());
         if (!pendingRequest.compareAndSet(null, p)) {
@@ -120,8 +122,40 @@ public final class HaNode {
         return p.outcome();
     }
 
+    /** A restart planned for a wall-clock time (Patroni keeps it in the agent's memory too). */
+    record ScheduledRestart(java.time.Instant at, String role) {}
+
+    private final java.util.concurrent.atomic.AtomicReference<ScheduledRestart> scheduledRestart =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    @Override
+    public boolean scheduleRestart(java.time.Instant at, String role) {
+        return scheduledRestart.compareAndSet(null, new ScheduledRestart(at, role));
+    }
+
+    @Override
+    public boolean cancelScheduledRestart() {
+        return scheduledRestart.getAndSet(null) != null;
+    }
+
+    /** The planned restart, if any (for /patroni). */
+    public Optional<java.time.Instant> scheduledRestartAt() {
+        return Optional.ofNullable(scheduledRestart.get()).map(ScheduledRestart::at);
+    }
+
+    /** A planned restart whose time has come becomes an ordinary request, with nobody waiting for its answer. */
+    private void promoteDueRestart() {
+        ScheduledRestart due = scheduledRestart.get();
+        if (due != null && !clock.now().isBefore(due.at()) && pendingRequest.get() == null
+                && scheduledRestart.compareAndSet(due, null)) {
+            log.info("the restart scheduled for {} is due", due.at());
+            submit(new OperatorRequest.Restart(due.role()));
+        }
+    }
+
     public long runCycle() {
         cycleStart = clock.nanoTime();
+        promoteDueRestart();
         Reload reload = pendingReload.getAndSet(null);
         if (reload != null) {
             identity = reload.identity();

@@ -32,20 +32,24 @@ class RestApiHandlerTest {
     private final AtomicInteger reloads = new AtomicInteger();
     /** What GET /patroni on the other members answers. */
     private final AtomicReference<java.util.List<PeerStatus>> peers = new AtomicReference<>(java.util.List.of());
-    /** What the HA loop makes of an operator request. */
-    private java.util.function.Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> requests = r -> {
-        // the loop carried it out: its next snapshot is newer than the request
-        NodeSnapshot b = Snapshots.primary();
-        snapshot.set(new NodeSnapshot(b.identity(), b.pg(), b.cluster(), true, true, "Restart", "restarting",
-                clock.nanoTime() + 1, 0, 30, 10));
-        return CompletableFuture.completedFuture(new HaNode.RequestOutcome(true, "done"));
-    };
+    /** What the HA loop makes of an operator request: done, with a snapshot newer than the request. */
+    private final FakeOperator operator = new FakeOperator();
+
+    {
+        operator.answer = r -> {
+            NodeSnapshot b = Snapshots.primary();
+            snapshot.set(new NodeSnapshot(b.identity(), b.pg(), b.cluster(), true, true, "Restart", "restarting",
+                    clock.nanoTime() + 1, 0, 30, 10));
+            return CompletableFuture.completedFuture(new HaNode.RequestOutcome(true, "done"));
+        };
+    }
+
     /** What the cluster does when the loop is woken (after a failover key was written). */
     private Runnable onWake = () -> { };
 
     private EmbeddedChannel channel() {
         AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
-                members -> peers.get(), r -> requests.apply(r), java.util.Optional::empty, clock));
+                members -> peers.get(), operator, clock));
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
                 new RestApiHandler(snapshot::get, clock, new StatusJson(),
@@ -274,10 +278,18 @@ class RestApiHandlerTest {
         assertThat(exchange(channel(), request("POST", "/restart", ""))).startsWith("HTTP/1.1 200")
                 .endsWith("restarted successfully");
         assertThat(exchange(channel(), request("POST", "/restart", "{\"role\": \"boss\"}"))).startsWith("HTTP/1.1 400");
-        assertThat(exchange(channel(), request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\"}")))
-                .startsWith("HTTP/1.1 400");
+        assertThat(exchange(channel(), request("POST", "/restart", "{\"schedule\": \"2025-01-01T01:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 422").endsWith("Cannot schedule restart in the past");
+        assertThat(exchange(channel(), request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\","
+                + " \"role\": \"replica\"}"))).startsWith("HTTP/1.1 202").endsWith("Restart scheduled");
+        assertThat(operator.scheduled).isEqualTo(java.time.Instant.parse("2026-01-01T01:00:00Z"));
+        assertThat(operator.scheduledRole).isEqualTo("replica");
+        assertThat(exchange(channel(), request("POST", "/restart", "{\"schedule\": \"2026-01-01T02:00:00+00:00\"}")))
+                .startsWith("HTTP/1.1 409");
+        assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 200")
+                .endsWith("scheduled restart deleted");
         assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 404");
-        requests = r -> CompletableFuture.completedFuture(new HaNode.RequestOutcome(false,
+        operator.answer = r -> CompletableFuture.completedFuture(new HaNode.RequestOutcome(false,
                 "not reinitializing: I am the leader, can not reinitialize"));
         assertThat(exchange(channel(), request("POST", "/reinitialize", "{\"force\": true}"))).startsWith("HTTP/1.1 503")
                 .endsWith("reinitialize failed: not reinitializing: I am the leader, can not reinitialize");

@@ -36,7 +36,7 @@ class RestApiServerSocketTest {
         }
         FakeClock clock = new FakeClock();
         FakeDcs.Session session = new FakeDcs(clock).session("n1");
-        AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { }, () -> { }, members -> java.util.List.of(), r -> new java.util.concurrent.CompletableFuture<>(), java.util.Optional::empty, clock));
+        AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { }, () -> { }, members -> java.util.List.of(), new FakeOperator(), clock));
         server = RestApiServer.start("127.0.0.1", port, snapshot::get, clock,
                 new Metrics("demo", "n1", "0.1.0", snapshot::get), admin,
                 Optional.of(new Credentials("admin", "s3cret")), List.of("127.0.0.0/8"), Optional.empty());

@@ -50,7 +50,7 @@ class RestApiTlsTest {
 
     private RestApiServer start(PgkeelConfig.Tls tls, int port) {
         FakeClock clock = new FakeClock();
-        AdminActions admin = new AdminActions(new FakeDcs(clock).session("n1"), snapshot::get, new AdminActions.Hooks(() -> { }, () -> { }, members -> java.util.List.of(), r -> new java.util.concurrent.CompletableFuture<>(), java.util.Optional::empty, clock));
+        AdminActions admin = new AdminActions(new FakeDcs(clock).session("n1"), snapshot::get, new AdminActions.Hooks(() -> { }, () -> { }, members -> java.util.List.of(), new FakeOperator(), clock));
         return RestApiServer.start("127.0.0.1", port, snapshot::get, clock,
                 new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Optional.empty(), List.of(), Optional.of(tls));
     }

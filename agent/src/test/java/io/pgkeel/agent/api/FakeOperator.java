@@ -1,0 +1,44 @@
+package io.pgkeel.agent.api;
+
+import io.pgkeel.agent.ha.HaNode;
+import io.pgkeel.agent.ha.OperatorChannel;
+import io.pgkeel.agent.ha.OperatorRequest;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/** The HA loop's side of operator requests, for REST tests: answers with {@code answer}, keeps one schedule. */
+final class FakeOperator implements OperatorChannel {
+    Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> answer =
+            r -> new CompletableFuture<>();
+    Instant scheduled;
+    String scheduledRole;
+
+    @Override
+    public CompletableFuture<HaNode.RequestOutcome> submit(OperatorRequest request) {
+        return answer.apply(request);
+    }
+
+    @Override
+    public boolean scheduleRestart(Instant at, String role) {
+        if (scheduled != null) {
+            return false;
+        }
+        scheduled = at;
+        scheduledRole = role;
+        return true;
+    }
+
+    @Override
+    public boolean cancelScheduledRestart() {
+        boolean had = scheduled != null;
+        scheduled = null;
+        return had;
+    }
+
+    @Override
+    public Optional<HaNode.FailoverRefusal> lastFailoverRefusal() {
+        return Optional.empty();
+    }
+}
