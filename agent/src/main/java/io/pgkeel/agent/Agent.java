@@ -46,8 +46,7 @@ final class Agent {
     static Agent start(PgkeelConfig config) {
         Clock clock = Clock.system();
         DynamicConfig boot = config.bootstrapDynamic();
-        // every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout
-        Duration callTimeout = Duration.ofMillis(Math.max(1000, Math.min(boot.retryTimeout() * 1000L, boot.ttl() * 250L)));
+        Duration callTimeout = HaNode.callTimeoutFor(boot);
         Dcs dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
                 callTimeout, Version.PGKEEL, clock));
@@ -61,6 +60,11 @@ final class Agent {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
         }, metrics);
+        AtomicReference<Agent> current = new AtomicReference<>();
+        io.pgkeel.agent.pg.CallbackRunner callbacks = new io.pgkeel.agent.pg.CallbackRunner(
+                () -> current.get() == null ? config.postgresql().callbacks()
+                        : current.get().config.postgresql().callbacks(), config.scope(), Duration.ofSeconds(60));
+        node.setCallbacks(callbacks);
         HostPort listen = config.restapi().listen();
         HaLoop loop = new HaLoop(node, clock);
         AtomicReference<Agent> self = new AtomicReference<>();
@@ -74,6 +78,7 @@ final class Agent {
                 config.scope(), listen);
         Agent agent = new Agent(api, loop, node, pg, config);
         self.set(agent);
+        current.set(agent);
         return agent;
     }
 

@@ -72,17 +72,22 @@ class FailoverBench {
                 %s
                 """, timing.ttl(), timing.loopWait(), timing.retryTimeout(), runs, stats(crash), stats(rejoin),
                 stats(handover), footprint);
+        report(md);
+    }
+
+    private static double secondsUntilAnotherNodeWrites(TestCluster c, AgentProcess old, long t0) {
+        c.awaitFirstWriterOtherThan(old, "INSERT INTO bench DEFAULT VALUES", Duration.ofSeconds(c.timing.ttl() * 3L + 30));
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Prints a benchmark's Markdown and appends it to -Dbench.out, when given. */
+    static void report(CharSequence md) throws IOException {
         System.out.println(md);
         String out = System.getProperty("bench.out");
         if (out != null && !out.isBlank()) {
             Files.writeString(Path.of(out), md, java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
         }
-    }
-
-    private static double secondsUntilAnotherNodeWrites(TestCluster c, AgentProcess old, long t0) {
-        c.awaitFirstWriterOtherThan(old, "INSERT INTO bench DEFAULT VALUES", Duration.ofSeconds(c.timing.ttl() * 3L + 30));
-        return (System.nanoTime() - t0) / 1e9;
     }
 
     static String stats(List<Double> xs) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
  * Real etcd + 3 agents + 3 real PostgreSQL on loopback (ttl 10, loop_wait 1, retry_timeout 4). Each test starts
  * from a healthy cluster: 1 primary holding the leader key and 2 streaming replicas.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.MethodName.class)
 class HaClusterIT extends ClusterTestBase {
     @Override
     protected String scope() {
@@ -144,6 +145,19 @@ class HaClusterIT extends ClusterTestBase {
                 .as("still streaming from the same primary after the reload").isEqualTo("streaming");
         java.nio.file.Files.writeString(replica.config, yaml);
         Host.signal(replica.pid(), "HUP");
+    }
+
+    /**
+     * After bootstrap, clones, a crash with pg_rewind, a handover, a postmaster restart and a reload: no agent log line
+     * carries a password (the superuser's, the replication user's) or a connection string with one.
+     */
+    @Test
+    void z_noSecretInAnyAgentLog() {
+        for (AgentProcess n : cluster.nodes) {
+            String log = n.logText();
+            assertThat(log).as(n.name + "'s log").isNotBlank().doesNotContain(Sql.PASSWORD).doesNotContain("rep-secret")
+                    .doesNotContainPattern("(?i)password\\s*=\\s*\\S");
+        }
     }
 
     private List<AgentProcess> replicas(AgentProcess primary) {

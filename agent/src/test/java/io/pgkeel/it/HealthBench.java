@@ -1,7 +1,6 @@
 package io.pgkeel.it;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -63,12 +62,7 @@ class HealthBench {
             md.append(String.format(Locale.ROOT, "%nRatio (GET /primary requests/s): pgkeel / Patroni = %.1fx%n",
                     primary.get("pgkeel").requestsPerSecond() / primary.get("Patroni 3.0.2").requestsPerSecond()));
         }
-        System.out.println(md);
-        String out = System.getProperty("bench.out");
-        if (out != null && !out.isBlank()) {
-            Files.writeString(Path.of(out), md, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
-        }
+        FailoverBench.report(md);
     }
 
     private static String row(String agent, String endpoint, Wrk w) {

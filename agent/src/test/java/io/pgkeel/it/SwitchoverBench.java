@@ -3,8 +3,6 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -36,12 +34,7 @@ class SwitchoverBench {
         for (String flavor : System.getProperty("bench.flavors", "PGKEEL,PATRONI").split(",")) {
             md.append(run(AgentProcess.Flavor.valueOf(flavor.trim()), timing, runs));
         }
-        System.out.println(md);
-        String out = System.getProperty("bench.out");
-        if (out != null && !out.isBlank()) {
-            Files.writeString(Path.of(out), md, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
-        }
+        FailoverBench.report(md);
     }
 
     private static String run(AgentProcess.Flavor flavor, TestCluster.Timing timing, int runs) {

@@ -70,10 +70,13 @@ final class EtcdDcs implements Dcs {
     private long leaseRequestedTtl;
     private volatile Watch.Watcher watcher;
     private volatile boolean closed;
+    /** Bound on each request; follows retry_timeout and ttl in the config key. */
+    private volatile long callTimeoutMillis;
 
     EtcdDcs(EtcdSettings settings) {
         this.settings = settings;
         Duration timeout = settings.callTimeout();
+        this.callTimeoutMillis = timeout.toMillis();
         this.client = Client.builder()
                 .endpoints(settings.endpoints().toArray(String[]::new))
                 .connectTimeout(timeout)
@@ -359,6 +362,11 @@ final class EtcdDcs implements Dcs {
     }
 
     @Override
+    public void callTimeout(Duration timeout) {
+        callTimeoutMillis = Math.max(1, timeout.toMillis());
+    }
+
+    @Override
     public void removeCluster() {
         await(kv.delete(prefix, DeleteOption.builder().isPrefix(true).build()), "remove cluster keys");
     }
@@ -451,10 +459,10 @@ final class EtcdDcs implements Dcs {
 
     private <T> T await(CompletableFuture<T> future, String what) {
         try {
-            return future.get(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            return future.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            throw new DcsException(what + ": etcd did not answer within " + settings.callTimeout().toMillis() + " ms", e);
+            throw new DcsException(what + ": etcd did not answer within " + callTimeoutMillis + " ms", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw new DcsException(what + ": " + cause.getMessage(), cause);

@@ -77,6 +77,11 @@ public final class HaNode implements OperatorChannel {
     private String notStreamingFrom;
     private boolean acquiredThisCycle;
     private String lastError;
+    private volatile Callbacks callbacks = Callbacks.NONE;
+    /** For callbacks: the role PostgreSQL last ran in, whether it ran at the end of the last cycle, a restart. */
+    private String lastRunningRole;
+    private boolean runningLastCycle;
+    private boolean restartCallbackPending;
     private int failedReplicaStarts;
     private boolean replicaStarting;
     private Member lastPublished;
@@ -153,6 +158,11 @@ public final class HaNode implements OperatorChannel {
         }
     }
 
+    /** Patroni's postgresql.callbacks; set before the loop starts. */
+    public void setCallbacks(Callbacks callbacks) {
+        this.callbacks = callbacks;
+    }
+
     public long runCycle() {
         cycleStart = clock.nanoTime();
         promoteDueRestart();
@@ -161,6 +171,9 @@ public final class HaNode implements OperatorChannel {
             identity = reload.identity();
             try {
                 reload.applyOnLoop().run();
+                if (lastRunningRole != null) {
+                    callbacks.fire("on_reload", lastRunningRole);
+                }
             } catch (RuntimeException e) {
                 log.error("applying the reloaded configuration failed: {}", e.getMessage());
             }
@@ -196,6 +209,7 @@ public final class HaNode implements OperatorChannel {
                     served ? (failed ? lastError : action.reason()) : action.reason()));
         }
         PgStatus after = changesPostgres(action) ? pg.probe() : o.pg();
+        fireCallbacks(action, o.pg(), after);
         boolean holdsKey = acquiredThisCycle || o.dcs().isReachable()
                 && o.dcs().cluster().leader().map(l -> l.name().equals(identity.name()) && l.leaseId() == lease.leaseId())
                         .orElse(false);
@@ -231,7 +245,12 @@ public final class HaNode implements OperatorChannel {
                 view = DcsView.reachable(c);
                 lastView = c;
                 dcsLastSeenEpochSeconds = clock.now().getEpochSecond();
-                c.config().ifPresent(cfg -> dynamic = cfg);
+                c.config().ifPresent(cfg -> {
+                    if (cfg.retryTimeout() != dynamic.retryTimeout() || cfg.ttl() != dynamic.ttl()) {
+                        dcs.callTimeout(callTimeoutFor(cfg));
+                    }
+                    dynamic = cfg;
+                });
             } catch (DcsException e) {
                 view = DcsView.unreachable(e.getMessage());
             }
@@ -322,6 +341,11 @@ public final class HaNode implements OperatorChannel {
             lease = new LeaseStatus(lease.leaseId(), lease.validUntilNanos(), false);
             return DcsView.unreachable(e.getMessage());
         }
+    }
+
+    /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */
+    public static java.time.Duration callTimeoutFor(DynamicConfig c) {
+        return java.time.Duration.ofMillis(Math.max(1000, Math.min(c.retryTimeout() * 1000L, c.ttl() * 250L)));
     }
 
     private NodeSettings settings() {
@@ -458,6 +482,34 @@ public final class HaNode implements OperatorChannel {
                 + " stopping writes", handedTo.name(), io.pgkeel.common.Lsn.format(checkpoint),
                 TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - stopStart));
         pg.startAfterHandover(handedTo);
+    }
+
+    /**
+     * Patroni's callback points: on_stop when pgkeel stopped a running PostgreSQL, on_restart after a requested
+     * restart, on_role_change when it runs again in another role, on_start when it runs again in the same one.
+     */
+    private void fireCallbacks(Action action, PgStatus before, PgStatus after) {
+        boolean stoppedByUs = action instanceof Action.Demote || action instanceof Action.Switchover
+                || action instanceof Action.Rewind || action instanceof Action.Reinitialize;
+        if (stoppedByUs && before.isRunning() && lastRunningRole != null) {
+            callbacks.fire("on_stop", lastRunningRole);
+        }
+        if (action instanceof Action.Restart) {
+            restartCallbackPending = true;
+        }
+        if (after.isRunning()) {
+            String role = after.inRecovery() ? "replica" : "primary";
+            if (restartCallbackPending) {
+                callbacks.fire("on_restart", role);
+                restartCallbackPending = false;
+            } else if (lastRunningRole != null && !role.equals(lastRunningRole)) {
+                callbacks.fire("on_role_change", role);
+            } else if (!runningLastCycle) {
+                callbacks.fire("on_start", role);
+            }
+            lastRunningRole = role;
+        }
+        runningLastCycle = after.isRunning();
     }
 
     private void clearFailoverQuietly(long revision) {
@@ -613,6 +665,7 @@ public final class HaNode implements OperatorChannel {
         log.warn("demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
         try {
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+            callbacks.fire("on_stop", "primary");
         } catch (RuntimeException e) {
             log.error("could not stop postgres at the lease deadline: {}", e.getMessage());
         }
@@ -666,6 +719,9 @@ public final class HaNode implements OperatorChannel {
         } catch (RuntimeException e) {
             log.error("could not stop postgres cleanly: {}; stopping it immediately", e.getMessage());
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
+        }
+        if (s.isRunning()) {
+            callbacks.fire("on_stop", s.inRecovery() ? "replica" : "primary");
         }
         if (wasPrimary) {
             try {

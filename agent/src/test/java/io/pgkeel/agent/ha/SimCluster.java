@@ -42,6 +42,8 @@ final class SimCluster {
         FakeDcs.Session session;
         long nextRunAt;
         NodeSnapshot snapshot;
+        /** Callbacks fired on this node, as "action role". */
+        final List<String> callbacks = new ArrayList<>();
 
         SimNode(String name) {
             this.name = name;
@@ -60,6 +62,7 @@ final class SimCluster {
             NodeIdentity id = new NodeIdentity("sim", name, tags, bootstrapDcs, boot, Optional.empty(), pg.connUrl(),
                     "http://" + name + ":8008/patroni", "test");
             agent = new HaNode(id, session, pg, this::peers, clock, s -> snapshot = s);
+            agent.setCallbacks((action, role) -> callbacks.add(action + " " + role));
             session.watch(() -> {
                 if (agent != null) {
                     nextRunAt = Math.min(nextRunAt, clock.nanoTime());

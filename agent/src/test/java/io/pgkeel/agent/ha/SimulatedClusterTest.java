@@ -61,6 +61,21 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void callbacksFireAsPatroniFiresThem() {
+        SimCluster c = healthyCluster();
+        String leader = c.leaderKey().orElseThrow();
+        String candidate = c.nodes.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+        assertThat(c.node(leader).callbacks).contains("on_start primary");
+        assertThat(c.node(candidate).callbacks).last().isEqualTo("on_start replica");
+        c.node(leader).callbacks.clear();
+        c.node(candidate).callbacks.clear();
+        c.requestSwitchover(leader, candidate);
+        c.run(Duration.ofSeconds(4));
+        assertThat(c.node(leader).callbacks).containsExactly("on_stop primary", "on_role_change replica");
+        assertThat(c.node(candidate).callbacks).containsExactly("on_role_change primary");
+    }
+
+    @Test
     void switchoverToANofailoverMemberIsRefusedAndTheLeaderStays() {
         SimCluster c = new SimCluster("a", "b", "c");
         c.node("c").tags.put("nofailover", true);

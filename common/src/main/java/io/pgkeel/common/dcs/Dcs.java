@@ -68,6 +68,10 @@ public interface Dcs extends AutoCloseable {
      */
     boolean deleteFailover(long expectedModRevision);
 
+    /** Changes the bound on every later call (retry_timeout or ttl changed in the config key). */
+    default void callTimeout(java.time.Duration timeout) {
+    }
+
     /** Deletes every key under the cluster prefix ({@code pgkeel ctl remove}). */
     void removeCluster();
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Idle footprint: a pgkeel cluster and a Patroni 3.0 cluster (Debian's package) side by side, same YAML and
+# settings (Patroni's defaults 30/10/10); after MINUTES (default 10) each agent's RSS and its CPU over the last
+# minute. Appends a Markdown table to bench/results/footprint-<date>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/prereqs.sh
+pgkeel_prereqs bench
+mkdir -p bench/results
+out="$PWD/bench/results/footprint-$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+  echo "# pgkeel footprint benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"),"
+  echo "$(java -version 2>&1 | head -1), Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/footprint.sh"
+} > "$out"
+./mvnw -q -B -ntp -DskipTests install
+./mvnw -q -B -ntp verify -pl agent -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dit.test=FootprintBench -Dbench.minutes="${MINUTES:-10}" -Dbench.out="$out"
+echo "results: $out"
+cat "$out"
