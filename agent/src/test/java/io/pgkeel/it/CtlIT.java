@@ -120,6 +120,21 @@ class CtlIT extends ClusterTestBase {
     }
 
     @Test
+    void d2_scheduledSwitchoverIsListedAndFlushCancelsIt() {
+        String leader = cluster.leaderName().orElseThrow();
+        String later = java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC).plusHours(1).withNano(0).toString();
+        CliRun.Result r = ctl("switchover", "--candidate", replicas().get(0).name, "--scheduled", later, "--force");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("Switchover scheduled");
+        assertThat(ctl("list").out()).contains(" Switchover scheduled at: ").contains("from: " + leader);
+        CliRun.Result flush = ctl("flush", "it-ctl", "switchover");
+        assertThat(flush.exit()).as(flush.toString()).isZero();
+        assertThat(flush.out()).contains("scheduled switchover deleted");
+        assertThat(cluster.etcd.get(cluster.key("failover"))).isEmpty();
+        assertThat(cluster.leaderName()).contains(leader);
+    }
+
+    @Test
     void e_pauseAndResumeWithWait() {
         CliRun.Result p = ctl("pause", "--wait");
         assertThat(p.exit()).as(p.toString()).isZero();
