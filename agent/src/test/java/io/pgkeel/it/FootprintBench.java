@@ -25,12 +25,16 @@ class FootprintBench {
                 | agent | node | role | RSS | CPU over the last 60 s |
                 |---|---|---|---|---|
                 """, minutes, timing.ttl(), timing.loopWait(), timing.retryTimeout()));
+        boolean withPatroni = System.getProperty("bench.flavors", "PGKEEL,PATRONI").contains("PATRONI");
         try (TestCluster pgkeel = TestCluster.start("bench-fp-pgkeel", 3, timing, AgentProcess.Flavor.PGKEEL);
-             TestCluster patroni = TestCluster.start("bench-fp-patroni", 3, timing, AgentProcess.Flavor.PATRONI)) {
+             TestCluster patroni = withPatroni
+                     ? TestCluster.start("bench-fp-patroni", 3, timing, AgentProcess.Flavor.PATRONI) : null) {
             Await.pause(Duration.ofMinutes(minutes).minusSeconds(60).toMillis());
             List<long[]> before = new ArrayList<>();
             List<AgentProcess> all = new ArrayList<>(pgkeel.nodes);
-            all.addAll(patroni.nodes);
+            if (patroni != null) {
+                all.addAll(patroni.nodes);
+            }
             for (AgentProcess n : all) {
                 before.add(new long[] {FailoverBench.cpuTicks(n.pid()), System.nanoTime()});
             }
