@@ -49,11 +49,27 @@ class HealthBench {
                 md.append(row(name, "GET /primary on the leader", p)).append(row(name, "GET /replica on a replica", r));
                 if (f == AgentProcess.Flavor.PGKEEL) {
                     long before = FailoverBench.rssKb(leader.pid());
+                    // RSS every 10 s while wrk runs: growth shows as a rising series, warm-up as an early step
+                    List<Long> series = new java.util.concurrent.CopyOnWriteArrayList<>();
+                    Thread sampler = new Thread(() -> {
+                        try {
+                            while (!Thread.currentThread().isInterrupted()) {
+                                Thread.sleep(10_000);
+                                series.add(FailoverBench.rssKb(leader.pid()) / 1024);
+                            }
+                        } catch (InterruptedException | IOException e) {
+                            // done
+                        }
+                    });
+                    sampler.setDaemon(true);
+                    sampler.start();
                     Wrk long60 = wrk(leader, "/primary", Integer.getInteger("bench.soakSeconds", 60));
+                    sampler.interrupt();
                     long after = FailoverBench.rssKb(leader.pid());
                     soak = String.format(Locale.ROOT, "%nSoak: pgkeel leader, GET /primary for %d s: %.0f req/s, p99 %.2f"
-                            + " ms; agent RSS %d MB before, %d MB after.%n", Integer.getInteger("bench.soakSeconds", 60),
-                            long60.requestsPerSecond(), long60.p99Ms(), before / 1024, after / 1024);
+                            + " ms; agent RSS %d MB before, every 10 s %s MB, %d MB after.%n",
+                            Integer.getInteger("bench.soakSeconds", 60), long60.requestsPerSecond(), long60.p99Ms(),
+                            before / 1024, series, after / 1024);
                 }
             }
         }

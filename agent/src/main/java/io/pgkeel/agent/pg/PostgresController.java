@@ -561,6 +561,9 @@ public final class PostgresController implements LocalPostgres {
 
     @Override
     public java.util.OptionalLong receivedLsnOf(Member peer) {
+        if (peer.connUrl() == null || peer.connUrl().isBlank()) {
+            return java.util.OptionalLong.empty();
+        }
         for (int attempt = 0; attempt < 2; attempt++) {
             Connection c = peerConnections.get(peer.connUrl());
             try {
@@ -575,8 +578,8 @@ public final class PostgresController implements LocalPostgres {
                     long received = Math.max(lsn(rs.getString(1)), lsn(rs.getString(2)));
                     return received > 0 ? java.util.OptionalLong.of(received) : java.util.OptionalLong.empty();
                 }
-            } catch (SQLException e) {
-                // a kept connection may have gone stale: retry once on a fresh one
+            } catch (SQLException | IllegalArgumentException e) {
+                // a kept connection may have gone stale: retry once on a fresh one (a bad conn_url fails twice)
                 peerConnections.remove(peer.connUrl());
                 closeQuietly(c);
                 log.debug("cannot ask {} how far it has received: {}", peer.name(), e.getMessage());
