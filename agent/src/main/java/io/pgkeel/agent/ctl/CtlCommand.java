@@ -269,6 +269,11 @@ public final class CtlCommand implements Runnable {
         return 0;
     }
 
+    /** patronictl's line for a member that refused or could not be reached. */
+    static String failed(String what, Member m, Ctl.Answer a) {
+        return "Failed: " + what + " for member " + m.name() + ", status code=" + a.status() + ", (" + a.text() + ")";
+    }
+
     static String capitalize(String s) {
         return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
@@ -372,8 +377,7 @@ public final class CtlCommand implements Runnable {
                 } else if (a.ok()) {
                     ctl.out.println("Success: restart on member " + m.name());
                 } else {
-                    ctl.out.println("Failed: restart for member " + m.name() + ", status code=" + a.status() + ", ("
-                            + a.text() + ")");
+                    ctl.out.println(failed("restart", m, a));
                     rc = FAILED;
                 }
             }
@@ -406,8 +410,7 @@ public final class CtlCommand implements Runnable {
                     ctl.out.println("Success: reinitialize for member " + m.name());
                     started.add(m.name());
                 } else {
-                    ctl.out.println("Failed: reinitialize for member " + m.name() + ", status code=" + a.status()
-                            + ", (" + a.text() + ")");
+                    ctl.out.println(failed("reinitialize", m, a));
                     rc = FAILED;
                 }
             }
@@ -415,12 +418,14 @@ public final class CtlCommand implements Runnable {
                 ctl.out.println("Waiting for reinitialize to complete on: " + String.join(", ", started));
                 long deadline = CLOCK.nanoTime() + java.util.concurrent.TimeUnit.HOURS.toNanos(12);
                 for (String name : started) {
-                    sleep(2000);
-                    while (CLOCK.nanoTime() - deadline < 0) {
-                        Optional<Member> m = ctl.read().member(name);
-                        if (m.isPresent() && m.get().isRunning()) {
-                            break;
-                        }
+                    // first the member stops running (its key says "creating replica"), then it runs again
+                    long leaveBy = CLOCK.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                    while (CLOCK.nanoTime() - leaveBy < 0
+                            && ctl.read().member(name).map(Member::isRunning).orElse(false)) {
+                        sleep(500);
+                    }
+                    while (CLOCK.nanoTime() - deadline < 0
+                            && !ctl.read().member(name).map(Member::isRunning).orElse(false)) {
                         sleep(1000);
                     }
                 }
@@ -454,8 +459,7 @@ public final class CtlCommand implements Runnable {
                     ctl.out.println("Reload request received for member " + m.name() + " and will be processed within "
                             + loopWait + " seconds");
                 } else {
-                    ctl.out.println("Failed: reload for member " + m.name() + ", status code=" + a.status() + ", ("
-                            + a.text() + ")");
+                    ctl.out.println(failed("reload", m, a));
                     rc = FAILED;
                 }
             }

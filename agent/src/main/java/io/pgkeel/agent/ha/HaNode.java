@@ -410,6 +410,7 @@ public final class HaNode implements OperatorChannel {
         } else if (action instanceof Action.CloneFromLeader a) {
             Member source = member(o, a.leader());
             pg.removeDataDirectory();
+            publishCloning();
             pg.cloneFrom(source);
             pg.start(false, source);
         } else if (action instanceof Action.Bootstrap) {
@@ -428,6 +429,7 @@ public final class HaNode implements OperatorChannel {
             Member source = member(o, a.leader());
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
             pg.removeDataDirectory();
+            publishCloning();
             pg.cloneFrom(source);
             pg.start(false, source);
         } else {
@@ -623,6 +625,21 @@ public final class HaNode implements OperatorChannel {
         if (me.equals(lastPublished) && lease.leaseId() == lastPublishedLease && !missing) {
             return;
         }
+        put(me);
+    }
+
+    /**
+     * A clone keeps the loop busy for minutes or hours, and the member key would go on saying "running" meanwhile:
+     * say "creating replica" (Patroni's word) before it starts.
+     */
+    private void publishCloning() {
+        if (lease.isHeld()) {
+            put(new Member(identity.name(), identity.connUrl(), identity.apiUrl(), "creating replica", "uninitialized",
+                    0, 0, null, identity.tags(), 0, dynamic.pause(), false));
+        }
+    }
+
+    private void put(Member me) {
         try {
             dcs.publishMember(me);
             lastPublished = me;
