@@ -8,7 +8,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgkeel.agent.ha.HaListener;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.cluster.Tags;
-import io.pgkeel.common.pg.PgStatus;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
