@@ -269,6 +269,14 @@ public final class CtlCommand implements Runnable {
         return 0;
     }
 
+    /** Asks before acting on members, unless --force; a "no" aborts the command. */
+    static void confirmFor(Ctl ctl, boolean force, String what, List<Member> targets) {
+        if (!force && !ctl.confirm("Are you sure you want to " + what + " members "
+                + String.join(", ", targets.stream().map(Member::name).toList()) + "?")) {
+            throw new CtlError(FAILED, "Aborted " + what);
+        }
+    }
+
     /** patronictl's line for a member that refused or could not be reached. */
     static String failed(String what, Member m, Ctl.Answer a) {
         return "Failed: " + what + " for member " + m.name() + ", status code=" + a.status() + ", (" + a.text() + ")";
@@ -353,10 +361,7 @@ public final class CtlCommand implements Runnable {
                 boolean leaders = role.equals("leader") || role.equals("primary") || role.equals("master");
                 targets = targets.stream().filter(m -> c.isLeader(m.name()) == leaders).toList();
             }
-            if (!force && !ctl.confirm("Are you sure you want to restart members "
-                    + String.join(", ", targets.stream().map(Member::name).toList()) + "?")) {
-                throw new CtlError(FAILED, "Aborted restart");
-            }
+            confirmFor(ctl, force, "restart", targets);
             Map<String, Object> body = new LinkedHashMap<>();
             if (pending) {
                 body.put("restart_pending", true);
@@ -447,10 +452,7 @@ public final class CtlCommand implements Runnable {
         int run(Ctl ctl) {
             ClusterView c = ctl.read();
             List<Member> targets = members(ctl, c, names);
-            if (!force && !ctl.confirm("Are you sure you want to reload members "
-                    + String.join(", ", targets.stream().map(Member::name).toList()) + "?")) {
-                throw new CtlError(FAILED, "Aborted reload");
-            }
+            confirmFor(ctl, force, "reload", targets);
             int rc = 0;
             int loopWait = c.config().map(DynamicConfig::loopWait).orElse(DynamicConfig.DEFAULT_LOOP_WAIT);
             for (Member m : targets) {

@@ -274,6 +274,7 @@ public final class HaNode implements OperatorChannel {
             // (the candidate a failover key names races without asking anyone: every millisecond is write downtime)
             peers = fetchPeers(view.cluster(), false);
         } else if (view.isReachable() && view.cluster().failover().isPresent()
+                && Switchovers.isDue(view.cluster().failover().get(), clock.now(), dynamic.loopWait())
                 && view.cluster().isLeader(identity.name()) && status.isRunning() && !status.inRecovery()) {
             // a switchover to check: how far the candidates have received, asked live
             peers = fetchPeers(view.cluster(), true);

@@ -24,6 +24,21 @@ final class Switchovers {
      * switchover is carried out from {@code loop_wait} before its time; one whose time passed more than two
      * {@code loop_wait}s ago is stale and cleared, as Patroni does.
      */
+    /**
+     * Whether the leader should look at this failover key now: it is not scheduled, or its time is at most
+     * {@code loop_wait} away (or unreadable, so that the leader clears it). The loop asks the candidates only then.
+     */
+    static boolean isDue(FailoverKey f, Instant now, int loopWait) {
+        if (f.scheduledAt() == null) {
+            return true;
+        }
+        try {
+            return Duration.between(now, OffsetDateTime.parse(f.scheduledAt()).toInstant()).getSeconds() <= loopWait;
+        } catch (DateTimeParseException e) {
+            return true;
+        }
+    }
+
     static Optional<Action> fromLeader(Observation o, ClusterView c, FailoverKey f) {
         String me = o.self().name();
         long rev = f.modRevision();
@@ -38,15 +53,14 @@ final class Switchovers {
             if (paused) {
                 return clear(rev, "a scheduled switchover cannot run in pause mode");
             }
-            long secondsUntil = Duration.between(o.wallNow(), at).getSeconds();
             long loopWait = o.self().dynamic().loopWait();
-            if (secondsUntil > loopWait) {
+            if (!isDue(f, o.wallNow(), (int) loopWait)) {
                 Action.LeadAsPrimary lead = (Action.LeadAsPrimary) HaPolicy.leadAsPrimary(o, c, "");
                 return Optional.of(new Action.LeadAsPrimary(lead.optime(), lead.slotsToCreate(),
                         lead.systemIdentifierToWrite(), lead.writeConfig(), lead.writeHistory(),
                         lead.reason() + "; awaiting the switchover scheduled at " + at));
             }
-            if (secondsUntil < -2 * loopWait) {
+            if (Duration.between(o.wallNow(), at).getSeconds() < -2 * loopWait) {
                 return clear(rev, "its scheduled time " + at + " passed long ago");
             }
         }
