@@ -9,15 +9,9 @@ cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 pgkeel_prereqs
 runs=${RUNS:-5}
-mkdir -p bench/results
-out="$PWD/bench/results/failover-$(date -u +%Y%m%dT%H%M%SZ).md"
-{
-  echo "# pgkeel failover benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"),"
-  echo "$(java -version 2>&1 | head -1), $(etcd --version | head -1), PostgreSQL $(ls /usr/lib/postgresql | sort -V | tail -1)."
-  echo "Command: bench/failover.sh (RUNS=$runs). Writes are probed every 20 ms with a new connection."
-} > "$out"
+. bench/lib.sh
+bench_results failover
+echo "Command: bench/failover.sh (RUNS=$runs). Writes are probed every 20 ms with a new connection." >> "$out"
 ./mvnw -q -B -ntp -DskipTests install
 for timing in "10 1 4" "30 10 10"; do
   read -r ttl loop retry <<<"$timing"

@@ -6,14 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 pgkeel_prereqs bench
-mkdir -p bench/results
-out="$PWD/bench/results/footprint-$(date -u +%Y%m%dT%H%M%SZ).md"
-{
-  echo "# pgkeel footprint benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"),"
-  echo "$(java -version 2>&1 | head -1), Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/footprint.sh"
-} > "$out"
+. bench/lib.sh
+bench_results footprint
+echo "Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/footprint.sh" >> "$out"
 ./mvnw -q -B -ntp -DskipTests install
 ./mvnw -q -B -ntp verify -pl agent -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
   -Dit.test=FootprintBench -Dbench.minutes="${MINUTES:-10}" -Dbench.out="$out"

@@ -6,15 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 pgkeel_prereqs bench
-mkdir -p bench/results
-out="$PWD/bench/results/health-$(date -u +%Y%m%dT%H%M%SZ).md"
-{
-  echo "# pgkeel health-check benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"),"
-  echo "$(java -version 2>&1 | head -1), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Patroni $(patroni --version 2>/dev/null | awk '{print $2}')."
-  echo "Command: bench/health.sh"
-} > "$out"
+. bench/lib.sh
+bench_results health
+echo "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/health.sh" >> "$out"
 ./mvnw -q -B -ntp -DskipTests install
 for i in 1 2 3; do
   ./mvnw -q -B -ntp verify -pl agent -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \

@@ -9,15 +9,9 @@ cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 pgkeel_prereqs bench
 runs=${RUNS:-5}
-mkdir -p bench/results
-out="$PWD/bench/results/switchover-$(date -u +%Y%m%dT%H%M%SZ).md"
-{
-  echo "# pgkeel switchover benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"),"
-  echo "$(java -version 2>&1 | head -1), $(etcd --version | head -1), PostgreSQL $(ls /usr/lib/postgresql | sort -V | tail -1),"
-  echo "Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/switchover.sh (RUNS=$runs)."
-} > "$out"
+. bench/lib.sh
+bench_results switchover
+echo "Patroni $(patroni --version 2>/dev/null | awk '{print $2}'). Command: bench/switchover.sh (RUNS=$runs)." >> "$out"
 ./mvnw -q -B -ntp -DskipTests install
 ./mvnw -q -B -ntp verify -pl agent -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
   -Dit.test=SwitchoverBench -Dbench.runs="$runs" -Dbench.flavors="${FLAVORS:-PGKEEL,PATRONI}" -Dbench.out="$out"
