@@ -22,9 +22,15 @@ import java.util.concurrent.TimeUnit;
 public final class HttpPeerClient implements PeerClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http;
     private final Duration timeout;
     private final io.pgkeel.common.Clock clock;
+    private final java.util.Optional<javax.net.ssl.SSLContext> tls;
+    /**
+     * Built on first use: building an HttpClient initialises the JDK's default TLS context, which parses the whole
+     * CA bundle and loads a few hundred classes (about 4 MB of an idle agent's memory), and peers are asked only
+     * during an election or an operator's request.
+     */
+    private HttpClient http;
 
     public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock) {
         this(timeout, clock, java.util.Optional.empty());
@@ -34,9 +40,16 @@ public final class HttpPeerClient implements PeerClient {
     public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock, java.util.Optional<javax.net.ssl.SSLContext> tls) {
         this.timeout = timeout;
         this.clock = clock;
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1);
-        tls.ifPresent(b::sslContext);
-        this.http = b.build();
+        this.tls = tls;
+    }
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1);
+            tls.ifPresent(b::sslContext);
+            http = b.build();
+        }
+        return http;
     }
 
     @Override
@@ -72,7 +85,7 @@ public final class HttpPeerClient implements PeerClient {
         } catch (IllegalArgumentException e) {
             return CompletableFuture.completedFuture(PeerStatus.unreachable(m.name()));
         }
-        return http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+        return http().sendAsync(req, HttpResponse.BodyHandlers.ofString())
                 .thenApply(r -> parse(m.name(), r.body()))
                 .exceptionally(e -> PeerStatus.unreachable(m.name()));
     }
