@@ -10,6 +10,7 @@ import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.NodeIdentity;
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.pg.FenceGuard;
 import io.pgkeel.agent.pg.PostgresController;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.DynamicConfig;
@@ -33,13 +34,16 @@ final class Agent {
     private final HaLoop loop;
     private final HaNode node;
     private final PostgresController pg;
+    private final FenceGuard guard;
     private volatile PgkeelConfig config;
 
-    private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, PgkeelConfig config) {
+    private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, FenceGuard guard,
+            PgkeelConfig config) {
         this.api = api;
         this.loop = loop;
         this.node = node;
         this.pg = pg;
+        this.guard = guard;
         this.config = config;
     }
 
@@ -67,6 +71,9 @@ final class Agent {
         node.setCallbacks(callbacks);
         HostPort listen = config.restapi().listen();
         HaLoop loop = new HaLoop(node, clock);
+        FenceGuard guard = new FenceGuard(pg.pgCtl(), config.postgresql().dataDir(), clock, FenceGuard.GRACE_NANOS);
+        node.onFenceChange(() -> guard.update(node.fenceDeadline()));
+        guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
                 () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node, clock));
@@ -76,7 +83,7 @@ final class Agent {
         loop.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        Agent agent = new Agent(api, loop, node, pg, config);
+        Agent agent = new Agent(api, loop, node, pg, guard, config);
         self.set(agent);
         current.set(agent);
         return agent;
@@ -145,6 +152,8 @@ final class Agent {
     void stop() {
         log.info("stopping pgkeel");
         loop.stop();
+        // after the node's shutdown disarmed the fence: the guard is told so, then to exit
+        guard.close();
         api.close();
         log.info("pgkeel stopped");
     }

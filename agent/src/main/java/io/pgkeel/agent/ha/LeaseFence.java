@@ -14,26 +14,29 @@ public final class LeaseFence {
 
     private final java.util.concurrent.atomic.AtomicLong deadline = new java.util.concurrent.atomic.AtomicLong(DISARMED);
     private final Runnable stopWrites;
-    private volatile Runnable onChange = () -> { };
+    private final java.util.List<Runnable> onChange = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public LeaseFence(Runnable stopWrites) {
         this.stopWrites = stopWrites;
     }
 
-    /** Called (on the arming thread) whenever the deadline moves, so a sleeping checker can re-plan. */
+    /**
+     * Adds a listener called (on the arming thread, so it must not block) whenever the deadline moves: a sleeping
+     * checker re-plans, the fence guard outside the JVM is told.
+     */
     public void onChange(Runnable listener) {
-        this.onChange = listener;
+        onChange.add(listener);
     }
 
     public void arm(long deadlineNanos) {
         if (deadline.getAndSet(deadlineNanos) != deadlineNanos) {
-            onChange.run();
+            onChange.forEach(Runnable::run);
         }
     }
 
     public void disarm() {
         if (deadline.getAndSet(DISARMED) != DISARMED) {
-            onChange.run();
+            onChange.forEach(Runnable::run);
         }
     }
 
@@ -57,6 +60,8 @@ public final class LeaseFence {
             return false;
         }
         stopWrites.run();
+        // after the stop: the guard outside the JVM stays armed until the agent has stopped postgres itself
+        onChange.forEach(Runnable::run);
         return true;
     }
 }

@@ -867,6 +867,11 @@ public final class PostgresController implements LocalPostgres {
         }
     }
 
+    /** pg_ctl as configured at start ({@code postgresql.bin_dir}), for the fence guard. */
+    public String pgCtl() {
+        return tool("pg_ctl");
+    }
+
     private String tool(String name) {
         Path bin = pgc.binDir();
         return bin == null || bin.toString().isEmpty() ? name : bin.resolve(name).toString();

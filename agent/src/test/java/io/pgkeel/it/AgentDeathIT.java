@@ -1,0 +1,123 @@
+package io.pgkeel.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The agent alone dies or hangs while its PostgreSQL keeps running: the fence guard (a process outside the JVM)
+ * stops a primary's PostgreSQL, so clients connected to it directly cannot write to it once a replica may promote.
+ * A replica's agent dying, or any agent in pause, stops nothing.
+ */
+@TestMethodOrder(MethodOrderer.MethodName.class)
+class AgentDeathIT extends ClusterTestBase {
+    @Override
+    protected String scope() {
+        return "it-agent-death";
+    }
+
+    @Test
+    void a_killOfThePrimarysAgentAloneStopsItsPostgresAtOnce() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS death_check (id serial PRIMARY KEY, note text)");
+        assertThat(primary.postmasterPid()).isPresent();
+        long killedAt = System.nanoTime();
+        primary.kill9();
+        Await.until(Duration.ofSeconds(10), primary.name + "'s postgres to stop once its agent is gone",
+                () -> primary.postmasterPid().isEmpty());
+        System.out.printf("kill -9 of the primary's agent %s alone: its postgres stopped %.2f s later%n", primary.name,
+                (System.nanoTime() - killedAt) / 1e9);
+        assertThat(Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('old primary')")).isFalse();
+        assertThat(primary.logText()).contains("pgkeel fence guard: the agent is gone while primary");
+
+        AgentProcess next = cluster.awaitFirstWriterOtherThan(primary,
+                "INSERT INTO death_check (note) VALUES ('new primary')", Duration.ofSeconds(TestCluster.TTL + 20));
+        assertThat(next).isNotSameAs(primary);
+        cluster.awaitHealthy(Duration.ofSeconds(90)); // the old node's agent starts again and follows
+        assertThat(cluster.writablePrimaries()).hasSize(1);
+    }
+
+    @Test
+    void b_aFrozenPrimaryAgentHasItsPostgresStoppedBeforeItsLeaseCanExpire() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS death_check (id serial PRIMARY KEY, note text)");
+        long lease = cluster.etcd.leaseOf(cluster.key("leader"));
+        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe
+        long askedAt = System.nanoTime();
+        long remaining = cluster.etcd.leaseRemainingSeconds(lease);
+        assertThat(remaining).isPositive();
+        Host.signal(primary.pid(), "STOP");
+        long frozenAt = System.nanoTime();
+        try {
+            while (Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('frozen agent')")) {
+                assertThat(System.nanoTime() - frozenAt).as("still writable long after its agent froze")
+                        .isLessThan(Duration.ofSeconds(60).toNanos());
+                Await.pause(50);
+            }
+            long stoppedAfter = System.nanoTime() - askedAt;
+            System.out.printf("agent %s frozen: its postgres stopped taking writes %.2f s later; lease had >= %d s left%n",
+                    primary.name, (System.nanoTime() - frozenAt) / 1e9, remaining);
+            assertThat(stoppedAfter).as("writes stop before the lease can have expired in etcd")
+                    .isLessThan(Duration.ofSeconds(remaining).toNanos());
+            cluster.awaitFirstWriterOtherThan(primary, "INSERT INTO death_check (note) VALUES ('after the freeze')",
+                    Duration.ofSeconds(TestCluster.TTL + 20));
+            assertThat(cluster.writablePrimaries()).hasSize(1);
+        } finally {
+            Host.signal(primary.pid(), "CONT");
+        }
+        assertThat(primary.logText()).contains("no word from the agent by the lease deadline");
+        cluster.awaitHealthy(Duration.ofSeconds(90)); // the thawed agent finds another leader and follows it
+        assertThat(cluster.writablePrimaries()).hasSize(1);
+    }
+
+    @Test
+    void c_killOfAReplicasAgentLeavesItsPostgresStreaming() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess replica = cluster.nodes.stream().filter(n -> !n.name.equals(cluster.leaderName().orElseThrow()))
+                .findFirst().orElseThrow();
+        long postmaster = replica.postmasterPid().orElseThrow();
+        replica.kill9();
+        Await.pause(3000);
+        assertThat(replica.postmasterPid()).as("a replica's postgres outlives its agent").hasValue(postmaster);
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(replica.postmasterPid()).as("and the agent adopts it").hasValue(postmaster);
+    }
+
+    @Test
+    void d_inPauseNeitherAStopNorAKillOfThePrimarysAgentTouchesItsPostgres() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        Rest.Answer paused = Rest.call(primary, "PATCH", "/config", "{\"pause\": true}");
+        assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
+        try {
+            for (AgentProcess n : cluster.nodes) {
+                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
+                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
+            }
+            long postmaster = primary.postmasterPid().orElseThrow();
+            primary.terminate(Duration.ofSeconds(30));
+            assertThat(primary.postmasterPid()).as("a clean stop in pause leaves postgres running").hasValue(postmaster);
+            cluster.startAgent(primary);
+            Await.until(Duration.ofSeconds(30), primary.name + "'s agent back, reporting pause", () -> cluster.etcd
+                    .get(cluster.key("members/" + primary.name)).map(v -> v.contains("\"pause\":true")
+                            && v.contains("\"state\":\"running\"")).orElse(false));
+            primary.kill9();
+            Await.pause(3000);
+            assertThat(primary.postmasterPid()).as("a kill of the agent in pause leaves postgres running")
+                    .hasValue(postmaster);
+            assertThat(Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('paused')")).isTrue();
+            cluster.startAgent(primary);
+        } finally {
+            AgentProcess other = cluster.nodes.stream().filter(n -> n != primary).findFirst().orElseThrow();
+            Rest.Answer resumed = Rest.call(other, "PATCH", "/config", "{\"pause\": false}");
+            assertThat(resumed.status()).as(resumed.toString()).isEqualTo(200);
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(cluster.writablePrimaries()).hasSize(1);
+    }
+}
