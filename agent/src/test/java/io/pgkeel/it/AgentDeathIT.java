@@ -47,12 +47,14 @@ class AgentDeathIT extends ClusterTestBase {
         AgentProcess primary = cluster.leader();
         Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS death_check (id serial PRIMARY KEY, note text)");
         long lease = cluster.etcd.leaseOf(cluster.key("leader"));
-        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe
+        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe, and
+        // after the freeze, so that no renewal can land after the question and move the lease past the bound
+        Host.signal(primary.pid(), "STOP");
+        long frozenAt = System.nanoTime();
+        Await.pause(100); // a renewal already on its way arrives
         long askedAt = System.nanoTime();
         long remaining = cluster.etcd.leaseRemainingSeconds(lease);
         assertThat(remaining).isPositive();
-        Host.signal(primary.pid(), "STOP");
-        long frozenAt = System.nanoTime();
         try {
             while (Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('frozen agent')")) {
                 assertThat(System.nanoTime() - frozenAt).as("still writable long after its agent froze")

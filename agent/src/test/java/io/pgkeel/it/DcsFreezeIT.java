@@ -21,13 +21,23 @@ class DcsFreezeIT extends ClusterTestBase {
         Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS freeze_check (id serial PRIMARY KEY)");
         long lease = cluster.etcd.leaseOf(cluster.key("leader"));
         assertThat(lease).as("the leader key rides on a lease").isNotZero();
-        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe
-        long askedAt = System.nanoTime();
-        long remaining = cluster.etcd.leaseRemainingSeconds(lease);
-        assertThat(remaining).isPositive();
-        cluster.etcd.freeze();
+        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe. The
+        // agent is held still meanwhile: a renewal landing between this question and the freeze would move the
+        // lease (and the agent's deadline) past the bound measured here
+        long askedAt;
+        long remaining;
+        Host.signal(primary.pid(), "STOP");
+        try {
+            Await.pause(100); // a renewal already on its way arrives
+            askedAt = System.nanoTime();
+            remaining = cluster.etcd.leaseRemainingSeconds(lease);
+            cluster.etcd.freeze();
+        } finally {
+            Host.signal(primary.pid(), "CONT");
+        }
         long frozenAt = System.nanoTime();
         try {
+            assertThat(remaining).isPositive();
             while (Sql.tryExecute(primary.pgPort, "INSERT INTO freeze_check DEFAULT VALUES")) {
                 assertThat(System.nanoTime() - askedAt).as("still writable %d s after etcd froze",
                         (System.nanoTime() - frozenAt) / 1_000_000_000L).isLessThan(Duration.ofSeconds(60).toNanos());
