@@ -331,6 +331,17 @@ public final class FakePostgres implements LocalPostgres {
         slots.addAll(names);
     }
 
+    @Override
+    public synchronized Set<String> dropUnusedSlots(Set<String> names) {
+        if (!isWritablePrimary()) {
+            throw new PostgresException("cannot drop slots on a standby");
+        }
+        Set<String> dropped = new HashSet<>(names);
+        dropped.retainAll(slots);
+        slots.removeAll(dropped);
+        return dropped;
+    }
+
     /** Where, in this node's history, timeline {@code tl} ended (Long.MAX_VALUE if it is still current). */
     private synchronized long endOfTimelineInHistory(int tl) {
         return tl - 1 < switches.size() ? switches.get(tl - 1) : Long.MAX_VALUE;

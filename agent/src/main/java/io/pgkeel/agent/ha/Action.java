@@ -39,13 +39,16 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /**
      * I hold the key and run as primary: publish my WAL position in {@code status}, create the replication slots
-     * the other members need, write the {@code initialize}/{@code config} keys if they are missing, and bring
-     * {@code history} up to my timeline when it is behind.
+     * the other members need, drop (if unused) those of members gone for longer than {@code member_slots_ttl},
+     * write the {@code initialize}/{@code config} keys if they are missing, and bring {@code history} up to my
+     * timeline when it is behind.
      */
-    record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, String systemIdentifierToWrite,
-                         boolean writeConfig, boolean writeHistory, String reason) implements Action {
+    record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, java.util.Set<String> slotsToDrop,
+                         String systemIdentifierToWrite, boolean writeConfig, boolean writeHistory, String reason)
+            implements Action {
         public LeadAsPrimary {
             slotsToCreate = java.util.Set.copyOf(slotsToCreate);
+            slotsToDrop = java.util.Set.copyOf(slotsToDrop);
         }
     }
 

@@ -13,6 +13,7 @@ import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.common.pg.PostgresException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -83,6 +84,8 @@ public final class HaNode implements OperatorChannel {
     private boolean runningLastCycle;
     private boolean restartCallbackPending;
     private int failedReplicaStarts;
+    /** Slot name of each member seen in etcd since this agent started -> when last seen (ha-loop thread only). */
+    private final java.util.Map<String, Long> memberSlotsSeen = new java.util.HashMap<>();
     private boolean replicaStarting;
     private Member lastPublished;
     private long lastPublishedLease;
@@ -290,8 +293,15 @@ public final class HaNode implements OperatorChannel {
             notStreamingFrom = null;
         }
         trackReplicaStarts(status);
+        if (view.isReachable()) {
+            for (Member m : view.cluster().members()) {
+                if (!m.name().equals(identity.name())) {
+                    memberSlotsSeen.put(HaPolicy.slotName(m.name()), now);
+                }
+            }
+        }
         return new Observation(view, status, lease, peers, self, now, notStreamingSince, clock.now(), request,
-                failedReplicaStarts);
+                failedReplicaStarts, memberSlotsSeen);
     }
 
     /**
@@ -600,6 +610,18 @@ public final class HaNode implements OperatorChannel {
         if (!a.slotsToCreate().isEmpty()) {
             pg.createSlots(a.slotsToCreate());
         }
+        if (!a.slotsToDrop().isEmpty()) {
+            Set<String> dropped = pg.dropUnusedSlots(a.slotsToDrop());
+            if (!dropped.isEmpty()) {
+                log.info("dropped replication slot(s) {}: their members have been gone from the cluster for over"
+                        + " member_slots_ttl ({} s)", new java.util.TreeSet<>(dropped), dynamic.memberSlotsTtl());
+            }
+            memberSlotsSeen.keySet().removeAll(dropped);
+        }
+        // forget members long gone whose slot is not here (never made, or dropped by hand): the map stays small
+        long ttlNanos = dynamic.memberSlotsTtl() * 1_000_000_000L;
+        memberSlotsSeen.entrySet().removeIf(e -> o.nowNanos() - e.getValue() >= ttlNanos
+                && !o.pg().slots().contains(e.getKey()));
         if (a.writeHistory()) {
             writeHistory(o);
         }

@@ -243,10 +243,12 @@ public final class HaPolicy {
     static Action leadAsPrimary(Observation o, ClusterView c, String reasonPrefix) {
         PgStatus pg = o.pg();
         Set<String> slots = memberSlots(o, c, pg.slots());
+        // in pause nothing is dropped (Patroni neither): the operator may be moving members around
+        Set<String> drop = reasonPrefix.isEmpty() ? departedMemberSlots(o, c, pg.slots()) : Set.of();
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
         // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
         boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
-        return new Action.LeadAsPrimary(pg.walPosition(), slots, sysidToWrite, c.config().isEmpty(), historyBehind,
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, sysidToWrite, c.config().isEmpty(), historyBehind,
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 
@@ -262,6 +264,25 @@ public final class HaPolicy {
             }
         }
         return slots;
+    }
+
+    /**
+     * Slots on this primary that belonged to members gone from etcd for at least {@code member_slots_ttl}. Only
+     * slots this agent saw as a member's: a slot an operator made for a backup tool or a standby outside the
+     * cluster is never one of them (Patroni 3.0 drops every slot it does not know; pgkeel does not).
+     */
+    static Set<String> departedMemberSlots(Observation o, ClusterView c, Set<String> existing) {
+        long ttlNanos = o.self().dynamic().memberSlotsTtl() * 1_000_000_000L;
+        Set<String> present = new HashSet<>();
+        c.members().forEach(m -> present.add(slotName(m.name())));
+        present.add(slotName(o.self().name()));
+        Set<String> drop = new HashSet<>();
+        o.memberSlotsSeenNanos().forEach((slot, seen) -> {
+            if (existing.contains(slot) && !present.contains(slot) && o.nowNanos() - seen >= ttlNanos) {
+                drop.add(slot);
+            }
+        });
+        return drop;
     }
 
     static boolean hasAddress(Optional<Member> m) {

@@ -687,6 +687,33 @@ public final class PostgresController implements LocalPostgres {
         }
     }
 
+    @Override
+    public Set<String> dropUnusedSlots(Set<String> slots) {
+        Set<String> dropped = new HashSet<>();
+        Connection c;
+        try {
+            c = connection();
+        } catch (SQLException e) {
+            closeConnection();
+            throw new PostgresException("dropping replication slots " + slots + ": " + e.getMessage(), e);
+        }
+        for (String slot : slots) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) "
+                    + "FROM pg_replication_slots WHERE slot_name = ? AND slot_type = 'physical' AND NOT active")) {
+                ps.setString(1, slot);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        dropped.add(slot);
+                    }
+                }
+            } catch (SQLException e) {
+                // became active between the check and the drop: somebody streams from it again, so it stays
+                log.debug("replication slot {} not dropped: {}", slot, e.getMessage());
+            }
+        }
+        return dropped;
+    }
+
     // ---------------------------------------------------------------- configuration files
 
     /**

@@ -27,6 +27,36 @@ class HaPolicyDetailsTest {
         assertThat(((Action.LeadAsPrimary) promoted).writeHistory()).as("timeline 3, empty history").isTrue();
     }
 
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> slotDrops() {
+        return java.util.stream.Stream.of(
+                slotRow("member gone longer than member_slots_ttl, its slot here -> dropped",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("c", 1801), "c"),
+                slotRow("member gone, but not yet for member_slots_ttl -> kept",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("c", 1799)),
+                slotRow("member_slots_ttl 0 (Patroni 3.0's behaviour) -> dropped as soon as the member is gone",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("c", 0).memberSlotsTtl(0), "c"),
+                slotRow("member still in etcd, however long ago it was last noted -> kept",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("b", 5000)),
+                slotRow("a slot no member of this cluster ever had (an operator's, a backup tool's) -> never dropped",
+                        me("a").primary(1).slots("b", "barman").memberSlotsTtl(0)),
+                slotRow("departed member whose slot is not here -> nothing to drop",
+                        me("a").primary(1).slots("b").sawMemberSlot("c", 5000)),
+                slotRow("pause -> nothing dropped",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("c", 5000).paused()));
+    }
+
+    private static org.junit.jupiter.params.provider.Arguments slotRow(String name, Scenario s, String... dropped) {
+        return org.junit.jupiter.params.provider.Arguments.of(org.junit.jupiter.api.Named.of(name, s), Set.of(dropped));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("slotDrops")
+    void leaderDropsOnlyTheSlotsOfMembersGoneLongerThanMemberSlotsTtl(Scenario s, Set<String> dropped) {
+        Action a = HaPolicy.decide(s.cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());
+        assertThat(a).isInstanceOfSatisfying(Action.LeadAsPrimary.class,
+                lead -> assertThat(lead.slotsToDrop()).isEqualTo(dropped));
+    }
+
     @Test
     void leaderRewritesMissingInitializeAndConfigKeys() {
         Action a = HaPolicy.decide(me("a").primary(1).cluster(c -> c.leader("a", MY_LEASE).members("a").initialize("")

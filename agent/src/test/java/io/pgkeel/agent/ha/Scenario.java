@@ -40,6 +40,8 @@ final class Scenario {
     private boolean paused;
     private OperatorRequest request;
     private int failedStarts;
+    private int memberSlotsTtl = 1800;
+    private final Map<String, Long> memberSlotsSeen = new HashMap<>();
 
     private Scenario(String name) {
         this.name = name;
@@ -111,6 +113,17 @@ final class Scenario {
                 state == PgRunState.RUNNING && standby ? "streaming" : null, following, Set.of(), 150000, null);
     }
 
+    /** This agent last saw a member with slot {@code slot} in etcd {@code secondsAgo} seconds ago. */
+    Scenario sawMemberSlot(String slot, double secondsAgo) {
+        memberSlotsSeen.put(slot, NOW - (long) (secondsAgo * 1e9));
+        return this;
+    }
+
+    Scenario memberSlotsTtl(int seconds) {
+        memberSlotsTtl = seconds;
+        return this;
+    }
+
     Scenario tag(String key, Object value) {
         tags.put(key, value);
         return this;
@@ -176,11 +189,11 @@ final class Scenario {
     }
 
     Observation observation() {
-        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, paused, Map.of(), Map.of(), 1);
+        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, paused, Map.of(), Map.of(), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
         return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince, WALL_NOW,
-                Optional.ofNullable(request), failedStarts);
+                Optional.ofNullable(request), failedStarts, memberSlotsSeen);
     }
 
     /** The cluster as etcd holds it. */

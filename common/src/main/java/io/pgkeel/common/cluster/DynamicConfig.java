@@ -4,6 +4,7 @@ import java.util.Map;
 
 /**
  * The cluster-wide settings in the {@code config} key (Patroni's "dynamic configuration").
+ * {@code memberSlotsTtl}: seconds a departed member's replication slot is kept on the primary (Patroni 4).
  * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
  */
 public record DynamicConfig(
@@ -13,6 +14,7 @@ public record DynamicConfig(
         long maximumLagOnFailover,
         boolean usePgRewind,
         boolean useSlots,
+        int memberSlotsTtl,
         boolean pause,
         Map<String, String> pgParameters,
         Map<String, Object> raw,
@@ -22,6 +24,8 @@ public record DynamicConfig(
     public static final int DEFAULT_LOOP_WAIT = 10;
     public static final int DEFAULT_RETRY_TIMEOUT = 10;
     public static final long DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1_048_576L;
+    /** Patroni 4's default: a member's slot outlives its member key by 30 minutes (restarts, short outages). */
+    public static final int DEFAULT_MEMBER_SLOTS_TTL = 1800;
 
     public DynamicConfig {
         pgParameters = pgParameters == null ? Map.of() : Map.copyOf(pgParameters);
@@ -30,11 +34,11 @@ public record DynamicConfig(
 
     public static DynamicConfig defaults() {
         return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
-                false, true, false, Map.of(), Map.of(), 0);
+                false, true, DEFAULT_MEMBER_SLOTS_TTL, false, Map.of(), Map.of(), 0);
     }
 
     public DynamicConfig withRevision(long revision) {
-        return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots, pause,
-                pgParameters, raw, revision);
+        return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
+                memberSlotsTtl, pause, pgParameters, raw, revision);
     }
 }

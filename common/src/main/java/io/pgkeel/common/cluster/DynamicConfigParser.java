@@ -25,6 +25,7 @@ public final class DynamicConfigParser {
                 longValue(raw, "maximum_lag_on_failover", DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER, where, problems),
                 boolValue(pg, "use_pg_rewind", false, where + ".postgresql", problems),
                 boolValue(pg, "use_slots", true, where + ".postgresql", problems),
+                secondsValue(raw, "member_slots_ttl", DynamicConfig.DEFAULT_MEMBER_SLOTS_TTL, where, problems),
                 boolValue(raw, "pause", false, where, problems),
                 params,
                 raw,
@@ -63,6 +64,35 @@ public final class DynamicConfigParser {
         }
         problems.add(where + "." + key + ": expected a whole number, got '" + v + "'; using " + dflt);
         return dflt;
+    }
+
+    /** Seconds as a whole number, or with Patroni's units: "90s", "30min", "2h", "1d". Negative is refused. */
+    static int secondsValue(Map<String, Object> raw, String key, int dflt, String where, List<String> problems) {
+        Object v = raw.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        long seconds = -1;
+        if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
+            seconds = n.longValue();
+        } else if (v instanceof String s) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d{1,9})\\s*(s|min|h|d)?\\s*").matcher(s);
+            if (m.matches()) {
+                long unit = m.group(2) == null ? 1 : switch (m.group(2)) {
+                    case "min" -> 60;
+                    case "h" -> 3600;
+                    case "d" -> 86400;
+                    default -> 1;
+                };
+                seconds = Long.parseLong(m.group(1)) * unit;
+            }
+        }
+        if (seconds < 0 || seconds > Integer.MAX_VALUE) {
+            problems.add(where + "." + key + ": expected seconds (a whole number, or with s, min, h or d), got '" + v
+                    + "'; using " + dflt);
+            return dflt;
+        }
+        return (int) seconds;
     }
 
     private static boolean boolValue(Map<String, Object> raw, String key, boolean dflt, String where, List<String> problems) {

@@ -85,6 +85,9 @@ public interface LocalPostgres {
     /** Creates missing physical replication slots on this primary. */
     void createSlots(Set<String> slots);
 
+    /** Drops those of these physical slots that exist and nobody streams from; returns the ones dropped. */
+    Set<String> dropUnusedSlots(Set<String> slots);
+
     /** How to stop. */
     enum StopMode {
         /** Checkpoint, then stop: a clean shutdown (switchover, agent shutdown). */
