@@ -4,7 +4,6 @@ import io.pgkeel.common.Clock;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +53,8 @@ public final class FenceGuard implements AutoCloseable {
             done
             """;
 
-    private final List<String> command;
+    private final String pgCtl;
+    private final java.nio.file.Path dataDir;
     private final Clock clock;
     private final long graceNanos;
     private final Thread feeder;
@@ -70,7 +70,8 @@ public final class FenceGuard implements AutoCloseable {
      *                   guard still acts before the lease can have expired
      */
     public FenceGuard(String pgCtl, java.nio.file.Path dataDir, Clock clock, long graceNanos) {
-        this.command = List.of("bash", "-c", SCRIPT, "pgkeel-fence-guard", pgCtl, dataDir.toString());
+        this.pgCtl = pgCtl;
+        this.dataDir = dataDir;
         this.clock = clock;
         this.graceNanos = graceNanos;
         this.feeder = new Thread(this::feed, "fence-guard");
@@ -121,6 +122,14 @@ public final class FenceGuard implements AutoCloseable {
         closeGuard();
     }
 
+    /** The guard's command; the script travels in the environment, so that ps shows one readable line. */
+    static ProcessBuilder processBuilder(String pgCtl, java.nio.file.Path dataDir) {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "eval \"$PGKEEL_FENCE_GUARD\"", "pgkeel-fence-guard",
+                pgCtl, dataDir.toString());
+        pb.environment().put("PGKEEL_FENCE_GUARD", SCRIPT);
+        return pb;
+    }
+
     static String seconds(long nanos) {
         return String.format(Locale.ROOT, "%.3f", nanos / 1e9);
     }
@@ -129,7 +138,7 @@ public final class FenceGuard implements AutoCloseable {
         try {
             if (guard == null || !guard.isAlive()) {
                 closeGuard();
-                guard = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                guard = processBuilder(pgCtl, dataDir).redirectOutput(ProcessBuilder.Redirect.INHERIT)
                         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
                 toGuard = guard.getOutputStream();
                 log.debug("fence guard started (pid {})", guard.pid());

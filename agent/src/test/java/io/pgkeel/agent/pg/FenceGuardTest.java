@@ -38,8 +38,7 @@ class FenceGuardTest {
 
     /** The guard as the agent starts it, but with its stdin in the test's hands (closing it = the agent dying). */
     private Process guard() throws IOException {
-        return new ProcessBuilder("bash", "-c", FenceGuard.SCRIPT, "guard", pgCtl.toString(), dir.resolve("data").toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(stderr.toFile()).start();
+        return FenceGuard.processBuilder(pgCtl.toString(), dir.resolve("data")).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(stderr.toFile()).start();
     }
 
     private static void say(Process guard, String line) throws IOException {
