@@ -165,6 +165,8 @@ primary_port() {
 echo "pgkeel demo under $DEMO_DIR: waiting for the cluster to bootstrap..."
 for _ in $(seq 1 120); do primary_port >/dev/null && break; sleep 0.5; done
 while true; do
+  # `./pgkeel demo stop` from another terminal removed everything: nothing left to show
+  [ -f "$DEMO_DIR/pids" ] || { echo "the demo under $DEMO_DIR was stopped"; exit 0; }
   clear 2>/dev/null || true
   echo "pgkeel demo (cluster 'demo'; logs and data under $DEMO_DIR)"
   echo
