@@ -64,6 +64,7 @@ public final class FenceGuard implements AutoCloseable {
     private boolean closing; // guarded by lock
     private volatile Process guard; // written by the feeder thread only
     private OutputStream toGuard; // feeder thread only
+    private Long failingSince; // feeder thread only: when the current streak of failures began
 
     /**
      * @param graceNanos how long after the fence deadline the guard acts; must be well under the fence margin, so the
@@ -115,7 +116,7 @@ public final class FenceGuard implements AutoCloseable {
                 synchronized (lock) {
                     pending = true; // tell a new guard
                 }
-                clock.sleepNanos(TimeUnit.MILLISECONDS.toNanos(200));
+                clock.sleepNanos(TimeUnit.SECONDS.toNanos(1));
             }
         }
         send("exit");
@@ -145,9 +146,19 @@ public final class FenceGuard implements AutoCloseable {
             }
             toGuard.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
             toGuard.flush();
+            if (failingSince != null) {
+                log.info("fence guard: running again after {} s", (clock.nanoTime() - failingSince) / 1_000_000_000L);
+                failingSince = null;
+            }
             return true;
         } catch (IOException e) {
-            log.warn("fence guard: could not tell it '{}': {}; starting a new one", line, e.getMessage());
+            // once per streak of failures (a missing bash would otherwise log every second)
+            long now = clock.nanoTime();
+            if (failingSince == null) {
+                failingSince = now;
+                log.error("fence guard: could not start it or tell it '{}': {}; retrying every second. Until it"
+                        + " runs, a primary whose agent dies keeps running postgres", line, e.getMessage());
+            }
             closeGuard();
             return false;
         }
