@@ -126,7 +126,7 @@ public final class FakePostgres implements LocalPostgres {
         String replState = running && standby ? (following != null && isStreamingSource() ? "streaming"
                 : "in archive recovery") : null;
         return new PgStatus(true, sysid, lastRunAsPrimary || running && !standby, state, standby, timeline(), wal, wal,
-                wal, replState, standby ? following : null, running && !standby ? slots : Set.of(), 150000,
+                wal, replState, standby ? following : null, running ? slots : Set.of(), 150000,
                 running ? "2026-01-01 00:00:00+00" : null);
     }
 
@@ -333,8 +333,8 @@ public final class FakePostgres implements LocalPostgres {
 
     @Override
     public synchronized Set<String> dropUnusedSlots(Set<String> names) {
-        if (!isWritablePrimary()) {
-            throw new PostgresException("cannot drop slots on a standby");
+        if (state != PgRunState.RUNNING) {
+            throw new PostgresException("postgres is not running");
         }
         Set<String> dropped = new HashSet<>(names);
         dropped.retainAll(slots);

@@ -7,7 +7,7 @@ package io.pgkeel.agent.ha;
 public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader, Action.StartPostgres,
         Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote, Action.Demote,
         Action.Follow, Action.Rewind, Action.Switchover, Action.ClearFailoverKey, Action.ReleaseLeader,
-        Action.Restart, Action.Reinitialize, Action.Wait {
+        Action.Restart, Action.Reinitialize, Action.DropReplicaSlots, Action.Wait {
 
     String reason();
 
@@ -99,6 +99,16 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /** An operator asked to rebuild this replica: stop, wipe the data directory, clone from {@code leader}. */
     record Reinitialize(String leader, String reason) implements Action {}
+
+    /**
+     * I am a running replica that still has slots of this cluster's (kept from when it was primary, or permanent
+     * ones): drop those nobody streams from. On a standby they would hold back its WAL for ever.
+     */
+    record DropReplicaSlots(java.util.Set<String> slots, String reason) implements Action {
+        public DropReplicaSlots {
+            slots = java.util.Set.copyOf(slots);
+        }
+    }
 
     /** Nothing to change this cycle. */
     record Wait(String reason) implements Action {}

@@ -86,6 +86,8 @@ public final class HaNode implements OperatorChannel {
     private int failedReplicaStarts;
     /** Slot name of each member seen in etcd since this agent started -> when last seen (ha-loop thread only). */
     private final java.util.Map<String, Long> memberSlotsSeen = new java.util.HashMap<>();
+    /** The config revision whose logical permanent slots were last warned about (ha-loop thread only). */
+    private long logicalSlotsWarnedAt = -1;
     private boolean replicaStarting;
     private Member lastPublished;
     private long lastPublishedLease;
@@ -252,6 +254,14 @@ public final class HaNode implements OperatorChannel {
                     if (cfg.retryTimeout() != dynamic.retryTimeout() || cfg.ttl() != dynamic.ttl()) {
                         dcs.callTimeout(callTimeoutFor(cfg));
                     }
+                    if (cfg.modRevision() != logicalSlotsWarnedAt) {
+                        logicalSlotsWarnedAt = cfg.modRevision();
+                        java.util.Set<String> logical = io.pgkeel.common.cluster.PermanentSlots.logical(cfg.raw());
+                        if (!logical.isEmpty()) {
+                            log.warn("config.permanent_slots: logical slots are not supported yet; not keeping {}",
+                                    new java.util.TreeSet<>(logical));
+                        }
+                    }
                     dynamic = cfg;
                 });
             } catch (DcsException e) {
@@ -371,6 +381,12 @@ public final class HaNode implements OperatorChannel {
         }
         if (action instanceof Action.LeadAsPrimary a) {
             leadAsPrimary(a, o);
+        } else if (action instanceof Action.DropReplicaSlots a) {
+            Set<String> dropped = pg.dropUnusedSlots(a.slots());
+            if (dropped.size() != a.slots().size()) {
+                log.debug("kept replication slot(s) {}: something streams from them", a.slots().stream()
+                        .filter(x -> !dropped.contains(x)).sorted().toList());
+            }
         } else if (action instanceof Action.AcquireLeader a) {
             if (!dcs.tryAcquireLeader()) {
                 log.info("lost the race for the leader key");
@@ -732,7 +748,8 @@ public final class HaNode implements OperatorChannel {
 
     private static boolean changesPostgres(Action a) {
         return !(a instanceof Action.Wait) && !(a instanceof Action.LeadAsPrimary) && !(a instanceof Action.ReattachLeader)
-                && !(a instanceof Action.ClearFailoverKey) && !(a instanceof Action.ReleaseLeader);
+                && !(a instanceof Action.ClearFailoverKey) && !(a instanceof Action.ReleaseLeader)
+                && !(a instanceof Action.DropReplicaSlots);
     }
 
     private String roleTag(PgStatus s) {

@@ -27,8 +27,30 @@ public final class HaPolicy {
     private HaPolicy() {}
 
     public static Action decide(Observation o) {
-        Action base = o.self().dynamic().pause() ? PausedPolicy.decide(o) : decideActive(o);
+        Action base = o.self().dynamic().pause() ? PausedPolicy.decide(o) : withReplicaSlotsDropped(o, decideActive(o));
         return o.request().isPresent() ? OperatorRequests.serve(o.request().get(), base, o) : base;
+    }
+
+    /**
+     * A replica with nothing else to do drops the cluster's slots it still has: the members' (kept from when it was
+     * primary: pg_rewind and a demotion leave pg_replslot alone) and the permanent ones, which belong on the primary
+     * only. Slots the cluster never had are not its business. (pgkeel does no cascading replication, so no slot of
+     * the cluster's belongs on a replica.)
+     */
+    static Action withReplicaSlotsDropped(Observation o, Action decided) {
+        if (!(decided instanceof Action.Wait) || !o.dcs().isReachable() || !o.pg().isRunningReplica()) {
+            return decided;
+        }
+        Set<String> cluster = new HashSet<>(o.self().dynamic().permanentSlots());
+        cluster.addAll(o.memberSlotsSeenNanos().keySet());
+        o.dcs().cluster().members().forEach(m -> cluster.add(slotName(m.name())));
+        Set<String> stale = new java.util.TreeSet<>(o.pg().slots());
+        stale.retainAll(cluster);
+        if (stale.isEmpty()) {
+            return decided;
+        }
+        return new Action.DropReplicaSlots(stale, "dropping replication slots " + String.join(", ", stale)
+                + " on this replica: kept from when it was primary, they would hold back its WAL");
     }
 
     private static Action decideActive(Observation o) {
@@ -252,13 +274,21 @@ public final class HaPolicy {
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 
-    /** The physical slots the other members stream through, minus those that exist already. */
+    /**
+     * The physical slots the other members stream through, and the permanent ones ({@code permanent_slots}), minus
+     * those that exist already. Like Patroni, only with {@code use_slots}.
+     */
     static Set<String> memberSlots(Observation o, ClusterView c, Set<String> existing) {
         Set<String> slots = new HashSet<>();
         if (o.self().dynamic().useSlots()) {
             for (Member m : c.members()) {
                 String slot = slotName(m.name());
                 if (!m.name().equals(o.self().name()) && !existing.contains(slot)) {
+                    slots.add(slot);
+                }
+            }
+            for (String slot : o.self().dynamic().permanentSlots()) {
+                if (!existing.contains(slot)) {
                     slots.add(slot);
                 }
             }
@@ -276,6 +306,7 @@ public final class HaPolicy {
         Set<String> present = new HashSet<>();
         c.members().forEach(m -> present.add(slotName(m.name())));
         present.add(slotName(o.self().name()));
+        present.addAll(o.self().dynamic().permanentSlots());
         Set<String> drop = new HashSet<>();
         o.memberSlotsSeenNanos().forEach((slot, seen) -> {
             if (existing.contains(slot) && !present.contains(slot) && o.nowNanos() - seen >= ttlNanos) {

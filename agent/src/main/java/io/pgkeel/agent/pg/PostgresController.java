@@ -174,8 +174,8 @@ public final class PostgresController implements LocalPostgres {
             } else {
                 timeline = Integer.parseInt(rs.getString(3), 16);
                 wal = lsn(rs.getString(2));
-                slots = slots(c);
             }
+            slots = slots(c); // on a standby too: slots kept there hold back its WAL
             boolean mayHaveDiverged = !inRecovery || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
             return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
                     receive, replay, replicationState, inRecovery ? following() : null, slots, rs.getInt(9),

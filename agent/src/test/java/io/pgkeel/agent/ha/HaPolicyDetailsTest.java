@@ -41,6 +41,8 @@ class HaPolicyDetailsTest {
                         me("a").primary(1).slots("b", "barman").memberSlotsTtl(0)),
                 slotRow("departed member whose slot is not here -> nothing to drop",
                         me("a").primary(1).slots("b").sawMemberSlot("c", 5000)),
+                slotRow("a permanent slot (permanent_slots) is never dropped, even one a departed member had",
+                        me("a").primary(1).slots("b", "c").sawMemberSlot("c", 5000).permanentSlots("c")),
                 slotRow("pause -> nothing dropped",
                         me("a").primary(1).slots("b", "c").sawMemberSlot("c", 5000).paused()));
     }
@@ -55,6 +57,13 @@ class HaPolicyDetailsTest {
         Action a = HaPolicy.decide(s.cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());
         assertThat(a).isInstanceOfSatisfying(Action.LeadAsPrimary.class,
                 lead -> assertThat(lead.slotsToDrop()).isEqualTo(dropped));
+    }
+
+    @Test
+    void leaderCreatesMissingPermanentSlots_onlyWithUseSlots() {
+        Action a = HaPolicy.decide(me("a").primary(1).slots("b", "dr").permanentSlots("dr", "barman")
+                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());
+        assertThat(((Action.LeadAsPrimary) a).slotsToCreate()).containsExactly("barman");
     }
 
     @Test

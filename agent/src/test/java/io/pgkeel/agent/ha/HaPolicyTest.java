@@ -55,6 +55,19 @@ class HaPolicyTest {
                 row("replica following the leader -> nothing to do",
                         me("b").replicaFollowing("a", 1000).cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
                         Action.Wait.class, "no action. I am (b), a secondary, and following a leader (a)"),
+                row("replica still holding the slots it made as primary, and a permanent one -> drop them (not an operator's)",
+                        me("b").replicaFollowing("a", 1000).slots("a", "c", "dr", "barman").permanentSlots("dr")
+                                .sawMemberSlot("c", 60).cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.DropReplicaSlots.class,
+                        "dropping replication slots a, c, dr on this replica: kept from when it was primary, they would hold back its WAL"),
+                row("replica holding only an operator's slot -> nothing to do",
+                        me("b").replicaFollowing("a", 1000).slots("barman")
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Wait.class, "no action. I am (b), a secondary, and following a leader (a)"),
+                row("paused replica holding the cluster's slots -> left alone",
+                        me("b").replicaFollowing("a", 1000).slots("a").paused()
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Wait.class, "PAUSE: no action. I am (b), a secondary, and following a leader (a)"),
                 row("replica following an old leader -> re-point",
                         me("c").replicaFollowing("a", 1000).cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b", "c")),
                         Action.Follow.class, "following new leader 'b'"),

@@ -41,6 +41,7 @@ final class Scenario {
     private OperatorRequest request;
     private int failedStarts;
     private int memberSlotsTtl = 1800;
+    private Set<String> permanentSlots = Set.of();
     private final Map<String, Long> memberSlotsSeen = new HashMap<>();
 
     private Scenario(String name) {
@@ -119,6 +120,11 @@ final class Scenario {
         return this;
     }
 
+    Scenario permanentSlots(String... names) {
+        permanentSlots = Set.of(names);
+        return this;
+    }
+
     Scenario memberSlotsTtl(int seconds) {
         memberSlotsTtl = seconds;
         return this;
@@ -189,7 +195,7 @@ final class Scenario {
     }
 
     Observation observation() {
-        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, paused, Map.of(), Map.of(), 1);
+        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused, Map.of(), Map.of(), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
         return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince, WALL_NOW,

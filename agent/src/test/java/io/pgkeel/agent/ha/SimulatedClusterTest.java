@@ -35,6 +35,9 @@ class SimulatedClusterTest {
             assertThat(c.dcs.get("failover")).as("the winner clears the failover key").isEmpty();
             // a clean handover needs no pg_rewind
             assertThat(c.node(leader).pg.rewinds()).as(c.describe()).isZero();
+            // the new primary keeps a slot per other member; the old one, now a replica, none (they would hold its WAL)
+            assertThat(c.node(candidate).pg.probe().slots()).hasSize(2);
+            assertThat(c.node(leader).pg.probe().slots()).as("slots left on the old leader").isEmpty();
         }
         assertThat(c.maxWritablePrimaries()).isEqualTo(1);
     }

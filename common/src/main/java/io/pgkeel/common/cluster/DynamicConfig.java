@@ -5,6 +5,7 @@ import java.util.Map;
 /**
  * The cluster-wide settings in the {@code config} key (Patroni's "dynamic configuration").
  * {@code memberSlotsTtl}: seconds a departed member's replication slot is kept on the primary (Patroni 4).
+ * {@code permanentSlots}: the physical slots of {@code permanent_slots}, kept on whichever member is primary.
  * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
  */
 public record DynamicConfig(
@@ -15,6 +16,7 @@ public record DynamicConfig(
         boolean usePgRewind,
         boolean useSlots,
         int memberSlotsTtl,
+        java.util.Set<String> permanentSlots,
         boolean pause,
         Map<String, String> pgParameters,
         Map<String, Object> raw,
@@ -29,16 +31,17 @@ public record DynamicConfig(
 
     public DynamicConfig {
         pgParameters = pgParameters == null ? Map.of() : Map.copyOf(pgParameters);
+        permanentSlots = permanentSlots == null ? java.util.Set.of() : java.util.Set.copyOf(permanentSlots);
         raw = raw == null ? Map.of() : raw;
     }
 
     public static DynamicConfig defaults() {
         return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
-                false, true, DEFAULT_MEMBER_SLOTS_TTL, false, Map.of(), Map.of(), 0);
+                false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, Map.of(), Map.of(), 0);
     }
 
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
-                memberSlotsTtl, pause, pgParameters, raw, revision);
+                memberSlotsTtl, permanentSlots, pause, pgParameters, raw, revision);
     }
 }

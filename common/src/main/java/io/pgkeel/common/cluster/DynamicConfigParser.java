@@ -26,6 +26,7 @@ public final class DynamicConfigParser {
                 boolValue(pg, "use_pg_rewind", false, where + ".postgresql", problems),
                 boolValue(pg, "use_slots", true, where + ".postgresql", problems),
                 secondsValue(raw, "member_slots_ttl", DynamicConfig.DEFAULT_MEMBER_SLOTS_TTL, where, problems),
+                PermanentSlots.physical(raw, where, problems),
                 boolValue(raw, "pause", false, where, problems),
                 params,
                 raw,

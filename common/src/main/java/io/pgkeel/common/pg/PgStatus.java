@@ -15,7 +15,7 @@ import java.util.Set;
  * @param walPosition       primary: flush LSN; replica: max(received, replayed)
  * @param replicationState  replicas only: "streaming" or "in archive recovery", else null
  * @param following         the member name this node's primary_conninfo points at, or null
- * @param slots             physical replication slots present (primary only)
+ * @param slots             physical replication slots present (on a standby too)
  */
 public record PgStatus(
         boolean initialized,

@@ -43,4 +43,42 @@ class DynamicConfigParserTest {
                 .startsWith("config.member_slots_ttl: expected seconds (a whole number, or with s, min, h or d), got '")
                 .endsWith("'; using 1800"));
     }
+
+    @Test
+    void permanentSlots_physicalOnesAreKept_logicalOnesNamedForAWarning() {
+        List<String> problems = new ArrayList<>();
+        Map<String, Object> slots = new java.util.LinkedHashMap<>();
+        slots.put("dr_standby", Map.of("type", "physical"));
+        slots.put("barman", null);
+        slots.put("debezium", Map.of("type", "logical", "database", "app", "plugin", "pgoutput"));
+        Map<String, Object> raw = Map.of("permanent_slots", slots);
+        assertThat(DynamicConfigParser.parse(raw, "config", problems).permanentSlots())
+                .containsExactlyInAnyOrder("dr_standby", "barman");
+        assertThat(PermanentSlots.logical(raw)).containsExactly("debezium");
+        assertThat(problems).isEmpty();
+        assertThat(DynamicConfigParser.parse(Map.of("slots", Map.of("old_name", Map.of("type", "physical"))), "config",
+                problems).permanentSlots()).as("Patroni's older key").containsExactly("old_name");
+        assertThat(problems).isEmpty();
+    }
+
+    @Test
+    void permanentSlots_badEntriesAreNamedAndLeftOut() {
+        List<String> problems = new ArrayList<>();
+        Map<String, Object> slots = new java.util.LinkedHashMap<>();
+        slots.put("Bad-Name", Map.of("type", "physical"));
+        slots.put("odd_type", Map.of("type", "virtual"));
+        slots.put("not_a_map", "physical");
+        slots.put("fine", Map.of("type", "physical"));
+        assertThat(DynamicConfigParser.parse(Map.of("permanent_slots", slots), "config", problems).permanentSlots())
+                .containsExactly("fine");
+        assertThat(problems).containsExactly(
+                "config.permanent_slots.Bad-Name: a slot name is 1 to 63 characters of a-z, 0-9 and _",
+                "config.permanent_slots.odd_type.type: expected physical or logical, got 'virtual'",
+                "config.permanent_slots.not_a_map: expected {type: physical} or {type: logical, database: ..., plugin:"
+                        + " ...}, got 'physical'");
+        problems.clear();
+        assertThat(DynamicConfigParser.parse(Map.of("permanent_slots", List.of("a")), "config", problems)
+                .permanentSlots()).isEmpty();
+        assertThat(problems).singleElement().asString().startsWith("config.permanent_slots: expected a map");
+    }
 }
