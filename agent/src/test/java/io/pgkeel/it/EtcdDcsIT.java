@@ -130,14 +130,15 @@ class EtcdDcsIT {
             a.setInitialize("7123");
             assertThat(a.initializeConfig(Map.of("ttl", 20, "loop_wait", 2))).isTrue();
             assertThat(a.initializeConfig(Map.of("ttl", 99))).as("config is written once").isFalse();
-            a.writeStatus(4242);
+            a.writeStatus(4242, java.util.Set.of("gone_member"));
             ClusterView v = a.read();
             assertThat(v.initialize()).hasValue("7123");
             assertThat(v.config()).hasValueSatisfying(c -> assertThat(c.ttl()).isEqualTo(20));
             assertThat(v.lastLeaderLsn()).hasValue(4242L);
+            assertThat(v.retainedSlots()).containsExactly("gone_member");
             assertThat(v.members()).singleElement().satisfies(m -> assertThat(m.apiUrl())
                     .isEqualTo("http://127.0.0.1:8008/patroni"));
-            assertThat(etcd.get("/service/layout/status")).hasValue("{\"optime\":4242}");
+            assertThat(etcd.get("/service/layout/status")).hasValue("{\"optime\":4242,\"retain_slots\":[\"gone_member\"]}");
             assertThat(etcd.get("/service/layout/members/a")).hasValueSatisfying(j -> assertThat(j)
                     .contains("\"conn_url\":\"postgres://127.0.0.1:5432/postgres\"").contains("\"state\":\"running\""));
         }

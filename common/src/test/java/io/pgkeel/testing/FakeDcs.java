@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  * to it through its own {@link #session(String)}. Synchronized: sessions may be used from several threads.
  */
 public final class FakeDcs {
+    /** The status key's value: the leader's position and the departed members' slots it keeps. */
+    record Status(long optime, java.util.Set<String> retainSlots) {}
+
     private record Entry(Object value, long createRevision, long modRevision, long lease) {}
 
     private final Clock clock;
@@ -164,8 +167,9 @@ public final class FakeDcs {
                             Map<String, Object> raw = (Map<String, Object>) e.value();
                             return DynamicConfigParser.parse(raw, "config", new ArrayList<>()).withRevision(e.modRevision());
                         });
-                Optional<Long> optime = Optional.ofNullable(keys.get("status")).filter(e -> e.value() instanceof Long)
-                        .map(e -> (Long) e.value());
+                Optional<Status> status = Optional.ofNullable(keys.get("status")).filter(e -> e.value() instanceof Status)
+                        .map(e -> (Status) e.value());
+                Optional<Long> optime = status.map(Status::optime);
                 Optional<FailoverKey> failover = Optional.ofNullable(keys.get("failover"))
                         .filter(e -> e.value() instanceof FailoverKey).map(e -> (FailoverKey) e.value());
                 List<Member> members = new ArrayList<>();
@@ -178,7 +182,8 @@ public final class FakeDcs {
                 @SuppressWarnings("unchecked")
                 List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
                         .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
-                return new ClusterView(init, config, leader, members, optime, failover, history, revision);
+                return new ClusterView(init, config, leader, members, optime, failover, history, revision,
+                        status.map(Status::retainSlots).orElse(java.util.Set.of()));
             }
         }
 
@@ -363,10 +368,10 @@ public final class FakeDcs {
         }
 
         @Override
-        public void writeStatus(long optime) {
+        public void writeStatus(long optime, java.util.Set<String> retainSlots) {
             synchronized (FakeDcs.this) {
                 reachable("status");
-                put("status", optime, 0);
+                put("status", new Status(optime, java.util.Set.copyOf(retainSlots)), 0);
             }
         }
 

@@ -112,6 +112,7 @@ final class EtcdDcs implements Dcs {
         Optional<DynamicConfig> config = Optional.empty();
         Optional<LeaderKey> leader = Optional.empty();
         Optional<Long> optime = Optional.empty();
+        java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
         List<List<Object>> history = List.of();
         List<Member> members = new ArrayList<>();
@@ -145,9 +146,10 @@ final class EtcdDcs implements Dcs {
                     }
                 }
                 case "status" -> {
-                    ValueCodec.Decoded<Long> d = ValueCodec.statusOptime(value);
+                    ValueCodec.Decoded<ValueCodec.Status> d = ValueCodec.status(value);
                     if (check(key, rev, d)) {
-                        optime = Optional.of(d.value());
+                        optime = Optional.of(d.value().optime());
+                        retained = d.value().retainSlots();
                     }
                 }
                 case "failover" -> {
@@ -169,7 +171,7 @@ final class EtcdDcs implements Dcs {
             }
         }
         return new ClusterView(initialize, config, leader, members, optime, failover, history,
-                response.getHeader().getRevision());
+                response.getHeader().getRevision(), retained);
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
@@ -377,8 +379,8 @@ final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public void writeStatus(long optime) {
-        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime))), "write status key");
+    public void writeStatus(long optime, java.util.Set<String> retainSlots) {
+        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime, retainSlots))), "write status key");
     }
 
     @Override

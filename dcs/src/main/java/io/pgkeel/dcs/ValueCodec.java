@@ -99,21 +99,43 @@ final class ValueCodec {
         return Decoded.ok(DynamicConfigParser.parse(raw, "config", problems).withRevision(modRevision));
     }
 
-    /** {@code {"optime": 67395656, ...}}, or a bare integer as Patroni before 2.1 wrote under optime/leader. */
-    static Decoded<Long> statusOptime(String text) {
+    /** The status key: the leader's WAL position, and the members' slots it keeps (departed members' included). */
+    record Status(long optime, java.util.Set<String> retainSlots) {}
+
+    /**
+     * {@code {"optime": 67395656, "retain_slots": ["node4"], ...}}, or a bare integer as Patroni before 2.1 wrote
+     * under optime/leader. A {@code retain_slots} that is not a list of names is ignored (the optime still counts).
+     */
+    static Decoded<Status> status(String text) {
         String t = text.trim();
         if (t.matches("\\d+")) {
-            return Decoded.ok(Long.parseLong(t));
+            return Decoded.ok(new Status(Long.parseLong(t), java.util.Set.of()));
         }
         JsonNode node = object(t);
         if (node == null || !node.has("optime") || !node.get("optime").canConvertToLong()) {
             return Decoded.garbage("expected {\"optime\": <integer LSN>}");
         }
-        return Decoded.ok(node.get("optime").asLong());
+        java.util.Set<String> retain = new java.util.TreeSet<>();
+        JsonNode slots = node.path("retain_slots");
+        if (slots.isArray()) {
+            slots.forEach(s -> {
+                if (s.isTextual()) {
+                    retain.add(s.asText());
+                }
+            });
+        }
+        return Decoded.ok(new Status(node.get("optime").asLong(), retain));
     }
 
-    static String encodeStatus(long optime) {
-        return json(Map.of("optime", optime));
+    /** Patroni 3.0's form when no slot is retained; {@code retain_slots} (sorted) otherwise, as Patroni 4 adds. */
+    static String encodeStatus(long optime, java.util.Set<String> retainSlots) {
+        if (retainSlots.isEmpty()) {
+            return json(Map.of("optime", optime));
+        }
+        Map<String, Object> status = new java.util.LinkedHashMap<>();
+        status.put("optime", optime);
+        status.put("retain_slots", new java.util.TreeSet<>(retainSlots));
+        return json(status);
     }
 
     /** {@code {"leader": ..., "member": ..., "scheduled_at": ...}}, or Patroni's legacy {@code leader:member}. */

@@ -42,15 +42,25 @@ class ValueCodecTest {
         assertThat(ValueCodec.member("x", "[1,2]", 1).isOk()).isFalse();
         assertThat(ValueCodec.leader("").isOk()).isFalse();
         assertThat(ValueCodec.leader("a\nb").isOk()).isFalse();
-        assertThat(ValueCodec.statusOptime("{\"optime\":\"soon\"}").isOk()).isFalse();
+        assertThat(ValueCodec.status("{\"optime\":\"soon\"}").isOk()).isFalse();
         assertThat(ValueCodec.config("42", 1, new ArrayList<>()).isOk()).isFalse();
     }
 
     @Test
     void statusAcceptsTheCurrentAndTheLegacyForm() {
-        assertThat(ValueCodec.statusOptime("{\"optime\": 67395656, \"slots\": {}}").value()).isEqualTo(67395656L);
-        assertThat(ValueCodec.statusOptime("67395656").value()).isEqualTo(67395656L);
-        assertThat(ValueCodec.encodeStatus(5)).isEqualTo("{\"optime\":5}");
+        assertThat(ValueCodec.status("{\"optime\": 67395656, \"slots\": {}}").value())
+                .isEqualTo(new ValueCodec.Status(67395656L, java.util.Set.of()));
+        assertThat(ValueCodec.status("67395656").value().optime()).isEqualTo(67395656L);
+        assertThat(ValueCodec.encodeStatus(5, java.util.Set.of())).as("Patroni 3.0's form").isEqualTo("{\"optime\":5}");
+        assertThat(ValueCodec.encodeStatus(5, java.util.Set.of("node4", "node3")))
+                .isEqualTo("{\"optime\":5,\"retain_slots\":[\"node3\",\"node4\"]}");
+        assertThat(ValueCodec.status("{\"optime\":5,\"retain_slots\":[\"node3\",\"node4\"]}").value().retainSlots())
+                .containsExactly("node3", "node4");
+        assertThat(ValueCodec.status("{\"optime\":5,\"retain_slots\":\"node3\"}").value())
+                .as("a retain_slots that is no list is ignored, the optime kept")
+                .isEqualTo(new ValueCodec.Status(5, java.util.Set.of()));
+        assertThat(ValueCodec.status("{\"optime\":5,\"retain_slots\":[\"node3\", 7, null]}").value().retainSlots())
+                .containsExactly("node3");
     }
 
     @Test

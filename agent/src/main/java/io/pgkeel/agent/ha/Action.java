@@ -39,16 +39,18 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /**
      * I hold the key and run as primary: publish my WAL position in {@code status}, create the replication slots
-     * the other members need, drop (if unused) those of members gone for longer than {@code member_slots_ttl},
+     * the other members need, drop (if unused) those of members gone for longer than {@code member_slots_ttl} and
+     * publish the members' slots it keeps, departed members' included ({@code slotsToRetain}, in {@code status}),
      * write the {@code initialize}/{@code config} keys if they are missing, and bring {@code history} up to my
      * timeline when it is behind.
      */
     record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, java.util.Set<String> slotsToDrop,
-                         String systemIdentifierToWrite, boolean writeConfig, boolean writeHistory, String reason)
-            implements Action {
+                         java.util.Set<String> slotsToRetain, String systemIdentifierToWrite, boolean writeConfig,
+                         boolean writeHistory, String reason) implements Action {
         public LeadAsPrimary {
             slotsToCreate = java.util.Set.copyOf(slotsToCreate);
             slotsToDrop = java.util.Set.copyOf(slotsToDrop);
+            slotsToRetain = java.util.Set.copyOf(slotsToRetain);
         }
     }
 

@@ -72,6 +72,7 @@ public final class HaNode implements OperatorChannel {
     private ClusterView lastView;
     private long dcsLastSeenEpochSeconds;
     private long lastOptimeWritten = -1;
+    private Set<String> lastRetainWritten = Set.of();
     private Action lastAction;
     /** See {@link Observation#notStreamingSinceNanos()}; the followed leader it was measured for. */
     private long notStreamingSince = -1;
@@ -309,6 +310,11 @@ public final class HaNode implements OperatorChannel {
                     memberSlotsSeen.put(HaPolicy.slotName(m.name()), now);
                 }
             }
+            // departed members' slots a leader keeps, which this agent may never have seen as members: they get a
+            // whole member_slots_ttl from now (later than their real departure: never dropped early)
+            for (String slot : view.cluster().retainedSlots()) {
+                memberSlotsSeen.putIfAbsent(slot, now);
+            }
         }
         return new Observation(view, status, lease, peers, self, now, notStreamingSince, clock.now(), request,
                 failedReplicaStarts, memberSlotsSeen);
@@ -502,7 +508,7 @@ public final class HaNode implements OperatorChannel {
             clearFailoverQuietly(a.failoverRevision());
             return;
         }
-        dcs.writeStatus(checkpoint);
+        dcs.writeStatus(checkpoint, lastRetainWritten);
         lastOptimeWritten = checkpoint;
         if (!dcs.releaseLeader()) {
             log.warn("switchover: the leader key no longer named me when releasing it");
@@ -641,9 +647,10 @@ public final class HaNode implements OperatorChannel {
         if (a.writeHistory()) {
             writeHistory(o);
         }
-        if (a.optime() != lastOptimeWritten) {
-            dcs.writeStatus(a.optime());
+        if (a.optime() != lastOptimeWritten || !a.slotsToRetain().equals(lastRetainWritten)) {
+            dcs.writeStatus(a.optime(), a.slotsToRetain());
             lastOptimeWritten = a.optime();
+            lastRetainWritten = a.slotsToRetain();
         }
     }
 

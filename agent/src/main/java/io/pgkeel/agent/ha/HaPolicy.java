@@ -267,10 +267,17 @@ public final class HaPolicy {
         Set<String> slots = memberSlots(o, c, pg.slots());
         // in pause nothing is dropped (Patroni neither): the operator may be moving members around
         Set<String> drop = reasonPrefix.isEmpty() ? departedMemberSlots(o, c, pg.slots()) : Set.of();
+        // as Patroni 4's status key: the members' slots here, those of departed members included, so that a leader
+        // that never saw a departed member still knows its slot for one
+        Set<String> retain = new HashSet<>(o.memberSlotsSeenNanos().keySet());
+        retain.retainAll(pg.slots());
+        retain.removeAll(drop);
+        retain.removeAll(o.self().dynamic().permanentSlots());
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
         // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
         boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
-        return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, sysidToWrite, c.config().isEmpty(), historyBehind,
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, retain, sysidToWrite, c.config().isEmpty(),
+                historyBehind,
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 
@@ -303,10 +310,7 @@ public final class HaPolicy {
      */
     static Set<String> departedMemberSlots(Observation o, ClusterView c, Set<String> existing) {
         long ttlNanos = o.self().dynamic().memberSlotsTtl() * 1_000_000_000L;
-        Set<String> present = new HashSet<>();
-        c.members().forEach(m -> present.add(slotName(m.name())));
-        present.add(slotName(o.self().name()));
-        present.addAll(o.self().dynamic().permanentSlots());
+        Set<String> present = clusterSlotsInUse(o, c);
         Set<String> drop = new HashSet<>();
         o.memberSlotsSeenNanos().forEach((slot, seen) -> {
             if (existing.contains(slot) && !present.contains(slot) && o.nowNanos() - seen >= ttlNanos) {
@@ -314,6 +318,15 @@ public final class HaPolicy {
             }
         });
         return drop;
+    }
+
+    /** The slots of the members in etcd (mine included) and the permanent ones: never a departed member's. */
+    private static Set<String> clusterSlotsInUse(Observation o, ClusterView c) {
+        Set<String> present = new HashSet<>();
+        c.members().forEach(m -> present.add(slotName(m.name())));
+        present.add(slotName(o.self().name()));
+        present.addAll(o.self().dynamic().permanentSlots());
+        return present;
     }
 
     static boolean hasAddress(Optional<Member> m) {

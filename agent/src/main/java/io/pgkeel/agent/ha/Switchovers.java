@@ -56,7 +56,7 @@ final class Switchovers {
             long loopWait = o.self().dynamic().loopWait();
             if (!isDue(f, o.wallNow(), (int) loopWait)) {
                 Action.LeadAsPrimary lead = (Action.LeadAsPrimary) HaPolicy.leadAsPrimary(o, c, "");
-                return Optional.of(new Action.LeadAsPrimary(lead.optime(), lead.slotsToCreate(), lead.slotsToDrop(),
+                return Optional.of(new Action.LeadAsPrimary(lead.optime(), lead.slotsToCreate(), lead.slotsToDrop(), lead.slotsToRetain(),
                         lead.systemIdentifierToWrite(), lead.writeConfig(), lead.writeHistory(),
                         lead.reason() + "; awaiting the switchover scheduled at " + at));
             }

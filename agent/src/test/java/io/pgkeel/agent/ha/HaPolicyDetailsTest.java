@@ -60,6 +60,18 @@ class HaPolicyDetailsTest {
     }
 
     @Test
+    void leaderPublishesTheSlotsItKeepsForDepartedMembers() {
+        Action a = HaPolicy.decide(me("a").primary(1).slots("b", "c", "d", "barman").sawMemberSlot("b", 0)
+                .sawMemberSlot("c", 100).sawMemberSlot("d", 1801).sawMemberSlot("e", 100)
+                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());
+        assertThat(a).isInstanceOfSatisfying(Action.LeadAsPrimary.class, lead -> {
+            assertThat(lead.slotsToDrop()).containsExactly("d");
+            assertThat(lead.slotsToRetain()).as("members' slots here (c departed within member_slots_ttl), not an"
+                    + " operator's").containsExactlyInAnyOrder("b", "c");
+        });
+    }
+
+    @Test
     void leaderCreatesMissingPermanentSlots_onlyWithUseSlots() {
         Action a = HaPolicy.decide(me("a").primary(1).slots("b", "dr").permanentSlots("dr", "barman")
                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());

@@ -43,6 +43,42 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void aDepartedMembersSlotIsDroppedAfterMemberSlotsTtlEvenAcrossARestartOfEveryAgent() {
+        SimCluster c = new SimCluster("a", "b", "c", "d");
+        c.startAll();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        var operator = c.dcs.session("operator");
+        var config = operator.read().config().orElseThrow();
+        java.util.Map<String, Object> raw = new java.util.LinkedHashMap<>(config.raw());
+        raw.put("member_slots_ttl", 60);
+        assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+        String leader = c.leaderKey().orElseThrow();
+        String leaving = c.nodes.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+        c.node(leaving).stopAgent();
+        c.run(Duration.ofSeconds(30));
+        assertThat(c.node(leader).pg.probe().slots()).as("kept within member_slots_ttl").contains(leaving);
+        assertThat(operator.read().retainedSlots()).as("published in status").contains(leaving);
+        // a restart of every agent (a rolling upgrade, say): the memory of who left is gone with them, except what
+        // the status key says
+        for (SimCluster.SimNode n : c.nodes.values()) {
+            if (n.agentAlive()) {
+                n.killAgent();
+                n.startAgent();
+            }
+        }
+        c.run(Duration.ofSeconds(30));
+        String now = c.leaderKey().orElseThrow();
+        assertThat(c.node(now).pg.probe().slots()).as("still kept: a new member_slots_ttl runs from the restart")
+                .contains(leaving);
+        c.run(Duration.ofSeconds(40));
+        assertThat(c.nodes.values().stream().filter(n -> n.pg.probe().slots().contains(leaving)).map(n -> n.name))
+                .as("dropped everywhere once member_slots_ttl has passed").isEmpty();
+        assertThat(operator.read().retainedSlots()).doesNotContain(leaving);
+        assertThat(c.writablePrimaries()).as(c.describe()).hasSize(1);
+    }
+
+    @Test
     void aNewTtlInTheConfigKeyMovesEveryoneOntoLeasesOfThatTtl() {
         SimCluster c = healthyCluster();
         var operator = c.dcs.session("operator");

@@ -2,6 +2,7 @@ package io.pgkeel.common.cluster;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything under {@code /<namespace>/<scope>/}, read in one linearizable range request, so every field is
@@ -11,6 +12,9 @@ import java.util.Optional;
  * @param lastLeaderLsn the leader's WAL position from the {@code status} key ({@code optime})
  * @param history       the {@code history} key: {@code [timeline, lsn, reason, timestamp, new leader]} entries
  * @param revision      the etcd revision the view was read at
+ * @param retainedSlots from the {@code status} key ({@code retain_slots}, as Patroni 4): the members' slots the
+ *                      leader keeps, departed members' included, so that a leader that never saw a departed
+ *                      member still knows its slot for one
  */
 public record ClusterView(
         Optional<String> initialize,
@@ -20,11 +24,20 @@ public record ClusterView(
         Optional<Long> lastLeaderLsn,
         Optional<FailoverKey> failover,
         List<List<Object>> history,
-        long revision) {
+        long revision,
+        Set<String> retainedSlots) {
 
     public ClusterView {
         members = List.copyOf(members);
         history = List.copyOf(history);
+        retainedSlots = Set.copyOf(retainedSlots);
+    }
+
+    /** A view whose status key names no retained slots. */
+    public ClusterView(Optional<String> initialize, Optional<DynamicConfig> config, Optional<LeaderKey> leader,
+            List<Member> members, Optional<Long> lastLeaderLsn, Optional<FailoverKey> failover,
+            List<List<Object>> history, long revision) {
+        this(initialize, config, leader, members, lastLeaderLsn, failover, history, revision, Set.of());
     }
 
     public static ClusterView empty() {

@@ -78,8 +78,11 @@ public interface Dcs extends AutoCloseable {
     /** Puts {@code history}: {@code [[timeline, lsn, reason, timestamp, new leader], ...]}. */
     void writeHistory(java.util.List<java.util.List<Object>> history);
 
-    /** Puts {@code status} with the leader's WAL position (Patroni's {@code optime}). */
-    void writeStatus(long optime);
+    /**
+     * Puts {@code status} with the leader's WAL position (Patroni's {@code optime}) and the members' slots it keeps,
+     * departed members' included ({@code retain_slots} as Patroni 4 writes it, left out when empty).
+     */
+    void writeStatus(long optime, java.util.Set<String> retainSlots);
 
     /**
      * Calls {@code onChange} (on a DCS thread; it must be fast) whenever the {@code leader}, {@code config},
