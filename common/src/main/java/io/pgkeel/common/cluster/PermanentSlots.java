@@ -17,27 +17,28 @@ public final class PermanentSlots {
 
     private PermanentSlots() {}
 
-    private static Map<?, ?> section(Map<String, Object> raw) {
-        Object v = raw.containsKey("permanent_slots") ? raw.get("permanent_slots") : raw.get("slots");
-        return v instanceof Map<?, ?> m ? m : Map.of();
-    }
-
+    /** Patroni's key, or its older name when only that one is present. */
     private static String key(Map<String, Object> raw) {
         return raw.containsKey("permanent_slots") ? "permanent_slots" : "slots";
     }
 
+    private static Map<?, ?> section(Map<String, Object> raw) {
+        return raw.get(key(raw)) instanceof Map<?, ?> m ? m : Map.of();
+    }
+
     /** The physical slots to keep on the primary; a malformed entry is left out and named in {@code problems}. */
     static Set<String> physical(Map<String, Object> raw, String where, List<String> problems) {
-        Object v = raw.containsKey("permanent_slots") ? raw.get("permanent_slots") : raw.get("slots");
+        String key = key(raw);
+        Object v = raw.get(key);
         if (v != null && !(v instanceof Map<?, ?>)) {
-            problems.add(where + "." + key(raw) + ": expected a map of slot names to {type: physical} or {type: logical,"
+            problems.add(where + "." + key + ": expected a map of slot names to {type: physical} or {type: logical,"
                     + " database: ..., plugin: ...}, got '" + v + "'");
             return Set.of();
         }
         Set<String> names = new LinkedHashSet<>();
         section(raw).forEach((k, spec) -> {
             String name = String.valueOf(k);
-            String at = where + "." + key(raw) + "." + name;
+            String at = where + "." + key + "." + name;
             if (!SLOT_NAME.matcher(name).matches()) {
                 problems.add(at + ": a slot name is 1 to 63 characters of a-z, 0-9 and _");
                 return;
