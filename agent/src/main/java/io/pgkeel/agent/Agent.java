@@ -59,7 +59,7 @@ final class Agent {
         PostgresController pg = new PostgresController(config, dynamic::get, clock);
         NodeIdentity identity = identity(config);
         Metrics metrics = new Metrics(config.scope(), config.name(), Version.PGKEEL, snapshot::get);
-        var peerTls = RestApiServer.peerSslContext(config.restapi().tls());
+        var peerTls = io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls());
         HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);

@@ -44,8 +44,12 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link Dcs} on etcd v3 through jetcd, in Patroni's key layout. jetcd types never leave this class.
  *
- * <p>Thread-safety: the HA loop is the only caller of the request methods; the watch callback runs on a jetcd
- * thread and only calls the supplied Runnable. {@code leaseId} is guarded by {@code this}.
+ * <p>Thread-safety: called from several threads at once. The HA loop calls every method; the REST API's
+ * {@code rest-writes} pool calls {@link #read}, {@link #writeConfig}, {@link #writeFailover} and
+ * {@link #deleteFailover} (operator writes, which need no lease); {@code pgkeel ctl} uses its own instance, without a
+ * lease. jetcd's client is thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
+ * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the call timeout and the watcher are
+ * volatile. The watch callback runs on a jetcd thread and only calls the supplied Runnable.
  */
 final class EtcdDcs implements Dcs {
     private static final Logger log = LoggerFactory.getLogger(EtcdDcs.class);

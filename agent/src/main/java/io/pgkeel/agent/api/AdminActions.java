@@ -8,16 +8,14 @@ import io.pgkeel.agent.ha.PeerClient;
 import io.pgkeel.agent.ha.PeerStatus;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.ConfigPatch;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.ScheduledAt;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -121,17 +119,10 @@ public final class AdminActions {
             if (paused) {
                 return new Result(400, "Can't schedule switchover in the paused state");
             }
-            Result bad = null;
             try {
-                scheduledAt = parseSchedule(scheduledText);
-            } catch (LocalTimeWithoutZone e) {
-                bad = new Result(400, "Timezone information is mandatory for the scheduled " + action);
-            } catch (DateTimeParseException e) {
-                bad = new Result(422, "Unable to parse scheduled timestamp. It should be in an unambiguous format,"
-                        + " e.g. ISO 8601");
-            }
-            if (bad != null) {
-                return bad;
+                scheduledAt = ScheduledAt.parse(scheduledText).toInstant();
+            } catch (ScheduledAt.Invalid e) {
+                return unparseable(e, action);
             }
             if (scheduledAt.isBefore(hooks.clock().now())) {
                 return new Result(422, "Cannot schedule " + action + " in the past");
@@ -280,12 +271,9 @@ public final class AdminActions {
         }
         Instant at;
         try {
-            at = parseSchedule(schedule);
-        } catch (LocalTimeWithoutZone e) {
-            return new Result(400, "Timezone information is mandatory for the scheduled restart");
-        } catch (DateTimeParseException e) {
-            return new Result(422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g."
-                    + " ISO 8601");
+            at = ScheduledAt.parse(schedule).toInstant();
+        } catch (ScheduledAt.Invalid e) {
+            return unparseable(e, "restart");
         }
         if (at.isBefore(hooks.clock().now())) {
             return new Result(422, "Cannot schedule restart in the past");
@@ -364,25 +352,11 @@ public final class AdminActions {
         }
     }
 
-    private static final class LocalTimeWithoutZone extends RuntimeException {
-        LocalTimeWithoutZone() {
-            super(null, null, false, false);
-        }
-    }
-
-    /** ISO 8601 with an offset ("2026-11-28T10:00:00+00:00", "...Z", or a space instead of the T). */
-    static Instant parseSchedule(String text) {
-        String t = text.trim().replace(' ', 'T');
-        try {
-            return OffsetDateTime.parse(t, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
-        } catch (DateTimeParseException e) {
-            try {
-                LocalDateTime.parse(t, DateTimeFormatter.ISO_LOCAL_DATE_TIME);
-            } catch (DateTimeParseException notLocalEither) {
-                throw e;
-            }
-            throw new LocalTimeWithoutZone();
-        }
+    /** Patroni's answers to a scheduled time it cannot use. */
+    private static Result unparseable(ScheduledAt.Invalid e, String action) {
+        return e.missingZone() ? new Result(400, "Timezone information is mandatory for the scheduled " + action)
+                : new Result(422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g."
+                        + " ISO 8601");
     }
 
     private static String text(Map<String, Object> body, String key) {

@@ -36,7 +36,7 @@ public final class HttpPeerClient implements PeerClient {
         this(timeout, clock, java.util.Optional.empty());
     }
 
-    /** @param tls for https peers: see {@link RestApiServer#peerSslContext} */
+    /** @param tls for https peers: see {@link io.pgkeel.agent.tls.RestApiTls#peer} */
     public HttpPeerClient(Duration timeout, io.pgkeel.common.Clock clock, java.util.Optional<javax.net.ssl.SSLContext> tls) {
         this.timeout = timeout;
         this.clock = clock;

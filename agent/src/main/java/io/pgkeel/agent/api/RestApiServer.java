@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.tls.RestApiTls;
 import io.pgkeel.common.Clock;
 import java.net.InetSocketAddress;
 import java.util.function.Supplier;
@@ -42,7 +43,7 @@ public final class RestApiServer implements AutoCloseable {
                                       java.util.List<String> allowlist,
                                       java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
         AccessPolicy access = new AccessPolicy(authentication, allowlist);
-        io.netty.handler.ssl.SslContext ssl = tls.map(RestApiServer::sslContext).orElse(null);
+        io.netty.handler.ssl.SslContext ssl = tls.map(RestApiTls::server).orElse(null);
         // a switchover request waits for its outcome for up to 20 s: a few threads, so one does not hold up the rest
         java.util.concurrent.ThreadPoolExecutor writes = new java.util.concurrent.ThreadPoolExecutor(4, 4, 60,
                 java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(64), r -> {
@@ -82,46 +83,6 @@ public final class RestApiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             group.shutdownGracefully();
             throw e;
-        }
-    }
-
-    /** PEM certificate and key, and the CA that client certificates must chain to when verify_client is set. */
-    /**
-     * For calls to the other members' REST APIs (and pgkeel ctl's): trust {@code restapi.cafile} when set (else the
-     * JVM's trust store), and present {@code restapi.certfile/keyfile} as the client certificate, as Patroni does, so
-     * members that require client certificates still answer each other.
-     */
-    public static java.util.Optional<javax.net.ssl.SSLContext> peerSslContext(
-            java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
-        return tls.map(t -> {
-            try {
-                io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient()
-                        .sslProvider(io.netty.handler.ssl.SslProvider.JDK)
-                        .keyManager(t.certfile().toFile(), t.keyfile().toFile(), t.keyfilePassword().orElse(null));
-                t.cafile().ifPresent(ca -> b.trustManager(ca.toFile()));
-                return ((io.netty.handler.ssl.JdkSslContext) b.build()).context();
-            } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                throw new IllegalArgumentException("restapi TLS for peer calls: " + e.getMessage(), e);
-            }
-        });
-    }
-
-    static io.netty.handler.ssl.SslContext sslContext(io.pgkeel.config.PgkeelConfig.Tls tls) {
-        try {
-            io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forServer(
-                    tls.certfile().toFile(), tls.keyfile().toFile(), tls.keyfilePassword().orElse(null));
-            if (tls.cafile().isPresent()) {
-                b.trustManager(tls.cafile().get().toFile());
-            }
-            b.clientAuth(switch (tls.verifyClient()) {
-                case "required" -> io.netty.handler.ssl.ClientAuth.REQUIRE;
-                case "optional" -> io.netty.handler.ssl.ClientAuth.OPTIONAL;
-                default -> io.netty.handler.ssl.ClientAuth.NONE;
-            });
-            return b.build();
-        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("restapi TLS: cannot use " + tls.certfile() + " / " + tls.keyfile()
-                    + ": " + e.getMessage(), e);
         }
     }
 

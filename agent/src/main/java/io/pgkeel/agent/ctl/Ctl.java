@@ -48,7 +48,7 @@ final class Ctl implements AutoCloseable {
         this.err = err;
         this.in = in;
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
-        io.pgkeel.agent.api.RestApiServer.peerSslContext(config.restapi().tls()).ifPresent(b::sslContext);
+        io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls()).ifPresent(b::sslContext);
         this.http = b.build();
         this.dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), "pgkeel-ctl",

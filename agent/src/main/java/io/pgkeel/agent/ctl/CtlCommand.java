@@ -3,12 +3,13 @@ package io.pgkeel.agent.ctl;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
-import io.pgkeel.agent.api.ConfigPatch;
+import io.pgkeel.common.cluster.ConfigPatch;
 import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.ScheduledAt;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.config.ConfigException;
 import io.pgkeel.config.ConfigLoader;
@@ -18,9 +19,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -224,12 +223,7 @@ public final class CtlCommand implements Runnable {
             }
             String at = null;
             if (scheduled != null && !scheduled.equals("now")) {
-                try {
-                    at = OffsetDateTime.parse(scheduled.replace(' ', 'T')).toString();
-                } catch (DateTimeParseException e) {
-                    throw new CtlError(FAILED, "Can not parse scheduled time '" + scheduled
-                            + "': give ISO 8601 with a time zone, e.g. 2026-11-28T12:00:00+00:00");
-                }
+                at = scheduledTime(scheduled);
             }
             ctl.out.print(ClusterList.render(ctl.config.scope(), c, Format.pretty, false, false));
             if (!force && !ctl.confirm("Are you sure you want to switchover cluster " + ctl.config.scope()
@@ -267,6 +261,16 @@ public final class CtlCommand implements Runnable {
         }
         ctl.out.println(CLOCK.now().atOffset(ZoneOffset.UTC).withNano(0) + " " + a.text());
         return 0;
+    }
+
+    /** {@code --scheduled} as ISO 8601 with its offset, or a refusal naming the expected form. */
+    static String scheduledTime(String scheduled) {
+        try {
+            return ScheduledAt.parse(scheduled).toString();
+        } catch (ScheduledAt.Invalid e) {
+            throw new CtlError(FAILED, "Can not parse scheduled time '" + scheduled
+                    + "': give ISO 8601 with a time zone, e.g. 2026-11-28T12:00:00+00:00");
+        }
     }
 
     /** Asks before acting on members, unless --force; a "no" aborts the command. */
@@ -367,12 +371,7 @@ public final class CtlCommand implements Runnable {
                 body.put("restart_pending", true);
             }
             if (scheduled != null && !scheduled.equals("now")) {
-                try {
-                    body.put("schedule", OffsetDateTime.parse(scheduled.replace(' ', 'T')).toString());
-                } catch (DateTimeParseException e) {
-                    throw new CtlError(FAILED, "Can not parse scheduled time '" + scheduled
-                            + "': give ISO 8601 with a time zone, e.g. 2026-11-28T12:00:00+00:00");
-                }
+                body.put("schedule", scheduledTime(scheduled));
             }
             int rc = 0;
             for (Member m : targets) {

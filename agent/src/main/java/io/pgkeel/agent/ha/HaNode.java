@@ -307,7 +307,7 @@ public final class HaNode implements OperatorChannel {
         if (view.isReachable()) {
             for (Member m : view.cluster().members()) {
                 if (!m.name().equals(identity.name())) {
-                    memberSlotsSeen.put(HaPolicy.slotName(m.name()), now);
+                    memberSlotsSeen.put(Member.slotName(m.name()), now);
                 }
             }
             // departed members' slots a leader keeps, which this agent may never have seen as members: they get a

@@ -43,7 +43,7 @@ public final class HaPolicy {
         }
         Set<String> cluster = new HashSet<>(o.self().dynamic().permanentSlots());
         cluster.addAll(o.memberSlotsSeenNanos().keySet());
-        o.dcs().cluster().members().forEach(m -> cluster.add(slotName(m.name())));
+        o.dcs().cluster().members().forEach(m -> cluster.add(Member.slotName(m.name())));
         Set<String> stale = new java.util.TreeSet<>(o.pg().slots());
         stale.retainAll(cluster);
         if (stale.isEmpty()) {
@@ -289,7 +289,7 @@ public final class HaPolicy {
         Set<String> slots = new HashSet<>();
         if (o.self().dynamic().useSlots()) {
             for (Member m : c.members()) {
-                String slot = slotName(m.name());
+                String slot = Member.slotName(m.name());
                 if (!m.name().equals(o.self().name()) && !existing.contains(slot)) {
                     slots.add(slot);
                 }
@@ -323,18 +323,13 @@ public final class HaPolicy {
     /** The slots of the members in etcd (mine included) and the permanent ones: never a departed member's. */
     private static Set<String> clusterSlotsInUse(Observation o, ClusterView c) {
         Set<String> present = new HashSet<>();
-        c.members().forEach(m -> present.add(slotName(m.name())));
-        present.add(slotName(o.self().name()));
+        c.members().forEach(m -> present.add(Member.slotName(m.name())));
+        present.add(Member.slotName(o.self().name()));
         present.addAll(o.self().dynamic().permanentSlots());
         return present;
     }
 
     static boolean hasAddress(Optional<Member> m) {
         return m.isPresent() && m.get().connUrl() != null && !m.get().connUrl().isBlank();
-    }
-
-    /** Patroni's slot name for a member: lower case, anything outside [a-z0-9_] becomes '_'. */
-    public static String slotName(String memberName) {
-        return memberName.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 }

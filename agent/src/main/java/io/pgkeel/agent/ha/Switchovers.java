@@ -2,10 +2,9 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.ScheduledAt;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -33,8 +32,8 @@ final class Switchovers {
             return true;
         }
         try {
-            return Duration.between(now, OffsetDateTime.parse(f.scheduledAt()).toInstant()).getSeconds() <= loopWait;
-        } catch (DateTimeParseException e) {
+            return Duration.between(now, ScheduledAt.parse(f.scheduledAt()).toInstant()).getSeconds() <= loopWait;
+        } catch (ScheduledAt.Invalid e) {
             return true;
         }
     }
@@ -46,8 +45,8 @@ final class Switchovers {
         if (f.scheduledAt() != null) {
             Instant at;
             try {
-                at = OffsetDateTime.parse(f.scheduledAt()).toInstant();
-            } catch (DateTimeParseException e) {
+                at = ScheduledAt.parse(f.scheduledAt()).toInstant();
+            } catch (ScheduledAt.Invalid e) {
                 return clear(rev, "its scheduled_at '" + f.scheduledAt() + "' is not an ISO 8601 time with a zone");
             }
             if (paused) {

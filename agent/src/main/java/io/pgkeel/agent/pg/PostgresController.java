@@ -761,7 +761,7 @@ public final class PostgresController implements LocalPostgres {
                     + pgc.replication().username() + " passfile=" + pgc.pgpass().toAbsolutePath()
                     + " application_name=" + config.name() + " sslmode=prefer connect_timeout=3");
             if (dynamic.get().useSlots()) {
-                upstream.put("primary_slot_name", io.pgkeel.agent.ha.HaPolicy.slotName(config.name()));
+                upstream.put("primary_slot_name", Member.slotName(config.name()));
             }
         }
         writeConfiguration(asPrimary, follow, upstream, follow == null ? null : follow.name());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.tls.RestApiTls;
 import io.pgkeel.config.PgkeelConfig;
 import io.pgkeel.testing.FakeClock;
 import io.pgkeel.testing.FakeDcs;
@@ -128,7 +129,7 @@ class RestApiTlsTest {
             io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
                     "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
                     2, 5000, null, java.util.Map.of(), 1);
-            var tls = RestApiServer.peerSslContext(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
+            var tls = RestApiTls.peer(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
                     dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required")));
             HttpPeerClient trusting = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system(), tls);
             assertThat(trusting.fetch(List.of(peer))).singleElement()
@@ -145,7 +146,7 @@ class RestApiTlsTest {
     @Test
     void aKeyThatIsNotAKeyIsAClearError() throws Exception {
         Files.writeString(dir.resolve("bad.pem"), "not a certificate");
-        assertThatThrownBy(() -> RestApiServer.sslContext(new PgkeelConfig.Tls(dir.resolve("bad.pem"),
+        assertThatThrownBy(() -> RestApiTls.server(new PgkeelConfig.Tls(dir.resolve("bad.pem"),
                 dir.resolve("bad.pem"), Optional.empty(), Optional.empty(), "none")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("restapi TLS");
     }

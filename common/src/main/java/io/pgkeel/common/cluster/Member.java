@@ -50,4 +50,12 @@ public record Member(
     public boolean isRunning() {
         return "running".equals(state);
     }
+
+    /**
+     * The physical replication slot a member streams through, named as Patroni names it
+     * ({@code slot_name_from_member_name}): lower case, every character outside {@code [a-z0-9_]} becomes '_'.
+     */
+    public static String slotName(String memberName) {
+        return memberName.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    }
 }

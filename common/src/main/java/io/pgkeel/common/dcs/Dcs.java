@@ -11,6 +11,9 @@ import java.util.Map;
  * (timeout, connection loss, lease not found); none blocks forever. Methods marked CAS are atomic
  * compare-and-set transactions; the others are plain puts. The lease-related methods are timing-critical: the
  * HA loop derives its own lease deadline from {@link LeaseRenewal#sentAtNanos()}.
+ *
+ * <p>Implementations are thread-safe: the HA loop and the REST API's operator writes ({@link #read},
+ * {@link #writeConfig}, {@link #writeFailover}, {@link #deleteFailover}) call one instance concurrently.
  */
 public interface Dcs extends AutoCloseable {
 

@@ -1,13 +1,14 @@
-package io.pgkeel.agent.api;
+package io.pgkeel.common.cluster;
 
-import io.pgkeel.common.cluster.DynamicConfig;
-import io.pgkeel.common.cluster.DynamicConfigParser;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** PATCH /config (RFC 7386 JSON merge patch: null deletes) and the checks a new dynamic config must pass. */
+/**
+ * Edits of the dynamic configuration (the {@code config} key), shared by PATCH /config and {@code ctl edit-config}:
+ * RFC 7386 JSON merge patch (null deletes) and the checks a new configuration must pass before it is written.
+ */
 public final class ConfigPatch {
     private ConfigPatch() {}
 
