@@ -50,7 +50,7 @@ final class Agent {
     static Agent start(PgkeelConfig config) {
         Clock clock = Clock.system();
         DynamicConfig boot = config.bootstrapDynamic();
-        Duration callTimeout = HaNode.callTimeoutFor(boot);
+        Duration callTimeout = io.pgkeel.agent.ha.NodeSettings.callTimeoutFor(boot);
         Dcs dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
                 callTimeout, Version.PGKEEL, clock));
@@ -76,7 +76,7 @@ final class Agent {
         guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node, clock));
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock));
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
                 config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);
@@ -137,7 +137,7 @@ final class Agent {
                         fresh.postgresql().parameters(), fresh.postgresql().pgHba(), fresh.postgresql().usePgRewind(),
                         fresh.postgresql().callbacks()), fresh.tags(), fresh.source());
         config = applied;
-        node.requestReload(identity(applied), () -> pg.reload(applied));
+        node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();
         log.info("SIGHUP: configuration re-read from {}; applying it at the next cycle", fresh.source());
     }

@@ -60,6 +60,7 @@ public final class FakePostgres implements LocalPostgres {
     private long wal;
     private String following;
     private final Set<String> slots = new HashSet<>();
+    private Map<String, String> parameters = Map.of();
     private int promotions;
     private int rewinds;
 
@@ -127,7 +128,20 @@ public final class FakePostgres implements LocalPostgres {
                 : "in archive recovery") : null;
         return new PgStatus(true, sysid, lastRunAsPrimary || running && !standby, state, standby, timeline(), wal, wal,
                 wal, replState, standby ? following : null, running ? slots : Set.of(), 150000,
-                running ? "2026-01-01 00:00:00+00" : null);
+                running ? "2026-01-01 00:00:00+00" : null, false, parameters, shutdownCheckpointLsn());
+    }
+
+    @Override
+    public synchronized void applyParameters(Map<String, String> parameters) {
+        if (state != PgRunState.RUNNING) {
+            throw new PostgresException("cannot reload: postgres is not running");
+        }
+        this.parameters = Map.copyOf(parameters);
+    }
+
+    /** The config key's parameters last applied at runtime (none until then). */
+    public synchronized Map<String, String> parameters() {
+        return parameters;
     }
 
     private boolean isStreamingSource() {

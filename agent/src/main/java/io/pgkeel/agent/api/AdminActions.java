@@ -1,6 +1,7 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.agent.ha.HaNode;
+import io.pgkeel.agent.ha.FailoverRefusal;
+import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
@@ -297,10 +298,10 @@ public final class AdminActions {
     }
 
     private Result awaitRequest(OperatorRequest request, String success, String failure) {
-        CompletableFuture<HaNode.RequestOutcome> outcome = hooks.operator().submit(request);
+        CompletableFuture<RequestOutcome> outcome = hooks.operator().submit(request);
         hooks.wakeLoop().run();
         try {
-            HaNode.RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);
+            RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);
             if (!o.done()) {
                 return new Result(503, failure + ": " + o.message());
             }

@@ -1,63 +1,173 @@
 package io.pgkeel.agent.ha;
 
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
 /**
  * What one HA cycle does. Each action carries a stable one-sentence reason, logged once per cycle; runbooks and
  * tests match on these sentences, so change them only on purpose.
+ *
+ * <p>Each action also states its {@link Traits} (how soon the next cycle runs, whether PostgreSQL may have changed,
+ * which callback its own doing fires, how it answers an operator's request), in its record and nowhere else. Adding
+ * an action means adding its record, its rows in the policy's table tests, its branch in {@code Actor} and, if it
+ * moves a node between roles, its rows in {@link Role#TRANSITIONS}.
  */
-public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader, Action.StartPostgres,
-        Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote, Action.Demote,
-        Action.Follow, Action.Rewind, Action.Switchover, Action.ClearFailoverKey, Action.ReleaseLeader,
-        Action.Restart, Action.Reinitialize, Action.DropReplicaSlots, Action.Wait {
+public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap, Action.CloneFromLeader,
+        Action.StartPostgres, Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote,
+        Action.Demote, Action.Follow, Action.Rewind, Action.RemoveDataDirectory, Action.Switchover,
+        Action.AwaitHandover, Action.HandOver, Action.ClearFailoverKey, Action.ReleaseLeader, Action.Restart,
+        Action.Reinitialize, Action.DropReplicaSlots, Action.ApplyParameters, Action.Wait {
 
     String reason();
 
-    /** Race for the {@code initialize} key; the winner runs initdb, starts as primary and takes the leader key. */
-    record Bootstrap(String reason) implements Action {}
+    Traits traits();
 
-    /** pg_basebackup from the leader, then start as its replica. */
-    record CloneFromLeader(String leader, String reason) implements Action {}
+    /** How soon the next cycle runs after an action that did not fail (a failed one waits loop_wait). */
+    enum Pace {
+        /** At once: a switchover's leader checks its candidates right after stopping. */
+        NOW(0),
+        /** In 20 ms: a switchover's leader waits for a candidate to receive its shutdown checkpoint. */
+        POLL(20),
+        /** In 100 ms: the node is in the middle of a change; the next step follows quickly. */
+        SOON(100),
+        /** After loop_wait, or earlier to renew the lease before the fence deadline. */
+        STEADY(-1);
+
+        /** Milliseconds to the next cycle; -1 for loop_wait. */
+        final long millis;
+
+        Pace(long millis) {
+            this.millis = millis;
+        }
+    }
+
+    /** Which of Patroni's callbacks the action's own doing fires (besides on_start/on_role_change when it runs). */
+    enum Callback {
+        NONE,
+        /** It stops a running PostgreSQL on purpose: {@code on_stop}. */
+        ON_STOP,
+        /** It restarts PostgreSQL: {@code on_restart} once it runs again (instead of on_start). */
+        ON_RESTART
+    }
+
+    /** How an operator's request (restart, reinitialize) is answered when this action is the cycle's decision. */
+    enum Answer {
+        /** The request was not granted: refused with this action's reason. */
+        REFUSAL,
+        /** Granted: answered once carried out, with the error if it failed. */
+        WHEN_DONE,
+        /** Granted, and long (a clone can take hours): answered as soon as it starts, as Patroni does. */
+        WHEN_STARTED
+    }
+
+    /**
+     * The properties of an action that the loop acts on.
+     *
+     * @param reprobe carrying it out may change what PostgreSQL reports (run state, role, pending restart): probe it
+     *                again before publishing
+     */
+    record Traits(Pace pace, boolean reprobe, Callback callback, Answer answer) {
+        static final Traits STEADY = new Traits(Pace.STEADY, false, Callback.NONE, Answer.REFUSAL);
+        static final Traits SOON = new Traits(Pace.SOON, false, Callback.NONE, Answer.REFUSAL);
+        static final Traits STEADY_REPROBE = new Traits(Pace.STEADY, true, Callback.NONE, Answer.REFUSAL);
+        static final Traits SOON_REPROBE = new Traits(Pace.SOON, true, Callback.NONE, Answer.REFUSAL);
+        static final Traits SOON_REPROBE_STOPS = new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.REFUSAL);
+    }
+
+    /** Race for the {@code initialize} key; the winner runs initdb, starts as primary and takes the leader key. */
+    record Bootstrap(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
+        }
+    }
+
+    /**
+     * My bootstrap failed half way: stop what initdb left running, remove the half-made data directory and delete
+     * the {@code initialize} key, so another member (or I) can try again.
+     */
+    record AbandonBootstrap(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
+        }
+    }
+
+    /** Remove the data directory, pg_basebackup from the leader, then start as its replica. */
+    record CloneFromLeader(String leader, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
+        }
+    }
 
     /**
      * Start the local postmaster.
      *
      * @param follow the leader whose WAL to stream, or null (a primary, or a replica with no leader to follow yet)
      */
-    record StartPostgres(boolean asPrimary, String follow, String reason) implements Action {}
+    record StartPostgres(boolean asPrimary, String follow, String reason) implements Action {
+        public Traits traits() {
+            return Traits.STEADY_REPROBE;
+        }
+    }
 
     /**
-     * CAS-create the leader key on my lease; when won and {@code promote}, promote the local standby at once and
-     * create {@code slotsAfterPromote} for the replicas. Never promotes without the key.
+     * CAS-create the leader key on my lease; when won, delete the failover key of revision
+     * {@code clearFailoverRevision} (it has done its job; -1: none), and when {@code promote}, promote the local
+     * standby at once and create {@code slotsAfterPromote} for the replicas. Never promotes without the key.
      */
-    record AcquireLeader(boolean promote, java.util.Set<String> slotsAfterPromote, String reason) implements Action {
+    record AcquireLeader(boolean promote, Set<String> slotsAfterPromote, long clearFailoverRevision, String reason)
+            implements Action {
         public AcquireLeader {
-            slotsAfterPromote = java.util.Set.copyOf(slotsAfterPromote);
+            slotsAfterPromote = Set.copyOf(slotsAfterPromote);
+        }
+
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
         }
     }
 
     /** The leader key still names me but rides on an older lease of mine: move it onto my current lease. */
-    record ReattachLeader(String reason) implements Action {}
+    record ReattachLeader(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON;
+        }
+    }
 
     /**
-     * I hold the key and run as primary: publish my WAL position in {@code status}, create the replication slots
-     * the other members need, drop (if unused) those of members gone for longer than {@code member_slots_ttl} and
-     * publish the members' slots it keeps, departed members' included ({@code slotsToRetain}, in {@code status}),
-     * write the {@code initialize}/{@code config} keys if they are missing, and bring {@code history} up to my
-     * timeline when it is behind.
+     * I hold the key and run as primary: create the replication slots the other members need, drop (if unused)
+     * those of members gone for longer than {@code member_slots_ttl}, write the {@code initialize}/{@code config}
+     * keys if they are missing, bring {@code history} up to my timeline when it is behind, and, when
+     * {@code writeStatus}, publish my WAL position and the members' slots I keep, departed members' included
+     * ({@code slotsToRetain}), in {@code status}.
      */
-    record LeadAsPrimary(long optime, java.util.Set<String> slotsToCreate, java.util.Set<String> slotsToDrop,
-                         java.util.Set<String> slotsToRetain, String systemIdentifierToWrite, boolean writeConfig,
+    record LeadAsPrimary(long optime, Set<String> slotsToCreate, Set<String> slotsToDrop, Set<String> slotsToRetain,
+                         boolean writeStatus, String systemIdentifierToWrite, boolean writeConfig,
                          boolean writeHistory, String reason) implements Action {
         public LeadAsPrimary {
-            slotsToCreate = java.util.Set.copyOf(slotsToCreate);
-            slotsToDrop = java.util.Set.copyOf(slotsToDrop);
-            slotsToRetain = java.util.Set.copyOf(slotsToRetain);
+            slotsToCreate = Set.copyOf(slotsToCreate);
+            slotsToDrop = Set.copyOf(slotsToDrop);
+            slotsToRetain = Set.copyOf(slotsToRetain);
+        }
+
+        public Traits traits() {
+            return Traits.STEADY;
+        }
+
+        /** The same work, with a different sentence. */
+        LeadAsPrimary withReason(String newReason) {
+            return new LeadAsPrimary(optime, slotsToCreate, slotsToDrop, slotsToRetain, writeStatus,
+                    systemIdentifierToWrite, writeConfig, writeHistory, newReason);
         }
     }
 
     /** I hold the key but PostgreSQL is a standby: promote it, then create the replicas' slots. */
-    record Promote(java.util.Set<String> slotsAfterPromote, String reason) implements Action {
+    record Promote(Set<String> slotsAfterPromote, String reason) implements Action {
         public Promote {
-            slotsAfterPromote = java.util.Set.copyOf(slotsAfterPromote);
+            slotsAfterPromote = Set.copyOf(slotsAfterPromote);
+        }
+
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
         }
     }
 
@@ -67,51 +177,134 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
      *
      * @param releaseKey delete the leader key (if it still names me) once stopped
      */
-    record Demote(boolean releaseKey, String reason) implements Action {}
+    record Demote(boolean releaseKey, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE_STOPS;
+        }
+    }
 
     /** Point primary_conninfo at {@code leader} (or at nobody when null) and reload. */
-    record Follow(String leader, String reason) implements Action {}
-
-    /** This former primary may have diverged from {@code leader}: pg_rewind (or re-clone), then start as replica. */
-    record Rewind(String leader, String reason) implements Action {}
+    record Follow(String leader, String reason) implements Action {
+        public Traits traits() {
+            return Traits.STEADY_REPROBE;
+        }
+    }
 
     /**
-     * Planned switchover, run by the leader: stop PostgreSQL with a shutdown checkpoint, wait (briefly) until one of
-     * {@code candidates} has received WAL up to that checkpoint, then write it as the leader's last position, release
-     * the leader key and restart as that candidate's standby. If no candidate catches up in time, the leader keeps
-     * the key, clears the failover key, and the next cycle restarts it as primary: no acknowledged write is lost.
+     * This former primary may have diverged from {@code leader}: stop, pg_rewind, and start as its replica. If the
+     * source is not ready yet nothing else happens; if pg_rewind fails, the next cycle decides what becomes of the
+     * data directory ({@link RemoveDataDirectory}).
+     */
+    record Rewind(String leader, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE_STOPS;
+        }
+    }
+
+    /** pg_rewind failed: remove the stopped data directory, so that the next cycle clones it anew from the leader. */
+    record RemoveDataDirectory(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
+        }
+    }
+
+    /**
+     * Planned switchover, run by the leader, step 1: stop PostgreSQL with a shutdown checkpoint. Writes stop here;
+     * the next cycles wait ({@link AwaitHandover}) until one of {@code candidates} has received WAL up to that
+     * checkpoint and then {@link HandOver} the key, or give up and keep it.
      *
      * @param candidates healthy members, best first; the named candidate alone when the request named one
      * @param failoverRevision the failover key's mod revision, to clear it if the switchover is abandoned
      */
-    record Switchover(java.util.List<String> candidates, long failoverRevision, String reason) implements Action {
+    record Switchover(List<String> candidates, long failoverRevision, String reason) implements Action {
         public Switchover {
-            candidates = java.util.List.copyOf(candidates);
+            candidates = List.copyOf(candidates);
+        }
+
+        public Traits traits() {
+            return new Traits(Pace.NOW, true, Callback.ON_STOP, Answer.REFUSAL);
+        }
+    }
+
+    /** A switchover's leader, stopped, waits a little longer for a candidate to receive its shutdown checkpoint. */
+    record AwaitHandover(String reason) implements Action {
+        public Traits traits() {
+            return new Traits(Pace.POLL, false, Callback.NONE, Answer.REFUSAL);
+        }
+    }
+
+    /**
+     * Switchover, last step: {@code candidate} has every byte up to my shutdown checkpoint, so its promotion loses
+     * nothing. Write the checkpoint as the leader's last position in {@code status}, release the leader key and
+     * start as the candidate's standby (no pg_rewind needed: my WAL is a prefix of its).
+     */
+    record HandOver(String candidate, long checkpointLsn, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
         }
     }
 
     /** Delete the {@code failover} key (CAS on its revision): the request cannot or need not be carried out. */
-    record ClearFailoverKey(long failoverRevision, String reason) implements Action {}
+    record ClearFailoverKey(long failoverRevision, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON;
+        }
+    }
 
     /** Delete the leader key without touching PostgreSQL (pause mode: the key holder no longer runs as primary). */
-    record ReleaseLeader(String reason) implements Action {}
+    record ReleaseLeader(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON;
+        }
+    }
 
     /** An operator asked for a restart: stop with a checkpoint, start again in the same role. */
-    record Restart(boolean asPrimary, String follow, String reason) implements Action {}
+    record Restart(boolean asPrimary, String follow, String reason) implements Action {
+        public Traits traits() {
+            return new Traits(Pace.SOON, true, Callback.ON_RESTART, Answer.WHEN_DONE);
+        }
+    }
 
-    /** An operator asked to rebuild this replica: stop, wipe the data directory, clone from {@code leader}. */
-    record Reinitialize(String leader, String reason) implements Action {}
+    /** An operator asked to rebuild this replica: stop, remove the data directory, clone from {@code leader}. */
+    record Reinitialize(String leader, String reason) implements Action {
+        public Traits traits() {
+            return new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.WHEN_STARTED);
+        }
+    }
 
     /**
      * I am a running replica that still has slots of this cluster's (kept from when it was primary, or permanent
      * ones): drop those nobody streams from. On a standby they would hold back its WAL for ever.
      */
-    record DropReplicaSlots(java.util.Set<String> slots, String reason) implements Action {
+    record DropReplicaSlots(Set<String> slots, String reason) implements Action {
         public DropReplicaSlots {
-            slots = java.util.Set.copyOf(slots);
+            slots = Set.copyOf(slots);
+        }
+
+        public Traits traits() {
+            return Traits.STEADY;
+        }
+    }
+
+    /**
+     * Rewrite the running PostgreSQL's configuration with {@code parameters}, the config key's
+     * {@code postgresql.parameters}, and reload it (Patroni applies them at runtime too); those that need a restart
+     * then show as pending_restart.
+     */
+    record ApplyParameters(Map<String, String> parameters, String reason) implements Action {
+        public ApplyParameters {
+            parameters = Map.copyOf(parameters);
+        }
+
+        public Traits traits() {
+            return Traits.STEADY_REPROBE;
         }
     }
 
     /** Nothing to change this cycle. */
-    record Wait(String reason) implements Action {}
+    record Wait(String reason) implements Action {
+        public Traits traits() {
+            return Traits.STEADY;
+        }
+    }
 }

@@ -14,5 +14,11 @@ public interface HaListener {
     /** This node promoted; {@code nanos} from the start of the cycle that decided it to the end of pg_ctl promote. */
     default void promoted(long nanos) {}
 
+    /**
+     * PostgreSQL's role changed while the loop carried out {@code action}; {@code unexpected} when the action did not
+     * fail and {@link Role#TRANSITIONS} does not list the change.
+     */
+    default void roleChanged(Role from, Role to, String action, boolean unexpected) {}
+
     HaListener NONE = new HaListener() {};
 }

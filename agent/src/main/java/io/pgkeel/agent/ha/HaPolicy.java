@@ -27,8 +27,29 @@ public final class HaPolicy {
     private HaPolicy() {}
 
     public static Action decide(Observation o) {
-        Action base = o.self().dynamic().pause() ? PausedPolicy.decide(o) : withReplicaSlotsDropped(o, decideActive(o));
+        if (o.memory().bootstrapFailed()) {
+            return new Action.AbandonBootstrap("giving the initialize key back so another member can try: my bootstrap"
+                    + " failed; removing what it left of the data directory");
+        }
+        Action base = withParametersApplied(o, o.self().dynamic().pause() ? PausedPolicy.decide(o)
+                : withReplicaSlotsDropped(o, decideActive(o)));
         return o.request().isPresent() ? OperatorRequests.serve(o.request().get(), base, o) : base;
+    }
+
+    /**
+     * A running PostgreSQL whose postgresql.conf does not hold the config key's {@code postgresql.parameters} gets
+     * them when there is nothing more urgent to do (in pause too: the operator changed them on purpose). The
+     * agent rewrites postgresql.conf once after it starts, too: the local file may have changed while it was down.
+     */
+    static Action withParametersApplied(Observation o, Action decided) {
+        boolean steady = decided instanceof Action.Wait || decided instanceof Action.LeadAsPrimary;
+        java.util.Map<String, String> wanted = o.self().dynamic().pgParameters();
+        if (!steady || !o.pg().isRunning() || wanted.equals(o.pg().writtenParameters())) {
+            return decided;
+        }
+        return new Action.ApplyParameters(wanted, o.pg().writtenParameters() == null
+                ? "writing postgresql.conf for the configuration in force and reloading: the agent has just started"
+                : "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading");
     }
 
     /**
@@ -54,6 +75,11 @@ public final class HaPolicy {
     }
 
     private static Action decideActive(Observation o) {
+        if (o.memory().rewindFailedFrom() != null && o.pg().initialized() && o.pg().runState() == PgRunState.STOPPED) {
+            // this data directory cannot follow the leader as it is (with or without etcd): make room for a clone
+            return new Action.RemoveDataDirectory("removing the data directory to clone it anew: pg_rewind from '"
+                    + o.memory().rewindFailedFrom() + "' failed");
+        }
         if (!o.dcs().isReachable()) {
             return decideWithoutDcs(o);
         }
@@ -175,6 +201,10 @@ public final class HaPolicy {
             if (!keyOnMyLease) {
                 return new Action.ReattachLeader("moving the leader key onto my current lease");
             }
+            Optional<Action> handover = Switchovers.duringHandover(o, c);
+            if (handover.isPresent()) {
+                return handover.get();
+            }
             if (!leaseSafe) {
                 return new Action.Wait("not starting as primary because the leader lease could not be renewed");
             }
@@ -211,14 +241,30 @@ public final class HaPolicy {
                 return new Action.Demote(false, "demoting self because member '" + newer.get().name()
                         + "' is on a newer timeline than mine");
             }
-            return new Action.AcquireLeader(false, Set.of(), "acquiring the leader key as the running primary");
+            return new Action.AcquireLeader(false, Set.of(), failoverRevision(c),
+                    "acquiring the leader key as the running primary");
         }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {
             return new Action.Wait("following a different leader because i am not the healthiest node: " + why.get());
         }
-        return new Action.AcquireLeader(true, memberSlots(o, c, Set.of()),
+        return new Action.AcquireLeader(true, memberSlots(o, c, Set.of()), failoverRevision(c),
                 "racing for the leader key to promote self because i am the healthiest node");
+    }
+
+    /** The failover key to delete once I hold the leader key: it has done its job (Patroni cleans it the same way). */
+    static long failoverRevision(ClusterView c) {
+        return c.failover().map(FailoverKey::modRevision).orElse(-1L);
+    }
+
+    /**
+     * Whether {@link #whyNotHealthiest} will weigh the other members' answers this cycle, so the observer asks them:
+     * a running replica racing for a free key, unless it is nofailover or the candidate a failover key names (that
+     * one races without asking anyone: every millisecond is write downtime).
+     */
+    static boolean weighsPeersBeforeRacing(ClusterView c, PgStatus pg, NodeSettings self) {
+        return c.isUnlocked() && pg.isRunningReplica() && !self.nofailover()
+                && !Switchovers.namesAsCandidate(c, self.name());
     }
 
     /** Patroni's healthiest-node rules, on peer answers gathered before deciding. Empty means healthiest. */
@@ -262,7 +308,7 @@ public final class HaPolicy {
     }
 
     /** @param reasonPrefix "PAUSE: " in maintenance mode, else empty */
-    static Action leadAsPrimary(Observation o, ClusterView c, String reasonPrefix) {
+    static Action.LeadAsPrimary leadAsPrimary(Observation o, ClusterView c, String reasonPrefix) {
         PgStatus pg = o.pg();
         Set<String> slots = memberSlots(o, c, pg.slots());
         // in pause nothing is dropped (Patroni neither): the operator may be moving members around
@@ -276,8 +322,12 @@ public final class HaPolicy {
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
         // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
         boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
-        return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, retain, sysidToWrite, c.config().isEmpty(),
-                historyBehind,
+        // the status key is written when it would change (Patroni skips the write the same way)
+        NodeMemory.Status written = o.memory().statusWritten();
+        boolean writeStatus = written == null || written.optime() != pg.walPosition()
+                || !written.retainSlots().equals(retain);
+        return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, retain, writeStatus, sysidToWrite,
+                c.config().isEmpty(), historyBehind,
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 

@@ -13,6 +13,11 @@ public record LeaseStatus(long leaseId, long validUntilNanos, boolean renewedThi
         return new LeaseStatus(0, 0, false);
     }
 
+    /** The same lease, not renewed in this cycle (it may still be valid until its deadline). */
+    public LeaseStatus notRenewed() {
+        return new LeaseStatus(leaseId, validUntilNanos, false);
+    }
+
     public boolean isHeld() {
         return leaseId != 0;
     }

@@ -25,6 +25,17 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
         return Tags.failoverPriority(tags);
     }
 
+    /** This node's settings with {@code dynamic} in force: a local {@code use_pg_rewind} wins over the config key's. */
+    public static NodeSettings of(NodeIdentity identity, DynamicConfig dynamic) {
+        return new NodeSettings(identity.name(), identity.tags(), dynamic,
+                identity.localUsePgRewind().orElse(dynamic.usePgRewind()), fenceMarginFor(dynamic.ttl()));
+    }
+
+    /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */
+    public static java.time.Duration callTimeoutFor(DynamicConfig c) {
+        return java.time.Duration.ofMillis(Math.max(1000, Math.min(c.retryTimeout() * 1000L, c.ttl() * 250L)));
+    }
+
     /** Margin between the lease deadline and the moment a primary that cannot renew stops: ttl/5, within 1-5 s. */
     public static long fenceMarginFor(int ttlSeconds) {
         long millis = Math.max(1000, Math.min(5000, ttlSeconds * 200L));

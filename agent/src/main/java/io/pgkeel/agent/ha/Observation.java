@@ -2,27 +2,49 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.pg.PgStatus;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * Everything one cycle decides on, gathered before deciding. Failures are data ({@code DcsView.unreachable}).
+ * Everything one cycle decides on, gathered before deciding (see {@link ObservationPlan} for what is asked when).
+ * Failures are data ({@code DcsView.unreachable}, {@link PeerStatus#unreachable}).
  *
- * @param notStreamingSinceNanos when this standby, following its leader, was first seen not streaming; -1 when it
- *                               streams (or is no standby)
- * @param wallNow                wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
- * @param request                what an operator asked this node to do (restart, reinitialize), if anything
- * @param failedReplicaStarts    how many times in a row postgres, started as a standby, stopped again before it
- *                               ever ran (for example: its WAL went further than the leader's timeline fork)
- * @param memberSlotsSeenNanos   for each slot name of a member this agent has seen in etcd since it started: when
- *                               it last saw that member (on the monotonic clock); lets the leader drop the slots of
- *                               members gone for longer than {@code member_slots_ttl}, and only those
+ * @param peers       the other members' answers to {@code GET /patroni}, when the decision weighs them (a race for
+ *                    the leader key, a switchover to check); else empty
+ * @param receivedLsn for a switchover's stopped leader: how far each candidate has received WAL (LSN, bytes), asked
+ *                    live over SQL; a candidate that could not be asked is missing
+ * @param nowNanos    the observation's time, monotonic
+ * @param wallNow     wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
+ * @param request     what an operator asked this node to do (restart, reinitialize), if anything
+ * @param memory      the node's memory, this observation included ({@link NodeMemory#observed})
  */
-public record Observation(DcsView dcs, PgStatus pg, LeaseStatus lease, List<PeerStatus> peers, NodeSettings self,
-                          long nowNanos, long notStreamingSinceNanos, java.time.Instant wallNow,
-                          java.util.Optional<OperatorRequest> request, int failedReplicaStarts,
-                          java.util.Map<String, Long> memberSlotsSeenNanos) {
+public record Observation(DcsView dcs, PgStatus pg, List<PeerStatus> peers, Map<String, Long> receivedLsn,
+                          NodeSettings self, long nowNanos, Instant wallNow, Optional<OperatorRequest> request,
+                          NodeMemory memory) {
     public Observation {
         peers = List.copyOf(peers);
-        memberSlotsSeenNanos = java.util.Map.copyOf(memberSlotsSeenNanos);
+        receivedLsn = Map.copyOf(receivedLsn);
+    }
+
+    /** This agent's lease, as renewed (or not) in this cycle. */
+    public LeaseStatus lease() {
+        return memory.lease();
+    }
+
+    /** When this standby, following its leader, was first seen not streaming; -1 when it streams (or is no standby). */
+    public long notStreamingSinceNanos() {
+        return memory.notStreaming() == null ? -1 : memory.notStreaming().sinceNanos();
+    }
+
+    /** How many times in a row PostgreSQL, started as a standby, stopped again before it ever ran. */
+    public int failedReplicaStarts() {
+        return memory.failedReplicaStarts();
+    }
+
+    /** Slot name of each member seen in etcd since this agent started -> when last seen (monotonic). */
+    public Map<String, Long> memberSlotsSeenNanos() {
+        return memory.memberSlotsSeenNanos();
     }
 }

@@ -4,11 +4,11 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** How the REST API hands operator requests to the HA loop (implemented by {@link HaNode}; thread-safe). */
+/** How the REST API hands operator requests to the HA loop (implemented by {@link OperatorInbox}; thread-safe). */
 public interface OperatorChannel {
 
     /** A request for the next cycle; completes once that cycle carried it out or refused it. */
-    CompletableFuture<HaNode.RequestOutcome> submit(OperatorRequest request);
+    CompletableFuture<RequestOutcome> submit(OperatorRequest request);
 
     /**
      * Plans a restart for {@code at} (wall clock), only if this member then has {@code role} (null: any). False when
@@ -20,5 +20,5 @@ public interface OperatorChannel {
     boolean cancelScheduledRestart();
 
     /** Why this node last refused a failover key, and when (monotonic). */
-    Optional<HaNode.FailoverRefusal> lastFailoverRefusal();
+    Optional<FailoverRefusal> lastFailoverRefusal();
 }

@@ -34,9 +34,13 @@ final class PausedPolicy {
                     + " is not the cluster's " + clusterSysid.get());
         }
         if (pg.runState() == PgRunState.STOPPED) {
-            return iHoldKey
-                    ? new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running")
-                    : wait("postgres is not running");
+            if (!iHoldKey) {
+                return wait("postgres is not running");
+            }
+            // a switchover to a named candidate stopped me: hand over, as outside pause
+            Optional<Action> handover = Switchovers.duringHandover(o, c);
+            return handover.orElseGet(() ->
+                    new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running"));
         }
         if (pg.runState() == PgRunState.STARTING) {
             return wait("waiting for postgres to start");
@@ -57,7 +61,8 @@ final class PausedPolicy {
             }
             if (c.isUnlocked()) {
                 return o.lease().isHeld()
-                        ? new Action.AcquireLeader(false, Set.of(), "PAUSE: acquiring the leader key as the running primary")
+                        ? new Action.AcquireLeader(false, Set.of(), HaPolicy.failoverRevision(c),
+                                "PAUSE: acquiring the leader key as the running primary")
                         : wait("not taking the leader key because I hold no lease");
             }
             return wait("continue to run as primary without lock");
@@ -66,9 +71,8 @@ final class PausedPolicy {
             return new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running as primary");
         }
         if (c.isUnlocked()) {
-            boolean named = c.failover().map(f -> me.equals(f.member())).orElse(false);
-            if (named && o.lease().isHeld() && !o.self().nofailover()) {
-                return new Action.AcquireLeader(true, HaPolicy.memberSlots(o, c, Set.of()),
+            if (Switchovers.namesAsCandidate(c, me) && o.lease().isHeld() && !o.self().nofailover()) {
+                return new Action.AcquireLeader(true, HaPolicy.memberSlots(o, c, Set.of()), HaPolicy.failoverRevision(c),
                         "PAUSE: racing for the leader key to promote self because the failover key names me");
             }
             return wait("continue to run as replica without lock");

@@ -3,12 +3,16 @@ package io.pgkeel.agent.ha;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.ScheduledAt;
+import io.pgkeel.common.Lsn;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The {@code failover} key, as the leader and the racing replicas read it (Patroni's
@@ -16,13 +20,25 @@ import java.util.Optional;
  * {@link HaPolicy}.
  */
 final class Switchovers {
+    /** How long a switching-over leader waits for a candidate to receive its shutdown checkpoint. */
+    static final long HANDOVER_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     private Switchovers() {}
 
+    /** The failover key names {@code me} as the candidate. */
+    static boolean namesAsCandidate(ClusterView c, String me) {
+        return c.failover().map(f -> me.equals(f.member())).orElse(false);
+    }
+
     /**
-     * The leader's answer to a failover key: a switchover, a key to clear, or (empty) nothing to do yet. A scheduled
-     * switchover is carried out from {@code loop_wait} before its time; one whose time passed more than two
-     * {@code loop_wait}s ago is stale and cleared, as Patroni does.
+     * Whether {@link #fromLeader} will weigh the candidates this cycle, so the observer asks them (with their
+     * received WAL asked live): I hold the key, run as primary, and the failover key is due.
      */
+    static boolean leaderWeighsCandidates(ClusterView c, PgStatus pg, NodeSettings self, Instant wallNow) {
+        return c.failover().isPresent() && isDue(c.failover().get(), wallNow, self.dynamic().loopWait())
+                && c.isLeader(self.name()) && pg.isRunning() && !pg.inRecovery();
+    }
+
     /**
      * Whether the leader should look at this failover key now: it is not scheduled, or its time is at most
      * {@code loop_wait} away (or unreadable, so that the leader clears it). The loop asks the candidates only then.
@@ -38,6 +54,11 @@ final class Switchovers {
         }
     }
 
+    /**
+     * The leader's answer to a failover key: a switchover, a key to clear, or (empty) nothing to do yet. A scheduled
+     * switchover is carried out from {@code loop_wait} before its time; one whose time passed more than two
+     * {@code loop_wait}s ago is stale and cleared, as Patroni does.
+     */
     static Optional<Action> fromLeader(Observation o, ClusterView c, FailoverKey f) {
         String me = o.self().name();
         long rev = f.modRevision();
@@ -54,10 +75,8 @@ final class Switchovers {
             }
             long loopWait = o.self().dynamic().loopWait();
             if (!isDue(f, o.wallNow(), (int) loopWait)) {
-                Action.LeadAsPrimary lead = (Action.LeadAsPrimary) HaPolicy.leadAsPrimary(o, c, "");
-                return Optional.of(new Action.LeadAsPrimary(lead.optime(), lead.slotsToCreate(), lead.slotsToDrop(), lead.slotsToRetain(),
-                        lead.systemIdentifierToWrite(), lead.writeConfig(), lead.writeHistory(),
-                        lead.reason() + "; awaiting the switchover scheduled at " + at));
+                Action.LeadAsPrimary lead = HaPolicy.leadAsPrimary(o, c, "");
+                return Optional.of(lead.withReason(lead.reason() + "; awaiting the switchover scheduled at " + at));
             }
             if (Duration.between(o.wallNow(), at).getSeconds() < -2 * loopWait) {
                 return clear(rev, "its scheduled time " + at + " passed long ago");
@@ -102,6 +121,45 @@ final class Switchovers {
                 + " as requested: stopping postgres with a checkpoint"));
     }
 
+    /** A switchover stopped me, the key holder, and the key has not been handed over yet. */
+    static boolean isHandingOver(NodeMemory m, ClusterView c, PgStatus pg, String me) {
+        return m.handover() != null && pg.runState() == PgRunState.STOPPED && c.isLeader(me);
+    }
+
+    /**
+     * The stopped leader's next step in a switchover: hand the key to the first candidate that has received the
+     * shutdown checkpoint (it then has every committed transaction), wait a little longer, or give up after
+     * {@link #HANDOVER_TIMEOUT_NANOS} and keep the key (the next cycle starts postgres as primary again: no
+     * acknowledged write is lost either way). Empty when no switchover is in progress.
+     */
+    static Optional<Action> duringHandover(Observation o, ClusterView c) {
+        NodeMemory.Handover h = o.memory().handover();
+        if (!isHandingOver(o.memory(), c, o.pg(), o.self().name())) {
+            return Optional.empty();
+        }
+        long checkpoint = o.pg().shutdownCheckpointLsn();
+        if (checkpoint < 0) {
+            return clear(h.failoverRevision(), "postgres did not report a clean shutdown checkpoint; keeping the"
+                    + " leader key");
+        }
+        for (String candidate : h.candidates()) {
+            Long received = o.receivedLsn().get(candidate);
+            if (received != null && received >= checkpoint && c.member(candidate).isPresent()) {
+                return Optional.of(new Action.HandOver(candidate, checkpoint, "switchover: '" + candidate
+                        + "' has received the shutdown checkpoint " + Lsn.format(checkpoint)
+                        + "; releasing the leader key"));
+            }
+        }
+        if (o.nowNanos() - h.stoppedAtNanos() >= HANDOVER_TIMEOUT_NANOS) {
+            return clear(h.failoverRevision(), "the switchover is abandoned: no candidate of " + h.candidates()
+                    + " received the shutdown checkpoint " + Lsn.format(checkpoint) + " within "
+                    + TimeUnit.NANOSECONDS.toMillis(HANDOVER_TIMEOUT_NANOS) + " ms; keeping the leader key, postgres"
+                    + " restarts as primary");
+        }
+        return Optional.of(new Action.AwaitHandover("switchover: waiting for a candidate of " + h.candidates()
+                + " to receive the shutdown checkpoint " + Lsn.format(checkpoint)));
+    }
+
     /** Why {@code p} cannot take over from a leader at {@code leaderWal}; empty when it can. */
     static Optional<String> whyNotCandidate(PeerStatus p, long leaderWal, long maxLag) {
         if (!p.reachable()) {
@@ -137,7 +195,7 @@ final class Switchovers {
             return Optional.empty();
         }
         if (f.member() != null) {
-            if (f.member().equals(me)) {
+            if (namesAsCandidate(o.dcs().cluster(), me)) {
                 return Optional.of(Optional.empty());
             }
             boolean candidateHealthy = o.peers().stream()

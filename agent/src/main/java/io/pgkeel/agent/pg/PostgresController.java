@@ -108,7 +108,8 @@ public final class PostgresController implements LocalPostgres {
                     || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
             int tl = parseInt(control.get("Latest checkpoint's TimeLineID"));
             return new PgStatus(true, systemIdentifier, wasPrimary, PgRunState.STOPPED, isStandbyConfigured(), tl, 0, 0,
-                    0, null, following(), Set.of(), 0, null);
+                    0, null, following(), Set.of(), 0, null, false, writtenDynamicParameters,
+                    shutdownCheckpoint(control));
         }
         try {
             return querySql();
@@ -119,29 +120,11 @@ public final class PostgresController implements LocalPostgres {
                 log.debug("postgres is not accepting connections yet: {}", lastProbeError);
             }
             return new PgStatus(true, systemIdentifier, !isStandbyConfigured(), PgRunState.STARTING, isStandbyConfigured(),
-                    0, 0, 0, 0, null, following(), Set.of(), 0, null);
-        }
-    }
-
-    /**
-     * The config key's postgresql.parameters apply at runtime: when they differ from what postgresql.conf holds,
-     * rewrite it and reload. Parameters that need a restart then show as pending_restart.
-     */
-    private void applyDynamicParameters() {
-        Map<String, String> wanted = dynamic.get().pgParameters();
-        if (wanted.equals(writtenDynamicParameters)) {
-            return;
-        }
-        log.info("postgresql.parameters changed in the config key; rewriting postgresql.conf and reloading");
-        try {
-            reload(config);
-        } catch (PostgresException e) {
-            log.warn("could not apply the new parameters: {}", e.getMessage());
+                    0, 0, 0, 0, null, following(), Set.of(), 0, null).withWrittenParameters(writtenDynamicParameters);
         }
     }
 
     private PgStatus querySql() throws SQLException {
-        applyDynamicParameters();
         Connection c = connection();
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("""
@@ -179,7 +162,7 @@ public final class PostgresController implements LocalPostgres {
             boolean mayHaveDiverged = !inRecovery || Files.exists(dataDir.resolve(DIVERGENCE_MARKER));
             return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
                     receive, replay, replicationState, inRecovery ? following() : null, slots, rs.getInt(9),
-                    rs.getString(10), rs.getBoolean(12));
+                    rs.getString(10), rs.getBoolean(12)).withWrittenParameters(writtenDynamicParameters);
         }
     }
 
@@ -532,12 +515,16 @@ public final class PostgresController implements LocalPostgres {
         if (isPostmasterAlive()) {
             return -1;
         }
-        Map<String, String> control = controlData();
+        return shutdownCheckpoint(controlData());
+    }
+
+    /** The latest checkpoint of a primary shut down cleanly ("shut down"), from pg_controldata's output; else -1. */
+    private static long shutdownCheckpoint(Map<String, String> control) {
         if (!"shut down".equals(control.get("Database cluster state"))) {
             return -1;
         }
         try {
-            return io.pgkeel.common.Lsn.parse(control.getOrDefault("Latest checkpoint location", ""));
+            return Lsn.parse(control.getOrDefault("Latest checkpoint location", ""));
         } catch (IllegalArgumentException e) {
             return -1;
         }
@@ -724,12 +711,21 @@ public final class PostgresController implements LocalPostgres {
     public void reload(PgkeelConfig newConfig) {
         this.config = newConfig;
         this.pgc = newConfig.postgresql();
-        if (!isPostmasterAlive()) {
-            return;
+        if (isPostmasterAlive()) {
+            rewriteInPlaceAndReload(dynamic.get().pgParameters());
         }
+    }
+
+    @Override
+    public void applyParameters(Map<String, String> parameters) {
+        rewriteInPlaceAndReload(parameters);
+    }
+
+    /** Rewrites the configuration for the role PostgreSQL has now, keeping its upstream, and reloads it. */
+    private void rewriteInPlaceAndReload(Map<String, String> configKeyParameters) {
         boolean standby = isStandbyConfigured();
         Map<String, String> upstream = standby ? currentUpstreamSettings() : Map.of();
-        writeConfiguration(!standby, null, upstream, following());
+        writeConfiguration(!standby, upstream, following(), configKeyParameters);
         pgCtl(List.of("reload", "-s"), "reload");
         log.info("reloaded the PostgreSQL configuration");
     }
@@ -764,10 +760,11 @@ public final class PostgresController implements LocalPostgres {
                 upstream.put("primary_slot_name", Member.slotName(config.name()));
             }
         }
-        writeConfiguration(asPrimary, follow, upstream, follow == null ? null : follow.name());
+        writeConfiguration(asPrimary, upstream, follow == null ? null : follow.name(), dynamic.get().pgParameters());
     }
 
-    private void writeConfiguration(boolean asPrimary, Member follow, Map<String, String> upstream, String followName) {
+    private void writeConfiguration(boolean asPrimary, Map<String, String> upstream, String followName,
+                                    Map<String, String> configKeyParameters) {
         DynamicConfig dyn = dynamic.get();
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("wal_level", "replica");
@@ -782,8 +779,8 @@ public final class PostgresController implements LocalPostgres {
         if (rewind) {
             settings.put("wal_log_hints", "on");
         }
-        settings.putAll(dyn.pgParameters());
-        writtenDynamicParameters = dyn.pgParameters();
+        settings.putAll(configKeyParameters);
+        writtenDynamicParameters = configKeyParameters;
         settings.putAll(pgc.parameters());
         settings.put("listen_addresses", pgc.listenHosts());
         settings.put("port", String.valueOf(pgc.port()));

@@ -1,6 +1,7 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.agent.ha.HaNode;
+import io.pgkeel.agent.ha.FailoverRefusal;
+import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
 import java.time.Instant;
@@ -10,13 +11,13 @@ import java.util.function.Function;
 
 /** The HA loop's side of operator requests, for REST tests: answers with {@code answer}, keeps one schedule. */
 final class FakeOperator implements OperatorChannel {
-    Function<OperatorRequest, CompletableFuture<HaNode.RequestOutcome>> answer =
+    Function<OperatorRequest, CompletableFuture<RequestOutcome>> answer =
             r -> new CompletableFuture<>();
     Instant scheduled;
     String scheduledRole;
 
     @Override
-    public CompletableFuture<HaNode.RequestOutcome> submit(OperatorRequest request) {
+    public CompletableFuture<RequestOutcome> submit(OperatorRequest request) {
         return answer.apply(request);
     }
 
@@ -38,7 +39,7 @@ final class FakeOperator implements OperatorChannel {
     }
 
     @Override
-    public Optional<HaNode.FailoverRefusal> lastFailoverRefusal() {
+    public Optional<FailoverRefusal> lastFailoverRefusal() {
         return Optional.empty();
     }
 }

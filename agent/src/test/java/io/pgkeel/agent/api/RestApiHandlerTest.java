@@ -8,7 +8,8 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.pgkeel.agent.ha.HaNode;
+import io.pgkeel.agent.ha.FailoverRefusal;
+import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorRequest;
 import io.pgkeel.agent.ha.PeerStatus;
@@ -40,7 +41,7 @@ class RestApiHandlerTest {
             NodeSnapshot b = Snapshots.primary();
             snapshot.set(new NodeSnapshot(b.identity(), b.pg(), b.cluster(), true, true, "Restart", "restarting",
                     clock.nanoTime() + 1, 0, 30, 10));
-            return CompletableFuture.completedFuture(new HaNode.RequestOutcome(true, "done"));
+            return CompletableFuture.completedFuture(new RequestOutcome(true, "done"));
         };
     }
 
@@ -289,7 +290,7 @@ class RestApiHandlerTest {
         assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 200")
                 .endsWith("scheduled restart deleted");
         assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 404");
-        operator.answer = r -> CompletableFuture.completedFuture(new HaNode.RequestOutcome(false,
+        operator.answer = r -> CompletableFuture.completedFuture(new RequestOutcome(false,
                 "not reinitializing: I am the leader, can not reinitialize"));
         assertThat(exchange(channel(), request("POST", "/reinitialize", "{\"force\": true}"))).startsWith("HTTP/1.1 503")
                 .endsWith("reinitialize failed: not reinitializing: I am the leader, can not reinitialize");

@@ -1,6 +1,7 @@
 package io.pgkeel.agent.ha;
 
 import static io.pgkeel.agent.ha.Scenario.MY_LEASE;
+import static io.pgkeel.agent.ha.Scenario.OTHER_LEASE;
 import static io.pgkeel.agent.ha.Scenario.me;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -86,6 +87,38 @@ class HaPolicyDetailsTest {
             assertThat(lead.systemIdentifierToWrite()).isEqualTo("42");
             assertThat(lead.writeConfig()).isTrue();
         });
+    }
+
+    @Test
+    void theLeaderWritesTheStatusKeyOnlyWhenItWouldChange() {
+        java.util.function.Function<Scenario, Action.LeadAsPrimary> lead = s -> (Action.LeadAsPrimary) HaPolicy.decide(
+                s.cluster(c -> c.leader("a", MY_LEASE).members("a", "b")).observation());
+        assertThat(lead.apply(me("a").primary(4242).slots("b")).writeStatus()).as("never written").isTrue();
+        assertThat(lead.apply(me("a").primary(4242).slots("b").statusWritten(4242)).writeStatus()).as("unchanged")
+                .isFalse();
+        assertThat(lead.apply(me("a").primary(4243).slots("b").statusWritten(4242)).writeStatus()).as("new optime")
+                .isTrue();
+        assertThat(lead.apply(me("a").primary(4242).slots("b").sawMemberSlot("b", 1).statusWritten(4242))
+                .writeStatus()).as("a slot to retain now").isTrue();
+    }
+
+    @Test
+    void whoeverTakesTheLeaderKeyClearsTheFailoverKeyThatBroughtItThere() {
+        Action race = HaPolicy.decide(me("b").replica(1000).cluster(c -> c.members("a", "b").failover("a", "b", null))
+                .observation());
+        assertThat(race).isInstanceOfSatisfying(Action.AcquireLeader.class,
+                a -> assertThat(a.clearFailoverRevision()).isEqualTo(77));
+        Action plain = HaPolicy.decide(me("b").replica(1000).cluster(c -> c.members("b")).observation());
+        assertThat(((Action.AcquireLeader) plain).clearFailoverRevision()).isEqualTo(-1);
+    }
+
+    @Test
+    void parametersAreAppliedExactlyAsTheConfigKeyHasThem() {
+        Action a = HaPolicy.decide(me("b").replicaFollowing("a", 1).configParameters("work_mem=16MB", "max_connections=200")
+                .postgresqlConfWrittenWith("work_mem=8MB").cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b"))
+                .observation());
+        assertThat(a).isInstanceOfSatisfying(Action.ApplyParameters.class, apply -> assertThat(apply.parameters())
+                .isEqualTo(java.util.Map.of("work_mem", "16MB", "max_connections", "200")));
     }
 
     @Test

@@ -91,6 +91,33 @@ class HaPolicyTest {
                                 .cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
                         Action.Rewind.class, "rewinding from leader 'b' because this node ran as a primary since it last followed one"),
 
+                // ---- the config key's postgresql.parameters
+                row("running replica, config key parameters changed -> rewrite postgresql.conf and reload",
+                        me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.ApplyParameters.class, "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading"),
+                row("leader, agent just started with postgres running -> rewrite postgresql.conf once",
+                        me("a").primary(1000).postgresqlConfWrittenWith((String) null)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.ApplyParameters.class, "writing postgresql.conf for the configuration in force and reloading: the agent has just started"),
+                row("parameters as written -> nothing to apply",
+                        me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
+                                .postgresqlConfWrittenWith("work_mem=16MB")
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Wait.class, "no action. I am (b), a secondary, and following a leader (a)"),
+                row("parameters changed while paused -> applied (the operator changed them on purpose)",
+                        me("b").replicaFollowing("a", 1000).paused().configParameters("work_mem=16MB")
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.ApplyParameters.class, "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading"),
+                row("parameters changed, but the primary must demote first -> demote",
+                        me("a").primary(1000).configParameters("work_mem=16MB")
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
+                        Action.Demote.class, "demoting self because I do not have the lock and I was a leader"),
+                row("parameters changed, postgres stopped -> start it (written at start)",
+                        me("c").stopped(false).configParameters("work_mem=16MB")
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.StartPostgres.class, "starting as a replica of leader 'b'"),
+
                 // ---- postgres not running
                 row("stopped primary that still holds the key -> restart in place",
                         me("a").stopped(true).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
@@ -176,7 +203,16 @@ class HaPolicyTest {
                                 .cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
                         Action.Wait.class, "not promoting because the leader lease could not be renewed"),
 
-                // ---- bootstrap
+                // ---- bootstrap, and data directories that cannot be used
+                row("my bootstrap failed half way -> give the initialize key and the data directory back",
+                        me("a").stopped(true).bootstrapFailed().cluster(c -> c.initialize("")),
+                        Action.AbandonBootstrap.class, "giving the initialize key back so another member can try: my bootstrap failed; removing what it left of the data directory"),
+                row("pg_rewind failed -> remove the data directory (the next cycle clones)",
+                        me("a").stopped(true).rewindFailedFrom("b").cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
+                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from 'b' failed"),
+                row("pg_rewind failed, etcd unreachable since -> remove it all the same (never start it as it is)",
+                        me("a").stopped(true).rewindFailedFrom("b").dcsUnreachable(),
+                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from 'b' failed"),
                 row("empty cluster, no data -> bootstrap",
                         me("a").noData().cluster(c -> c.noInitialize()),
                         Action.Bootstrap.class, "trying to bootstrap a new cluster"),
@@ -250,6 +286,36 @@ class HaPolicyTest {
                         me("a").primary(1000).leaseRenewedSecondsAgo(9, false).peer("b", false, 1000)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
                         Action.Demote.class, "demoting self because the leader lease could not be renewed"),
+
+                // ---- switchover, after the leader stopped with a shutdown checkpoint
+                row("a candidate has received the shutdown checkpoint -> hand the key over",
+                        me("a").handingOver(0.1, 5000, "b", "c").received("b", 4000).received("c", 5000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").failover("a", null, null)),
+                        Action.HandOver.class, "switchover: 'c' has received the shutdown checkpoint 0/1388; releasing the leader key"),
+                row("the best candidate too has it -> the first in the order wins",
+                        me("a").handingOver(0.1, 5000, "b", "c").received("b", 5000).received("c", 5000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c")),
+                        Action.HandOver.class, "switchover: 'b' has received the shutdown checkpoint 0/1388; releasing the leader key"),
+                row("no candidate has it yet -> wait a little",
+                        me("a").handingOver(1, 5000, "b").received("b", 4999)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.AwaitHandover.class, "switchover: waiting for a candidate of [b] to receive the shutdown checkpoint 0/1388"),
+                row("a candidate that cannot be asked -> wait a little",
+                        me("a").handingOver(1, 5000, "b")
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.AwaitHandover.class, "switchover: waiting for a candidate of [b] to receive the shutdown checkpoint 0/1388"),
+                row("no candidate has it after 5 s -> abandon, keep the key",
+                        me("a").handingOver(5, 5000, "b").received("b", 4999)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because the switchover is abandoned: no candidate of [b] received the shutdown checkpoint 0/1388 within 5000 ms; keeping the leader key, postgres restarts as primary"),
+                row("postgres did not shut down cleanly -> keep the key",
+                        me("a").handingOver(0.1, -1, "b").received("b", 9999)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because postgres did not report a clean shutdown checkpoint; keeping the leader key"),
+                row("paused, a candidate has the shutdown checkpoint -> hand over (pause does not stop a switchover)",
+                        me("a").paused().handingOver(0.1, 5000, "b").received("b", 5000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.HandOver.class, "switchover: 'b' has received the shutdown checkpoint 0/1388; releasing the leader key"),
 
                 // ---- switchover and failover: the replicas' side (no leader)
                 row("named candidate, leader key released -> race at once, no lag check",

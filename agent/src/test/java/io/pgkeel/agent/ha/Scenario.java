@@ -43,6 +43,12 @@ final class Scenario {
     private int memberSlotsTtl = 1800;
     private Set<String> permanentSlots = Set.of();
     private final Map<String, Long> memberSlotsSeen = new HashMap<>();
+    private Map<String, String> configParameters = Map.of();
+    private final Map<String, Long> receivedLsn = new HashMap<>();
+    private NodeMemory.Handover handover;
+    private String rewindFailedFrom;
+    private boolean bootstrapFailed;
+    private NodeMemory.Status statusWritten;
 
     private Scenario(String name) {
         this.name = name;
@@ -130,6 +136,58 @@ final class Scenario {
         return this;
     }
 
+    /**
+     * A switchover stopped me {@code secondsAgo} seconds ago, with a clean shutdown checkpoint at {@code checkpoint}
+     * (-1: none), to hand over to {@code candidates}.
+     */
+    Scenario handingOver(double secondsAgo, long checkpoint, String... candidates) {
+        handover = new NodeMemory.Handover(List.of(candidates), 77, NOW - (long) (secondsAgo * 1e9));
+        pg = status(PgRunState.STOPPED, false, 0, true, null).withShutdownCheckpoint(checkpoint);
+        return this;
+    }
+
+    /** {@code member} has received WAL up to {@code lsn}, asked live. */
+    Scenario received(String member, long lsn) {
+        receivedLsn.put(member, lsn);
+        return this;
+    }
+
+    Scenario rewindFailedFrom(String leader) {
+        rewindFailedFrom = leader;
+        return this;
+    }
+
+    Scenario bootstrapFailed() {
+        bootstrapFailed = true;
+        return this;
+    }
+
+    /** As leader I last wrote {@code status} with this optime and these retained slots. */
+    Scenario statusWritten(long optime, String... retained) {
+        statusWritten = new NodeMemory.Status(optime, Set.of(retained));
+        return this;
+    }
+
+    /** The config key's postgresql.parameters, as "name=value" pairs. */
+    Scenario configParameters(String... pairs) {
+        configParameters = pairs(pairs);
+        return this;
+    }
+
+    /** postgresql.conf was last written with these config key parameters ("name=value"); none: not since start. */
+    Scenario postgresqlConfWrittenWith(String... pairs) {
+        pg = pg.withWrittenParameters(pairs.length == 1 && pairs[0] == null ? null : pairs(pairs));
+        return this;
+    }
+
+    private static Map<String, String> pairs(String... pairs) {
+        Map<String, String> m = new HashMap<>();
+        for (String p : pairs) {
+            m.put(p.substring(0, p.indexOf('=')), p.substring(p.indexOf('=') + 1));
+        }
+        return m;
+    }
+
     Scenario tag(String key, Object value) {
         tags.put(key, value);
         return this;
@@ -195,11 +253,22 @@ final class Scenario {
     }
 
     Observation observation() {
-        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused, Map.of(), Map.of(), 1);
+        DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
+                configParameters, Map.of(), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
-        return new Observation(view, pg, lease, peers, self, NOW, notStreamingSince, WALL_NOW,
-                Optional.ofNullable(request), failedStarts, memberSlotsSeen);
+        NodeMemory.Builder memory = NodeMemory.initial(dyn).edit();
+        memory.lease = lease;
+        memory.notStreaming = notStreamingSince < 0 ? null : new NodeMemory.NotStreaming(notStreamingSince,
+                pg.following());
+        memory.failedReplicaStarts = failedStarts;
+        memory.memberSlotsSeenNanos = memberSlotsSeen;
+        memory.handover = handover;
+        memory.rewindFailedFrom = rewindFailedFrom;
+        memory.bootstrapFailed = bootstrapFailed;
+        memory.statusWritten = statusWritten;
+        return new Observation(view, pg, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
+                memory.build());
     }
 
     /** The cluster as etcd holds it. */

@@ -29,6 +29,8 @@ final class SimCluster {
     final FakePostgres.Network network = new FakePostgres.Network();
     final Map<String, SimNode> nodes = new LinkedHashMap<>();
     final List<String> events = new ArrayList<>();
+    /** Role changes that no row of Role.TRANSITIONS lists, after actions that did not fail. */
+    final List<String> unexpectedRoleChanges = new ArrayList<>();
     private int maxWritablePrimaries;
     private long ackedWal;
     private int ackedTimeline;
@@ -61,7 +63,14 @@ final class SimCluster {
             DynamicConfig boot = DynamicConfigParser.parse(bootstrapDcs, "bootstrap.dcs", new ArrayList<>());
             NodeIdentity id = new NodeIdentity("sim", name, tags, bootstrapDcs, boot, Optional.empty(), pg.connUrl(),
                     "http://" + name + ":8008/patroni", "test");
-            agent = new HaNode(id, session, pg, this::peers, clock, s -> snapshot = s);
+            agent = new HaNode(id, session, pg, this::peers, clock, s -> snapshot = s, new HaListener() {
+                @Override
+                public void roleChanged(Role from, Role to, String action, boolean unexpected) {
+                    if (unexpected) {
+                        unexpectedRoleChanges.add(at() + " " + name + ": " + from + " -> " + to + " after " + action);
+                    }
+                }
+            });
             agent.setCallbacks((action, role) -> callbacks.add(action + " " + role));
             session.watch(() -> {
                 if (agent != null) {
@@ -192,6 +201,10 @@ final class SimCluster {
     }
 
     private void checkSafety() {
+        if (!unexpectedRoleChanges.isEmpty()) {
+            throw new AssertionError("role changes the transition table does not list: " + unexpectedRoleChanges
+                    + "\nevents:\n" + String.join("\n", events.subList(Math.max(0, events.size() - 30), events.size())));
+        }
         List<String> writable = nodes.values().stream().filter(n -> n.pg.isWritablePrimary()).map(n -> n.name).toList();
         maxWritablePrimaries = Math.max(maxWritablePrimaries, writable.size());
         if (writable.size() > 1) {

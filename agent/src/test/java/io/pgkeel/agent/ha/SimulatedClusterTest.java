@@ -100,6 +100,22 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void newPostgresqlParametersInTheConfigKeyReachEveryRunningPostgres() {
+        SimCluster c = healthyCluster();
+        var operator = c.dcs.session("operator");
+        var config = operator.read().config().orElseThrow();
+        java.util.Map<String, Object> raw = new java.util.LinkedHashMap<>(config.raw());
+        raw.put("postgresql", java.util.Map.of("use_pg_rewind", true, "use_slots", true,
+                "parameters", java.util.Map.of("work_mem", "16MB")));
+        assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+        c.run(Duration.ofSeconds(3));
+        for (SimCluster.SimNode n : c.nodes.values()) {
+            assertThat(n.pg.parameters()).as(n.name).isEqualTo(java.util.Map.of("work_mem", "16MB"));
+        }
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+    }
+
+    @Test
     void callbacksFireAsPatroniFiresThem() {
         SimCluster c = healthyCluster();
         String leader = c.leaderKey().orElseThrow();

@@ -35,6 +35,13 @@ public interface LocalPostgres {
     void follow(Member leader);
 
     /**
+     * Rewrites the running instance's configuration with {@code parameters} as the config key's
+     * {@code postgresql.parameters} (its role and upstream unchanged) and reloads it. Parameters that need a restart
+     * then show as {@link PgStatus#pendingRestart()}.
+     */
+    void applyParameters(java.util.Map<String, String> parameters);
+
+    /**
      * Makes this former primary able to follow {@code source}: crash recovery if it did not shut down cleanly,
      * then pg_rewind. pg_rewind trusts the source's pg_control, which names the new timeline only once the
      * checkpoint after its promotion is done: until then the answer is {@link RewindOutcome#SOURCE_NOT_READY}.

@@ -1,5 +1,6 @@
 package io.pgkeel.common.pg;
 
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,6 +17,12 @@ import java.util.Set;
  * @param replicationState  replicas only: "streaming" or "in archive recovery", else null
  * @param following         the member name this node's primary_conninfo points at, or null
  * @param slots             physical replication slots present (on a standby too)
+ * @param writtenParameters the config key's {@code postgresql.parameters} that postgresql.conf was last written with
+ *                          by this agent; null when the agent has not written it since it started
+ * @param shutdownCheckpointLsn where the last checkpoint begins (pg_controldata's "Latest checkpoint location") when
+ *                          this instance is stopped after a clean shutdown as a primary; -1 otherwise. After a
+ *                          switchover's stop this is the shutdown checkpoint: a standby that has received WAL up to it
+ *                          has every committed transaction
  */
 public record PgStatus(
         boolean initialized,
@@ -32,10 +39,23 @@ public record PgStatus(
         Set<String> slots,
         int serverVersion,
         String postmasterStartTime,
-        boolean pendingRestart) {
+        boolean pendingRestart,
+        Map<String, String> writtenParameters,
+        long shutdownCheckpointLsn) {
 
     public PgStatus {
         slots = slots == null ? Set.of() : Set.copyOf(slots);
+        writtenParameters = writtenParameters == null ? null : Map.copyOf(writtenParameters);
+    }
+
+    /** A status whose postgresql.conf holds no config key parameters, and no shutdown checkpoint to hand over. */
+    public PgStatus(boolean initialized, String systemIdentifier, boolean lastRunAsPrimary, PgRunState runState,
+                    boolean inRecovery, int timeline, long walPosition, long receiveLsn, long replayLsn,
+                    String replicationState, String following, Set<String> slots, int serverVersion,
+                    String postmasterStartTime, boolean pendingRestart) {
+        this(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition, receiveLsn,
+                replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime, pendingRestart,
+                Map.of(), -1);
     }
 
     /** A status with no parameter waiting for a restart. */
@@ -45,6 +65,18 @@ public record PgStatus(
                     String postmasterStartTime) {
         this(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition, receiveLsn,
                 replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime, false);
+    }
+
+    public PgStatus withWrittenParameters(Map<String, String> parameters) {
+        return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
+                receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
+                pendingRestart, parameters, shutdownCheckpointLsn);
+    }
+
+    public PgStatus withShutdownCheckpoint(long lsn) {
+        return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
+                receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
+                pendingRestart, writtenParameters, lsn);
     }
 
     public boolean isRunning() {

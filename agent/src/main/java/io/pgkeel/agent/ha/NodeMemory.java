@@ -1,0 +1,282 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a node remembers from one cycle to the next, as a value. It changes only through two pure functions:
+ * {@link #observed} (what a cycle's observation teaches, before deciding) and {@link #acted} (what carrying out the
+ * decision changed). Both are tested by a table ({@code NodeMemoryTest}); the loop keeps the current value, on its
+ * own thread. Times are monotonic nanoseconds.
+ *
+ * @param lease                  this agent's lease as last renewed (or not)
+ * @param dynamic                the {@code config} key as last read; {@code bootstrap.dcs} until then
+ * @param lastView               the last cluster view read, or null before the first successful read
+ * @param dcsLastSeenEpochSeconds wall time of the last successful read (0: never)
+ * @param lastAction             the last cycle's decision, or null before the first cycle
+ * @param notStreaming           since when this standby, following its leader, has not streamed from it; null when it
+ *                               streams (or is no standby)
+ * @param failedReplicaStarts    how many times in a row PostgreSQL, started as a standby, stopped again before it ever
+ *                               ran (its WAL went further than the leader's timeline fork, say)
+ * @param replicaStarting        PostgreSQL started as a standby is still starting
+ * @param memberSlotsSeenNanos   for each slot name of a member seen in etcd since this agent started: when it was last
+ *                               seen; lets the leader drop the slots of members gone for longer than
+ *                               {@code member_slots_ttl}, and only those
+ * @param logicalSlotsConfigRevision the config key's revision whose logical permanent slots were last warned about
+ * @param statusWritten          the {@code status} key as this node last wrote it as leader, or null
+ * @param run                    what Patroni's callbacks need to know about PostgreSQL's last runs
+ * @param handover               a switchover stopped PostgreSQL and waits for a candidate to receive the shutdown
+ *                               checkpoint; null otherwise
+ * @param rewindFailedFrom       the leader pg_rewind from failed (the data directory is to be cloned anew), or null
+ * @param bootstrapFailed        my bootstrap failed half way: the data directory and the initialize key are to be
+ *                               given back
+ */
+public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
+                         Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
+                         Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
+                         RunHistory run, Handover handover, String rewindFailedFrom, boolean bootstrapFailed) {
+
+    public NodeMemory {
+        memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
+    }
+
+    /** A standby that does not stream from {@code from}, the leader it follows, since {@code sinceNanos}. */
+    public record NotStreaming(long sinceNanos, String from) {}
+
+    /** The leader's {@code status} key: its WAL position (Patroni's optime) and the members' slots it keeps. */
+    public record Status(long optime, Set<String> retainSlots) {
+        public Status {
+            retainSlots = Set.copyOf(retainSlots);
+        }
+    }
+
+    /**
+     * For Patroni's callbacks.
+     *
+     * @param lastRole        the role PostgreSQL last ran in ("primary", "replica"), or null if it has not run yet
+     * @param runningLastCycle PostgreSQL ran at the end of the last cycle
+     * @param restartPending  a restart was carried out and on_restart waits for PostgreSQL to run again
+     */
+    public record RunHistory(String lastRole, boolean runningLastCycle, boolean restartPending) {}
+
+    /** A switchover in progress: PostgreSQL stopped at {@code stoppedAtNanos}; the key goes to one of candidates. */
+    public record Handover(List<String> candidates, long failoverRevision, long stoppedAtNanos) {
+        public Handover {
+            candidates = List.copyOf(candidates);
+        }
+    }
+
+    /** A callback to fire: Patroni's action name ("on_start", ...) and the role to pass. */
+    public record CallbackCall(String action, String role) {}
+
+    /** The memory after a cycle, and the callbacks that cycle fires. */
+    public record Remembered(NodeMemory memory, List<CallbackCall> callbacks) {
+        public Remembered {
+            callbacks = List.copyOf(callbacks);
+        }
+    }
+
+    /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
+    public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
+        return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
+                new RunHistory(null, false, false), null, null, false);
+    }
+
+    /**
+     * What one cycle's observation teaches.
+     *
+     * @param read     the cluster as this cycle read it, or null when the read failed
+     * @param dcs      the DCS as this cycle decides on it (unreachable also when the lease renewal after a successful
+     *                 read failed)
+     * @param me       this member's name
+     * @param nowNanos the observation's time
+     */
+    public NodeMemory observed(ClusterView read, DcsView dcs, PgStatus pg, LeaseStatus renewed, String me,
+                               long nowNanos, long wallEpochSeconds) {
+        Builder b = new Builder(this);
+        b.lease = renewed;
+        if (read != null) {
+            b.lastView = read;
+            b.dcsLastSeenEpochSeconds = wallEpochSeconds;
+            read.config().ifPresent(cfg -> {
+                b.dynamic = cfg;
+                b.logicalSlotsConfigRevision = cfg.modRevision();
+            });
+        }
+        if (dcs.isReachable()) {
+            if (!dcs.cluster().isLeader(me)) {
+                b.handover = null; // the key is no longer mine to hand over
+            }
+            Map<String, Long> seen = new HashMap<>(memberSlotsSeenNanos);
+            for (Member m : dcs.cluster().members()) {
+                if (!m.name().equals(me)) {
+                    seen.put(Member.slotName(m.name()), nowNanos);
+                }
+            }
+            // departed members' slots a leader keeps, which this agent may never have seen as members: they get a
+            // whole member_slots_ttl from now (later than their real departure: never dropped early)
+            for (String slot : dcs.cluster().retainedSlots()) {
+                seen.putIfAbsent(slot, nowNanos);
+            }
+            b.memberSlotsSeenNanos = seen;
+        }
+        if (pg.isRunningReplica() && pg.following() != null && !"streaming".equals(pg.replicationState())) {
+            if (notStreaming == null || !pg.following().equals(notStreaming.from())) {
+                b.notStreaming = new NotStreaming(nowNanos, pg.following());
+            }
+        } else {
+            b.notStreaming = null;
+        }
+        // a standby start that ends in STOPPED without ever running counts as a failure; running resets the count
+        // (PostgreSQL exits at once when its WAL is past the point where the leader's timeline forked off)
+        boolean startedAsReplica = lastAction instanceof Action.StartPostgres sp && !sp.asPrimary()
+                || lastAction instanceof Action.Restart r && !r.asPrimary();
+        if (pg.runState() == PgRunState.RUNNING) {
+            b.failedReplicaStarts = 0;
+            b.replicaStarting = false;
+        } else if (pg.runState() == PgRunState.STARTING) {
+            b.replicaStarting = replicaStarting || startedAsReplica;
+        } else if (startedAsReplica || replicaStarting) {
+            b.failedReplicaStarts = failedReplicaStarts + 1;
+            b.replicaStarting = false;
+        }
+        if (pg.runState() != PgRunState.STOPPED) {
+            // postgres runs again: whatever a handover or a failed pg_rewind left to do is moot
+            b.handover = null;
+            b.rewindFailedFrom = null;
+        }
+        if (!pg.initialized()) {
+            b.rewindFailedFrom = null;
+        }
+        return b.build();
+    }
+
+    /**
+     * What carrying out {@code action} changed, and the callbacks it fires.
+     *
+     * @param o        the observation the action was decided on (its memory is this one)
+     * @param after    PostgreSQL as probed after acting (the observation's own probe when the action does not reprobe)
+     * @param nowNanos the time after acting
+     */
+    public Remembered acted(Action action, Outcome outcome, Observation o, PgStatus after, long nowNanos) {
+        Builder b = new Builder(this);
+        b.lastAction = action;
+        if (outcome.ok()) {
+            if (action instanceof Action.LeadAsPrimary lead) {
+                if (lead.writeStatus()) {
+                    b.statusWritten = new Status(lead.optime(), lead.slotsToRetain());
+                }
+                Map<String, Long> seen = new HashMap<>(memberSlotsSeenNanos);
+                seen.keySet().removeAll(outcome.droppedSlots());
+                // forget members long gone whose slot is not here (never made, or dropped by hand): the map stays small
+                long ttlNanos = dynamic.memberSlotsTtl() * 1_000_000_000L;
+                seen.entrySet().removeIf(e -> o.nowNanos() - e.getValue() >= ttlNanos
+                        && !o.pg().slots().contains(e.getKey()));
+                b.memberSlotsSeenNanos = seen;
+            } else if (action instanceof Action.Switchover s) {
+                b.handover = new Handover(s.candidates(), s.failoverRevision(), nowNanos);
+            } else if (action instanceof Action.HandOver h) {
+                b.statusWritten = new Status(h.checkpointLsn(),
+                        statusWritten == null ? Set.of() : statusWritten.retainSlots());
+                b.handover = null;
+            } else if (action instanceof Action.ClearFailoverKey) {
+                b.handover = null;
+            } else if (action instanceof Action.RemoveDataDirectory) {
+                b.rewindFailedFrom = null;
+            } else if (action instanceof Action.AbandonBootstrap) {
+                b.bootstrapFailed = false;
+            }
+        }
+        if (action instanceof Action.Rewind r && outcome.rewindFailed()) {
+            b.rewindFailedFrom = r.leader();
+        }
+        if (action instanceof Action.Bootstrap && outcome.bootstrapFailed()) {
+            b.bootstrapFailed = true;
+        }
+        List<CallbackCall> calls = new ArrayList<>();
+        b.run = callbacks(action.traits().callback(), o.pg(), after, calls);
+        return new Remembered(b.build(), calls);
+    }
+
+    /**
+     * Patroni's callback points: on_stop when pgkeel stopped a running PostgreSQL, on_restart after a requested
+     * restart, on_role_change when it runs again in another role, on_start when it runs again in the same one.
+     */
+    private RunHistory callbacks(Action.Callback callback, PgStatus before, PgStatus after, List<CallbackCall> calls) {
+        if (callback == Action.Callback.ON_STOP && before.isRunning() && run.lastRole() != null) {
+            calls.add(new CallbackCall("on_stop", run.lastRole()));
+        }
+        boolean restartPending = run.restartPending() || callback == Action.Callback.ON_RESTART;
+        String lastRole = run.lastRole();
+        if (after.isRunning()) {
+            String role = after.inRecovery() ? "replica" : "primary";
+            if (restartPending) {
+                calls.add(new CallbackCall("on_restart", role));
+                restartPending = false;
+            } else if (lastRole != null && !role.equals(lastRole)) {
+                calls.add(new CallbackCall("on_role_change", role));
+            } else if (!run.runningLastCycle()) {
+                calls.add(new CallbackCall("on_start", role));
+            }
+            lastRole = role;
+        }
+        return new RunHistory(lastRole, after.isRunning(), restartPending);
+    }
+
+    /** A copy to change field by field, inside the two transitions and in tests. */
+    static final class Builder {
+        LeaseStatus lease;
+        DynamicConfig dynamic;
+        ClusterView lastView;
+        long dcsLastSeenEpochSeconds;
+        Action lastAction;
+        NotStreaming notStreaming;
+        int failedReplicaStarts;
+        boolean replicaStarting;
+        Map<String, Long> memberSlotsSeenNanos;
+        long logicalSlotsConfigRevision;
+        Status statusWritten;
+        RunHistory run;
+        Handover handover;
+        String rewindFailedFrom;
+        boolean bootstrapFailed;
+
+        Builder(NodeMemory m) {
+            lease = m.lease;
+            dynamic = m.dynamic;
+            lastView = m.lastView;
+            dcsLastSeenEpochSeconds = m.dcsLastSeenEpochSeconds;
+            lastAction = m.lastAction;
+            notStreaming = m.notStreaming;
+            failedReplicaStarts = m.failedReplicaStarts;
+            replicaStarting = m.replicaStarting;
+            memberSlotsSeenNanos = m.memberSlotsSeenNanos;
+            logicalSlotsConfigRevision = m.logicalSlotsConfigRevision;
+            statusWritten = m.statusWritten;
+            run = m.run;
+            handover = m.handover;
+            rewindFailedFrom = m.rewindFailedFrom;
+            bootstrapFailed = m.bootstrapFailed;
+        }
+
+        NodeMemory build() {
+            return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
+                    failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
+                    statusWritten, run, handover, rewindFailedFrom, bootstrapFailed);
+        }
+    }
+
+    /** A copy to change (tests build memories this way). */
+    Builder edit() {
+        return new Builder(this);
+    }
+}

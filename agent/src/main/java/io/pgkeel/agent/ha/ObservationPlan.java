@@ -1,0 +1,57 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.pg.PgStatus;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a cycle looks at before it decides, planned by pure functions that call the same predicates as the rules
+ * that use the answers ({@link HaPolicy}, {@link Switchovers}), so a rule and what it needs to see cannot drift
+ * apart. The {@code Observer} carries the plan out.
+ */
+final class ObservationPlan {
+    private ObservationPlan() {}
+
+    /** Which of the other members' answers the decision will weigh. */
+    enum Peers {
+        NONE,
+        /** {@code GET /patroni} of every other member: a race for the leader key. */
+        STATUS,
+        /** The same, with each replica's received WAL asked live over SQL: the leader checks a switchover. */
+        STATUS_WITH_LIVE_WAL
+    }
+
+    /**
+     * Renew the lease before reading the cluster: the leader every cycle (its write window is measured from the last
+     * renewal); a replica, whose lease only carries its member key, when a third of the ttl has passed; and an
+     * agent that holds no lease.
+     */
+    static boolean renewFirst(NodeMemory m, String me, long nowNanos) {
+        boolean leaderLastCycle = m.lastView() != null && m.lastView().isLeader(me);
+        long ttlNanos = TimeUnit.SECONDS.toNanos(m.dynamic().ttl());
+        long renewedAt = m.lease().validUntilNanos() - ttlNanos;
+        return leaderLastCycle || !m.lease().isHeld() || nowNanos - renewedAt >= ttlNanos / 3;
+    }
+
+    /** After the read, unless renewed already: about to race for the leader key, or to act as its holder. */
+    static boolean renewBeforeDeciding(ClusterView c, String me) {
+        return c.isUnlocked() || c.isLeader(me);
+    }
+
+    static Peers peers(ClusterView c, PgStatus pg, NodeSettings self, Instant wallNow) {
+        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self)) {
+            return Peers.STATUS;
+        }
+        if (Switchovers.leaderWeighsCandidates(c, pg, self, wallNow)) {
+            return Peers.STATUS_WITH_LIVE_WAL;
+        }
+        return Peers.NONE;
+    }
+
+    /** A switchover's stopped leader asks its candidates, live, how far they have received WAL. */
+    static List<String> receivedLsnToAsk(NodeMemory m, ClusterView c, PgStatus pg, String me) {
+        return Switchovers.isHandingOver(m, c, pg, me) ? m.handover().candidates() : List.of();
+    }
+}

@@ -1,0 +1,316 @@
+package io.pgkeel.agent.ha;
+
+import static io.pgkeel.agent.ha.Scenario.me;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The node's memory, one named row per rule: a memory, one transition ({@code observed} or {@code acted}), and what
+ * the memory is afterwards. Times: "now" is 100 s.
+ */
+class NodeMemoryTest {
+    private static final long S = 1_000_000_000L;
+    private static final long NOW = 100 * S;
+    private static final DynamicConfig BOOT = DynamicConfig.defaults();
+    private static final NodeMemory FRESH = NodeMemory.initial(BOOT);
+    private static final LeaseStatus RENEWED = new LeaseStatus(7, NOW + 10 * S, true);
+
+    static Arguments row(String name, NodeMemory before, Function<NodeMemory, NodeMemory> step,
+                         Consumer<NodeMemory> after) {
+        return Arguments.of(Named.of(name, before), step, after);
+    }
+
+    private static NodeMemory with(Consumer<NodeMemory.Builder> change) {
+        NodeMemory.Builder b = FRESH.edit();
+        change.accept(b);
+        return b.build();
+    }
+
+    private static ClusterView cluster(Consumer<Scenario.ClusterBuilder> spec) {
+        Scenario.ClusterBuilder b = new Scenario.ClusterBuilder();
+        spec.accept(b);
+        return b.build();
+    }
+
+    private static PgStatus pg(PgRunState state, boolean standby, String following, String replicationState) {
+        return new PgStatus(true, "42", false, state, standby, 1, 1000, 1000, 1000, replicationState, following,
+                Set.of("b"), 150000, null);
+    }
+
+    private static final PgStatus STREAMING = pg(PgRunState.RUNNING, true, "a", "streaming");
+    private static final PgStatus NOT_STREAMING = pg(PgRunState.RUNNING, true, "a", "in archive recovery");
+    private static final PgStatus STOPPED = pg(PgRunState.STOPPED, true, null, null);
+    private static final PgStatus STARTING = pg(PgRunState.STARTING, true, null, null);
+    private static final PgStatus PRIMARY = pg(PgRunState.RUNNING, false, null, null);
+
+    /** observed() as "b", at NOW, with the cluster read and used. */
+    private static Function<NodeMemory, NodeMemory> observes(ClusterView c, PgStatus pg) {
+        return m -> m.observed(c, DcsView.reachable(c), pg, RENEWED, "b", NOW, 1_780_000_000L);
+    }
+
+    private static Function<NodeMemory, NodeMemory> observesWithoutDcs(PgStatus pg) {
+        return m -> m.observed(null, DcsView.unreachable("down"), pg, m.lease().notRenewed(), "b", NOW, 1_780_000_000L);
+    }
+
+    private static final ClusterView LED_BY_A = cluster(c -> c.leader("a", 9).members("a", "b", "Node-C"));
+
+    static Stream<Arguments> observedRows() {
+        DynamicConfig ttl20 = new DynamicConfig(20, 2, 5, 1, true, true, 60, Set.of(), false, Map.of(), Map.of(), 42);
+        ClusterView withConfig = new ClusterView(java.util.Optional.of("42"), java.util.Optional.of(ttl20),
+                java.util.Optional.empty(), List.of(), java.util.Optional.empty(), java.util.Optional.empty(),
+                List.of(), 10);
+        return Stream.of(
+                row("the renewed lease is remembered", FRESH, observes(LED_BY_A, STREAMING),
+                        m -> assertThat(m.lease()).isEqualTo(RENEWED)),
+                row("a read cluster is the last view, and etcd was seen now", FRESH, observes(LED_BY_A, STREAMING),
+                        m -> {
+                            assertThat(m.lastView()).isEqualTo(LED_BY_A);
+                            assertThat(m.dcsLastSeenEpochSeconds()).isEqualTo(1_780_000_000L);
+                        }),
+                row("the config key read is the dynamic configuration in force", FRESH, observes(withConfig, STREAMING),
+                        m -> {
+                            assertThat(m.dynamic()).isEqualTo(ttl20);
+                            assertThat(m.logicalSlotsConfigRevision()).isEqualTo(42);
+                        }),
+                row("etcd unreachable: the last view and the config are kept",
+                        with(b -> b.lastView = LED_BY_A), observesWithoutDcs(STREAMING), m -> {
+                            assertThat(m.lastView()).isEqualTo(LED_BY_A);
+                            assertThat(m.dynamic()).isEqualTo(BOOT);
+                            assertThat(m.lease().renewedThisCycle()).isFalse();
+                        }),
+                row("a read that the lease renewal then failed still counts as the last view", FRESH,
+                        m -> m.observed(LED_BY_A, DcsView.unreachable("renewal failed"), STREAMING, RENEWED, "b", NOW, 5),
+                        m -> {
+                            assertThat(m.lastView()).isEqualTo(LED_BY_A);
+                            assertThat(m.memberSlotsSeenNanos()).as("members noted only from a usable view").isEmpty();
+                        }),
+                row("standby stops streaming -> not streaming since now", FRESH, observes(LED_BY_A, NOT_STREAMING),
+                        m -> assertThat(m.notStreaming()).isEqualTo(new NodeMemory.NotStreaming(NOW, "a"))),
+                row("standby still not streaming -> since stays", with(b -> b.notStreaming =
+                                new NodeMemory.NotStreaming(NOW - 5 * S, "a")), observes(LED_BY_A, NOT_STREAMING),
+                        m -> assertThat(m.notStreaming().sinceNanos()).isEqualTo(NOW - 5 * S)),
+                row("not streaming from a new leader -> since starts again", with(b -> b.notStreaming =
+                                new NodeMemory.NotStreaming(NOW - 5 * S, "c")), observes(LED_BY_A, NOT_STREAMING),
+                        m -> assertThat(m.notStreaming()).isEqualTo(new NodeMemory.NotStreaming(NOW, "a"))),
+                row("streams again -> forgotten", with(b -> b.notStreaming = new NodeMemory.NotStreaming(NOW - 5 * S,
+                                "a")), observes(LED_BY_A, STREAMING), m -> assertThat(m.notStreaming()).isNull()),
+                row("started as a standby, stopped again without running -> one failed start",
+                        with(b -> b.lastAction = new Action.StartPostgres(false, "a", "x")), observes(LED_BY_A, STOPPED),
+                        m -> assertThat(m.failedReplicaStarts()).isEqualTo(1)),
+                row("started as a standby, still starting -> remembered as starting",
+                        with(b -> b.lastAction = new Action.StartPostgres(false, "a", "x")), observes(LED_BY_A, STARTING),
+                        m -> assertThat(m.replicaStarting()).isTrue()),
+                row("was starting as a standby, now stopped -> one more failed start",
+                        with(b -> {
+                            b.replicaStarting = true;
+                            b.failedReplicaStarts = 1;
+                            b.lastAction = new Action.Wait("x");
+                        }), observes(LED_BY_A, STOPPED), m -> {
+                            assertThat(m.failedReplicaStarts()).isEqualTo(2);
+                            assertThat(m.replicaStarting()).isFalse();
+                        }),
+                row("started as primary, stopped -> no failed standby start",
+                        with(b -> b.lastAction = new Action.StartPostgres(true, null, "x")), observes(LED_BY_A, STOPPED),
+                        m -> assertThat(m.failedReplicaStarts()).isZero()),
+                row("running -> failed starts forgotten", with(b -> b.failedReplicaStarts = 3),
+                        observes(LED_BY_A, STREAMING), m -> assertThat(m.failedReplicaStarts()).isZero()),
+                row("members seen in etcd -> their slot names stamped now (not mine)", FRESH,
+                        observes(LED_BY_A, STREAMING),
+                        m -> assertThat(m.memberSlotsSeenNanos()).isEqualTo(Map.of("a", NOW, "node_c", NOW))),
+                row("the leader's retained slots -> noted now if unknown, kept if known",
+                        with(b -> b.memberSlotsSeenNanos = Map.of("d", NOW - 50 * S)),
+                        observes(new ClusterView(java.util.Optional.of("42"), java.util.Optional.empty(),
+                                java.util.Optional.empty(), List.of(), java.util.Optional.empty(),
+                                java.util.Optional.empty(), List.of(), 10, Set.of("d", "e")), STREAMING),
+                        m -> assertThat(m.memberSlotsSeenNanos()).isEqualTo(Map.of("d", NOW - 50 * S, "e", NOW))),
+                row("postgres runs again -> a handover or a failed pg_rewind is moot",
+                        with(b -> {
+                            b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW);
+                            b.rewindFailedFrom = "a";
+                        }), m -> m.observed(cluster(c -> c.leader("b", 7).members("a", "b")), DcsView.reachable(
+                                cluster(c -> c.leader("b", 7).members("a", "b"))), PRIMARY, RENEWED, "b", NOW, 5),
+                        m -> {
+                            assertThat(m.handover()).isNull();
+                            assertThat(m.rewindFailedFrom()).isNull();
+                        }),
+                row("stopped, still the leader -> the handover goes on",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW)),
+                        m -> m.observed(cluster(c -> c.leader("b", 7).members("a", "b")), DcsView.reachable(
+                                cluster(c -> c.leader("b", 7).members("a", "b"))), STOPPED, RENEWED, "b", NOW, 5),
+                        m -> assertThat(m.handover()).isNotNull()),
+                row("stopped, but someone else holds the key -> nothing to hand over",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW)),
+                        observes(LED_BY_A, STOPPED), m -> assertThat(m.handover()).isNull()),
+                row("stopped after a failed pg_rewind -> still to be cloned anew",
+                        with(b -> b.rewindFailedFrom = "a"), observes(LED_BY_A, STOPPED),
+                        m -> assertThat(m.rewindFailedFrom()).isEqualTo("a")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("observedRows")
+    void observed(NodeMemory before, Function<NodeMemory, NodeMemory> step, Consumer<NodeMemory> after) {
+        after.accept(step.apply(before));
+    }
+
+    /** acted() on the observation {@code s} (its memory is the one before), PostgreSQL {@code after} afterwards. */
+    private static Function<NodeMemory, NodeMemory> acts(Action a, Outcome outcome, Scenario s, PgStatus after) {
+        return m -> actedOn(m, a, outcome, s, after).memory();
+    }
+
+    private static NodeMemory.Remembered actedOn(NodeMemory m, Action a, Outcome outcome, Scenario s, PgStatus after) {
+        Observation o = s.observation();
+        Observation withMemory = new Observation(o.dcs(), o.pg(), o.peers(), o.receivedLsn(), o.self(), o.nowNanos(),
+                o.wallNow(), o.request(), m);
+        return m.acted(a, outcome, withMemory, after, Scenario.NOW + S);
+    }
+
+    private static Action.LeadAsPrimary lead(long optime, Set<String> drop, Set<String> retain, boolean writeStatus) {
+        return new Action.LeadAsPrimary(optime, Set.of(), drop, retain, writeStatus, null, false, false, "lead");
+    }
+
+    static Stream<Arguments> actedRows() {
+        Scenario primary = me("a").primary(500).slots("b", "c");
+        return Stream.of(
+                row("every action is remembered as the last one", FRESH,
+                        acts(new Action.Wait("x"), Outcome.DONE, primary, PRIMARY),
+                        m -> assertThat(m.lastAction()).isEqualTo(new Action.Wait("x"))),
+                row("the leader wrote status -> remembered", FRESH,
+                        acts(lead(500, Set.of(), Set.of("c"), true), Outcome.DONE, primary, PRIMARY),
+                        m -> assertThat(m.statusWritten()).isEqualTo(new NodeMemory.Status(500, Set.of("c")))),
+                row("status left as it was -> the last write stays", with(b -> b.statusWritten =
+                                new NodeMemory.Status(400, Set.of())),
+                        acts(lead(500, Set.of(), Set.of(), false), Outcome.DONE, primary, PRIMARY),
+                        m -> assertThat(m.statusWritten().optime()).isEqualTo(400)),
+                row("leading failed -> status not remembered as written", FRESH,
+                        acts(lead(500, Set.of(), Set.of(), true), Outcome.failed("etcd down"), primary, PRIMARY),
+                        m -> assertThat(m.statusWritten()).isNull()),
+                row("dropped slots -> their members forgotten", with(b -> b.memberSlotsSeenNanos = Map.of(
+                                "c", Scenario.NOW - 4000 * S, "b", Scenario.NOW)),
+                        acts(lead(500, Set.of("c"), Set.of(), true), Outcome.dropped(Set.of("c")), primary, PRIMARY),
+                        m -> assertThat(m.memberSlotsSeenNanos()).isEqualTo(Map.of("b", Scenario.NOW))),
+                row("a member gone for member_slots_ttl whose slot is not here -> forgotten",
+                        with(b -> b.memberSlotsSeenNanos = Map.of("x", Scenario.NOW - 1800 * S,
+                                "c", Scenario.NOW - 1800 * S, "y", Scenario.NOW - 1799 * S)),
+                        acts(lead(500, Set.of(), Set.of(), true), Outcome.DONE, primary, PRIMARY),
+                        m -> assertThat(m.memberSlotsSeenNanos()).containsOnlyKeys("c", "y")),
+                row("switchover's stop done -> handover in progress since now", FRESH,
+                        acts(new Action.Switchover(List.of("b", "c"), 77, "x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.handover()).isEqualTo(new NodeMemory.Handover(List.of("b", "c"), 77,
+                                Scenario.NOW + S))),
+                row("handed over -> status holds the checkpoint, handover done",
+                        with(b -> {
+                            b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW);
+                            b.statusWritten = new NodeMemory.Status(400, Set.of("c"));
+                        }),
+                        acts(new Action.HandOver("b", 600, "x"), Outcome.DONE, primary, STREAMING), m -> {
+                            assertThat(m.handover()).isNull();
+                            assertThat(m.statusWritten()).isEqualTo(new NodeMemory.Status(600, Set.of("c")));
+                        }),
+                row("handing over failed -> still in progress",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW)),
+                        acts(new Action.HandOver("b", 600, "x"), Outcome.failed("etcd"), primary, STOPPED),
+                        m -> assertThat(m.handover()).isNotNull()),
+                row("switchover abandoned (failover key cleared) -> handover done",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW)),
+                        acts(new Action.ClearFailoverKey(77, "x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.handover()).isNull()),
+                row("pg_rewind failed -> the data directory is to be cloned anew", FRESH,
+                        acts(new Action.Rewind("b", "x"), Outcome.failedRewind(), primary, STOPPED),
+                        m -> assertThat(m.rewindFailedFrom()).isEqualTo("b")),
+                row("pg_rewind not possible yet -> nothing to remember", FRESH,
+                        acts(new Action.Rewind("b", "x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.rewindFailedFrom()).isNull()),
+                row("data directory removed -> the failed rewind is dealt with", with(b -> b.rewindFailedFrom = "b"),
+                        acts(new Action.RemoveDataDirectory("x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.rewindFailedFrom()).isNull()),
+                row("bootstrap failed half way -> to be given back", FRESH,
+                        acts(new Action.Bootstrap("x"), Outcome.failedBootstrap("initdb"), primary, STOPPED),
+                        m -> assertThat(m.bootstrapFailed()).isTrue()),
+                row("bootstrap given back -> done with it", with(b -> b.bootstrapFailed = true),
+                        acts(new Action.AbandonBootstrap("x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.bootstrapFailed()).isFalse()),
+                row("giving it back failed -> still to do", with(b -> b.bootstrapFailed = true),
+                        acts(new Action.AbandonBootstrap("x"), Outcome.failed("etcd"), primary, STOPPED),
+                        m -> assertThat(m.bootstrapFailed()).isTrue()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("actedRows")
+    void acted(NodeMemory before, Function<NodeMemory, NodeMemory> step, Consumer<NodeMemory> after) {
+        after.accept(step.apply(before));
+    }
+
+    static Arguments callbackRow(String name, NodeMemory.RunHistory run, Action a, PgStatus before, PgStatus after,
+                                 List<String> fired, NodeMemory.RunHistory afterwards) {
+        return Arguments.of(Named.of(name, run), a, before, after, fired, afterwards);
+    }
+
+    static Stream<Arguments> callbackRows() {
+        NodeMemory.RunHistory primaryRunning = new NodeMemory.RunHistory("primary", true, false);
+        NodeMemory.RunHistory replicaRunning = new NodeMemory.RunHistory("replica", true, false);
+        return Stream.of(
+                callbackRow("first start as replica -> on_start", new NodeMemory.RunHistory(null, false, false),
+                        new Action.StartPostgres(false, "a", "x"), STOPPED, STREAMING, List.of("on_start replica"),
+                        replicaRunning),
+                callbackRow("demoted primary -> on_stop", primaryRunning, new Action.Demote(false, "x"), PRIMARY,
+                        STOPPED, List.of("on_stop primary"), new NodeMemory.RunHistory("primary", false, false)),
+                callbackRow("started again as replica after being primary -> on_role_change",
+                        new NodeMemory.RunHistory("primary", false, false), new Action.Rewind("a", "x"), STOPPED,
+                        STREAMING, List.of("on_role_change replica"), replicaRunning),
+                callbackRow("switchover's stop, then nothing yet -> on_stop only", primaryRunning,
+                        new Action.Switchover(List.of("b"), 1, "x"), PRIMARY, STOPPED, List.of("on_stop primary"),
+                        new NodeMemory.RunHistory("primary", false, false)),
+                callbackRow("restart -> on_restart, not on_start", replicaRunning, new Action.Restart(false, "a", "x"),
+                        STREAMING, STREAMING, List.of("on_restart replica"), replicaRunning),
+                callbackRow("restart still starting -> on_restart waits", replicaRunning,
+                        new Action.Restart(false, "a", "x"), STREAMING, STARTING, List.of(),
+                        new NodeMemory.RunHistory("replica", false, true)),
+                callbackRow("promoted -> on_role_change", replicaRunning, new Action.Promote(Set.of(), "x"), STREAMING,
+                        PRIMARY, List.of("on_role_change primary"), primaryRunning),
+                callbackRow("steady replica -> nothing", replicaRunning, new Action.Wait("x"), STREAMING, STREAMING,
+                        List.of(), replicaRunning),
+                callbackRow("a stop that is not the action's own (it crashed) -> no on_stop", replicaRunning,
+                        new Action.Wait("x"), STREAMING, STOPPED, List.of(),
+                        new NodeMemory.RunHistory("replica", false, false)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("callbackRows")
+    void callbacks(NodeMemory.RunHistory run, Action a, PgStatus before, PgStatus after, List<String> fired,
+                   NodeMemory.RunHistory afterwards) {
+        NodeMemory m = with(b -> b.run = run);
+        Scenario s = me("a").primary(1);
+        Observation o = s.observation();
+        Observation withBefore = new Observation(o.dcs(), before, o.peers(), o.receivedLsn(), o.self(), o.nowNanos(),
+                o.wallNow(), o.request(), m);
+        NodeMemory.Remembered r = m.acted(a, Outcome.DONE, withBefore, after, Scenario.NOW);
+        assertThat(r.callbacks().stream().map(c -> c.action() + " " + c.role())).containsExactlyElementsOf(fired);
+        assertThat(r.memory().run()).isEqualTo(afterwards);
+    }
+
+    @Test
+    void theTransitionsChangeNothingTheyWereGiven() {
+        NodeMemory before = with(b -> b.memberSlotsSeenNanos = Map.of("c", 1L));
+        NodeMemory copy = before.edit().build();
+        before.observed(LED_BY_A, DcsView.reachable(LED_BY_A), NOT_STREAMING, RENEWED, "b", NOW, 5);
+        actedOn(before, lead(500, Set.of("c"), Set.of(), true), Outcome.dropped(Set.of("c")), me("a").primary(500),
+                PRIMARY);
+        assertThat(before).isEqualTo(copy);
+    }
+}
