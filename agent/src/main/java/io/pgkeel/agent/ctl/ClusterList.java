@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
 final class ClusterList {
     private ClusterList() {}
 
-    static String render(String scope, ClusterView c, CtlCommand.Format format, boolean extended, boolean topology) {
+    static String render(String scope, ClusterView c, Format format, boolean extended, boolean topology) {
         boolean tagsColumn = extended || c.members().stream().anyMatch(m -> !m.tags().isEmpty());
         boolean pendingColumn = extended || c.members().stream().anyMatch(Member::pendingRestart);
         List<String> headers = new ArrayList<>(List.of("Member", "Host", "Role", "State", "TL", "Lag in MB"));
@@ -37,7 +37,7 @@ final class ClusterList {
             String name = topology && !leader && c.leader().isPresent() ? "+ " + m.name() : m.name();
             String role = leader ? "Leader" : "Replica";
             String state = "streaming".equals(m.replicationState()) ? "streaming" : String.valueOf(m.state());
-            String lag = leader ? "" : CtlCommand.lagMb(leaderLsn, m);
+            String lag = leader ? "" : lagMb(leaderLsn, m);
             List<String> row = new ArrayList<>(List.of(name, host(m), role, state,
                     m.timeline() > 0 ? String.valueOf(m.timeline()) : "", lag));
             Map<String, Object> obj = new LinkedHashMap<>();
@@ -94,10 +94,18 @@ final class ClusterList {
                 }).toList();
                 out.append(Table.tsv(h, r));
             }
-            case json -> out.append(CtlCommand.json(objects)).append('\n');
-            case yaml -> out.append(CtlCommand.yaml(objects));
+            case json -> out.append(Format.json(objects)).append('\n');
+            case yaml -> out.append(Format.yaml(objects));
         }
         return out.toString();
+    }
+
+    /** The lag of a member behind the leader in MB, as patronictl shows it; "unknown" without both positions. */
+    static String lagMb(long leaderLsn, Member m) {
+        if (m.xlogLocation() <= 0 || leaderLsn <= 0) {
+            return "unknown";
+        }
+        return String.valueOf(Math.max(0, (leaderLsn - m.xlogLocation()) / (1024 * 1024)));
     }
 
     private static String host(Member m) {

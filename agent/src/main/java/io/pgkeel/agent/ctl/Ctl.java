@@ -1,6 +1,7 @@
 package io.pgkeel.agent.ctl;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import static io.pgkeel.agent.ctl.CtlError.FAILED;
+
 import io.pgkeel.agent.Version;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
@@ -18,16 +19,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.ZoneOffset;
 import java.util.Base64;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What every ctl command works with: the cluster's configuration, a read-mostly etcd connection (no lease, no member
- * key), the members' REST APIs, and the terminal.
+ * key), the members' REST APIs, the terminal and the clock.
  */
 final class Ctl implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** A REST answer; status 0 when the member could not be reached. */
     record Answer(int status, String text) {
         boolean ok() {
@@ -39,6 +41,7 @@ final class Ctl implements AutoCloseable {
     final Dcs dcs;
     final PrintStream out;
     final PrintStream err;
+    final Clock clock = Clock.system();
     private final BufferedReader in;
     private final HttpClient http;
 
@@ -52,7 +55,7 @@ final class Ctl implements AutoCloseable {
         this.http = b.build();
         this.dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), "pgkeel-ctl",
-                Duration.ofSeconds(5), Version.PGKEEL, Clock.system()));
+                Duration.ofSeconds(5), Version.PGKEEL, clock));
     }
 
     ClusterView read() {
@@ -67,7 +70,7 @@ final class Ctl implements AutoCloseable {
         String base = m.apiUrl().replaceAll("/patroni/?$", "");
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
-            String json = body == null ? null : JSON.writeValueAsString(body);
+            String json = body == null ? null : Format.JSON.writeValueAsString(body);
             b.method(method, json == null ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(json));
             if (json != null) {
@@ -83,6 +86,38 @@ final class Ctl implements AutoCloseable {
             Thread.currentThread().interrupt();
             return new Answer(0, "interrupted");
         }
+    }
+
+    /**
+     * Asks the member {@code target} for a switchover or failover (POST {@code path}) and prints its answer. When no
+     * member answers (none to ask, or unreachable), writes the failover key directly (patronictl's fallback) and
+     * says so.
+     *
+     * @param action "switchover" or "failover", for the messages
+     * @param leader the failover key's leader, or null (only written in the fallback)
+     * @param candidate the failover key's member, or null (only written in the fallback)
+     * @param scheduledAt ISO 8601 with offset, or null for now
+     * @return 0; a refusal is a {@link CtlError} with exit code 1
+     */
+    int requestFailover(Optional<Member> target, String path, Map<String, Object> body, String action, String leader,
+                        String candidate, String scheduledAt) {
+        Answer a = target.map(m -> call(m, "POST", path, body)).orElse(new Answer(0, "no member to ask"));
+        if (a.status() == 0) {
+            err.println("Could not " + action + " using the REST API (" + a.text() + "), falling back to DCS");
+            dcs.writeFailover(leader, candidate, scheduledAt, -1);
+            out.println(clock.now().atOffset(ZoneOffset.UTC).withNano(0) + " " + capitalize(action)
+                    + " request written to DCS; the agents carry it out");
+            return 0;
+        }
+        if (!a.ok()) {
+            throw new CtlError(FAILED, capitalize(action) + " failed, details: " + a.status() + ", " + a.text());
+        }
+        out.println(clock.now().atOffset(ZoneOffset.UTC).withNano(0) + " " + a.text());
+        return 0;
+    }
+
+    private static String capitalize(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
     /** Asks a yes/no question; only "y" or "yes" means yes. */
@@ -101,6 +136,11 @@ final class Ctl implements AutoCloseable {
         } catch (IOException e) {
             return defaultValue == null ? "" : defaultValue;
         }
+    }
+
+    /** Waits {@code millis} milliseconds, as a pause between two reads of the cluster. */
+    void sleep(long millis) {
+        clock.sleepNanos(TimeUnit.MILLISECONDS.toNanos(millis));
     }
 
     @Override

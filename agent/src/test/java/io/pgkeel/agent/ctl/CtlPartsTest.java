@@ -32,7 +32,7 @@ class CtlPartsTest {
 
     @Test
     void listShowsTheLeaderFirstWithLagInMegabytesAndTags() {
-        String out = ClusterList.render("demo", cluster(false, Optional.empty()), CtlCommand.Format.pretty, false, false);
+        String out = ClusterList.render("demo", cluster(false, Optional.empty()), Format.pretty, false, false);
         List<String> lines = out.lines().toList();
         assertThat(lines.get(0)).startsWith("+ Cluster: demo (7713) ");
         assertThat(lines.get(1)).matches("\\| Member \\| Host +\\| Role +\\| State +\\| TL \\| Lag in MB \\| Tags +\\|");
@@ -44,28 +44,28 @@ class CtlPartsTest {
     @Test
     void listFooterShowsPauseAndAScheduledSwitchover() {
         String out = ClusterList.render("demo", cluster(true, Optional.of(new FailoverKey("n1", "n2",
-                "2026-11-28T12:00:00+00:00", 5))), CtlCommand.Format.pretty, false, false);
+                "2026-11-28T12:00:00+00:00", 5))), Format.pretty, false, false);
         assertThat(out).contains(" Maintenance mode: on\n").contains(" Switchover scheduled at: 2026-11-28T12:00:00+00:00")
                 .contains("from: n1").contains("to: n2");
     }
 
     @Test
     void topologyIndentsReplicasUnderTheLeader() {
-        String out = ClusterList.render("demo", cluster(false, Optional.empty()), CtlCommand.Format.pretty, false, true);
+        String out = ClusterList.render("demo", cluster(false, Optional.empty()), Format.pretty, false, true);
         assertThat(out).contains("| n1 ").contains("| + n2 ").contains("| + n3 ");
     }
 
     @Test
     void assignmentsNestOnDotsReadValuesAsYamlAndEmptyDeletes() {
-        assertThat(CtlCommand.EditConfigCmd.assignment("loop_wait=5", "")).isEqualTo(Map.of("loop_wait", 5));
-        assertThat(CtlCommand.EditConfigCmd.assignment("postgresql.use_pg_rewind=true", ""))
+        assertThat(EditConfigCmd.assignment("loop_wait=5", "")).isEqualTo(Map.of("loop_wait", 5));
+        assertThat(EditConfigCmd.assignment("postgresql.use_pg_rewind=true", ""))
                 .isEqualTo(Map.of("postgresql", Map.of("use_pg_rewind", true)));
-        assertThat(CtlCommand.EditConfigCmd.assignment("work_mem=8MB", "postgresql.parameters."))
+        assertThat(EditConfigCmd.assignment("work_mem=8MB", "postgresql.parameters."))
                 .isEqualTo(Map.of("postgresql", Map.of("parameters", Map.of("work_mem", "8MB"))));
-        Map<String, Object> delete = CtlCommand.EditConfigCmd.assignment("pause=", "");
+        Map<String, Object> delete = EditConfigCmd.assignment("pause=", "");
         assertThat(delete).containsKey("pause");
         assertThat(delete.get("pause")).isNull();
-        assertThatThrownBy(() -> CtlCommand.EditConfigCmd.assignment("novalue", ""))
+        assertThatThrownBy(() -> EditConfigCmd.assignment("novalue", ""))
                 .hasMessageContaining("'novalue' is not KEY=VALUE");
     }
 
