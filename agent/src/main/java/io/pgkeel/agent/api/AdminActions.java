@@ -1,12 +1,12 @@
 package io.pgkeel.agent.api;
 
+import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.agent.ha.FailoverRefusal;
 import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
-import io.pgkeel.agent.ha.PeerClient;
-import io.pgkeel.agent.ha.PeerStatus;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.ConfigPatch;

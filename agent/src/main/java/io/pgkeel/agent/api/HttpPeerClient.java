@@ -1,9 +1,9 @@
 package io.pgkeel.agent.api;
 
+import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.peer.PeerClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgkeel.agent.ha.PeerClient;
-import io.pgkeel.agent.ha.PeerStatus;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.Tags;
 import java.net.URI;

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.pg.PgStatus;
 import java.time.Instant;

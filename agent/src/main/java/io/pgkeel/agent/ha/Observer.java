@@ -1,5 +1,7 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.ScheduledAt;

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.api;
 
+import io.pgkeel.common.peer.PeerStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -12,7 +13,6 @@ import io.pgkeel.agent.ha.FailoverRefusal;
 import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorRequest;
-import io.pgkeel.agent.ha.PeerStatus;
 import io.pgkeel.common.cluster.Member;
 import java.util.concurrent.CompletableFuture;
 import io.pgkeel.testing.FakeClock;

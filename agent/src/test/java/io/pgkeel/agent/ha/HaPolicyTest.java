@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.peer.PeerStatus;
 import static io.pgkeel.agent.ha.Scenario.MY_LEASE;
 import static io.pgkeel.agent.ha.Scenario.OTHER_LEASE;
 import static io.pgkeel.agent.ha.Scenario.me;

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
+import io.pgkeel.testing.SimCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -14,7 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SimulatedClusterTest {
 
     private static SimCluster healthyCluster() {
-        SimCluster c = new SimCluster("a", "b", "c");
+        SimCluster c = HaSim.cluster("a", "b", "c");
         c.startAll();
         c.run(Duration.ofSeconds(15));
         assertThat(c.isConverged()).as(c.describe()).isTrue();
@@ -44,7 +45,7 @@ class SimulatedClusterTest {
 
     @Test
     void aDepartedMembersSlotIsDroppedAfterMemberSlotsTtlEvenAcrossARestartOfEveryAgent() {
-        SimCluster c = new SimCluster("a", "b", "c", "d");
+        SimCluster c = HaSim.cluster("a", "b", "c", "d");
         c.startAll();
         c.run(Duration.ofSeconds(15));
         assertThat(c.isConverged()).as(c.describe()).isTrue();
@@ -61,7 +62,7 @@ class SimulatedClusterTest {
         assertThat(operator.read().retainedSlots()).as("published in status").contains(leaving);
         // a restart of every agent (a rolling upgrade, say): the memory of who left is gone with them, except what
         // the status key says
-        for (SimCluster.SimNode n : c.nodes.values()) {
+        for (SimCluster.Node n : c.nodes.values()) {
             if (n.agentAlive()) {
                 n.killAgent();
                 n.startAgent();
@@ -109,7 +110,7 @@ class SimulatedClusterTest {
                 "parameters", java.util.Map.of("work_mem", "16MB")));
         assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
         c.run(Duration.ofSeconds(3));
-        for (SimCluster.SimNode n : c.nodes.values()) {
+        for (SimCluster.Node n : c.nodes.values()) {
             assertThat(n.pg.parameters()).as(n.name).isEqualTo(java.util.Map.of("work_mem", "16MB"));
         }
         assertThat(c.isConverged()).as(c.describe()).isTrue();
@@ -132,7 +133,7 @@ class SimulatedClusterTest {
 
     @Test
     void switchoverToANofailoverMemberIsRefusedAndTheLeaderStays() {
-        SimCluster c = new SimCluster("a", "b", "c");
+        SimCluster c = HaSim.cluster("a", "b", "c");
         c.node("c").tags.put("nofailover", true);
         c.startAll();
         c.run(Duration.ofSeconds(15));
@@ -159,7 +160,7 @@ class SimulatedClusterTest {
         String old = c.leaderKey().orElseThrow();
         long crashAt = c.clock.nanoTime();
         c.node(old).crash();
-        c.run(Duration.ofSeconds(SimCluster.TTL + 3));
+        c.run(Duration.ofSeconds(HaSim.TTL + 3));
         assertThat(c.writablePrimaries()).hasSize(1);
         String next = c.writablePrimaries().get(0).name;
         assertThat(next).isNotEqualTo(old);
@@ -178,7 +179,7 @@ class SimulatedClusterTest {
         SimCluster c = healthyCluster();
         String old = c.leaderKey().orElseThrow();
         c.dcs.partition(old);
-        c.run(Duration.ofSeconds(SimCluster.TTL + 3));
+        c.run(Duration.ofSeconds(HaSim.TTL + 3));
         assertThat(c.node(old).pg.isWritablePrimary()).isFalse();
         assertThat(c.events).anyMatch(e -> e.contains("fence fired on " + old));
         assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(old));
@@ -191,10 +192,10 @@ class SimulatedClusterTest {
     void dcsDownForLongerThanTheLeaseLeavesNoWritablePrimaryAndOnePrimaryAfterwards() {
         SimCluster c = healthyCluster();
         c.dcs.setDown(true);
-        c.run(Duration.ofSeconds(SimCluster.TTL + 2));
+        c.run(Duration.ofSeconds(HaSim.TTL + 2));
         assertThat(c.writablePrimaries()).as("nobody takes writes without a confirmed lease").isEmpty();
         c.dcs.setDown(false);
-        c.run(Duration.ofSeconds(SimCluster.TTL + 10));
+        c.run(Duration.ofSeconds(HaSim.TTL + 10));
         assertThat(c.isConverged()).as(c.describe()).isTrue();
     }
 
@@ -233,7 +234,7 @@ class SimulatedClusterTest {
 
     @Test
     void nofailoverNodeNeverPromotes() {
-        SimCluster c = new SimCluster("a", "b");
+        SimCluster c = HaSim.cluster("a", "b");
         c.node("b").tags.put("nofailover", true);
         c.node("a").startAgent();
         c.run(Duration.ofSeconds(5));
@@ -262,7 +263,7 @@ class SimulatedClusterTest {
         SimCluster c = healthyCluster();
         List<String> names = List.copyOf(c.nodes.keySet());
         for (int round = 0; round < 36; round++) {
-            SimCluster.SimNode n = c.node(names.get(random.nextInt(names.size())));
+            SimCluster.Node n = c.node(names.get(random.nextInt(names.size())));
             switch (random.nextInt(9)) {
                 case 0 -> n.crash();
                 case 1 -> {
@@ -296,10 +297,9 @@ class SimulatedClusterTest {
             c.run(Duration.ofMillis(500 + random.nextInt(6000)));
         }
         names.forEach(c.dcs::heal);
-        c.nodes.values().stream().filter(n -> !n.agentAlive()).forEach(SimCluster.SimNode::startAgent);
+        c.nodes.values().stream().filter(n -> !n.agentAlive()).forEach(SimCluster.Node::startAgent);
         c.run(Duration.ofSeconds(60));
-        assertThat(c.isConverged()).as("seed " + seed + ": " + c.describe() + "\n" + String.join("\n",
-                c.events.subList(Math.max(0, c.events.size() - 20), c.events.size()))).isTrue();
+        assertThat(c.isConverged()).as("seed " + seed + ": " + c.describe() + "\n" + c.lastEvents(20)).isTrue();
         assertThat(c.maxWritablePrimaries()).isLessThanOrEqualTo(1);
     }
 }

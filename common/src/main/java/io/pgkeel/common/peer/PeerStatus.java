@@ -1,4 +1,4 @@
-package io.pgkeel.agent.ha;
+package io.pgkeel.common.peer;
 
 /**
  * Another member's answer to {@code GET /patroni}, fetched before a leader race.

@@ -1,4 +1,4 @@
-package io.pgkeel.agent.ha;
+package io.pgkeel.common.peer;
 
 import io.pgkeel.common.cluster.Member;
 import java.util.List;
