@@ -1,12 +1,10 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.common.peer.PeerStatus;
-import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.agent.ha.FailoverRefusal;
-import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
+import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.ConfigPatch;
@@ -16,6 +14,8 @@ import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.ScheduledAt;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.peer.PeerClient;
+import io.pgkeel.common.peer.PeerStatus;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

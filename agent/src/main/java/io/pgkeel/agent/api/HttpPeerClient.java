@@ -1,11 +1,11 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.common.peer.PeerStatus;
-import io.pgkeel.common.peer.PeerClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.Tags;
+import io.pgkeel.common.peer.PeerClient;
+import io.pgkeel.common.peer.PeerStatus;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -1,9 +1,9 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;

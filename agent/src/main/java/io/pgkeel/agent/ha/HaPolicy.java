@@ -1,9 +1,9 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.HashSet;

@@ -1,7 +1,7 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgStatus;
 import java.time.Instant;
 import java.util.List;

@@ -1,7 +1,5 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
-import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;
@@ -11,6 +9,8 @@ import io.pgkeel.common.cluster.PermanentSlots;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.dcs.LeaseRenewal;
+import io.pgkeel.common.peer.PeerClient;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgStatus;
 import java.time.Instant;

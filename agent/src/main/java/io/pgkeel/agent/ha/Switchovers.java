@@ -1,10 +1,10 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.ScheduledAt;
-import io.pgkeel.common.Lsn;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.time.Duration;

@@ -1,6 +1,5 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.common.peer.PeerStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -10,16 +9,17 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.FailoverRefusal;
-import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorRequest;
+import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.common.cluster.Member;
-import java.util.concurrent.CompletableFuture;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.testing.FakeClock;
 import io.pgkeel.testing.FakeDcs;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 

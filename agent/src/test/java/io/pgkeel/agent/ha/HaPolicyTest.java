@@ -1,11 +1,11 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
 import static io.pgkeel.agent.ha.Scenario.MY_LEASE;
 import static io.pgkeel.agent.ha.Scenario.OTHER_LEASE;
 import static io.pgkeel.agent.ha.Scenario.me;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgkeel.common.peer.PeerStatus;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;

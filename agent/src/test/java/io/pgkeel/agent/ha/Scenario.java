@@ -1,11 +1,11 @@
 package io.pgkeel.agent.ha;
 
-import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.LeaderKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.ArrayList;

@@ -2,11 +2,11 @@ package io.pgkeel.agent.ha;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgkeel.testing.SimCluster;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
-import io.pgkeel.testing.SimCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
