@@ -1,0 +1,141 @@
+package io.pgkeel.agent.pg;
+
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.config.PgkeelConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Writes the files that configure the local PostgreSQL for a role: postgresql.conf, pg_hba.conf, standby.signal
+ * (and no recovery.signal) in the data directory, and the pgpass file. The text comes from {@link ConfigText}; this
+ * class decides its machine-dependent inputs and replaces each file atomically, so that a postmaster starting or
+ * reloading meanwhile reads the old file or the new one. Loop thread only.
+ */
+final class ConfigFiles {
+    private final DataDirectory dir;
+    private final Supplier<PgkeelConfig> config;
+    private final Supplier<DynamicConfig> dynamic;
+    /** postgresql.parameters of the config key as last written to postgresql.conf; null before the first write. */
+    private Map<String, String> writtenParameters;
+
+    ConfigFiles(DataDirectory dir, Supplier<PgkeelConfig> config, Supplier<DynamicConfig> dynamic) {
+        this.dir = dir;
+        this.config = config;
+        this.dynamic = dynamic;
+    }
+
+    /** The config key's parameters postgresql.conf was last written with; null when not written since start. */
+    Map<String, String> writtenParameters() {
+        return writtenParameters;
+    }
+
+    /**
+     * Writes every file for the role: a primary, or a standby of {@code follow} (null: of nobody yet), with the
+     * config key's parameters as they are now.
+     *
+     * @throws PostgresException when a file cannot be written
+     */
+    void write(boolean asPrimary, Member follow) {
+        ConfigText.Standby standby = ConfigText.Standby.NONE;
+        if (!asPrimary && follow != null) {
+            PgkeelConfig cfg = config.get();
+            URI uri = URI.create(follow.connUrl());
+            standby = ConfigText.standby(new ConfigText.Upstream(uri.getHost(), uri.getPort(),
+                    cfg.postgresql().replication().username(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
+                    dynamic.get().useSlots()));
+        }
+        write(asPrimary, standby, follow == null ? null : follow.name(), dynamic.get().pgParameters());
+    }
+
+    /**
+     * Writes every file for the role PostgreSQL has now (standby.signal), keeping the upstream it follows, with
+     * {@code configKeyParameters} as the config key's parameters.
+     *
+     * @throws PostgresException when a file cannot be read or written
+     */
+    void rewriteForCurrentRole(Map<String, String> configKeyParameters) {
+        boolean standby = dir.standbyConfigured();
+        ConfigText.Standby upstream = standby ? dir.standbySettings() : ConfigText.Standby.NONE;
+        write(!standby, upstream, dir.following(), configKeyParameters);
+    }
+
+    private void write(boolean asPrimary, ConfigText.Standby standby, String followName,
+                       Map<String, String> configKeyParameters) {
+        DynamicConfig dyn = dynamic.get();
+        PgkeelConfig cfg = config.get();
+        PgkeelConfig.Postgresql pgc = cfg.postgresql();
+        String socketDirectory = defaultSocketDirectory();
+        boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
+        writtenParameters = configKeyParameters;
+        String conf = ConfigText.postgresqlConf(new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
+                pgc.parameters(), rewind, pgc.listenHosts(), pgc.port(), cfg.scope(), socketDirectory,
+                dir.exists("postgresql.base.conf")));
+        Optional<String> hba = ConfigText.pgHba(pgc.pgHba());
+        try {
+            writeAtomically(dir.resolve("postgresql.conf"), conf);
+            if (hba.isPresent()) {
+                writeAtomically(dir.resolve("pg_hba.conf"), hba.get());
+            }
+            Path signal = dir.resolve("standby.signal");
+            if (asPrimary) {
+                Files.deleteIfExists(signal);
+            } else if (!Files.exists(signal)) {
+                Files.createFile(signal);
+            }
+            Files.deleteIfExists(dir.resolve("recovery.signal"));
+        } catch (IOException e) {
+            throw new PostgresException("writing configuration into " + dir.path() + ": " + e.getMessage(), e);
+        }
+        writePgpass();
+    }
+
+    /**
+     * Debian's socket directory, where its psql and libpq look by default, when this user may create sockets there;
+     * else the data directory's parent.
+     */
+    private String defaultSocketDirectory() {
+        Path debian = Path.of("/var/run/postgresql");
+        if (Files.isDirectory(debian) && Files.isWritable(debian)) {
+            return debian.toString();
+        }
+        return dir.path().getParent().toString();
+    }
+
+    /**
+     * Writes the pgpass file (mode 0600, as libpq requires) for the replication role and the superuser.
+     *
+     * @throws PostgresException when it cannot be written
+     */
+    void writePgpass() {
+        PgkeelConfig.Postgresql pgc = config.get().postgresql();
+        String text = ConfigText.pgpass(List.of(pgc.replication(), pgc.superuser()));
+        try {
+            Path file = pgc.pgpass().toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tmp, text);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new PostgresException("writing pgpass file " + pgc.pgpass() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeAtomically(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".pgkeel-tmp");
+        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

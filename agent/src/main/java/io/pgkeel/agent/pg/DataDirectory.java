@@ -1,0 +1,133 @@
+package io.pgkeel.agent.pg;
+
+import io.pgkeel.common.pg.PostgresException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The local data directory and the PostgreSQL binaries that serve it, as far as they can be read without changing
+ * anything: whether a postmaster runs in it, the signal and marker files, what pgkeel last wrote into
+ * postgresql.conf, and pg_controldata. Any thread.
+ */
+final class DataDirectory {
+    // the lines keep the logger name operators know them by
+    private static final Logger log = LoggerFactory.getLogger(PostgresController.class);
+    /**
+     * Present while this data directory may hold WAL that the current leader never saw: it ran as a primary and
+     * was then started as a standby without pg_rewind. Such a node rewinds before following anyone.
+     */
+    static final String DIVERGENCE_MARKER = "pgkeel.rewind-check";
+
+    private final Path dir;
+    private final Path logFile;
+    private final Supplier<Path> binDir;
+
+    /**
+     * @param dir     the data directory, absolute
+     * @param logFile where pg_ctl sends the postmaster's output
+     * @param binDir  {@code postgresql.bin_dir} as configured now; null or empty: the tools are on the PATH
+     */
+    DataDirectory(Path dir, Path logFile, Supplier<Path> binDir) {
+        this.dir = dir;
+        this.logFile = logFile;
+        this.binDir = binDir;
+    }
+
+    Path path() {
+        return dir;
+    }
+
+    Path resolve(String file) {
+        return dir.resolve(file);
+    }
+
+    Path logFile() {
+        return logFile;
+    }
+
+    /** The command for a PostgreSQL tool ({@code pg_ctl}, {@code initdb}, ...): in bin_dir, else on the PATH. */
+    String tool(String name) {
+        Path bin = binDir.get();
+        return bin == null || bin.toString().isEmpty() ? name : bin.resolve(name).toString();
+    }
+
+    /** PG_VERSION exists: initdb or a clone has filled the directory. */
+    boolean isInitialized() {
+        return Files.exists(dir.resolve("PG_VERSION"));
+    }
+
+    boolean exists(String file) {
+        return Files.exists(dir.resolve(file));
+    }
+
+    /** postmaster.pid names a live process that looks like a postgres (a stale file after a crash does not count). */
+    boolean postmasterAlive() {
+        Path pidFile = dir.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return false;
+        }
+        try {
+            List<String> lines = Files.readAllLines(pidFile);
+            if (lines.isEmpty()) {
+                return false;
+            }
+            long pid = Long.parseLong(lines.get(0).trim());
+            return ProcessHandle.of(pid).map(h -> h.isAlive()
+                    && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    boolean standbyConfigured() {
+        return Files.exists(dir.resolve("standby.signal"));
+    }
+
+    /** The member our primary_conninfo points at, from the marker we write into postgresql.conf; null if none. */
+    String following() {
+        Path conf = dir.resolve("postgresql.conf");
+        if (!standbyConfigured() || !Files.exists(conf)) {
+            return null;
+        }
+        try (Stream<String> lines = Files.lines(conf)) {
+            return ConfigText.followedMember(lines);
+        } catch (IOException | UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * primary_conninfo and primary_slot_name as last written, so a reload does not change whom a standby follows.
+     *
+     * @throws PostgresException when postgresql.conf cannot be read
+     */
+    ConfigText.Standby standbySettings() {
+        try {
+            return ConfigText.standbyOf(Files.readAllLines(dir.resolve("postgresql.conf")));
+        } catch (IOException e) {
+            throw new PostgresException("reading postgresql.conf: " + e.getMessage(), e);
+        }
+    }
+
+    /** pg_controldata's fields (30 s at most); {@link ControlData#NONE} and a warning when it fails. */
+    ControlData controlData() {
+        List<String> lines = new ArrayList<>();
+        ProcessRunner.Result r = ProcessRunner.run(List.of(tool("pg_controldata"), "-D", dir.toString()),
+                Map.of("LC_ALL", "C"), Duration.ofSeconds(30), lines::add);
+        if (r.exitCode() != 0) {
+            log.warn("pg_controldata failed ({}): {}", r.exitCode(), r.tail());
+            return ControlData.NONE;
+        }
+        return ControlData.parse(lines);
+    }
+}

@@ -1,0 +1,107 @@
+package io.pgkeel.agent.pg;
+
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.config.Credentials;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SQL to the other members' PostgreSQL: how far a peer has received WAL (for a switchover), and whether a pg_rewind
+ * source is ready. Neither throws: a peer that cannot be asked gives the cautious answer. Loop thread only.
+ */
+final class PeerSql {
+    // the lines keep the logger name operators know them by
+    private static final Logger log = LoggerFactory.getLogger(PostgresController.class);
+
+    /**
+     * Connections by conn_url, kept between cycles so that a switching-over leader asks its candidate without a new
+     * connection (and authentication) in the middle of its write downtime.
+     */
+    private final Map<String, Connection> peerConnections = new HashMap<>();
+
+    /**
+     * The larger of {@code peer}'s received and replayed LSN, asked as {@code who} over a kept connection (connect
+     * timeout 2 s, socket timeout 3 s); empty when it has none or cannot be asked.
+     */
+    OptionalLong receivedLsnOf(Member peer, Credentials who) {
+        if (peer.connUrl() == null || peer.connUrl().isBlank()) {
+            return OptionalLong.empty();
+        }
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Connection c = peerConnections.get(peer.connUrl());
+            try {
+                if (c == null) {
+                    c = connectTo(URI.create(peer.connUrl()), who, 2, 3);
+                    peerConnections.put(peer.connUrl(), c);
+                }
+                try (Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT pg_last_wal_receive_lsn()::text,"
+                             + " pg_last_wal_replay_lsn()::text")) {
+                    rs.next();
+                    long received = Math.max(Probe.lsn(rs.getString(1)), Probe.lsn(rs.getString(2)));
+                    return received > 0 ? OptionalLong.of(received) : OptionalLong.empty();
+                }
+            } catch (SQLException | IllegalArgumentException e) {
+                // a kept connection may have gone stale: retry once on a fresh one (a bad conn_url fails twice)
+                peerConnections.remove(peer.connUrl());
+                closeQuietly(c);
+                log.debug("cannot ask {} how far it has received: {}", peer.name(), e.getMessage());
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /**
+     * The source's last checkpoint is on the timeline it writes now: pg_rewind reads the source's pg_control, which
+     * names a new timeline only after the first checkpoint following a promotion. Asked as {@code who} on a new
+     * connection (connect timeout 3 s, socket timeout 10 s); false when the source cannot be asked.
+     */
+    boolean checkpointShowsItsTimeline(URI source, Credentials who) {
+        try (Connection c = connectTo(source, who, 3, 10); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT (SELECT timeline_id FROM pg_control_checkpoint()),"
+                     + " CASE WHEN pg_is_in_recovery() THEN NULL"
+                     + " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {
+            rs.next();
+            int checkpointTimeline = rs.getInt(1);
+            int current = rs.getInt(2);
+            return rs.wasNull() || checkpointTimeline >= current;
+        } catch (SQLException e) {
+            log.info("cannot ask {} for its checkpoint timeline: {}", source, e.getMessage());
+            return false;
+        }
+    }
+
+    private static Connection connectTo(URI target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
+            throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", who.username());
+        if (who.password() != null) {
+            p.setProperty("password", who.password());
+        }
+        p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
+        p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
+        p.setProperty("sslmode", "disable");
+        p.setProperty("ApplicationName", "pgkeel");
+        return DriverManager.getConnection("jdbc:postgresql://" + target.getHost() + ":" + target.getPort() + "/postgres", p);
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // broken already
+            }
+        }
+    }
+}

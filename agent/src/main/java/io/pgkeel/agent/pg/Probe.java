@@ -1,0 +1,126 @@
+package io.pgkeel.agent.pg;
+
+import io.pgkeel.common.Lsn;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the local PostgreSQL is now: from the data directory's files and pg_controldata while it is down, from one
+ * SQL query while it runs. It changes nothing (no file written, no reload); its only state is the last system
+ * identifier it saw, the last connection error it logged, and the local connection it closes when PostgreSQL is
+ * not there. Loop thread only.
+ */
+final class Probe {
+    // the lines keep the logger name operators know them by
+    private static final Logger log = LoggerFactory.getLogger(PostgresController.class);
+
+    private final DataDirectory dir;
+    private final LocalConnection local;
+    private final Supplier<Map<String, String>> writtenParameters;
+    private String systemIdentifier;
+    private String lastProbeError;
+
+    /**
+     * @param writtenParameters the config key's parameters postgresql.conf was last written with (null: not yet),
+     *                          reported as they are
+     */
+    Probe(DataDirectory dir, LocalConnection local, Supplier<Map<String, String>> writtenParameters) {
+        this.dir = dir;
+        this.local = local;
+        this.writtenParameters = writtenParameters;
+    }
+
+    /** The data directory was replaced or removed: the system identifier seen last no longer describes it. */
+    void forgetSystemIdentifier() {
+        systemIdentifier = null;
+    }
+
+    /** Never throws: a PostgreSQL that does not answer yet is STARTING, with what the files say. */
+    PgStatus probe() {
+        if (!dir.isInitialized()) {
+            local.close();
+            systemIdentifier = null;
+            return PgStatus.empty();
+        }
+        if (!dir.postmasterAlive()) {
+            local.close();
+            ControlData control = dir.controlData();
+            systemIdentifier = control.systemIdentifier();
+            // a fresh pg_basebackup (or pg_rewind) leaves backup_label and a pg_control copied from the source,
+            // which says "in production": such a directory recovers from its source and is no former primary
+            boolean wasPrimary = !dir.exists("backup_label") && control.ranAsPrimary()
+                    || dir.exists(DataDirectory.DIVERGENCE_MARKER);
+            int tl = control.checkpointTimeline();
+            return new PgStatus(true, systemIdentifier, wasPrimary, PgRunState.STOPPED, dir.standbyConfigured(), tl, 0,
+                    0, 0, null, dir.following(), Set.of(), 0, null, false, writtenParameters.get(),
+                    control.shutdownCheckpoint());
+        }
+        try {
+            return querySql();
+        } catch (SQLException e) {
+            local.close();
+            if (!String.valueOf(e.getMessage()).equals(lastProbeError)) {
+                lastProbeError = String.valueOf(e.getMessage());
+                log.debug("postgres is not accepting connections yet: {}", lastProbeError);
+            }
+            return new PgStatus(true, systemIdentifier, !dir.standbyConfigured(), PgRunState.STARTING,
+                    dir.standbyConfigured(), 0, 0, 0, 0, null, dir.following(), Set.of(), 0, null)
+                    .withWrittenParameters(writtenParameters.get());
+        }
+    }
+
+    private PgStatus querySql() throws SQLException {
+        Connection c = local.get();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     SELECT pg_is_in_recovery(),
+                            CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END,
+                            CASE WHEN pg_is_in_recovery() THEN NULL ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END,
+                            pg_last_wal_receive_lsn()::text,
+                            pg_last_wal_replay_lsn()::text,
+                            (SELECT status FROM pg_stat_get_wal_receiver()),
+                            (SELECT received_tli FROM pg_stat_get_wal_receiver()),
+                            (SELECT timeline_id FROM pg_control_checkpoint()),
+                            current_setting('server_version_num')::int,
+                            pg_postmaster_start_time()::text,
+                            (SELECT system_identifier::text FROM pg_control_system()),
+                            (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart)""")) {
+            rs.next();
+            boolean inRecovery = rs.getBoolean(1);
+            systemIdentifier = rs.getString(11);
+            long receive = lsn(rs.getString(4));
+            long replay = lsn(rs.getString(5));
+            int timeline;
+            long wal;
+            String replicationState = null;
+            if (inRecovery) {
+                int receivedTli = rs.getInt(7);
+                timeline = receivedTli > 0 ? receivedTli : rs.getInt(8);
+                wal = Math.max(receive, replay);
+                replicationState = "streaming".equals(rs.getString(6)) ? "streaming" : "in archive recovery";
+            } else {
+                timeline = Integer.parseInt(rs.getString(3), 16);
+                wal = lsn(rs.getString(2));
+            }
+            Set<String> slots = Slots.list(c); // on a standby too: slots kept there hold back its WAL
+            boolean mayHaveDiverged = !inRecovery || dir.exists(DataDirectory.DIVERGENCE_MARKER);
+            return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
+                    receive, replay, replicationState, inRecovery ? dir.following() : null, slots, rs.getInt(9),
+                    rs.getString(10), rs.getBoolean(12)).withWrittenParameters(writtenParameters.get());
+        }
+    }
+
+    /** An LSN as PostgreSQL prints it ({@code X/Y}); 0 for SQL NULL. */
+    static long lsn(String text) {
+        return text == null ? 0 : Lsn.parse(text);
+    }
+}
