@@ -155,7 +155,7 @@ class HaClusterIT extends ClusterTestBase {
     void z_noSecretInAnyAgentLog() {
         for (AgentProcess n : cluster.nodes) {
             String log = n.logText();
-            assertThat(log).as(n.name + "'s log").isNotBlank().doesNotContain(Sql.PASSWORD).doesNotContain("rep-secret")
+            assertThat(log).as(n.name + "'s log").isNotBlank().doesNotContain(Sql.PASSWORD).doesNotContain(Sql.REPLICATION_PASSWORD)
                     .doesNotContainPattern("(?i)password\\s*=\\s*\\S");
         }
     }

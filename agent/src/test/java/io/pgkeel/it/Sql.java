@@ -10,6 +10,8 @@ import java.util.Properties;
 /** Short-lived JDBC connections to one test node as the superuser. */
 final class Sql {
     static final String PASSWORD = "it-secret";
+    /** The replication role's: a backslash, a quote and a colon, each quoted differently in SQL, YAML and pgpass. */
+    static final String REPLICATION_PASSWORD = "rep\\se'c:ret";
 
     private Sql() {}
 

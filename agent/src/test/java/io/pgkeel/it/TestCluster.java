@@ -118,7 +118,7 @@ final class TestCluster implements AutoCloseable {
                   pgpass: %s
                   authentication:
                     superuser: {username: postgres, password: %s}
-                    replication: {username: replicator, password: rep-secret}
+                    replication: {username: replicator, password: '%s'}
                   parameters:
                     shared_buffers: 16MB
                     unix_socket_directories: '%s'
@@ -127,7 +127,8 @@ final class TestCluster implements AutoCloseable {
                     - host all all 127.0.0.1/32 scram-sha-256
                     - host replication replicator 127.0.0.1/32 scram-sha-256
                 """.formatted(scope, name, api, api, etcd.endpoint(), timing.ttl(), timing.loopWait(), timing.retryTimeout(), pg, pg,
-                nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"), Sql.PASSWORD, nodeDir);
+                nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"), Sql.PASSWORD,
+                Sql.REPLICATION_PASSWORD.replace("'", "''"), nodeDir);
     }
 
     AgentProcess node(String name) {

@@ -162,9 +162,4 @@ final class ConfigText {
     static String literal(String v) {
         return "'" + v.replace("\\", "\\\\").replace("'", "''") + "'";
     }
-
-    /** A quoted SQL identifier: {@code "} doubled. */
-    static String ident(String v) {
-        return "\"" + v.replace("\"", "\"\"") + "\"";
-    }
 }

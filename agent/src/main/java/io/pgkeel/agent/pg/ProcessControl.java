@@ -110,20 +110,34 @@ final class ProcessControl {
         }
     }
 
+    /**
+     * A string constant in SQL, as an escape string ({@code E'...'}: {@code \} and {@code '} escaped), so it reads the
+     * same whatever {@code standard_conforming_strings} says. postgresql.conf's quoting ({@link ConfigText#literal})
+     * is not SQL's: with standard_conforming_strings on (the default), a backslash in a password would be doubled.
+     */
+    static String sqlLiteral(String v) {
+        return "E'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    /** A quoted SQL identifier: {@code "} doubled. */
+    static String sqlIdentifier(String v) {
+        return "\"" + v.replace("\"", "\"\"") + "\"";
+    }
+
     private void createRoles() throws SQLException {
         Connection c = local.get();
         PgkeelConfig.Postgresql pgc = pgc();
         Credentials repl = pgc.replication();
         try (Statement st = c.createStatement()) {
             if (!repl.username().equals(pgc.superuser().username())) {
-                st.execute("CREATE ROLE " + ConfigText.ident(repl.username()) + " WITH REPLICATION LOGIN"
-                        + (repl.password() == null ? "" : " PASSWORD " + ConfigText.literal(repl.password())));
+                st.execute("CREATE ROLE " + sqlIdentifier(repl.username()) + " WITH REPLICATION LOGIN"
+                        + (repl.password() == null ? "" : " PASSWORD " + sqlLiteral(repl.password())));
             }
             if (pgc.rewind().isPresent() && !pgc.rewind().get().username().equals(pgc.superuser().username())) {
                 Credentials rw = pgc.rewind().get();
-                String role = ConfigText.ident(rw.username());
+                String role = sqlIdentifier(rw.username());
                 st.execute("CREATE ROLE " + role + " WITH LOGIN"
-                        + (rw.password() == null ? "" : " PASSWORD " + ConfigText.literal(rw.password())));
+                        + (rw.password() == null ? "" : " PASSWORD " + sqlLiteral(rw.password())));
                 // the functions pg_rewind needs on the source (PostgreSQL 11+ docs, "pg_rewind" notes)
                 for (String fn : List.of("pg_catalog.pg_ls_dir(text, boolean, boolean)",
                         "pg_catalog.pg_stat_file(text, boolean)", "pg_catalog.pg_read_binary_file(text)",

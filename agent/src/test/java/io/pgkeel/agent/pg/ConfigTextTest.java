@@ -237,9 +237,8 @@ class ConfigTextTest {
     }
 
     @Test
-    void literalsAndIdentifiers() {
+    void postgresqlConfQuotesValuesItsOwnWay() {
         assertThat(ConfigText.literal("it's a \\ path")).isEqualTo("'it''s a \\\\ path'");
-        assertThat(ConfigText.ident("re\"pl")).isEqualTo("\"re\"\"pl\"");
     }
 
     /** The renderer reads no file, clock or environment: what depends on the machine is an input. */
