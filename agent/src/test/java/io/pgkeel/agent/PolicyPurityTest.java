@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The decision core stays pure: the policy files name no logging, no clock, no etcd, no PostgreSQL control and no
- * JDBC, whether imported or written out in full. What they need to know arrives in the Observation; what they want
- * done leaves as an Action.
+ * The decision core stays pure: the policy files name no logging, no clock, no etcd, no PostgreSQL control, no JDBC,
+ * no files, processes, network or console, whether imported or written out in full. What they need to know arrives
+ * in the Observation; what they want done leaves as an Action.
  */
 class PolicyPurityTest {
     private static final Path HA = Path.of("src", "main", "java", "io", "pgkeel", "agent", "ha");
@@ -24,7 +24,8 @@ class PolicyPurityTest {
     private static final Pattern FORBIDDEN = Pattern.compile("org\\.slf4j|ch\\.qos\\.logback|java\\.util\\.logging"
             + "|System\\.Logger|\\bLogger\\b|io\\.pgkeel\\.common\\.Clock|\\bClock\\b|io\\.pgkeel\\.common\\.dcs\\.Dcs\\b"
             + "|\\bDcs\\b|\\bLocalPostgres\\b|java\\.sql|javax\\.sql|\\bConnection\\b|\\bDriverManager\\b"
-            + "|\\bPeerClient\\b|\\bThread\\b");
+            + "|\\bPeerClient\\b|\\bThread\\b|java\\.nio\\.file|java\\.io\\.File\\b|\\bFiles\\b|\\bPaths?\\b"
+            + "|ProcessBuilder|\\bProcess\\b|Runtime\\.getRuntime|java\\.net|HttpClient|System\\.(out|err|getenv)");
 
     @Test
     void policyFilesUseNoLoggingClockDcsPostgresOrJdbc() throws IOException {
@@ -47,7 +48,8 @@ class PolicyPurityTest {
     void theCheckCatchesAnImpurity() {
         for (String line : List.of("import org.slf4j.Logger;", "    private final io.pgkeel.common.Clock clock;",
                 "        try (java.sql.Statement st = c.createStatement()) {", "        LocalPostgres pg,",
-                "        dcs.read(); Dcs d;")) {
+                "        dcs.read(); Dcs d;", "import java.nio.file.Files;", "        Files.exists(p)",
+                "        new ProcessBuilder(cmd)", "        System.out.println(x);", "import java.net.URI;")) {
             assertThat(FORBIDDEN.matcher(line).find()).as(line).isTrue();
         }
         assertThat(FORBIDDEN.matcher("    static Action decide(Observation o) {").find()).isFalse();

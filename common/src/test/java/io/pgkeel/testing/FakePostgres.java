@@ -60,8 +60,14 @@ public final class FakePostgres implements LocalPostgres {
     private long wal;
     private String following;
     private final Set<String> slots = new HashSet<>();
+    /** The config key's parameters in its (imagined) postgresql.conf. */
     private Map<String, String> parameters = Map.of();
+    /** The current agent process wrote that file (the real controller knows only what it wrote itself). */
+    private boolean writtenByThisAgent;
     private int promotions;
+    private int clones;
+    /** The next pg_rewind fails (a broken source connection, say), whatever the histories. */
+    private boolean failNextRewind;
     private int rewinds;
 
     private FakePostgres(String name, Network network) {
@@ -92,6 +98,16 @@ public final class FakePostgres implements LocalPostgres {
 
     public synchronized int promotions() {
         return promotions;
+    }
+
+    /** How often this node was filled by pg_basebackup. */
+    public synchronized int clones() {
+        return clones;
+    }
+
+    /** Makes the next pg_rewind fail, as a real one fails on a broken connection or a missing WAL segment. */
+    public synchronized void failNextRewind() {
+        failNextRewind = true;
     }
 
     public synchronized int rewinds() {
@@ -128,7 +144,8 @@ public final class FakePostgres implements LocalPostgres {
                 : "in archive recovery") : null;
         return new PgStatus(true, sysid, lastRunAsPrimary || running && !standby, state, standby, timeline(), wal, wal,
                 wal, replState, standby ? following : null, running ? slots : Set.of(), 150000,
-                running ? "2026-01-01 00:00:00+00" : null, false, parameters, shutdownCheckpointLsn());
+                running ? "2026-01-01 00:00:00+00" : null, false, writtenByThisAgent ? parameters : null,
+                shutdownCheckpointLsn());
     }
 
     @Override
@@ -137,6 +154,15 @@ public final class FakePostgres implements LocalPostgres {
             throw new PostgresException("cannot reload: postgres is not running");
         }
         this.parameters = Map.copyOf(parameters);
+        writtenByThisAgent = true;
+    }
+
+    /**
+     * A new agent process takes over this PostgreSQL: like the real controller, it has not written postgresql.conf
+     * yet, so the probe reports no written parameters until it starts PostgreSQL or applies them.
+     */
+    public synchronized void agentStarted() {
+        writtenByThisAgent = false;
     }
 
     /** The config key's parameters last applied at runtime (none until then). */
@@ -161,6 +187,7 @@ public final class FakePostgres implements LocalPostgres {
         standby = false;
         lastRunAsPrimary = true;
         state = PgRunState.RUNNING;
+        writtenByThisAgent = true;
         return sysid;
     }
 
@@ -191,6 +218,7 @@ public final class FakePostgres implements LocalPostgres {
             switches = srcSwitches;
             lastRunAsPrimary = false;
             standby = true;
+            clones++;
         }
     }
 
@@ -210,6 +238,7 @@ public final class FakePostgres implements LocalPostgres {
         following = asPrimary || follow == null ? null : follow.name();
         state = PgRunState.RUNNING;
         cleanlyStopped = false;
+        writtenByThisAgent = true; // a start writes postgresql.conf
     }
 
     @Override
@@ -236,8 +265,8 @@ public final class FakePostgres implements LocalPostgres {
         }
     }
 
-    @Override
-    public synchronized long shutdownCheckpointLsn() {
+    /** Where a cleanly stopped primary's shutdown checkpoint is (its WAL end here); -1 otherwise. */
+    private synchronized long shutdownCheckpointLsn() {
         return state == PgRunState.STOPPED && initialized && cleanlyStopped ? wal : -1;
     }
 
@@ -250,6 +279,11 @@ public final class FakePostgres implements LocalPostgres {
         synchronized (p) {
             return p.state == PgRunState.RUNNING ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
         }
+    }
+
+    @Override
+    public synchronized void startAfterRewind(Member source) {
+        start(false, source);
     }
 
     @Override
@@ -291,6 +325,10 @@ public final class FakePostgres implements LocalPostgres {
             synchronized (this) {
                 if (state != PgRunState.STOPPED) {
                     throw new PostgresException("pg_rewind: target must be shut down");
+                }
+                if (failNextRewind) {
+                    failNextRewind = false;
+                    return RewindOutcome.FAILED;
                 }
                 // the histories agree up to the first switch point they do not share: cut back to there
                 long divergence = Long.MAX_VALUE;

@@ -105,6 +105,7 @@ public final class SimCluster {
         }
 
         public void startAgent() {
+            pg.agentStarted();
             session = dcs.session(name);
             agent = factory.start(this);
             session.watch(() -> {

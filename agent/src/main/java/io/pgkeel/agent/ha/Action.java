@@ -9,11 +9,16 @@ import java.util.Set;
  * tests match on these sentences, so change them only on purpose.
  *
  * <p>Each action also states its {@link Traits} (how soon the next cycle runs, whether PostgreSQL may have changed,
- * which callback its own doing fires, how it answers an operator's request), in its record and nowhere else. Adding
- * an action means adding its record, its rows in the policy's table tests, its branch in {@code Actor} and, if it
- * moves a node between roles, its rows in {@link Role#TRANSITIONS}.
+ * which callback its own doing fires, how it answers an operator's request, whether the cycle is routine), in its
+ * record and nowhere else. Adding an action means adding its record, its rows in the policy's table tests, its branch
+ * in {@code Actor} and, where it has them, its rows in {@link NodeMemory#acted} (what it leaves to remember) and in
+ * {@link Role#TRANSITIONS} (the roles it moves a node between).
+ *
+ * <p>An action that fails half way rolls back only what it made itself (initdb's or pg_basebackup's half-made data
+ * directory); destroying anything that existed before it (a data directory pg_rewind could not fix, a replica to
+ * rebuild) is always a decision of its own, with its own sentence.
  */
-public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap, Action.CloneFromLeader,
+public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         Action.StartPostgres, Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote,
         Action.Demote, Action.Follow, Action.Rewind, Action.RemoveDataDirectory, Action.Switchover,
         Action.AwaitHandover, Action.HandOver, Action.ClearFailoverKey, Action.ReleaseLeader, Action.Restart,
@@ -66,27 +71,24 @@ public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap
      *
      * @param reprobe carrying it out may change what PostgreSQL reports (run state, role, pending restart): probe it
      *                again before publishing
+     * @param routine nothing more urgent happens in this cycle: an operator's request may be granted instead, and
+     *                upkeep (runtime parameters, a replica's stale slots) may be done instead
      */
-    record Traits(Pace pace, boolean reprobe, Callback callback, Answer answer) {
-        static final Traits STEADY = new Traits(Pace.STEADY, false, Callback.NONE, Answer.REFUSAL);
-        static final Traits SOON = new Traits(Pace.SOON, false, Callback.NONE, Answer.REFUSAL);
-        static final Traits STEADY_REPROBE = new Traits(Pace.STEADY, true, Callback.NONE, Answer.REFUSAL);
-        static final Traits SOON_REPROBE = new Traits(Pace.SOON, true, Callback.NONE, Answer.REFUSAL);
-        static final Traits SOON_REPROBE_STOPS = new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.REFUSAL);
-    }
-
-    /** Race for the {@code initialize} key; the winner runs initdb, starts as primary and takes the leader key. */
-    record Bootstrap(String reason) implements Action {
-        public Traits traits() {
-            return Traits.SOON_REPROBE;
-        }
+    record Traits(Pace pace, boolean reprobe, Callback callback, Answer answer, boolean routine) {
+        static final Traits ROUTINE = new Traits(Pace.STEADY, false, Callback.NONE, Answer.REFUSAL, true);
+        static final Traits STEADY = new Traits(Pace.STEADY, false, Callback.NONE, Answer.REFUSAL, false);
+        static final Traits SOON = new Traits(Pace.SOON, false, Callback.NONE, Answer.REFUSAL, false);
+        static final Traits STEADY_REPROBE = new Traits(Pace.STEADY, true, Callback.NONE, Answer.REFUSAL, false);
+        static final Traits SOON_REPROBE = new Traits(Pace.SOON, true, Callback.NONE, Answer.REFUSAL, false);
+        static final Traits SOON_REPROBE_STOPS = new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.REFUSAL, false);
     }
 
     /**
-     * My bootstrap failed half way: stop what initdb left running, remove the half-made data directory and delete
-     * the {@code initialize} key, so another member (or I) can try again.
+     * Race for the {@code initialize} key; the winner runs initdb, starts as primary and takes the leader key. If
+     * initdb or the first start fails, the action rolls back what it made itself: it stops that postmaster, removes
+     * the half-made data directory and deletes the initialize key, so another member (or this one) can try again.
      */
-    record AbandonBootstrap(String reason) implements Action {
+    record Bootstrap(String reason) implements Action {
         public Traits traits() {
             return Traits.SOON_REPROBE;
         }
@@ -150,7 +152,7 @@ public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap
         }
 
         public Traits traits() {
-            return Traits.STEADY;
+            return Traits.ROUTINE;
         }
 
         /** The same work, with a different sentence. */
@@ -222,14 +224,14 @@ public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap
         }
 
         public Traits traits() {
-            return new Traits(Pace.NOW, true, Callback.ON_STOP, Answer.REFUSAL);
+            return new Traits(Pace.NOW, true, Callback.ON_STOP, Answer.REFUSAL, false);
         }
     }
 
     /** A switchover's leader, stopped, waits a little longer for a candidate to receive its shutdown checkpoint. */
     record AwaitHandover(String reason) implements Action {
         public Traits traits() {
-            return new Traits(Pace.POLL, false, Callback.NONE, Answer.REFUSAL);
+            return new Traits(Pace.POLL, false, Callback.NONE, Answer.REFUSAL, false);
         }
     }
 
@@ -261,14 +263,14 @@ public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap
     /** An operator asked for a restart: stop with a checkpoint, start again in the same role. */
     record Restart(boolean asPrimary, String follow, String reason) implements Action {
         public Traits traits() {
-            return new Traits(Pace.SOON, true, Callback.ON_RESTART, Answer.WHEN_DONE);
+            return new Traits(Pace.SOON, true, Callback.ON_RESTART, Answer.WHEN_DONE, false);
         }
     }
 
     /** An operator asked to rebuild this replica: stop, remove the data directory, clone from {@code leader}. */
     record Reinitialize(String leader, String reason) implements Action {
         public Traits traits() {
-            return new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.WHEN_STARTED);
+            return new Traits(Pace.SOON, true, Callback.ON_STOP, Answer.WHEN_STARTED, false);
         }
     }
 
@@ -297,14 +299,14 @@ public sealed interface Action permits Action.Bootstrap, Action.AbandonBootstrap
         }
 
         public Traits traits() {
-            return Traits.STEADY_REPROBE;
+            return Traits.SOON_REPROBE;
         }
     }
 
     /** Nothing to change this cycle. */
     record Wait(String reason) implements Action {
         public Traits traits() {
-            return Traits.STEADY;
+            return Traits.ROUTINE;
         }
     }
 }

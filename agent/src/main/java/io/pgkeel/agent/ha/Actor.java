@@ -101,10 +101,6 @@ final class Actor {
             clone(member(o, a.leader()), o, identity);
         } else if (action instanceof Action.Bootstrap) {
             return bootstrap(identity);
-        } else if (action instanceof Action.AbandonBootstrap) {
-            pg.stop(StopMode.IMMEDIATE);
-            pg.removeDataDirectory();
-            dcs.cancelInitialize();
         } else if (action instanceof Action.Switchover) {
             pg.stop(StopMode.FAST);
             fence.disarm();
@@ -148,7 +144,7 @@ final class Actor {
             pg.promote();
         } catch (PostgresException e) {
             log.error("AcquireLeader failed: {}", e.getMessage());
-            return new Outcome("AcquireLeader failed: " + e.getMessage(), true, Set.of(), false, false);
+            return new Outcome("AcquireLeader failed: " + e.getMessage(), true, Set.of(), false);
         }
         listener.promoted(clock.nanoTime() - cycleStartNanos);
         log.info("promoted self to leader by acquiring session lock");
@@ -172,7 +168,7 @@ final class Actor {
         Member source = member(o, a.leader());
         pg.stop(StopMode.FAST);
         switch (pg.rewind(source)) {
-            case DONE -> pg.start(false, source);
+            case DONE -> pg.startAfterRewind(source);
             case SOURCE_NOT_READY -> {
                 // nothing changed; the next cycle tries again
             }
@@ -204,8 +200,15 @@ final class Actor {
         try {
             sysid = pg.bootstrap();
         } catch (RuntimeException e) {
-            log.error("Bootstrap failed: {}", e.getMessage());
-            return Outcome.failedBootstrap("Bootstrap failed: " + e.getMessage());
+            // roll back what this action made (nothing that existed before is touched): the next cycle starts afresh
+            log.error("bootstrap failed; giving the initialize key back so another member can try");
+            try {
+                pg.stop(StopMode.IMMEDIATE);
+                pg.removeDataDirectory();
+            } finally {
+                dcs.cancelInitialize();
+            }
+            throw e;
         }
         if (!dcs.tryAcquireLeader()) {
             throw new PostgresException("bootstrapped, but the leader key was taken by someone else");

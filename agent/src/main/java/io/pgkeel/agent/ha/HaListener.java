@@ -15,8 +15,8 @@ public interface HaListener {
     default void promoted(long nanos) {}
 
     /**
-     * PostgreSQL's role changed while the loop carried out {@code action}; {@code unexpected} when the action did not
-     * fail and {@link Role#TRANSITIONS} does not list the change.
+     * PostgreSQL's role changed while the loop carried out {@code action}, which did not fail; {@code unexpected}
+     * when {@link Role#TRANSITIONS} does not list the change.
      */
     default void roleChanged(Role from, Role to, String action, boolean unexpected) {}
 

@@ -114,15 +114,19 @@ public final class HaNode {
         if (from == to) {
             return;
         }
+        String name = action.getClass().getSimpleName();
+        if (!outcome.ok()) {
+            // a failed action's partial change is no row of the table; its error is logged already
+            log.info("role {} -> {} after the failed {}", from, to, name);
+            return;
+        }
         Optional<Role.Transition> row = Role.find(from, action, to);
-        listener.roleChanged(from, to, action.getClass().getSimpleName(), row.isEmpty() && outcome.ok());
+        listener.roleChanged(from, to, name, row.isEmpty());
         if (row.isPresent()) {
             log.info("role {} -> {}: {}", from, to, row.get().comment());
-        } else if (outcome.ok()) {
-            log.warn("role {} -> {} after {}, a change the transition table does not list; please report it",
-                    from, to, action.getClass().getSimpleName());
         } else {
-            log.info("role {} -> {} after the failed {}", from, to, action.getClass().getSimpleName());
+            log.warn("role {} -> {} after {}, a change the transition table does not list; please report it",
+                    from, to, name);
         }
     }
 

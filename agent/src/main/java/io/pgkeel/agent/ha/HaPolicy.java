@@ -28,28 +28,28 @@ public final class HaPolicy {
     private HaPolicy() {}
 
     public static Action decide(Observation o) {
-        if (o.memory().bootstrapFailed()) {
-            return new Action.AbandonBootstrap("giving the initialize key back so another member can try: my bootstrap"
-                    + " failed; removing what it left of the data directory");
+        boolean paused = o.self().dynamic().pause();
+        Action base = paused ? PausedPolicy.decide(o) : decideActive(o);
+        if (o.request().isPresent()) {
+            return OperatorRequests.serve(o.request().get(), base, o);
         }
-        Action base = withParametersApplied(o, o.self().dynamic().pause() ? PausedPolicy.decide(o)
-                : withReplicaSlotsDropped(o, decideActive(o)));
-        return o.request().isPresent() ? OperatorRequests.serve(o.request().get(), base, o) : base;
+        return withParametersApplied(o, paused ? base : withReplicaSlotsDropped(o, base));
     }
 
     /**
      * A running PostgreSQL whose postgresql.conf does not hold the config key's {@code postgresql.parameters} gets
-     * them when there is nothing more urgent to do (in pause too: the operator changed them on purpose). The
-     * agent rewrites postgresql.conf once after it starts, too: the local file may have changed while it was down.
+     * them in a routine cycle (in pause too: the operator changed them on purpose). The agent rewrites
+     * postgresql.conf once after it starts or re-reads its own configuration (SIGHUP), too: the local file's
+     * parameters, pg_hba or credentials may have changed.
      */
     static Action withParametersApplied(Observation o, Action decided) {
-        boolean steady = decided instanceof Action.Wait || decided instanceof Action.LeadAsPrimary;
         java.util.Map<String, String> wanted = o.self().dynamic().pgParameters();
-        if (!steady || !o.pg().isRunning() || wanted.equals(o.pg().writtenParameters())) {
+        if (!decided.traits().routine() || !o.pg().isRunning() || wanted.equals(o.pg().writtenParameters())) {
             return decided;
         }
         return new Action.ApplyParameters(wanted, o.pg().writtenParameters() == null
-                ? "writing postgresql.conf for the configuration in force and reloading: the agent has just started"
+                ? "writing postgresql.conf for the configuration in force and reloading: not written since the agent"
+                        + " started or re-read its configuration"
                 : "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading");
     }
 
@@ -60,7 +60,7 @@ public final class HaPolicy {
      * the cluster's belongs on a replica.)
      */
     static Action withReplicaSlotsDropped(Observation o, Action decided) {
-        if (!(decided instanceof Action.Wait) || !o.dcs().isReachable() || !o.pg().isRunningReplica()) {
+        if (!decided.traits().routine() || !o.dcs().isReachable() || !o.pg().isRunningReplica()) {
             return decided;
         }
         Set<String> cluster = new HashSet<>(o.self().dynamic().permanentSlots());

@@ -37,13 +37,11 @@ import java.util.Set;
  * @param handover               a switchover stopped PostgreSQL and waits for a candidate to receive the shutdown
  *                               checkpoint; null otherwise
  * @param rewindFailedFrom       the leader pg_rewind from failed (the data directory is to be cloned anew), or null
- * @param bootstrapFailed        my bootstrap failed half way: the data directory and the initialize key are to be
- *                               given back
  */
 public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
-                         RunHistory run, Handover handover, String rewindFailedFrom, boolean bootstrapFailed) {
+                         RunHistory run, Handover handover, String rewindFailedFrom) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
@@ -88,7 +86,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, false);
+                new RunHistory(null, false, false), null, null);
     }
 
     /**
@@ -192,15 +190,10 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                 b.handover = null;
             } else if (action instanceof Action.RemoveDataDirectory) {
                 b.rewindFailedFrom = null;
-            } else if (action instanceof Action.AbandonBootstrap) {
-                b.bootstrapFailed = false;
             }
         }
         if (action instanceof Action.Rewind r && outcome.rewindFailed()) {
             b.rewindFailedFrom = r.leader();
-        }
-        if (action instanceof Action.Bootstrap && outcome.bootstrapFailed()) {
-            b.bootstrapFailed = true;
         }
         List<CallbackCall> calls = new ArrayList<>();
         b.run = callbacks(action.traits().callback(), o.pg(), after, calls);
@@ -248,7 +241,6 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         RunHistory run;
         Handover handover;
         String rewindFailedFrom;
-        boolean bootstrapFailed;
 
         Builder(NodeMemory m) {
             lease = m.lease;
@@ -265,13 +257,12 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             run = m.run;
             handover = m.handover;
             rewindFailedFrom = m.rewindFailedFrom;
-            bootstrapFailed = m.bootstrapFailed;
         }
 
         NodeMemory build() {
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
-                    statusWritten, run, handover, rewindFailedFrom, bootstrapFailed);
+                    statusWritten, run, handover, rewindFailedFrom);
         }
     }
 

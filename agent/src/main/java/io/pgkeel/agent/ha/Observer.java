@@ -99,7 +99,7 @@ final class Observer {
         }
         long now = clock.nanoTime();
         NodeMemory seen = memory.observed(read, view, status, lease, me, now, wall.getEpochSecond());
-        return new Observation(view, status, peers, receivedLsn, self, now, clock.now(), request, seen);
+        return new Observation(view, status, peers, receivedLsn, self, now, wall, request, seen);
     }
 
     /** PostgreSQL again, after an action that may have changed it. */

@@ -7,16 +7,15 @@ import io.pgkeel.common.pg.PgStatus;
 import java.util.Optional;
 
 /**
- * Grants or refuses an operator's request. A request is served only in a steady cycle (the base decision was to
- * wait or to lead as usual): safety actions and recovery always come first, and the request is then answered with
- * their reason. Pure.
+ * Grants or refuses an operator's request. A request is served only in a routine cycle (the base decision was to
+ * wait or to lead as usual, {@link Action.Traits#routine}): safety actions and recovery always come first, and the
+ * request is then answered with their reason. Pure.
  */
 final class OperatorRequests {
     private OperatorRequests() {}
 
     static Action serve(OperatorRequest request, Action base, Observation o) {
-        boolean steady = base instanceof Action.Wait || base instanceof Action.LeadAsPrimary;
-        if (!steady || !o.dcs().isReachable()) {
+        if (!base.traits().routine() || !o.dcs().isReachable()) {
             return base;
         }
         String me = o.self().name();

@@ -8,35 +8,30 @@ import java.util.Set;
  * @param error          why it failed (it may have done part of its work), or null when it did all of it
  * @param acquiredLeader this cycle took the leader key (a won race, a bootstrap)
  * @param droppedSlots   the replication slots it dropped
- * @param rewindFailed   pg_rewind ran and failed: the data directory cannot follow the leader as it is
- * @param bootstrapFailed initdb (or starting the new cluster) failed after this node won the initialize key
+ * @param rewindFailed   pg_rewind ran and failed: the data directory cannot follow the leader as it is. The action
+ *                       itself did what it says (stop, try pg_rewind): it is not an error, and its pace applies
  */
-public record Outcome(String error, boolean acquiredLeader, Set<String> droppedSlots, boolean rewindFailed,
-                      boolean bootstrapFailed) {
-    public static final Outcome DONE = new Outcome(null, false, Set.of(), false, false);
+public record Outcome(String error, boolean acquiredLeader, Set<String> droppedSlots, boolean rewindFailed) {
+    public static final Outcome DONE = new Outcome(null, false, Set.of(), false);
 
     public Outcome {
         droppedSlots = Set.copyOf(droppedSlots);
     }
 
     public static Outcome failed(String error) {
-        return new Outcome(error, false, Set.of(), false, false);
+        return new Outcome(error, false, Set.of(), false);
     }
 
     static Outcome acquired() {
-        return new Outcome(null, true, Set.of(), false, false);
+        return new Outcome(null, true, Set.of(), false);
     }
 
     static Outcome dropped(Set<String> slots) {
-        return new Outcome(null, false, slots, false, false);
+        return new Outcome(null, false, slots, false);
     }
 
     static Outcome failedRewind() {
-        return new Outcome(null, false, Set.of(), true, false);
-    }
-
-    static Outcome failedBootstrap(String error) {
-        return new Outcome(error, false, Set.of(), false, true);
+        return new Outcome(null, false, Set.of(), true);
     }
 
     public boolean ok() {

@@ -58,9 +58,6 @@ public enum Role {
                     + " or pg_rewind failed"),
             row(STOPPED, Action.RemoveDataDirectory.class, UNINITIALIZED, "pg_rewind failed: data directory removed,"
                     + " to be cloned anew"),
-            row(STOPPED, Action.AbandonBootstrap.class, UNINITIALIZED, "bootstrap failed: data directory removed"),
-            row(PRIMARY, Action.AbandonBootstrap.class, UNINITIALIZED, "bootstrap failed: postgres stopped, data"
-                    + " directory removed"),
             row(STOPPED, Action.Reinitialize.class, REPLICA, "reinitialize: cloned anew from the leader"));
 
     /** The row for this change, if the table has one. */

@@ -35,9 +35,17 @@ final class ConfigFiles {
         this.dynamic = dynamic;
     }
 
-    /** The config key's parameters postgresql.conf was last written with; null when not written since start. */
+    /**
+     * The config key's parameters postgresql.conf was last written with (and, for a running PostgreSQL, reloaded);
+     * null when not written since the agent started or re-read its configuration.
+     */
     Map<String, String> writtenParameters() {
         return writtenParameters;
+    }
+
+    /** The files no longer match what is in force (a re-read configuration, a failed reload): write them anew. */
+    void forgetWritten() {
+        writtenParameters = null;
     }
 
     /**
@@ -77,7 +85,6 @@ final class ConfigFiles {
         PgkeelConfig.Postgresql pgc = cfg.postgresql();
         String socketDirectory = defaultSocketDirectory();
         boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
-        writtenParameters = configKeyParameters;
         String conf = ConfigText.postgresqlConf(new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
                 pgc.parameters(), rewind, pgc.listenHosts(), pgc.port(), cfg.scope(), socketDirectory,
                 dir.exists("postgresql.base.conf")));
@@ -98,6 +105,7 @@ final class ConfigFiles {
             throw new PostgresException("writing configuration into " + dir.path() + ": " + e.getMessage(), e);
         }
         writePgpass();
+        writtenParameters = configKeyParameters;
     }
 
     /**

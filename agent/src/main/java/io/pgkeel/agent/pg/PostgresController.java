@@ -29,7 +29,6 @@ import java.util.function.Supplier;
 public final class PostgresController implements LocalPostgres {
     /** Replaced on SIGHUP (on the loop thread only). */
     private PgkeelConfig config;
-    private final Supplier<DynamicConfig> dynamic;
     private final DataDirectory dir;
     private final ConfigFiles files;
     private final Probe probe;
@@ -44,7 +43,6 @@ public final class PostgresController implements LocalPostgres {
      */
     public PostgresController(PgkeelConfig config, Supplier<DynamicConfig> dynamic, Clock clock) {
         this.config = config;
-        this.dynamic = dynamic;
         Path dataDir = config.postgresql().dataDir().toAbsolutePath();
         this.dir = new DataDirectory(dataDir, dataDir.resolveSibling(dataDir.getFileName() + ".postmaster.log"),
                 () -> this.config.postgresql().binDir());
@@ -107,13 +105,13 @@ public final class PostgresController implements LocalPostgres {
     }
 
     @Override
-    public long shutdownCheckpointLsn() {
-        return control.shutdownCheckpointLsn();
+    public OptionalLong receivedLsnOf(Member peer) {
+        return peers.receivedLsnOf(peer, config.postgresql().superuser());
     }
 
     @Override
-    public OptionalLong receivedLsnOf(Member peer) {
-        return peers.receivedLsnOf(peer, config.postgresql().superuser());
+    public void startAfterRewind(Member source) {
+        control.startAfterRewind(source);
     }
 
     @Override
@@ -137,17 +135,14 @@ public final class PostgresController implements LocalPostgres {
     }
 
     /**
-     * SIGHUP: takes the re-read local configuration (parameters, pg_hba, credentials) and, when PostgreSQL runs,
-     * rewrites its configuration for the role it has now (keeping its current upstream) and reloads it.
-     * Data directory and ports are read at start only: the caller warns when those change.
-     *
-     * @throws PostgresException when the files cannot be written or pg_ctl reload fails
+     * SIGHUP: takes the re-read local configuration (parameters, pg_hba, credentials). It changes nothing on disk:
+     * the probe then reports postgresql.conf as not written with the configuration in force, and the HA loop decides
+     * to rewrite and reload it ({@code ApplyParameters}) as soon as nothing is more urgent. Data directory and ports
+     * are read at start only: the caller warns when those change.
      */
     public void reload(PgkeelConfig newConfig) {
         this.config = newConfig;
-        if (dir.postmasterAlive()) {
-            control.rewriteAndReload(dynamic.get().pgParameters());
-        }
+        files.forgetWritten();
     }
 
     @Override

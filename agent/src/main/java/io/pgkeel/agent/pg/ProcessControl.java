@@ -49,8 +49,6 @@ final class ProcessControl {
     private final Supplier<PgkeelConfig> config;
     private final Clock clock;
     private final Runnable dataDirectoryReplaced;
-    /** pg_rewind just succeeded (possibly with "no rewind required"): the next standby start needs no marker. */
-    private boolean rewoundForNextStart;
 
     /**
      * @param config                the configuration as of now (replaced on SIGHUP)
@@ -187,11 +185,24 @@ final class ProcessControl {
      * @throws PostgresException when pg_ctl fails
      */
     void start(boolean asPrimary, Member follow) {
+        start(asPrimary, follow, false);
+    }
+
+    /**
+     * Starts as a standby of {@code source} right after pg_rewind from it succeeded (also with "no rewind required"):
+     * its WAL is consistent with the source's, so no divergence marker.
+     *
+     * @throws PostgresException when pg_ctl fails
+     */
+    void startAfterRewind(Member source) {
+        start(false, source, true);
+    }
+
+    /** @param consistentWithUpstream just rewound from, or handed over to, {@code follow}: no divergence marker */
+    private void start(boolean asPrimary, Member follow, boolean consistentWithUpstream) {
         // a fresh pg_basebackup or pg_rewind leaves backup_label (and a copied "in production" control file):
         // those are consistent with their source and need no check
-        boolean justRewound = rewoundForNextStart;
-        rewoundForNextStart = false;
-        if (!asPrimary && !justRewound && !dir.exists("backup_label")) {
+        if (!asPrimary && !consistentWithUpstream && !dir.exists("backup_label")) {
             if (dir.controlData().ranAsPrimary()) {
                 createMarker();
             }
@@ -310,7 +321,12 @@ final class ProcessControl {
      */
     void rewriteAndReload(Map<String, String> configKeyParameters) {
         files.rewriteForCurrentRole(configKeyParameters);
-        pgCtl(List.of("reload", "-s"), "reload");
+        try {
+            pgCtl(List.of("reload", "-s"), "reload");
+        } catch (PostgresException e) {
+            files.forgetWritten(); // written but not in force: the next steady cycle tries again
+            throw e;
+        }
         log.info("reloaded the PostgreSQL configuration");
     }
 
@@ -359,7 +375,6 @@ final class ProcessControl {
             return RewindOutcome.FAILED;
         }
         deleteQuietly(dir.resolve(DataDirectory.DIVERGENCE_MARKER));
-        rewoundForNextStart = true;
         return RewindOutcome.DONE;
     }
 
@@ -383,9 +398,8 @@ final class ProcessControl {
                     + " cleanly");
         }
         // the new leader holds all of this node's WAL: like after pg_rewind, no divergence marker is needed
-        rewoundForNextStart = true;
         deleteQuietly(dir.resolve(DataDirectory.DIVERGENCE_MARKER));
-        start(false, newLeader);
+        start(false, newLeader, true);
     }
 
     /**

@@ -4,23 +4,32 @@ import static io.pgkeel.agent.ha.Scenario.OTHER_LEASE;
 import static io.pgkeel.agent.ha.Scenario.me;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DcsView;
+import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.pg.PgRunState;
+import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.testing.FakeClock;
 import io.pgkeel.testing.FakeDcs;
 import io.pgkeel.testing.FakePostgres;
+import io.pgkeel.testing.SimCluster;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The actor knows every action. Stands in for the compiler's exhaustiveness check over the sealed interface (Java 17
- * has no pattern switch): an action it did not know would end in an AssertionError, which it does not catch.
+ * The actor carries out each action as it says and chooses nothing. The first two tests stand in for the
+ * compiler's exhaustiveness check over the sealed interface (Java 17 has no pattern switch): an action the actor did
+ * not know would end in an AssertionError, which it does not catch.
  */
 class ActorTest {
 
     static List<Action> oneOfEach() {
-        return List.of(new Action.Bootstrap("x"), new Action.AbandonBootstrap("x"), new Action.CloneFromLeader("a", "x"),
+        return List.of(new Action.Bootstrap("x"), new Action.CloneFromLeader("a", "x"),
                 new Action.StartPostgres(false, "a", "x"), new Action.AcquireLeader(false, Set.of(), -1, "x"),
                 new Action.ReattachLeader("x"),
                 new Action.LeadAsPrimary(1, Set.of(), Set.of(), Set.of(), true, null, false, false, "x"),
@@ -43,20 +52,127 @@ class ActorTest {
     void everyActionIsCarriedOutOrFailsAsAnOutcome() {
         FakeClock clock = new FakeClock();
         FakeDcs dcs = new FakeDcs(clock);
-        FakePostgres.Network network = new FakePostgres.Network();
-        FakePostgres pg = network.node("b");
+        FakePostgres pg = new FakePostgres.Network().node("b");
         Actor actor = new Actor(dcs.session("b"), pg, new MemberKey(dcs.session("b")), new LeaseFence(() -> { }),
                 new OperatorInbox(), clock, HaListener.NONE);
         Observation o = me("b").handingOver(0.1, 1, "a")
                 .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")).observation();
         for (Action a : oneOfEach()) {
             // fakes refuse many of these in this state: that is an Outcome too; an unknown action is not
-            assertThat(actor.act(a, o, identity(), clock.nanoTime())).as(a.toString()).isNotNull();
+            assertThat(actor.act(a, o, identity("b"), clock.nanoTime())).as(a.toString()).isNotNull();
         }
     }
 
-    private static NodeIdentity identity() {
-        return new NodeIdentity("sim", "b", Map.of(), Map.of(), io.pgkeel.common.cluster.DynamicConfig.defaults(),
-                java.util.Optional.empty(), "postgres://b:5432/postgres", "http://b:8008/patroni", "test");
+    /** A healthy simulated cluster, and an actor of its own on the leader's etcd session and PostgreSQL. */
+    private record Leader(SimCluster cluster, SimCluster.Node node, Actor actor) {
+        ClusterView view() {
+            return cluster.dcs.session("reader").read();
+        }
+
+        /** An observation of the cluster as it is, with {@code memory}. */
+        Observation observation(NodeMemory memory) {
+            DynamicConfig dyn = view().config().orElseThrow();
+            return new Observation(DcsView.reachable(view()), node.pg.probe(), List.of(), Map.of(),
+                    NodeSettings.of(identity(node.name), dyn), cluster.clock.nanoTime(), cluster.clock.now(),
+                    Optional.empty(), memory);
+        }
+
+        Outcome act(Action a, NodeMemory memory) {
+            return actor.act(a, observation(memory), identity(node.name), cluster.clock.nanoTime());
+        }
+    }
+
+    private static Leader leader() {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        SimCluster.Node n = c.node(c.leaderKey().orElseThrow());
+        Actor actor = new Actor(n.session(), n.pg, new MemberKey(n.session()), new LeaseFence(() -> { }),
+                new OperatorInbox(), c.clock, HaListener.NONE);
+        return new Leader(c, n, actor);
+    }
+
+    private static String other(Leader l) {
+        return l.cluster().nodes.keySet().stream().filter(n -> !n.equals(l.node().name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aSwitchoverOnlyStopsPostgresWithACheckpoint_theKeysStayAsTheyAre() {
+        Leader l = leader();
+        String candidate = other(l);
+        l.cluster().requestSwitchover(l.node().name, candidate);
+        long failoverRevision = l.view().failover().orElseThrow().modRevision();
+        Outcome out = l.act(new Action.Switchover(List.of(candidate), failoverRevision, "x"),
+                NodeMemory.initial(DynamicConfig.defaults()));
+        assertThat(out.ok()).isTrue();
+        PgStatus pg = l.node().pg.probe();
+        assertThat(pg.runState()).isEqualTo(PgRunState.STOPPED);
+        assertThat(pg.shutdownCheckpointLsn()).as("a clean shutdown").isPositive();
+        assertThat(l.cluster().leaderKey()).as("the key is handed over later, if at all").hasValue(l.node().name);
+        assertThat(l.view().failover()).as("the failover key is the decision's to clear").isPresent();
+    }
+
+    @Test
+    void aHandoverWritesTheCheckpointAsTheLastPositionReleasesTheKeyAndFollowsTheCandidate() {
+        Leader l = leader();
+        String candidate = other(l);
+        NodeMemory memory = NodeMemory.initial(DynamicConfig.defaults());
+        l.act(new Action.Switchover(List.of(candidate), -1, "x"), memory);
+        long checkpoint = l.node().pg.probe().shutdownCheckpointLsn();
+        NodeMemory.Builder b = memory.edit();
+        b.handover = new NodeMemory.Handover(List.of(candidate), -1, l.cluster().clock.nanoTime());
+        Outcome out = l.act(new Action.HandOver(candidate, checkpoint, "x"), b.build());
+        assertThat(out.ok()).isTrue();
+        assertThat(l.cluster().leaderKey()).as("released").isEmpty();
+        assertThat(l.view().lastLeaderLsn()).hasValue(checkpoint);
+        PgStatus pg = l.node().pg.probe();
+        assertThat(pg.isRunningReplica()).isTrue();
+        assertThat(pg.following()).isEqualTo(candidate);
+        assertThat(l.node().pg.rewinds()).as("no pg_rewind after a clean handover").isZero();
+    }
+
+    @Test
+    void aFailedPgRewindRemovesNothing_theNextDecisionDoes() {
+        Leader l = leader();
+        FakePostgres replica = l.cluster().node(other(l)).pg;
+        replica.stop(io.pgkeel.common.pg.LocalPostgres.StopMode.FAST);
+        replica.failNextRewind();
+        SimCluster.Node node = l.cluster().node(other(l));
+        Actor actor = new Actor(node.session(), replica, new MemberKey(node.session()), new LeaseFence(() -> { }),
+                new OperatorInbox(), l.cluster().clock, HaListener.NONE);
+        Observation o = new Leader(l.cluster(), node, actor).observation(NodeMemory.initial(DynamicConfig.defaults()));
+        Outcome out = actor.act(new Action.Rewind(l.node().name, "x"), o, identity(node.name), 0);
+        assertThat(out.rewindFailed()).isTrue();
+        assertThat(replica.probe().initialized()).as("the data directory is still there").isTrue();
+        assertThat(replica.probe().runState()).isEqualTo(PgRunState.STOPPED);
+    }
+
+    @Test
+    void theLeaderKeyWinnerClearsTheFailoverKeyItWasGiven_aLoserClearsNothing() {
+        FakeClock clock = new FakeClock();
+        FakeDcs dcs = new FakeDcs(clock);
+        FakeDcs.Session b = dcs.session("b");
+        b.keepAlive(10);
+        dcs.session("operator").writeFailover(null, "b", null, -1);
+        long revision = dcs.session("reader").read().failover().orElseThrow().modRevision();
+        FakeDcs.Session other = dcs.session("c");
+        other.keepAlive(10);
+        other.tryAcquireLeader();
+        Actor actor = new Actor(b, new FakePostgres.Network().node("b"), new MemberKey(b), new LeaseFence(() -> { }),
+                new OperatorInbox(), clock, HaListener.NONE);
+        Observation o = me("b").cluster(c -> c.members("b")).observation();
+        Outcome lost = actor.act(new Action.AcquireLeader(false, Set.of(), revision, "x"), o, identity("b"), 0);
+        assertThat(lost.acquiredLeader()).isFalse();
+        assertThat(dcs.get("failover")).as("not mine to clear").isPresent();
+        other.releaseLeader();
+        Outcome won = actor.act(new Action.AcquireLeader(false, Set.of(), revision, "x"), o, identity("b"), 0);
+        assertThat(won.acquiredLeader()).isTrue();
+        assertThat(dcs.get("failover")).isEmpty();
+    }
+
+    private static NodeIdentity identity(String name) {
+        return new NodeIdentity("sim", name, Map.of(), Map.of(), DynamicConfig.defaults(), Optional.empty(),
+                "postgres://" + name + ":5432/postgres", "http://" + name + ":8008/patroni", "test");
     }
 }

@@ -97,10 +97,15 @@ class HaPolicyTest {
                         me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
                                 .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
                         Action.ApplyParameters.class, "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading"),
-                row("leader, agent just started with postgres running -> rewrite postgresql.conf once",
+                row("leader, agent just started (or re-read its YAML) with postgres running -> rewrite postgresql.conf once",
                         me("a").primary(1000).postgresqlConfWrittenWith((String) null)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
-                        Action.ApplyParameters.class, "writing postgresql.conf for the configuration in force and reloading: the agent has just started"),
+                        Action.ApplyParameters.class, "writing postgresql.conf for the configuration in force and reloading: not written since the agent started or re-read its configuration"),
+                row("a restart requested in the cycle that would rewrite postgresql.conf -> the request first",
+                        me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
+                                .request(new OperatorRequest.Restart(null))
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
+                        Action.Restart.class, "restarting postgres as requested"),
                 row("parameters as written -> nothing to apply",
                         me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
                                 .postgresqlConfWrittenWith("work_mem=16MB")
@@ -205,9 +210,6 @@ class HaPolicyTest {
                         Action.Wait.class, "not promoting because the leader lease could not be renewed"),
 
                 // ---- bootstrap, and data directories that cannot be used
-                row("my bootstrap failed half way -> give the initialize key and the data directory back",
-                        me("a").stopped(true).bootstrapFailed().cluster(c -> c.initialize("")),
-                        Action.AbandonBootstrap.class, "giving the initialize key back so another member can try: my bootstrap failed; removing what it left of the data directory"),
                 row("pg_rewind failed -> remove the data directory (the next cycle clones)",
                         me("a").stopped(true).rewindFailedFrom("b").cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
                         Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from 'b' failed"),

@@ -15,7 +15,6 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -238,16 +237,7 @@ class NodeMemoryTest {
                         m -> assertThat(m.rewindFailedFrom()).isNull()),
                 row("data directory removed -> the failed rewind is dealt with", with(b -> b.rewindFailedFrom = "b"),
                         acts(new Action.RemoveDataDirectory("x"), Outcome.DONE, primary, STOPPED),
-                        m -> assertThat(m.rewindFailedFrom()).isNull()),
-                row("bootstrap failed half way -> to be given back", FRESH,
-                        acts(new Action.Bootstrap("x"), Outcome.failedBootstrap("initdb"), primary, STOPPED),
-                        m -> assertThat(m.bootstrapFailed()).isTrue()),
-                row("bootstrap given back -> done with it", with(b -> b.bootstrapFailed = true),
-                        acts(new Action.AbandonBootstrap("x"), Outcome.DONE, primary, STOPPED),
-                        m -> assertThat(m.bootstrapFailed()).isFalse()),
-                row("giving it back failed -> still to do", with(b -> b.bootstrapFailed = true),
-                        acts(new Action.AbandonBootstrap("x"), Outcome.failed("etcd"), primary, STOPPED),
-                        m -> assertThat(m.bootstrapFailed()).isTrue()));
+                        m -> assertThat(m.rewindFailedFrom()).isNull()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -302,15 +292,5 @@ class NodeMemoryTest {
         NodeMemory.Remembered r = m.acted(a, Outcome.DONE, withBefore, after, Scenario.NOW);
         assertThat(r.callbacks().stream().map(c -> c.action() + " " + c.role())).containsExactlyElementsOf(fired);
         assertThat(r.memory().run()).isEqualTo(afterwards);
-    }
-
-    @Test
-    void theTransitionsChangeNothingTheyWereGiven() {
-        NodeMemory before = with(b -> b.memberSlotsSeenNanos = Map.of("c", 1L));
-        NodeMemory copy = before.edit().build();
-        before.observed(LED_BY_A, DcsView.reachable(LED_BY_A), NOT_STREAMING, RENEWED, "b", NOW, 5);
-        actedOn(before, lead(500, Set.of("c"), Set.of(), true), Outcome.dropped(Set.of("c")), me("a").primary(500),
-                PRIMARY);
-        assertThat(before).isEqualTo(copy);
     }
 }

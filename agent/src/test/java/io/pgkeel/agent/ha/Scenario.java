@@ -48,7 +48,6 @@ final class Scenario {
     private final Map<String, Long> receivedLsn = new HashMap<>();
     private NodeMemory.Handover handover;
     private String rewindFailedFrom;
-    private boolean bootstrapFailed;
     private NodeMemory.Status statusWritten;
 
     private Scenario(String name) {
@@ -158,11 +157,6 @@ final class Scenario {
         return this;
     }
 
-    Scenario bootstrapFailed() {
-        bootstrapFailed = true;
-        return this;
-    }
-
     /** As leader I last wrote {@code status} with this optime and these retained slots. */
     Scenario statusWritten(long optime, String... retained) {
         statusWritten = new NodeMemory.Status(optime, Set.of(retained));
@@ -266,7 +260,6 @@ final class Scenario {
         memory.memberSlotsSeenNanos = memberSlotsSeen;
         memory.handover = handover;
         memory.rewindFailedFrom = rewindFailedFrom;
-        memory.bootstrapFailed = bootstrapFailed;
         memory.statusWritten = statusWritten;
         return new Observation(view, pg, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
                 memory.build());

@@ -175,6 +175,20 @@ class SimulatedClusterTest {
     }
 
     @Test
+    void aFormerPrimaryWhosePgRewindFailsIsClonedAnewAndRejoins() {
+        SimCluster c = healthyCluster();
+        String old = c.leaderKey().orElseThrow();
+        c.node(old).crash();
+        c.run(Duration.ofSeconds(HaSim.TTL + 3));
+        assertThat(c.writablePrimaries()).hasSize(1);
+        c.node(old).pg.failNextRewind();
+        c.node(old).startAgent();
+        c.run(Duration.ofSeconds(10));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        assertThat(c.node(old).pg.clones()).as("the data directory was removed and cloned anew").isEqualTo(1);
+    }
+
+    @Test
     void primaryCutOffFromTheDcsStopsWritesBeforeItsLeaseExpiresAndAReplicaTakesOver() {
         SimCluster c = healthyCluster();
         String old = c.leaderKey().orElseThrow();

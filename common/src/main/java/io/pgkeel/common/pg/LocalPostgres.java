@@ -48,6 +48,12 @@ public interface LocalPostgres {
      */
     RewindOutcome rewind(Member source);
 
+    /**
+     * Starts as a standby of {@code source} right after {@link #rewind} from it came back {@link RewindOutcome#DONE}:
+     * this node's WAL is consistent with the source's, so it is not taken for a former primary that may have diverged.
+     */
+    void startAfterRewind(Member source);
+
     /** What {@link #rewind} achieved. */
     enum RewindOutcome {
         /** pg_rewind succeeded (or found nothing to rewind): the node can start as a standby of the source. */
@@ -66,13 +72,6 @@ public interface LocalPostgres {
 
     /** One line of a timeline history file. */
     record TimelineSwitch(int parentTimeline, long switchLsn, String reason) {}
-
-    /**
-     * Where the last checkpoint of this stopped, cleanly shut down instance begins (pg_controldata's "Latest
-     * checkpoint location"); -1 when PostgreSQL runs or did not shut down cleanly. After a switchover stop this is
-     * the shutdown checkpoint: a standby that has received WAL up to it has every committed transaction.
-     */
-    long shutdownCheckpointLsn();
 
     /**
      * How far {@code peer}'s PostgreSQL has received (flushed) WAL, asked live over SQL, or empty when it cannot be
