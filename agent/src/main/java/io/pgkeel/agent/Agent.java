@@ -9,6 +9,7 @@ import io.pgkeel.agent.api.RestApiServer;
 import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.NodeIdentity;
+import io.pgkeel.agent.ha.NodeSettings;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.pg.FenceGuard;
 import io.pgkeel.agent.pg.PostgresController;
@@ -50,7 +51,7 @@ final class Agent {
     static Agent start(PgkeelConfig config) {
         Clock clock = Clock.system();
         DynamicConfig boot = config.bootstrapDynamic();
-        Duration callTimeout = io.pgkeel.agent.ha.NodeSettings.callTimeoutFor(boot);
+        Duration callTimeout = NodeSettings.callTimeoutFor(boot);
         Dcs dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
                 callTimeout, Version.PGKEEL, clock));

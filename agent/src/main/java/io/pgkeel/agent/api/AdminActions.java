@@ -1,6 +1,5 @@
 package io.pgkeel.agent.api;
 
-import io.pgkeel.agent.ha.FailoverRefusal;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;

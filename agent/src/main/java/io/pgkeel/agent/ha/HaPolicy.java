@@ -7,6 +7,7 @@ import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -43,7 +44,7 @@ public final class HaPolicy {
      * parameters, pg_hba or credentials may have changed.
      */
     static Action withParametersApplied(Observation o, Action decided) {
-        java.util.Map<String, String> wanted = o.self().dynamic().pgParameters();
+        Map<String, String> wanted = o.self().dynamic().pgParameters();
         if (!decided.traits().routine() || !o.pg().isRunning() || wanted.equals(o.pg().writtenParameters())) {
             return decided;
         }
