@@ -5,6 +5,7 @@ import static io.pgkeel.agent.ctl.CtlError.FAILED;
 import io.pgkeel.agent.Version;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.config.PgkeelConfig;
@@ -60,6 +61,15 @@ final class Ctl implements AutoCloseable {
 
     ClusterView read() {
         return dcs.read();
+    }
+
+    /**
+     * The config key as it is now.
+     *
+     * @throws CtlError when the cluster has none yet
+     */
+    DynamicConfig readConfig() {
+        return read().config().orElseThrow(() -> new CtlError(FAILED, "the cluster has no configuration in DCS yet"));
     }
 
     /** Calls {@code path} on a member's REST API (its api_url without /patroni), with the configured basic auth. */

@@ -40,8 +40,7 @@ final class EditConfigCmd extends Sub {
     @Override
     int run(Ctl ctl) {
         checkCluster(ctl, cluster);
-        DynamicConfig current = ctl.read().config().orElseThrow(
-                () -> new CtlError(FAILED, "the cluster has no configuration in DCS yet"));
+        DynamicConfig current = ctl.readConfig();
         Map<String, Object> updated;
         if (replace != null) {
             updated = readYamlFile(replace);

@@ -1,8 +1,5 @@
 package io.pgkeel.agent.ctl;
 
-import static io.pgkeel.agent.ctl.CtlError.FAILED;
-
-import io.pgkeel.common.cluster.DynamicConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -14,9 +11,7 @@ final class ShowConfigCmd extends Sub {
     @Override
     int run(Ctl ctl) {
         checkCluster(ctl, cluster);
-        DynamicConfig cfg = ctl.read().config().orElseThrow(
-                () -> new CtlError(FAILED, "the cluster has no configuration in DCS yet"));
-        ctl.out.print(Format.yaml(cfg.raw()));
+        ctl.out.print(Format.yaml(ctl.readConfig().raw()));
         return 0;
     }
 }
