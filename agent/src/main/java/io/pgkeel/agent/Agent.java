@@ -104,7 +104,10 @@ final class Agent {
     private static NodeIdentity identity(PgkeelConfig config) {
         HostPort pgAddress = config.postgresql().connectAddress();
         return new NodeIdentity(config.scope(), config.name(), config.tags(), config.bootstrapDcs(),
-                config.bootstrapDynamic(), config.postgresql().usePgRewind(), "postgres://" + pgAddress + "/postgres",
+                config.bootstrapDynamic(), new NodeIdentity.LocalOverrides(config.postgresql().usePgRewind(),
+                        config.postgresql().removeDataDirectoryOnRewindFailure(),
+                        config.postgresql().removeDataDirectoryOnDivergedTimelines()),
+                "postgres://" + pgAddress + "/postgres",
                 config.restapi().apiUrl(), Version.PGKEEL);
     }
 
@@ -136,7 +139,8 @@ final class Agent {
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
                         fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),
                         fresh.postgresql().parameters(), fresh.postgresql().pgHba(), fresh.postgresql().usePgRewind(),
-                        fresh.postgresql().callbacks()), fresh.tags(), fresh.source());
+                        fresh.postgresql().callbacks(), fresh.postgresql().removeDataDirectoryOnRewindFailure(),
+                        fresh.postgresql().removeDataDirectoryOnDivergedTimelines()), fresh.tags(), fresh.source());
         config = applied;
         node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();

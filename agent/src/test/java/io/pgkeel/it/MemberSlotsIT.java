@@ -86,4 +86,18 @@ class MemberSlotsIT extends ClusterTestBase {
                 () -> Sql.queryString(primary.pgPort, "SELECT string_agg(slot_name, ',') FROM pg_replication_slots"));
         assertThat(primary.logText()).contains("dropping replication slots ");
     }
+
+    @Test
+    void c_aPermanentSlotNamedLikeTheLeadersOwnMemberSlotIsNotCreatedOnTheLeader() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        String own = io.pgkeel.common.cluster.Member.slotName(primary.name);
+        Rest.Answer set = Rest.call(primary, "PATCH", "/config", "{\"permanent_slots\": {\"" + own
+                + "\": {\"type\": \"physical\"}, \"dr_two\": {\"type\": \"physical\"}}}");
+        assertThat(set.status()).as(set.toString()).isEqualTo(200);
+        Await.until(Duration.ofSeconds(20), "dr_two on " + primary.name, () -> hasSlot(primary, "dr_two"));
+        Await.pause(2000); // a few more cycles of the leader
+        assertThat(hasSlot(primary, own)).as("the leader's own member slot, listed as permanent, is not made on it")
+                .isFalse();
+    }
 }

@@ -163,6 +163,7 @@ public final class ConfigLoader {
         Map<String, Object> tags = new LinkedHashMap<>();
         optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
         tags.values().removeIf(java.util.Objects::isNull);
+        io.pgkeel.common.cluster.Tags.conflict(tags).ifPresent(warnings::add);
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
@@ -232,6 +233,8 @@ public final class ConfigLoader {
         pg.ifPresent(p -> {
             optionalBool(p, "use_pg_rewind");
             optionalBool(p, "use_slots");
+            optionalBool(p, "remove_data_directory_on_rewind_failure");
+            optionalBool(p, "remove_data_directory_on_diverged_timelines");
             optionalMap(p, "parameters");
         });
         @SuppressWarnings("unchecked")
@@ -315,7 +318,9 @@ public final class ConfigLoader {
             c.entries().forEach((k, v) -> callbacks.put(k, scalar(v)));
         });
         return new PgkeelConfig.Postgresql(listenHosts, port, connect, dataDir, binDir, pgpass, superuser, replication,
-                rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks);
+                rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks,
+                optionalBool(pg, "remove_data_directory_on_rewind_failure"),
+                optionalBool(pg, "remove_data_directory_on_diverged_timelines"));
     }
 
     /** Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest. */

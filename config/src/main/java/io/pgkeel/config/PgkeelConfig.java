@@ -73,6 +73,9 @@ public record PgkeelConfig(
     /**
      * @param listenHosts  the addresses PostgreSQL listens on ({@code listen_addresses})
      * @param usePgRewind  a local {@code postgresql.use_pg_rewind}, which wins over the dynamic one when set
+     * @param removeDataDirectoryOnRewindFailure    a local {@code postgresql.remove_data_directory_on_rewind_failure},
+     *                                              which wins over the dynamic one when set (Patroni's merge)
+     * @param removeDataDirectoryOnDivergedTimelines likewise {@code remove_data_directory_on_diverged_timelines}
      */
     public record Postgresql(
             String listenHosts,
@@ -87,7 +90,9 @@ public record PgkeelConfig(
             Map<String, String> parameters,
             List<String> pgHba,
             Optional<Boolean> usePgRewind,
-            Map<String, String> callbacks) {
+            Map<String, String> callbacks,
+            Optional<Boolean> removeDataDirectoryOnRewindFailure,
+            Optional<Boolean> removeDataDirectoryOnDivergedTimelines) {
         public Postgresql {
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);

@@ -77,10 +77,9 @@ public final class HaPolicy {
     }
 
     private static Action decideActive(Observation o) {
-        if (o.memory().rewindFailedFrom() != null && o.pg().initialized() && o.pg().runState() == PgRunState.STOPPED) {
-            // this data directory cannot follow the leader as it is (with or without etcd): make room for a clone
-            return new Action.RemoveDataDirectory("removing the data directory to clone it anew: pg_rewind from '"
-                    + o.memory().rewindFailedFrom() + "' failed");
+        Optional<Action> afterFailedRewind = afterFailedRewind(o);
+        if (afterFailedRewind.isPresent()) {
+            return afterFailedRewind.get();
         }
         if (!o.dcs().isReachable()) {
             return decideWithoutDcs(o);
@@ -108,6 +107,12 @@ public final class HaPolicy {
         if (pg.runState() == PgRunState.STARTING) {
             if (iHoldKey && !pg.inRecovery() && !leaseSafe) {
                 return new Action.Demote(false, "demoting self because the leader lease could not be renewed");
+            }
+            if (iHoldKey) {
+                Optional<Action> letGo = letGoAfterPrimaryStartTimeout(o, c);
+                if (letGo.isPresent()) {
+                    return letGo.get();
+                }
             }
             return new Action.Wait("waiting for postgres to start");
         }
@@ -155,15 +160,48 @@ public final class HaPolicy {
         }
         long ttlNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(self.dynamic().ttl());
         boolean leaderRunning = c.member(leader).map(Member::isRunning).orElse(false);
-        if (o.notStreamingSinceNanos() >= 0 && o.nowNanos() - o.notStreamingSinceNanos() >= ttlNanos && leaderRunning) {
+        NodeMemory.NotStreaming notStreaming = o.memory().notStreaming();
+        // (a monotonic time may be negative: "none" is null, never a negative number)
+        if (notStreaming != null && o.nowNanos() - notStreaming.sinceNanos() >= ttlNanos && leaderRunning) {
             // typically a standby that got further than the node that was promoted: its WAL diverged
-            return self.usePgRewind()
-                    ? new Action.Rewind(leader, "rewinding from leader '" + leader
-                            + "' because this replica could not stream from it for a whole ttl")
+            if (self.usePgRewind()) {
+                return new Action.Rewind(leader, "rewinding from leader '" + leader
+                        + "' because this replica could not stream from it for a whole ttl");
+            }
+            return self.removeDataDirectoryOnDivergedTimelines()
+                    ? new Action.Reinitialize(leader, "reinitializing due to diverged timelines: this replica could"
+                            + " not stream from leader '" + leader + "' for a whole ttl, use_pg_rewind is off and"
+                            + " remove_data_directory_on_diverged_timelines is on")
                     : new Action.Wait("this replica cannot stream from leader '" + leader
                             + "'; enable use_pg_rewind or reinitialize it");
         }
         return new Action.Wait("no action. I am (" + me + "), a secondary, and following a leader (" + leader + ")");
+    }
+
+    /**
+     * pg_rewind from the leader failed and PostgreSQL is stopped: this data directory cannot follow that leader as it
+     * is. Removing it (then cloning anew) is the operator's choice, {@code remove_data_directory_on_rewind_failure}, as
+     * in Patroni (patroni/postgresql/rewind.py); otherwise it is kept and PostgreSQL stays stopped, a diverged former
+     * primary serving reads, until an operator reinitializes the member, or a new leader gives pg_rewind another
+     * source. Empty when no failed pg_rewind is pending.
+     */
+    private static Optional<Action> afterFailedRewind(Observation o) {
+        String from = o.memory().rewindFailedFrom();
+        if (from == null || !o.pg().initialized() || o.pg().runState() != PgRunState.STOPPED) {
+            return Optional.empty();
+        }
+        if (o.self().removeDataDirectoryOnRewindFailure()) {
+            return Optional.of(new Action.RemoveDataDirectory("removing the data directory to clone it anew: pg_rewind"
+                    + " from '" + from + "' failed and remove_data_directory_on_rewind_failure is on"));
+        }
+        boolean anotherLeader = o.dcs().isReachable() && o.dcs().cluster().leader()
+                .filter(l -> !l.name().equals(from) && !l.name().equals(o.self().name())).isPresent();
+        if (anotherLeader) {
+            return Optional.empty(); // try pg_rewind from the new leader
+        }
+        return Optional.of(new Action.Wait("not starting postgres: pg_rewind from '" + from + "' failed and"
+                + " remove_data_directory_on_rewind_failure is off, so the data directory is kept; reinitialize this"
+                + " member (pgkeel ctl reinit) to clone it anew"));
     }
 
     private static Action decideWithoutDcs(Observation o) {
@@ -210,6 +248,10 @@ public final class HaPolicy {
             if (!leaseSafe) {
                 return new Action.Wait("not starting as primary because the leader lease could not be renewed");
             }
+            Optional<Action> letGo = letGoAfterPrimaryStartTimeout(o, c);
+            if (letGo.isPresent()) {
+                return letGo.get();
+            }
             return new Action.StartPostgres(true, null, "starting primary after failure");
         }
         if (c.leader().isPresent()) {
@@ -224,9 +266,51 @@ public final class HaPolicy {
                 return new Action.Rewind(leader, "rewinding from leader '" + leader + "' because postgres failed to"
                         + " start as a replica " + o.failedReplicaStarts() + " times in a row");
             }
+            if (o.failedReplicaStarts() >= FAILED_STARTS_BEFORE_REWIND
+                    && o.self().removeDataDirectoryOnDivergedTimelines()) {
+                return new Action.Reinitialize(leader, "reinitializing due to diverged timelines: postgres failed to"
+                        + " start as a replica of '" + leader + "' " + o.failedReplicaStarts() + " times in a row,"
+                        + " use_pg_rewind is off and remove_data_directory_on_diverged_timelines is on");
+            }
             return new Action.StartPostgres(false, leader, "starting as a replica of leader '" + leader + "'");
         }
         return new Action.StartPostgres(false, null, "starting as a read-only replica because there is no leader");
+    }
+
+    /**
+     * Patroni's {@code primary_start_timeout} (patroni/ha.py): a leader whose PostgreSQL has not run for that long
+     * (0: at once) lets a healthy replica take over instead of trying to start it again, if one can: stops a start
+     * still in progress and releases the leader key. Without anyone to take over it keeps trying: a late primary is
+     * better than none. A switchover's own stop is not counted (it has its own bound).
+     */
+    private static Optional<Action> letGoAfterPrimaryStartTimeout(Observation o, ClusterView c) {
+        Long since = o.memory().primaryDownSinceNanos();
+        int timeout = o.self().dynamic().primaryStartTimeout();
+        if (since == null || o.nowNanos() - since < java.util.concurrent.TimeUnit.SECONDS.toNanos(timeout)) {
+            return Optional.empty();
+        }
+        Optional<String> successor = failoverCandidate(o, c);
+        if (successor.isEmpty()) {
+            return Optional.empty();
+        }
+        String why = "postgres has not run as primary for " + (o.nowNanos() - since) / 1_000_000_000L
+                + " s (primary_start_timeout " + timeout + " s) and member '" + successor.get() + "' can take over";
+        return Optional.of(o.pg().runState() == PgRunState.STOPPED
+                ? new Action.ReleaseLeader("releasing the leader key because " + why)
+                : new Action.Demote(true, "stopping postgres and releasing the leader key because " + why));
+    }
+
+    /**
+     * A member that could take over from me, as etcd shows it (Patroni's {@code is_failover_possible}): running as a
+     * replica, not tagged nofailover, within {@code maximum_lag_on_failover} of the leader's last known position.
+     */
+    static Optional<String> failoverCandidate(Observation o, ClusterView c) {
+        long leaderLsn = c.lastLeaderLsn().orElse(o.pg().walPosition());
+        return c.members().stream()
+                .filter(m -> !m.name().equals(o.self().name()) && m.isRunning() && !"primary".equals(m.role())
+                        && !"master".equals(m.role()) && !m.nofailover()
+                        && leaderLsn - m.xlogLocation() <= o.self().dynamic().maximumLagOnFailover())
+                .map(Member::name).sorted().findFirst();
     }
 
     private static Action decideUnlocked(Observation o, ClusterView c) {
@@ -315,6 +399,13 @@ public final class HaPolicy {
         Set<String> slots = memberSlots(o, c, pg.slots());
         // in pause nothing is dropped (Patroni neither): the operator may be moving members around
         Set<String> drop = reasonPrefix.isEmpty() ? departedMemberSlots(o, c, pg.slots()) : Set.of();
+        String mine = Member.slotName(o.self().name());
+        if (reasonPrefix.isEmpty() && pg.slots().contains(mine)) {
+            // my own member slot here (an older pgkeel made it as a permanent slot, or an operator did): nothing
+            // streams to me from myself, it only holds WAL back; Patroni drops it too (it is not in its slot list)
+            drop = new HashSet<>(drop);
+            drop.add(mine);
+        }
         // as Patroni 4's status key: the members' slots here, those of departed members included, so that a leader
         // that never saw a departed member still knows its slot for one
         Set<String> retain = new HashSet<>(o.memberSlotsSeenNanos().keySet());
@@ -346,8 +437,11 @@ public final class HaPolicy {
                     slots.add(slot);
                 }
             }
+            String mine = Member.slotName(o.self().name());
             for (String slot : o.self().dynamic().permanentSlots()) {
-                if (!existing.contains(slot)) {
+                // a permanent slot named like my own member slot is for streaming from the others to me: on me it
+                // would only hold WAL back for ever (Patroni skips it the same way, get_replication_slots)
+                if (!existing.contains(slot) && !slot.equals(mine)) {
                     slots.add(slot);
                 }
             }

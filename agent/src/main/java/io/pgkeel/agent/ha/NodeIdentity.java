@@ -9,13 +9,23 @@ import java.util.Optional;
  *
  * @param bootstrapDcs      {@code bootstrap.dcs} as written: becomes the {@code config} key once
  * @param bootstrapDynamic  the same, parsed: in force until the {@code config} key can be read
- * @param localUsePgRewind  {@code postgresql.use_pg_rewind} in the local file, which wins when set
+ * @param local             the {@code postgresql.*} switches of the local file, which win over the config key's
  */
 public record NodeIdentity(String scope, String name, Map<String, Object> tags, Map<String, Object> bootstrapDcs,
-                           DynamicConfig bootstrapDynamic, Optional<Boolean> localUsePgRewind, String connUrl,
+                           DynamicConfig bootstrapDynamic, LocalOverrides local, String connUrl,
                            String apiUrl, String version) {
     public NodeIdentity {
         tags = Map.copyOf(tags);
         bootstrapDcs = Map.copyOf(bootstrapDcs);
+    }
+
+    /**
+     * The {@code postgresql.*} switches set in the local file: each wins over the config key's when present (Patroni
+     * merges the local {@code postgresql} section over the dynamic one, patroni/config.py).
+     */
+    public record LocalOverrides(Optional<Boolean> usePgRewind, Optional<Boolean> removeDataDirectoryOnRewindFailure,
+                                 Optional<Boolean> removeDataDirectoryOnDivergedTimelines) {
+        public static final LocalOverrides NONE = new LocalOverrides(Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 }

@@ -36,12 +36,15 @@ import java.util.Set;
  * @param run                    what Patroni's callbacks need to know about PostgreSQL's last runs
  * @param handover               a switchover stopped PostgreSQL and waits for a candidate to receive the shutdown
  *                               checkpoint; null otherwise
- * @param rewindFailedFrom       the leader pg_rewind from failed (the data directory is to be cloned anew), or null
+ * @param rewindFailedFrom       the leader pg_rewind from failed, or null
+ * @param primaryDownSinceNanos  since when this leader's PostgreSQL has not been running (stopped, or still starting)
+ *                               while no switchover of its own stopped it; null when it runs or the key is not mine.
+ *                               Measures Patroni's {@code primary_start_timeout}
  */
 public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
-                         RunHistory run, Handover handover, String rewindFailedFrom) {
+                         RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
@@ -66,10 +69,22 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
      */
     public record RunHistory(String lastRole, boolean runningLastCycle, boolean restartPending) {}
 
-    /** A switchover in progress: PostgreSQL stopped at {@code stoppedAtNanos}; the key goes to one of candidates. */
-    public record Handover(List<String> candidates, long failoverRevision, long stoppedAtNanos) {
+    /**
+     * A switchover in progress: PostgreSQL stopped at {@code stoppedAtNanos}; the key goes to one of candidates. Once
+     * {@code abandoned} (no candidate could take it), the key stays mine and PostgreSQL is to start as primary again,
+     * in pause too: the operator asked for a switchover, not for a cluster without a primary.
+     */
+    public record Handover(List<String> candidates, long failoverRevision, long stoppedAtNanos, boolean abandoned) {
         public Handover {
             candidates = List.copyOf(candidates);
+        }
+
+        public Handover(List<String> candidates, long failoverRevision, long stoppedAtNanos) {
+            this(candidates, failoverRevision, stoppedAtNanos, false);
+        }
+
+        Handover abandon() {
+            return new Handover(candidates, failoverRevision, stoppedAtNanos, true);
         }
     }
 
@@ -86,7 +101,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null);
+                new RunHistory(null, false, false), null, null, null);
     }
 
     /**
@@ -155,6 +170,13 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         if (!pg.initialized()) {
             b.rewindFailedFrom = null;
         }
+        if (pg.runState() == PgRunState.RUNNING || !pg.initialized()
+                || dcs.isReachable() && !dcs.cluster().isLeader(me)) {
+            b.primaryDownSinceNanos = null;
+        } else if (dcs.isReachable() && b.handover == null && primaryDownSinceNanos == null) {
+            // my PostgreSQL is down (stopped or starting) and I hold the key; a switchover's own stop does not count
+            b.primaryDownSinceNanos = nowNanos;
+        }
         return b.build();
     }
 
@@ -187,10 +209,15 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                         statusWritten == null ? Set.of() : statusWritten.retainSlots());
                 b.handover = null;
             } else if (action instanceof Action.ClearFailoverKey) {
-                b.handover = null;
+                // a switchover given up: the key stays mine and PostgreSQL starts as primary again
+                b.handover = handover == null ? null : handover.abandon();
             } else if (action instanceof Action.RemoveDataDirectory) {
                 b.rewindFailedFrom = null;
             }
+        }
+        if (action instanceof Action.StartPostgres && handover != null && handover.abandoned()) {
+            // started again (or tried to): from here on a failed start is measured by primary_start_timeout
+            b.handover = null;
         }
         if (action instanceof Action.Rewind r && outcome.rewindFailed()) {
             b.rewindFailedFrom = r.leader();
@@ -241,6 +268,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         RunHistory run;
         Handover handover;
         String rewindFailedFrom;
+        Long primaryDownSinceNanos;
 
         Builder(NodeMemory m) {
             lease = m.lease;
@@ -257,12 +285,13 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             run = m.run;
             handover = m.handover;
             rewindFailedFrom = m.rewindFailedFrom;
+            primaryDownSinceNanos = m.primaryDownSinceNanos;
         }
 
         NodeMemory build() {
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
-                    statusWritten, run, handover, rewindFailedFrom);
+                    statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos);
         }
     }
 

@@ -9,9 +9,12 @@ import java.util.Map;
  *
  * @param dynamic      the {@code config} key if present, else this node's {@code bootstrap.dcs}
  * @param usePgRewind  the effective use_pg_rewind (local setting wins over dynamic)
+ * @param removeDataDirectoryOnRewindFailure    the effective remove_data_directory_on_rewind_failure (likewise)
+ * @param removeDataDirectoryOnDivergedTimelines the effective remove_data_directory_on_diverged_timelines (likewise)
  * @param fenceMarginNanos how long before the lease can expire the primary must already have stopped taking writes
  */
 public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig dynamic, boolean usePgRewind,
+                           boolean removeDataDirectoryOnRewindFailure, boolean removeDataDirectoryOnDivergedTimelines,
                            long fenceMarginNanos) {
     public NodeSettings {
         tags = Map.copyOf(tags);
@@ -25,10 +28,14 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
         return Tags.failoverPriority(tags);
     }
 
-    /** This node's settings with {@code dynamic} in force: a local {@code use_pg_rewind} wins over the config key's. */
+    /** This node's settings with {@code dynamic} in force: a local {@code postgresql.*} switch wins over the key's. */
     public static NodeSettings of(NodeIdentity identity, DynamicConfig dynamic) {
+        NodeIdentity.LocalOverrides local = identity.local();
         return new NodeSettings(identity.name(), identity.tags(), dynamic,
-                identity.localUsePgRewind().orElse(dynamic.usePgRewind()), fenceMarginFor(dynamic.ttl()));
+                local.usePgRewind().orElse(dynamic.usePgRewind()),
+                local.removeDataDirectoryOnRewindFailure().orElse(dynamic.removeDataDirectoryOnRewindFailure()),
+                local.removeDataDirectoryOnDivergedTimelines().orElse(dynamic.removeDataDirectoryOnDivergedTimelines()),
+                fenceMarginFor(dynamic.ttl()));
     }
 
     /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */

@@ -34,11 +34,6 @@ public record Observation(DcsView dcs, PgStatus pg, List<PeerStatus> peers, Map<
         return memory.lease();
     }
 
-    /** When this standby, following its leader, was first seen not streaming; -1 when it streams (or is no standby). */
-    public long notStreamingSinceNanos() {
-        return memory.notStreaming() == null ? -1 : memory.notStreaming().sinceNanos();
-    }
-
     /** How many times in a row PostgreSQL, started as a standby, stopped again before it ever ran. */
     public int failedReplicaStarts() {
         return memory.failedReplicaStarts();

@@ -39,8 +39,16 @@ final class PausedPolicy {
             }
             // a switchover to a named candidate stopped me: hand over, as outside pause
             Optional<Action> handover = Switchovers.duringHandover(o, c);
-            return handover.orElseGet(() ->
-                    new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running"));
+            if (handover.isPresent()) {
+                return handover.get();
+            }
+            if (o.memory().handover() != null && o.memory().handover().abandoned()) {
+                // the switchover stopped me and could not complete: I stopped postgres, so I start it again (pause
+                // keeps pgkeel from acting on its own, not from undoing its own half-done step)
+                return new Action.StartPostgres(true, null, "PAUSE: starting postgres as primary again: the"
+                        + " switchover was abandoned and I keep the leader key");
+            }
+            return new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running");
         }
         if (pg.runState() == PgRunState.STARTING) {
             return wait("waiting for postgres to start");

@@ -124,7 +124,8 @@ final class Switchovers {
 
     /** A switchover stopped me, the key holder, and the key has not been handed over yet. */
     static boolean isHandingOver(NodeMemory m, ClusterView c, PgStatus pg, String me) {
-        return m.handover() != null && pg.runState() == PgRunState.STOPPED && c.isLeader(me);
+        return m.handover() != null && !m.handover().abandoned() && pg.runState() == PgRunState.STOPPED
+                && c.isLeader(me);
     }
 
     /**

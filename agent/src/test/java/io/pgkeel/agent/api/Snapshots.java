@@ -19,7 +19,7 @@ final class Snapshots {
     private Snapshots() {}
 
     static NodeIdentity identity(Map<String, Object> tags) {
-        return new NodeIdentity("demo", "n1", tags, Map.of(), DynamicConfig.defaults(), Optional.empty(),
+        return new NodeIdentity("demo", "n1", tags, Map.of(), DynamicConfig.defaults(), NodeIdentity.LocalOverrides.NONE,
                 "postgres://127.0.0.1:5432/postgres", "http://127.0.0.1:8008/patroni", "0.1.0");
     }
 

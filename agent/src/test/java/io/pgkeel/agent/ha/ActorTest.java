@@ -172,7 +172,7 @@ class ActorTest {
     }
 
     private static NodeIdentity identity(String name) {
-        return new NodeIdentity("sim", name, Map.of(), Map.of(), DynamicConfig.defaults(), Optional.empty(),
+        return new NodeIdentity("sim", name, Map.of(), Map.of(), DynamicConfig.defaults(), NodeIdentity.LocalOverrides.NONE,
                 "postgres://" + name + ":5432/postgres", "http://" + name + ":8008/patroni", "test");
     }
 }

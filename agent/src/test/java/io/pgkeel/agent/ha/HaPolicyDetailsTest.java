@@ -80,6 +80,29 @@ class HaPolicyDetailsTest {
     }
 
     @Test
+    void aPermanentSlotNamedLikeMyOwnMemberSlotIsNeverKeptOnMe() {
+        // member PG-Node.1 streams through slot pg_node_1 on the others; on PG-Node.1 it would hold WAL for ever
+        Scenario self = me("PG-Node.1").primary(1).slots("b").permanentSlots("pg_node_1", "dr");
+        Action lead = HaPolicy.decide(self.cluster(c -> c.leader("PG-Node.1", MY_LEASE).members("PG-Node.1", "b"))
+                .observation());
+        assertThat(((Action.LeadAsPrimary) lead).slotsToCreate()).containsExactly("dr");
+        Action race = HaPolicy.decide(me("PG-Node.1").replica(1000).permanentSlots("pg_node_1", "dr")
+                .cluster(c -> c.members("PG-Node.1")).observation());
+        assertThat(((Action.AcquireLeader) race).slotsAfterPromote()).containsExactly("dr");
+        Action other = HaPolicy.decide(me("b").primary(1).slots("pg_node_1").permanentSlots("pg_node_1", "dr")
+                .cluster(c -> c.leader("b", MY_LEASE).members("PG-Node.1", "b")).observation());
+        assertThat(((Action.LeadAsPrimary) other).slotsToCreate()).as("created on the others as usual")
+                .containsExactly("dr");
+        Action made = HaPolicy.decide(me("PG-Node.1").primary(1).slots("b", "pg_node_1").permanentSlots("pg_node_1")
+                .cluster(c -> c.leader("PG-Node.1", MY_LEASE).members("PG-Node.1", "b")).observation());
+        assertThat(((Action.LeadAsPrimary) made).slotsToDrop()).as("one made before (by an older pgkeel) goes")
+                .containsExactly("pg_node_1");
+        Action paused = HaPolicy.decide(me("PG-Node.1").primary(1).slots("b", "pg_node_1").permanentSlots("pg_node_1")
+                .paused().cluster(c -> c.leader("PG-Node.1", MY_LEASE).members("PG-Node.1", "b")).observation());
+        assertThat(((Action.LeadAsPrimary) paused).slotsToDrop()).as("in pause nothing is dropped").isEmpty();
+    }
+
+    @Test
     void leaderRewritesMissingInitializeAndConfigKeys() {
         Action a = HaPolicy.decide(me("a").primary(1).cluster(c -> c.leader("a", MY_LEASE).members("a").initialize("")
                 .noConfig()).observation());

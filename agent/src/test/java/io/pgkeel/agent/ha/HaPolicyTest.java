@@ -128,6 +128,34 @@ class HaPolicyTest {
                 row("stopped primary that still holds the key -> restart in place",
                         me("a").stopped(true).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.StartPostgres.class, "starting primary after failure"),
+                row("leader whose postgres has not run for primary_start_timeout, a healthy replica -> release the key",
+                        me("a").stopped(true).primaryDownFor(301).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.ReleaseLeader.class, "releasing the leader key because postgres has not run as primary"
+                                + " for 301 s (primary_start_timeout 300 s) and member 'b' can take over"),
+                row("leader whose postgres is down, primary_start_timeout not reached -> start it again",
+                        me("a").stopped(true).primaryDownFor(299).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.StartPostgres.class, "starting primary after failure"),
+                row("primary_start_timeout 0 (Patroni: fail over at once after a crash) -> release the key",
+                        me("a").stopped(true).primaryDownFor(0).primaryStartTimeout(0)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.ReleaseLeader.class, "releasing the leader key because postgres has not run as primary"
+                                + " for 0 s (primary_start_timeout 0 s) and member 'b' can take over"),
+                row("primary_start_timeout passed but nobody can take over (nofailover, stopped, lagging) -> keep trying",
+                        me("a").stopped(true).primaryDownFor(400).cluster(c -> c.leader("a", MY_LEASE).lastLeaderLsn(9_000_000)
+                                .member(new io.pgkeel.common.cluster.Member("b", "postgres://b", "http://b", "running",
+                                        "replica", 1, 8_999_000, "streaming", java.util.Map.of("nofailover", true), 1))
+                                .member(new io.pgkeel.common.cluster.Member("c", "postgres://c", "http://c", "stopped",
+                                        "replica", 1, 8_999_000, null, java.util.Map.of(), 1))
+                                .member(new io.pgkeel.common.cluster.Member("d", "postgres://d", "http://d", "running",
+                                        "replica", 1, 1000, "streaming", java.util.Map.of(), 1)).members("a")),
+                        Action.StartPostgres.class, "starting primary after failure"),
+                row("leader's postgres still starting (crash recovery) after primary_start_timeout -> stop it, release",
+                        me("a").starting(false).primaryDownFor(305).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.Demote.class, "stopping postgres and releasing the leader key because postgres has not"
+                                + " run as primary for 305 s (primary_start_timeout 300 s) and member 'b' can take over"),
+                row("switchover abandoned (primary_start_timeout 0) -> start as primary again, keep the key",
+                        me("a").abandonedHandover().primaryStartTimeout(0).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.StartPostgres.class, "starting primary after failure"),
                 row("stopped, holds the key but its lease is past the deadline -> do not start as primary",
                         me("a").stopped(true).leaseRenewedSecondsAgo(9, false)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
@@ -210,12 +238,45 @@ class HaPolicyTest {
                         Action.Wait.class, "not promoting because the leader lease could not be renewed"),
 
                 // ---- bootstrap, and data directories that cannot be used
-                row("pg_rewind failed -> remove the data directory (the next cycle clones)",
+                row("pg_rewind failed (Patroni's default) -> keep the data directory, stay stopped, say what to do",
                         me("a").stopped(true).rewindFailedFrom("b").cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
-                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from 'b' failed"),
-                row("pg_rewind failed, etcd unreachable since -> remove it all the same (never start it as it is)",
+                        Action.Wait.class, "not starting postgres: pg_rewind from 'b' failed and"
+                                + " remove_data_directory_on_rewind_failure is off, so the data directory is kept;"
+                                + " reinitialize this member (pgkeel ctl reinit) to clone it anew"),
+                row("pg_rewind failed, etcd unreachable since -> keep it, never start it as it is",
                         me("a").stopped(true).rewindFailedFrom("b").dcsUnreachable(),
-                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from 'b' failed"),
+                        Action.Wait.class, "not starting postgres: pg_rewind from 'b' failed and"
+                                + " remove_data_directory_on_rewind_failure is off, so the data directory is kept;"
+                                + " reinitialize this member (pgkeel ctl reinit) to clone it anew"),
+                row("pg_rewind from b failed, c leads now -> pg_rewind from c",
+                        me("a").stopped(true).rewindFailedFrom("b").cluster(c -> c.leader("c", OTHER_LEASE).members("a", "c")),
+                        Action.Rewind.class, "rewinding from leader 'c' because this node was a primary"),
+                row("pg_rewind failed, remove_data_directory_on_rewind_failure -> remove it (the next cycle clones)",
+                        me("a").stopped(true).rewindFailedFrom("b").removeDataDirectoryOnRewindFailure()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
+                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from"
+                                + " 'b' failed and remove_data_directory_on_rewind_failure is on"),
+                row("pg_rewind failed, remove_data_directory_on_rewind_failure, etcd unreachable -> remove it all the same",
+                        me("a").stopped(true).rewindFailedFrom("b").removeDataDirectoryOnRewindFailure().dcsUnreachable(),
+                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from"
+                                + " 'b' failed and remove_data_directory_on_rewind_failure is on"),
+                row("replica failed to start twice, no pg_rewind, remove_data_directory_on_diverged_timelines -> reinitialize",
+                        me("c").stopped(false).failedReplicaStarts(2).noRewind().removeDataDirectoryOnDivergedTimelines()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.Reinitialize.class, "reinitializing due to diverged timelines: postgres failed to start"
+                                + " as a replica of 'b' 2 times in a row, use_pg_rewind is off and"
+                                + " remove_data_directory_on_diverged_timelines is on"),
+                row("replica failed to start twice, no pg_rewind, no removal allowed -> keep trying to start it",
+                        me("c").stopped(false).failedReplicaStarts(2).noRewind()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.StartPostgres.class, "starting as a replica of leader 'b'"),
+                row("replica not streaming for a ttl, no pg_rewind, remove_data_directory_on_diverged_timelines -> reinitialize",
+                        me("c").replicaFollowing("b", 500).notStreamingFor(11).noRewind()
+                                .removeDataDirectoryOnDivergedTimelines()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                        Action.Reinitialize.class, "reinitializing due to diverged timelines: this replica could not"
+                                + " stream from leader 'b' for a whole ttl, use_pg_rewind is off and"
+                                + " remove_data_directory_on_diverged_timelines is on"),
                 row("empty cluster, no data -> bootstrap",
                         me("a").noData().cluster(c -> c.noInitialize()),
                         Action.Bootstrap.class, "trying to bootstrap a new cluster"),
@@ -364,6 +425,10 @@ class HaPolicyTest {
                 row("paused, key holder's postgres is stopped -> release the key, do not start it",
                         me("a").paused().stopped(true).cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.ReleaseLeader.class, "PAUSE: releasing the leader key because postgres is not running"),
+                row("pause, a switchover stopped me and was abandoned -> start as primary again, keep the key",
+                        me("a").paused().abandonedHandover().cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.StartPostgres.class, "PAUSE: starting postgres as primary again: the switchover was"
+                                + " abandoned and I keep the leader key"),
                 row("paused, no leader, healthiest replica -> no promotion",
                         me("b").paused().replica(1000).cluster(c -> c.members("b")),
                         Action.Wait.class, "PAUSE: continue to run as replica without lock"),

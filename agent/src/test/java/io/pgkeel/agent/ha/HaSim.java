@@ -28,7 +28,7 @@ final class HaSim {
         Map<String, Object> bootstrapDcs = Map.of("ttl", TTL, "loop_wait", LOOP_WAIT, "retry_timeout", 4,
                 "maximum_lag_on_failover", 1_048_576, "postgresql", Map.of("use_pg_rewind", true, "use_slots", true));
         DynamicConfig boot = DynamicConfigParser.parse(bootstrapDcs, "bootstrap.dcs", new ArrayList<>());
-        NodeIdentity id = new NodeIdentity("sim", n.name, n.tags, bootstrapDcs, boot, Optional.empty(), n.pg.connUrl(),
+        NodeIdentity id = new NodeIdentity("sim", n.name, n.tags, bootstrapDcs, boot, NodeIdentity.LocalOverrides.NONE, n.pg.connUrl(),
                 "http://" + n.name + ":8008/patroni", "test");
         AtomicReference<NodeSnapshot> published = new AtomicReference<>();
         HaNode node = new HaNode(id, n.session(), n.pg, n.peers(), n.clock(), published::set, new HaListener() {

@@ -68,9 +68,11 @@ class NodeMemoryTest {
     }
 
     private static final ClusterView LED_BY_A = cluster(c -> c.leader("a", 9).members("a", "b", "Node-C"));
+    private static final ClusterView LED_BY_B = cluster(c -> c.leader("b", 7).members("a", "b"));
 
     static Stream<Arguments> observedRows() {
-        DynamicConfig ttl20 = new DynamicConfig(20, 2, 5, 1, true, true, 60, Set.of(), false, Map.of(), Map.of(), 42);
+        DynamicConfig ttl20 = new DynamicConfig(20, 2, 5, 1, true, true, 60, Set.of(), false, 300, 0, false, false, Map.of(),
+                Map.of(), 42);
         ClusterView withConfig = new ClusterView(java.util.Optional.of("42"), java.util.Optional.of(ttl20),
                 java.util.Optional.empty(), List.of(), java.util.Optional.empty(), java.util.Optional.empty(),
                 List.of(), 10);
@@ -148,6 +150,26 @@ class NodeMemoryTest {
                             assertThat(m.handover()).isNull();
                             assertThat(m.rewindFailedFrom()).isNull();
                         }),
+                row("leader whose postgres is stopped -> primary down since now",
+                        FRESH, observes(LED_BY_B, STOPPED), m -> assertThat(m.primaryDownSinceNanos()).isEqualTo(NOW)),
+                row("leader whose postgres is starting, down since earlier -> still since then",
+                        with(b -> b.primaryDownSinceNanos = NOW - 40 * S), observes(LED_BY_B, STARTING),
+                        m -> assertThat(m.primaryDownSinceNanos()).isEqualTo(NOW - 40 * S)),
+                row("leader whose postgres runs -> not down",
+                        with(b -> b.primaryDownSinceNanos = NOW - 40 * S), observes(LED_BY_B, PRIMARY),
+                        m -> assertThat(m.primaryDownSinceNanos()).isNull()),
+                row("postgres stopped, the key is someone else's -> not a leader's downtime",
+                        with(b -> b.primaryDownSinceNanos = NOW - 40 * S), observes(LED_BY_A, STOPPED),
+                        m -> assertThat(m.primaryDownSinceNanos()).isNull()),
+                row("leader stopped by its own switchover -> not counted",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW)),
+                        observes(LED_BY_B, STOPPED), m -> assertThat(m.primaryDownSinceNanos()).isNull()),
+                row("leader stopped, switchover abandoned -> not counted until it has tried to start",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW, true)),
+                        observes(LED_BY_B, STOPPED), m -> assertThat(m.primaryDownSinceNanos()).isNull()),
+                row("etcd unreachable -> the count goes on as it was",
+                        with(b -> b.primaryDownSinceNanos = NOW - 40 * S), observesWithoutDcs(STOPPED),
+                        m -> assertThat(m.primaryDownSinceNanos()).isEqualTo(NOW - 40 * S)),
                 row("stopped, still the leader -> the handover goes on",
                         with(b -> b.handover = new NodeMemory.Handover(List.of("a"), 1, NOW)),
                         m -> m.observed(cluster(c -> c.leader("b", 7).members("a", "b")), DcsView.reachable(
@@ -225,9 +247,14 @@ class NodeMemoryTest {
                         with(b -> b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW)),
                         acts(new Action.HandOver("b", 600, "x"), Outcome.failed("etcd"), primary, STOPPED),
                         m -> assertThat(m.handover()).isNotNull()),
-                row("switchover abandoned (failover key cleared) -> handover done",
+                row("switchover abandoned (failover key cleared) -> handover abandoned: start as primary next",
                         with(b -> b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW)),
                         acts(new Action.ClearFailoverKey(77, "x"), Outcome.DONE, primary, STOPPED),
+                        m -> assertThat(m.handover()).isEqualTo(new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW,
+                                true))),
+                row("started again after an abandoned switchover -> the handover is over, even if the start failed",
+                        with(b -> b.handover = new NodeMemory.Handover(List.of("b"), 77, Scenario.NOW, true)),
+                        acts(new Action.StartPostgres(true, null, "x"), Outcome.failed("pg_ctl"), primary, STOPPED),
                         m -> assertThat(m.handover()).isNull()),
                 row("pg_rewind failed -> the data directory is to be cloned anew", FRESH,
                         acts(new Action.Rewind("b", "x"), Outcome.failedRewind(), primary, STOPPED),

@@ -49,6 +49,10 @@ final class Scenario {
     private NodeMemory.Handover handover;
     private String rewindFailedFrom;
     private NodeMemory.Status statusWritten;
+    private int primaryStartTimeout = DynamicConfig.DEFAULT_PRIMARY_START_TIMEOUT;
+    private boolean removeOnRewindFailure;
+    private boolean removeOnDiverged;
+    private Long primaryDownSince;
 
     private Scenario(String name) {
         this.name = name;
@@ -152,6 +156,35 @@ final class Scenario {
         return this;
     }
 
+    /** primary_start_timeout in the config key, seconds. */
+    Scenario primaryStartTimeout(int seconds) {
+        primaryStartTimeout = seconds;
+        return this;
+    }
+
+    /** As leader, my PostgreSQL has not run for {@code seconds} (stopped or starting, not by a switchover). */
+    Scenario primaryDownFor(double seconds) {
+        primaryDownSince = NOW - (long) (seconds * 1e9);
+        return this;
+    }
+
+    Scenario removeDataDirectoryOnRewindFailure() {
+        removeOnRewindFailure = true;
+        return this;
+    }
+
+    Scenario removeDataDirectoryOnDivergedTimelines() {
+        removeOnDiverged = true;
+        return this;
+    }
+
+    /** A switchover stopped me and was abandoned: no candidate received the shutdown checkpoint in time. */
+    Scenario abandonedHandover() {
+        handover = new NodeMemory.Handover(List.of("b"), 77, NOW - TimeUnit.SECONDS.toNanos(6), true);
+        pg = status(PgRunState.STOPPED, false, 0, true, null).withShutdownCheckpoint(1000);
+        return this;
+    }
+
     Scenario rewindFailedFrom(String leader) {
         rewindFailedFrom = leader;
         return this;
@@ -249,8 +282,9 @@ final class Scenario {
 
     Observation observation() {
         DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
-                configParameters, Map.of(), 1);
-        NodeSettings self = new NodeSettings(name, tags, dyn, rewind, NodeSettings.fenceMarginFor(10));
+                primaryStartTimeout, 0, removeOnRewindFailure, removeOnDiverged, configParameters, Map.of(), 1);
+        NodeSettings self = new NodeSettings(name, tags, dyn, rewind, removeOnRewindFailure, removeOnDiverged,
+                NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
         NodeMemory.Builder memory = NodeMemory.initial(dyn).edit();
         memory.lease = lease;
@@ -260,6 +294,7 @@ final class Scenario {
         memory.memberSlotsSeenNanos = memberSlotsSeen;
         memory.handover = handover;
         memory.rewindFailedFrom = rewindFailedFrom;
+        memory.primaryDownSinceNanos = primaryDownSince;
         memory.statusWritten = statusWritten;
         return new Observation(view, pg, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
                 memory.build());

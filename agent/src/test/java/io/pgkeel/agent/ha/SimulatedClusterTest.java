@@ -175,7 +175,7 @@ class SimulatedClusterTest {
     }
 
     @Test
-    void aFormerPrimaryWhosePgRewindFailsIsClonedAnewAndRejoins() {
+    void aFormerPrimaryWhosePgRewindFailsIsKeptAsItIsUnlessRemovalIsAllowed() {
         SimCluster c = healthyCluster();
         String old = c.leaderKey().orElseThrow();
         c.node(old).crash();
@@ -184,8 +184,73 @@ class SimulatedClusterTest {
         c.node(old).pg.failNextRewind();
         c.node(old).startAgent();
         c.run(Duration.ofSeconds(10));
+        assertThat(c.node(old).pg.clones()).as("Patroni's default: the data directory is kept").isZero();
+        assertThat(c.node(old).pg.probe().initialized()).isTrue();
+        assertThat(c.node(old).pg.probe().isRunning()).as("and not started as it is").isFalse();
+        assertThat(c.node(old).agent.lastReason()).contains("pg_rewind from '").contains("failed");
+
+        // the operator allows it: remove_data_directory_on_rewind_failure in the config key
+        var operator = c.dcs.session("operator");
+        var config = operator.read().config().orElseThrow();
+        java.util.Map<String, Object> raw = new java.util.LinkedHashMap<>(config.raw());
+        raw.put("postgresql", java.util.Map.of("use_pg_rewind", true, "use_slots", true,
+                "remove_data_directory_on_rewind_failure", true));
+        assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+        c.run(Duration.ofSeconds(10));
         assertThat(c.isConverged()).as(c.describe()).isTrue();
         assertThat(c.node(old).pg.clones()).as("the data directory was removed and cloned anew").isEqualTo(1);
+    }
+
+    /**
+     * A switchover whose candidate's postmaster dies at any moment of the handover, in pause or not: the leader never
+     * leaves the cluster without a primary of its own making. Until the key is handed over, the old leader keeps it
+     * and runs as primary again; once handed over, outside pause the cluster fails over as usual. Every acknowledged
+     * write survives either way.
+     */
+    @ParameterizedTest(name = "pause={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aSwitchoverWhoseCandidateDiesAtAnyStepLeavesAPrimary(boolean pause) {
+        int abandoned = 0;
+        int completed = 0;
+        for (int killAtMs = 0; killAtMs <= 2000; killAtMs += 20) {
+            SimCluster c = healthyCluster();
+            if (pause) {
+                var operator = c.dcs.session("operator");
+                var config = operator.read().config().orElseThrow();
+                java.util.Map<String, Object> raw = new java.util.LinkedHashMap<>(config.raw());
+                raw.put("pause", true);
+                assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+                c.run(Duration.ofSeconds(2));
+            }
+            String leader = c.leaderKey().orElseThrow();
+            String candidate = c.nodes.keySet().stream().filter(n -> !n.equals(leader)).findFirst().orElseThrow();
+            c.requestSwitchover(leader, candidate);
+            c.run(Duration.ofMillis(killAtMs));
+            boolean keyHandedOver = !c.leaderKey().equals(java.util.Optional.of(leader));
+            c.node(candidate).pg.crash();
+            c.events.add(c.at() + " postmaster of " + candidate + " killed");
+            c.run(Duration.ofSeconds(20));
+            String at = "killed " + killAtMs + " ms after the request: " + c.describe() + "\n" + c.lastEvents(25);
+            boolean candidatePromoted = c.node(candidate).pg.promotions() > 0;
+            if (!keyHandedOver && !candidatePromoted && !c.leaderKey().equals(java.util.Optional.of(candidate))) {
+                abandoned++;
+                assertThat(c.leaderKey()).as(at).contains(leader);
+                assertThat(c.node(leader).pg.isWritablePrimary()).as(at).isTrue();
+            } else {
+                completed++;
+            }
+            if (!pause) {
+                c.node(candidate).pg.crash(); // no-op if down; the agent restarts it either way
+                c.run(Duration.ofSeconds(20));
+                assertThat(c.isConverged()).as(at).isTrue();
+            }
+            if (!c.writablePrimaries().isEmpty()) {
+                assertThat(c.primaryHasTheLastAcknowledgedWrite()).as(at).isTrue();
+            }
+            assertThat(c.maxWritablePrimaries()).isEqualTo(1);
+        }
+        assertThat(abandoned).as("some kills came before the handover").isPositive();
+        assertThat(completed).as("some after it").isPositive();
     }
 
     @Test

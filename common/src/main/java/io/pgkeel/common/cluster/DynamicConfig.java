@@ -6,6 +6,11 @@ import java.util.Map;
  * The cluster-wide settings in the {@code config} key (Patroni's "dynamic configuration").
  * {@code memberSlotsTtl}: seconds a departed member's replication slot is kept on the primary (Patroni 4).
  * {@code permanentSlots}: the physical slots of {@code permanent_slots}, kept on whichever member is primary.
+ * {@code primaryStartTimeout}: seconds a leader whose PostgreSQL does not run as primary keeps trying before it lets
+ * a healthy replica take over (0: at once); {@code primaryStopTimeout}: seconds a fast stop of the primary may take
+ * before it becomes an immediate one (0: no bound) (both Patroni's, patroni/ha.py).
+ * {@code removeDataDirectoryOnRewindFailure} / {@code removeDataDirectoryOnDivergedTimelines}: Patroni's
+ * {@code postgresql.*} switches that allow removing a data directory that cannot follow the leader (off: keep it).
  * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
  */
 public record DynamicConfig(
@@ -18,6 +23,10 @@ public record DynamicConfig(
         int memberSlotsTtl,
         java.util.Set<String> permanentSlots,
         boolean pause,
+        int primaryStartTimeout,
+        int primaryStopTimeout,
+        boolean removeDataDirectoryOnRewindFailure,
+        boolean removeDataDirectoryOnDivergedTimelines,
         Map<String, String> pgParameters,
         Map<String, Object> raw,
         long modRevision) {
@@ -28,6 +37,8 @@ public record DynamicConfig(
     public static final long DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1_048_576L;
     /** Patroni 4's default: a member's slot outlives its member key by 30 minutes (restarts, short outages). */
     public static final int DEFAULT_MEMBER_SLOTS_TTL = 1800;
+    /** Patroni's default primary_start_timeout: 5 minutes of crash recovery before failing over. */
+    public static final int DEFAULT_PRIMARY_START_TIMEOUT = 300;
 
     public DynamicConfig {
         pgParameters = pgParameters == null ? Map.of() : Map.copyOf(pgParameters);
@@ -37,11 +48,13 @@ public record DynamicConfig(
 
     public static DynamicConfig defaults() {
         return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
-                false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, Map.of(), Map.of(), 0);
+                false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, DEFAULT_PRIMARY_START_TIMEOUT, 0, false, false,
+                Map.of(), Map.of(), 0);
     }
 
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
-                memberSlotsTtl, permanentSlots, pause, pgParameters, raw, revision);
+                memberSlotsTtl, permanentSlots, pause, primaryStartTimeout, primaryStopTimeout,
+                removeDataDirectoryOnRewindFailure, removeDataDirectoryOnDivergedTimelines, pgParameters, raw, revision);
     }
 }

@@ -28,6 +28,10 @@ public final class DynamicConfigParser {
                 secondsValue(raw, "member_slots_ttl", DynamicConfig.DEFAULT_MEMBER_SLOTS_TTL, where, problems),
                 PermanentSlots.physical(raw, where, problems),
                 boolValue(raw, "pause", false, where, problems),
+                secondsValue(raw, "primary_start_timeout", DynamicConfig.DEFAULT_PRIMARY_START_TIMEOUT, where, problems),
+                secondsValue(raw, "primary_stop_timeout", 0, where, problems),
+                boolValue(pg, "remove_data_directory_on_rewind_failure", false, where + ".postgresql", problems),
+                boolValue(pg, "remove_data_directory_on_diverged_timelines", false, where + ".postgresql", problems),
                 params,
                 raw,
                 0);

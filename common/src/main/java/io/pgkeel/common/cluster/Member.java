@@ -53,9 +53,21 @@ public record Member(
 
     /**
      * The physical replication slot a member streams through, named as Patroni names it
-     * ({@code slot_name_from_member_name}): lower case, every character outside {@code [a-z0-9_]} becomes '_'.
+     * ({@code slot_name_from_member_name} in patroni/dcs/__init__.py): lower case; '-' and '.' become '_'; every
+     * other character outside {@code [a-z0-9_]} becomes 'u' and its code point in decimal, at least 4 digits
+     * ('@' -> "u0064"); cut to 63 characters, PostgreSQL's limit. Different names can map to one slot name.
      */
     public static String slotName(String memberName) {
-        return memberName.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        StringBuilder slot = new StringBuilder();
+        memberName.toLowerCase(java.util.Locale.ROOT).codePoints().forEach(c -> {
+            if (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+                slot.appendCodePoint(c);
+            } else if (c == '-' || c == '.') {
+                slot.append('_');
+            } else {
+                slot.append('u').append(String.format(java.util.Locale.ROOT, "%04d", c));
+            }
+        });
+        return slot.length() > 63 ? slot.substring(0, 63) : slot.toString();
     }
 }

@@ -7,14 +7,50 @@ import java.util.Map;
 public final class Tags {
     private Tags() {}
 
-    /** {@code nofailover: true}, or {@code failover_priority <= 0}: never race for the leader key. */
+    /**
+     * Never race for the leader key. A {@code nofailover} tag that is present decides on its own (Patroni 3.2.2+,
+     * patroni/tags.py: "value of bool tag takes precedence over priority tag"); without it, a
+     * {@code failover_priority} of 0 or less means never.
+     */
     public static boolean nofailover(Map<String, Object> tags) {
-        return truthy(tags.get("nofailover")) || (tags.containsKey("failover_priority") && failoverPriority(tags) <= 0);
+        Object tag = tags.get("nofailover");
+        if (tag != null) {
+            return truthy(tag);
+        }
+        Integer priority = priority(tags.get("failover_priority"));
+        return priority != null && priority <= 0;
     }
 
-    /** Defaults to 1, as Patroni's. A value that is not a number counts as the default. */
+    /**
+     * The rank among members equally far ahead: 0 when {@code nofailover} is true, else {@code failover_priority},
+     * else 1 (also for a value that is not a whole number), as Patroni's.
+     */
     public static int failoverPriority(Map<String, Object> tags) {
-        Object v = tags.get("failover_priority");
+        if (truthy(tags.get("nofailover"))) {
+            return 0;
+        }
+        Integer priority = priority(tags.get("failover_priority"));
+        return priority == null ? 1 : priority;
+    }
+
+    /**
+     * Patroni's start-up warning for tags that say two things (patroni/config.py): nofailover true with a positive
+     * priority, or false with a priority of 0 or less. Empty when they agree; nofailover wins either way.
+     */
+    public static java.util.Optional<String> conflict(Map<String, Object> tags) {
+        if (!tags.containsKey("nofailover")) {
+            return java.util.Optional.empty();
+        }
+        Integer priority = priority(tags.get("failover_priority"));
+        boolean nofailover = truthy(tags.get("nofailover"));
+        if (priority == null || nofailover == priority <= 0) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("tags: conflicting configuration between nofailover: " + nofailover
+                + " and failover_priority: " + priority + "; nofailover: " + nofailover + " wins");
+    }
+
+    private static Integer priority(Object v) {
         if (v instanceof Number n) {
             return n.intValue();
         }
@@ -22,10 +58,10 @@ public final class Tags {
             try {
                 return Integer.parseInt(s.trim());
             } catch (NumberFormatException e) {
-                return 1;
+                return null;
             }
         }
-        return 1;
+        return null;
     }
 
     public static boolean truthy(Object v) {
