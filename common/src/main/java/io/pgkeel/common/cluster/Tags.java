@@ -1,7 +1,10 @@
 package io.pgkeel.common.cluster;
 
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /** Patroni's member tags: {@code nofailover}, {@code failover_priority}, {@code noloadbalance}, custom keys. */
 public final class Tags {
@@ -29,8 +32,7 @@ public final class Tags {
     }
 
     /** Patroni's own boolean tags; they default to off, so Patroni leaves out those that are off. */
-    private static final java.util.Set<String> BOOLEAN_TAGS =
-            java.util.Set.of("clonefrom", "nofailover", "noloadbalance", "nosync", "nostream");
+    private static final Set<String> BOOLEAN_TAGS = Set.of("clonefrom", "nofailover", "noloadbalance", "nosync", "nostream");
 
     /**
      * The tags a node advertises (member key, GET /patroni, health-check filters), from those configured, as
@@ -40,7 +42,7 @@ public final class Tags {
      * between the two. Custom tags are kept whatever their value.
      */
     public static Map<String, Object> advertised(Map<String, Object> configured) {
-        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        Map<String, Object> out = new LinkedHashMap<>();
         configured.forEach((tag, value) -> {
             if (!BOOLEAN_TAGS.contains(tag) || pythonTruthy(value)
                     || tag.equals("nofailover") && configured.containsKey("failover_priority")
@@ -65,7 +67,7 @@ public final class Tags {
         if (v instanceof CharSequence s) {
             return s.length() > 0;
         }
-        if (v instanceof java.util.Collection<?> c) {
+        if (v instanceof Collection<?> c) {
             return !c.isEmpty();
         }
         return !(v instanceof Map<?, ?> m) || !m.isEmpty();
