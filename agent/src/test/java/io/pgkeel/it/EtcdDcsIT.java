@@ -164,6 +164,40 @@ class EtcdDcsIT {
     }
 
     @Test
+    void valuesOtherPatroniVersionsWroteSurviveTheWritesOfALeader() {
+        String history = "[[1,25165984,\"no recovery target specified\",\"2020-12-10T18:37:06.718112+08:00\"],"
+                + "[2,50331808,\"no recovery target specified\",\"2024-03-01T09:00:00+00:00\",\"pg2\"]]";
+        String config = "{\"ttl\":30,\"loop_wait\":10,\"retry_timeout\":10,\"synchronous_mode\":\"quorum\","
+                + "\"postgresql\":{\"parameters\":{\"max_connections\":100,\"wal_log_hints\":true,"
+                + "\"shared_buffers\":\"128MB\",\"checkpoint_completion_target\":0.9}},\"x_vendor\":{\"a\":[1,null]}}";
+        etcd.put("/service/shapes/history", history);
+        etcd.put("/service/shapes/config", config);
+        etcd.put("/service/shapes/status",
+                "{\"optime\":67395656,\"slots\":{\"standby_dc2\":67395600},\"retain_slots\":[\"pg2\"]}");
+        try (Dcs a = connect("shapes", "a")) {
+            ClusterView v = a.read();
+            assertThat(v.lastLeaderLsn()).hasValue(67395656L);
+            a.writeStatus(67400000, java.util.Set.of("pg2", "pg3"));
+            assertThat(etcd.get("/service/shapes/status")).as("slots, which pgkeel does not track, are kept")
+                    .hasValue("{\"optime\":67400000,\"slots\":{\"standby_dc2\":67395600},\"retain_slots\":[\"pg2\",\"pg3\"]}");
+            a.writeHistory(v.history());
+            assertThat(etcd.get("/service/shapes/history")).hasValue(history);
+            Map<String, Object> patched = io.pgkeel.common.cluster.ConfigPatch.merge(v.config().orElseThrow().raw(),
+                    Map.of("ttl", 20));
+            assertThat(a.writeConfig(patched, v.config().orElseThrow().modRevision())).isTrue();
+            assertThat(etcd.get("/service/shapes/config")).hasValue(config.replace("\"ttl\":30", "\"ttl\":20"));
+        }
+    }
+
+    @Test
+    void theLeaderPositionOfPatroniBefore21IsRead() {
+        etcd.put("/service/legacy/optime/leader", "67395656");
+        try (Dcs a = connect("legacy", "a")) {
+            assertThat(a.read().lastLeaderLsn()).hasValue(67395656L);
+        }
+    }
+
+    @Test
     void leaderChangesAndNewMembersWakeTheWatcherButMemberHeartbeatsDoNot() {
         try (Dcs a = connect("watch", "a"); Dcs b = connect("watch", "b")) {
             AtomicInteger wakes = new AtomicInteger();

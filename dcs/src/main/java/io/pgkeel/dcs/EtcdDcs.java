@@ -74,6 +74,11 @@ final class EtcdDcs implements Dcs {
     private long leaseRequestedTtl;
     private volatile Watch.Watcher watcher;
     private volatile boolean closed;
+    /**
+     * The status key as last read, so that the leader's rewrite keeps the fields other Patroni versions put there
+     * ({@code slots}); null when it was absent.
+     */
+    private volatile String lastStatus;
     /** Bound on each request; follows retry_timeout and ttl in the config key. */
     private volatile long callTimeoutMillis;
 
@@ -116,6 +121,8 @@ final class EtcdDcs implements Dcs {
         Optional<DynamicConfig> config = Optional.empty();
         Optional<LeaderKey> leader = Optional.empty();
         Optional<Long> optime = Optional.empty();
+        Optional<Long> legacyOptime = Optional.empty();
+        String statusText = null;
         java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
         List<List<Object>> history = List.of();
@@ -154,6 +161,14 @@ final class EtcdDcs implements Dcs {
                     if (check(key, rev, d)) {
                         optime = Optional.of(d.value().optime());
                         retained = d.value().retainSlots();
+                        statusText = value;
+                    }
+                }
+                case "optime/leader" -> {
+                    // Patroni before 2.1 keeps the leader's position here (Patroni reads it when status is absent)
+                    ValueCodec.Decoded<ValueCodec.Status> d = ValueCodec.status(value);
+                    if (check(key, rev, d)) {
+                        legacyOptime = Optional.of(d.value().optime());
                     }
                 }
                 case "failover" -> {
@@ -174,7 +189,8 @@ final class EtcdDcs implements Dcs {
                 }
             }
         }
-        return new ClusterView(initialize, config, leader, members, optime, failover, history,
+        lastStatus = statusText;
+        return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime, failover, history,
                 response.getHeader().getRevision(), retained);
     }
 
@@ -384,7 +400,7 @@ final class EtcdDcs implements Dcs {
 
     @Override
     public void writeStatus(long optime, java.util.Set<String> retainSlots) {
-        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(optime, retainSlots))), "write status key");
+        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(lastStatus, optime, retainSlots))), "write status key");
     }
 
     @Override

@@ -103,8 +103,10 @@ final class ValueCodec {
     record Status(long optime, java.util.Set<String> retainSlots) {}
 
     /**
-     * {@code {"optime": 67395656, "retain_slots": ["node4"], ...}}, or a bare integer as Patroni before 2.1 wrote
-     * under optime/leader. A {@code retain_slots} that is not a list of names is ignored (the optime still counts).
+     * {@code {"optime": 67395656, "slots": {...}, "retain_slots": ["node4"]}} (Patroni 2.1+; {@code slots} since 3.0,
+     * {@code retain_slots} since 4.0), or a bare integer as Patroni before 2.1 wrote under optime/leader. The optime
+     * may be a digit string: Patroni reads {@code int(optime)}. A {@code retain_slots} that is not a list of names is
+     * ignored (the optime still counts).
      */
     static Decoded<Status> status(String text) {
         String t = text.trim();
@@ -112,7 +114,9 @@ final class ValueCodec {
             return Decoded.ok(new Status(Long.parseLong(t), java.util.Set.of()));
         }
         JsonNode node = object(t);
-        if (node == null || !node.has("optime") || !node.get("optime").canConvertToLong()) {
+        JsonNode optime = node == null ? null : node.get("optime");
+        boolean digits = optime != null && optime.isTextual() && optime.asText().trim().matches("\\d{1,18}");
+        if (optime == null || !(optime.isIntegralNumber() && optime.canConvertToLong() || digits)) {
             return Decoded.garbage("expected {\"optime\": <integer LSN>}");
         }
         java.util.Set<String> retain = new java.util.TreeSet<>();
@@ -124,17 +128,32 @@ final class ValueCodec {
                 }
             });
         }
-        return Decoded.ok(new Status(node.get("optime").asLong(), retain));
+        return Decoded.ok(new Status(digits ? Long.parseLong(optime.asText().trim()) : optime.asLong(), retain));
     }
 
     /** Patroni 3.0's form when no slot is retained; {@code retain_slots} (sorted) otherwise, as Patroni 4 adds. */
     static String encodeStatus(long optime, java.util.Set<String> retainSlots) {
-        if (retainSlots.isEmpty()) {
-            return json(Map.of("optime", optime));
-        }
-        Map<String, Object> status = new java.util.LinkedHashMap<>();
+        return encodeStatus(null, optime, retainSlots);
+    }
+
+    /**
+     * The status key as the leader rewrites it over {@code previous} (the value it read, any Patroni version's, or
+     * null): {@code optime} and {@code retain_slots} are pgkeel's and are replaced (the latter left out when
+     * empty); every other field ({@code slots}, the permanent slots' positions pgkeel does not track, and any a later
+     * version adds) stays as it was, in its place (Patroni writes optime first). A previous value that is not a JSON object is not kept.
+     */
+    static String encodeStatus(String previous, long optime, java.util.Set<String> retainSlots) {
+        Map<String, Object> status = new LinkedHashMap<>();
         status.put("optime", optime);
-        status.put("retain_slots", new java.util.TreeSet<>(retainSlots));
+        JsonNode before = previous == null ? null : object(previous);
+        if (before != null) {
+            before.properties().forEach(f -> status.putIfAbsent(f.getKey(), plain(f.getValue())));
+        }
+        if (retainSlots.isEmpty()) {
+            status.remove("retain_slots");
+        } else {
+            status.put("retain_slots", new java.util.TreeSet<>(retainSlots));
+        }
         return json(status);
     }
 
@@ -251,6 +270,9 @@ final class ValueCodec {
         }
         if (v.isBoolean()) {
             return v.asBoolean();
+        }
+        if (v.isBigInteger()) {
+            return v.bigIntegerValue();
         }
         if (v.isIntegralNumber()) {
             return v.asLong();

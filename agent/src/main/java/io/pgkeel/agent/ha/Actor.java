@@ -8,11 +8,8 @@ import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.LocalPostgres.StopMode;
 import io.pgkeel.common.pg.PostgresException;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.time.ZoneId;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -259,32 +256,10 @@ final class Actor {
         return Outcome.dropped(dropped);
     }
 
-    /**
-     * Patroni's history key from the timeline history file. Entries already in the key keep their timestamp and
-     * leader; the newest switch is stamped now, with me as the new leader.
-     */
+    /** Patroni's history key from the timeline history file; see {@link ClusterHistory#update}. */
     private void writeHistory(Observation o, NodeIdentity identity) {
-        List<LocalPostgres.TimelineSwitch> switches = pg.timelineHistory(o.pg().timeline());
-        Map<Long, List<Object>> known = new HashMap<>();
-        for (List<Object> e : o.dcs().cluster().history()) {
-            if (!e.isEmpty() && e.get(0) instanceof Number n) {
-                known.put(n.longValue(), e);
-            }
-        }
-        List<List<Object>> history = new ArrayList<>();
-        for (int i = 0; i < switches.size(); i++) {
-            LocalPostgres.TimelineSwitch s = switches.get(i);
-            List<Object> previous = known.get((long) s.parentTimeline());
-            if (previous != null && previous.size() >= 5) {
-                history.add(previous);
-            } else if (i == switches.size() - 1) {
-                history.add(List.of(s.parentTimeline(), s.switchLsn(), s.reason(),
-                        clock.now().atOffset(ZoneOffset.UTC).toString(), identity.name()));
-            } else {
-                history.add(List.of(s.parentTimeline(), s.switchLsn(), s.reason()));
-            }
-        }
-        dcs.writeHistory(history);
+        dcs.writeHistory(ClusterHistory.update(pg.timelineHistory(o.pg().timeline()), o.dcs().cluster().history(),
+                clock.now().atZone(ZoneId.systemDefault()), identity.name()));
     }
 
     private static Member member(Observation o, String name) {

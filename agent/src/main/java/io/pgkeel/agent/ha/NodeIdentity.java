@@ -1,12 +1,15 @@
 package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.Tags;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The local, static facts about this node that the loop needs (from the YAML file).
  *
+ * @param tags              the tags this node advertises: as configured, less those Patroni leaves out
+ *                          ({@link Tags#advertised})
  * @param bootstrapDcs      {@code bootstrap.dcs} as written: becomes the {@code config} key once
  * @param bootstrapDynamic  the same, parsed: in force until the {@code config} key can be read
  * @param local             the {@code postgresql.*} switches of the local file, which win over the config key's
@@ -15,7 +18,7 @@ public record NodeIdentity(String scope, String name, Map<String, Object> tags, 
                            DynamicConfig bootstrapDynamic, LocalOverrides local, String connUrl,
                            String apiUrl, String version) {
     public NodeIdentity {
-        tags = Map.copyOf(tags);
+        tags = Map.copyOf(Tags.advertised(tags));
         bootstrapDcs = Map.copyOf(bootstrapDcs);
     }
 

@@ -1,7 +1,10 @@
 package io.pgkeel.common.cluster;
 
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /** Patroni's member tags: {@code nofailover}, {@code failover_priority}, {@code noloadbalance}, custom keys. */
 public final class Tags {
@@ -62,6 +65,48 @@ public final class Tags {
             }
         }
         return null;
+    }
+
+    /** Patroni's own boolean tags; they default to off, so Patroni leaves out those that are off. */
+    private static final Set<String> BOOLEAN_TAGS = Set.of("clonefrom", "nofailover", "noloadbalance", "nosync", "nostream");
+
+    /**
+     * The tags a node advertises (member key, GET /patroni, health-check filters), from those configured, as
+     * Patroni's {@code Tags._filter_tags} (patroni/tags.py): a boolean tag that is off (falsy in Python's sense:
+     * false, 0, "", an empty list or map, null) is left out, except {@code nofailover} beside
+     * {@code failover_priority} and {@code nosync} beside {@code sync_priority}, which settle a contradiction
+     * between the two. Custom tags are kept whatever their value.
+     */
+    public static Map<String, Object> advertised(Map<String, Object> configured) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        configured.forEach((tag, value) -> {
+            if (!BOOLEAN_TAGS.contains(tag) || pythonTruthy(value)
+                    || tag.equals("nofailover") && configured.containsKey("failover_priority")
+                    || tag.equals("nosync") && configured.containsKey("sync_priority")) {
+                out.put(tag, value);
+            }
+        });
+        return out;
+    }
+
+    /** Python's truth value of a JSON/YAML value: a non-empty string is true, even "false". */
+    private static boolean pythonTruthy(Object v) {
+        if (v == null) {
+            return false;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        if (v instanceof Number n) {
+            return n.doubleValue() != 0;
+        }
+        if (v instanceof CharSequence s) {
+            return s.length() > 0;
+        }
+        if (v instanceof Collection<?> c) {
+            return !c.isEmpty();
+        }
+        return !(v instanceof Map<?, ?> m) || !m.isEmpty();
     }
 
     public static boolean truthy(Object v) {
