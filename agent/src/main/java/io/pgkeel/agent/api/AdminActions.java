@@ -24,6 +24,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The REST API's write operations. They call etcd, peers and the HA loop, so the handler runs them on its own
@@ -31,12 +33,21 @@ import java.util.function.Supplier;
  * text, as Patroni does; anything else as JSON).
  */
 public final class AdminActions {
-    /** An HTTP answer: status and a body (text when a String, else JSON). */
-    public record Result(int status, Object body) {}
+    /** An HTTP answer: status and a body (text when a String, Python's error page when a {@link SendError}, else JSON). */
+    public record Result(int status, Object body) {
+        /** Patroni's {@code send_error(status)}: the standard error page of Python's http.server, no text of ours. */
+        static Result error(int status) {
+            return new Result(status, new SendError(null));
+        }
+    }
+
+    /** The body of Python's {@code send_error}, with {@code message} in place of the status's reason when set. */
+    record SendError(String message) {}
 
     /** What the write endpoints need from the rest of the agent. */
     public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock) {}
 
+    private static final Logger log = LoggerFactory.getLogger(AdminActions.class);
     private static final long RESTART_WAIT_SECONDS = 300;
 
     private final Dcs dcs;
@@ -54,7 +65,7 @@ public final class AdminActions {
         NodeSnapshot s = snapshot.get();
         Optional<DynamicConfig> current = s == null || s.cluster() == null ? Optional.empty() : s.cluster().config();
         if (current.isEmpty()) {
-            return new Result(503, Map.of("error", "no configuration in DCS to patch"));
+            return Result.error(503); // api.py do_PATCH_config: send_error(503)
         }
         Map<String, Object> merged = ConfigPatch.merge(current.get().raw(), patch);
         return write(merged, current.get().modRevision());
@@ -72,11 +83,13 @@ public final class AdminActions {
         }
         try {
             if (!dcs.writeConfig(config, expectedRevision)) {
-                return new Result(409, Map.of("error", "the configuration was changed by someone else meanwhile; read"
-                        + " it again and retry"));
+                log.info("{} /config: the configuration was changed by someone else meanwhile",
+                        expectedRevision < 0 ? "PUT" : "PATCH");
+                return Result.error(409); // api.py do_PATCH_config: send_error(409)
             }
         } catch (DcsException e) {
-            return new Result(502, Map.of("error", "could not write the configuration to DCS: " + e.getMessage()));
+            log.warn("could not write the configuration to DCS: {}", e.getMessage());
+            return Result.error(502); // api.py do_PUT_config: send_error(502)
         }
         hooks.wakeLoop().run();
         return new Result(200, config);
@@ -201,10 +214,13 @@ public final class AdminActions {
                         : title(past) + " to \"" + now + "\" instead of \"" + candidate + "\"");
             }
             if (c.failover().isEmpty() && c.leader().isPresent()) {
-                return new Result(503, title(action) + " failed" + leaderReason(writtenAt));
+                log.info("{} failed{}", action, leaderReason(writtenAt));
+                return new Result(503, title(action) + " failed"); // api.py poll_failover_result
             }
         }
-        return new Result(503, title(action) + " status unknown");
+        long waited = 2L * Math.max(10, loopWait);
+        return new Result(503, title(action) + " status unknown after " + waited + " seconds; operation may still be"
+                + " in progress");
     }
 
     /** When this node is the leader that refused the request, its reason. */
@@ -221,7 +237,7 @@ public final class AdminActions {
             }
             return dcs.deleteFailover(f.get().modRevision())
                     ? new Result(200, "scheduled switchover deleted")
-                    : new Result(409, "the failover key changed meanwhile; the switchover was not deleted");
+                    : Result.error(409); // api.py do_DELETE_switchover: send_error(409)
         } catch (DcsException e) {
             return new Result(503, "could not reach DCS: " + e.getMessage());
         }
@@ -241,15 +257,23 @@ public final class AdminActions {
                 return new Result(400, "PostgreSQL role should be either primary, standby_leader, or replica");
             }
         }
-        if (body.get("timeout") != null && !(body.get("timeout") instanceof Number)) {
-            return new Result(400, "timeout must be a number of seconds");
+        for (String key : body.keySet()) {
+            if (!List.of("schedule", "role", "postgres_version", "timeout", "restart_pending").contains(key)) {
+                return new Result(400, "Unknown filter for the scheduled restart: " + key);
+            }
+        }
+        if (body.containsKey("timeout") && !(body.get("timeout") instanceof Number n && n.doubleValue() > 0)) {
+            return new Result(400, "Timeout should be a positive number of seconds");
         }
         NodeSnapshot s = snapshot.get();
         String version = text(body, "postgres_version");
         if (version != null) {
             int wanted = versionNumber(version);
             if (wanted < 0) {
-                return new Result(400, "PostgreSQL version should be in the first.major.minor format");
+                // postgresql/misc.py postgres_version_to_int
+                return new Result(400, version.matches("[0-9.]+")
+                        ? "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: " + version
+                        : "Invalid PostgreSQL version: " + version);
             }
             if (s == null || s.pg().serverVersion() >= wanted) {
                 return new Result(503, "restart conditions are not satisfied");
@@ -267,7 +291,7 @@ public final class AdminActions {
 
     private Result scheduleRestart(String schedule, String role, NodeSnapshot s) {
         if (s != null && s.cluster() != null && s.cluster().config().map(DynamicConfig::pause).orElse(false)) {
-            return new Result(400, "Can't schedule restart in the paused state");
+            return new Result(500, "Can't schedule restart in the paused state"); // api.py: status_code 500
         }
         Instant at;
         try {
@@ -279,7 +303,7 @@ public final class AdminActions {
             return new Result(422, "Cannot schedule restart in the past");
         }
         if (!hooks.operator().scheduleRestart(at, role)) {
-            return new Result(409, "Cannot schedule restart: another restart is already scheduled");
+            return new Result(409, "Another restart is already scheduled");
         }
         hooks.wakeLoop().run();
         return new Result(202, "Restart scheduled");
@@ -296,27 +320,62 @@ public final class AdminActions {
         return awaitRequest(new OperatorRequest.Reinitialize(), "reinitialize started", "reinitialize failed");
     }
 
+    /** POST /citus and /mpp: this node is never a Citus coordinator, so Patroni's answer is a plain "OK". */
+    Result mpp() {
+        return new Result(200, "OK");
+    }
+
+    /** POST /sigterm: Patroni schedules a shutdown only on Windows under behave; elsewhere it just answers. */
+    Result sigterm() {
+        return new Result(202, "shutdown scheduled");
+    }
+
     private Result awaitRequest(OperatorRequest request, String success, String failure) {
+        String name = request instanceof OperatorRequest.Restart ? "restart" : "reinitialize";
         CompletableFuture<RequestOutcome> outcome = hooks.operator().submit(request);
         hooks.wakeLoop().run();
         try {
             RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);
             if (!o.done()) {
-                return new Result(503, failure + ": " + o.message());
+                log.info("{} refused: {}", name, o.message());
+                return new Result(503, patroniRefusal(name, o.message(), failure));
             }
             if (request instanceof OperatorRequest.Restart && !awaitRunning()) {
-                return new Result(503, failure + ": postgres did not accept connections within " + RESTART_WAIT_SECONDS
-                        + " s");
+                log.warn("restart: postgres did not accept connections within {} s", RESTART_WAIT_SECONDS);
+                return new Result(503, "postgres is still starting"); // ha.py restart
             }
             return new Result(200, success);
         } catch (TimeoutException e) {
-            return new Result(503, failure + ": no answer from the HA loop within " + RESTART_WAIT_SECONDS + " s");
+            log.warn("{}: no answer from the HA loop within {} s", name, RESTART_WAIT_SECONDS);
+            return new Result(503, failure);
         } catch (ExecutionException e) {
-            return new Result(503, failure + ": " + e.getCause());
+            log.warn("{} failed", name, e.getCause());
+            return new Result(503, failure);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Result(503, failure + ": interrupted");
+            return new Result(503, failure);
         }
+    }
+
+    /**
+     * The answer Patroni's ha.py gives for the refusal the HA loop explained in {@code reason} (which goes to the
+     * log): its reinitialize and restart texts, else {@code failure}.
+     */
+    static String patroniRefusal(String request, String reason, String failure) {
+        String r = reason.toLowerCase(java.util.Locale.ROOT);
+        if (r.contains("i am the leader, can not reinitialize")) {
+            return "I am the leader, can not reinitialize";
+        }
+        if (r.contains("has no leader, can not reinitialize")) {
+            return "Cluster has no leader, can not reinitialize";
+        }
+        if (r.contains("already in progress")) {
+            return request + " already in progress";
+        }
+        if (r.startsWith("not restarting: this member is a") || r.contains("does not hold the leader key")) {
+            return "restart conditions are not satisfied";
+        }
+        return failure;
     }
 
     /**
@@ -343,8 +402,7 @@ public final class AdminActions {
         try {
             int major = Integer.parseInt(parts[0]);
             if (major >= 10) {
-                return parts.length == 2 ? major * 10000 + Integer.parseInt(parts[1])
-                        : parts.length == 1 ? major * 10000 : -1;
+                return parts.length == 2 ? major * 10000 + Integer.parseInt(parts[1]) : -1;
             }
             return parts.length == 3 ? major * 10000 + Integer.parseInt(parts[1]) * 100 + Integer.parseInt(parts[2]) : -1;
         } catch (NumberFormatException e) {

@@ -19,69 +19,154 @@ final class HealthRoutes {
     /** @param withBody false for status-only answers (/liveness, /readiness) */
     record Answer(int status, boolean withBody) {}
 
-    /** The status code, without building any body (HEAD, OPTIONS and HAProxy checks need nothing more). */
+    /**
+     * The status code, without building any body (HEAD, OPTIONS and HAProxy checks need nothing more). Routed as
+     * Patroni routes GET: a handler of its own for the path's first segment ({@code /liveness}, {@code /readiness},
+     * {@code /patroni}), else the generic health check, which matches words inside the path (api.py {@code do_GET}).
+     */
     static Answer answer(String path, Map<String, List<String>> query, NodeSnapshot s, long nowNanos) {
         if (s == null) {
             return new Answer(503, true);
         }
-        PgStatus pg = s.pg();
-        boolean primary = s.holdsLeaderKey() && pg.isRunningPrimary();
-        boolean replica = pg.isRunningReplica();
-        return switch (path) {
-            case "/", "/primary", "/read-write", "/master" -> new Answer(primary ? 200 : 503, true);
-            case "/leader" -> new Answer(s.holdsLeaderKey() && pg.isRunning() ? 200 : 503, true);
-            case "/standby-leader", "/standby_leader" -> new Answer(503, true);
-            case "/replica" -> new Answer(replicaOk(query, s) ? 200 : 503, true);
-            case "/read-only" -> new Answer(primary || replicaOk(query, s) ? 200 : 503, true);
-            case "/async", "/asynchronous" -> new Answer(replicaOk(query, s) ? 200 : 503, true);
-            case "/sync", "/synchronous", "/quorum" -> new Answer(503, true);
-            case "/read-only-sync", "/read-only-synchronous", "/read-only-quorum" -> new Answer(primary ? 200 : 503, true);
-            case "/health" -> new Answer(pg.isRunning() ? 200 : 503, true);
-            case "/liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, false);
-            case "/readiness" -> new Answer(ready(query, s) ? 200 : 503, false);
-            case "/patroni" -> new Answer(200, true);
-            default -> new Answer(503, true);
+        return switch (firstSegment(path)) {
+            case "liveness" -> new Answer(live(s, nowNanos) ? 200 : 503, false);
+            case "readiness" -> new Answer(ready(query, s) ? 200 : 503, false);
+            case "patroni" -> new Answer(200, true);
+            default -> new Answer(healthCheck(path, query, s), true);
         };
     }
 
-    private static boolean replicaOk(Map<String, List<String>> query, NodeSnapshot s) {
+    /** {@code /patroni/x} -> "patroni", as Patroni picks its {@code do_GET_<segment>} handler. */
+    static String firstSegment(String path) {
+        String p = path.startsWith("/") ? path.substring(1) : path;
+        int slash = p.indexOf('/');
+        return slash < 0 ? p : p.substring(0, slash);
+    }
+
+    /**
+     * Patroni 4.1 api.py {@code do_GET}: the path is matched by the words it contains, in this order; the tag filter
+     * then applies to every 200 except those of the leader paths. Unlike Patroni, the leader paths also need
+     * PostgreSQL running (docs/decisions.md).
+     */
+    private static int healthCheck(String rawPath, Map<String, List<String>> query, NodeSnapshot s) {
+        String path = rawPath.equals("/") ? "/primary" : rawPath;
+        PgStatus pg = s.pg();
+        boolean leader = s.holdsLeaderKey() && pg.isRunning();
+        int primary = leader && !pg.inRecovery() ? 200 : 503;
+        int standbyLeader = 503; // standby clusters are not supported: no node is ever a standby leader
+        int replica = replicaStatus(query, s);
+        int status = 503;
+        boolean tagsApply = true;
+        if (path.contains("standby_leader") || path.contains("standby-leader")) {
+            status = standbyLeader;
+            tagsApply = false;
+        } else if (path.contains("leader")) {
+            status = leader ? 200 : 503;
+            tagsApply = false;
+        } else if (path.contains("master") || path.contains("primary") || path.contains("read-write")) {
+            status = primary;
+            tagsApply = false;
+        } else if (path.contains("replica")) {
+            status = replica;
+        } else if (path.contains("read-only") && !path.contains("sync") && !path.contains("quorum")) {
+            status = primary == 200 || standbyLeader == 200 ? 200 : replica;
+        } else if (path.contains("health")) {
+            status = pg.isRunning() ? 200 : 503;
+        } else if (s.cluster() != null && s.dcsReachable()) {
+            // Patroni answers these only from a cluster view it holds (elif cluster:)
+            boolean sync = StatusJson.isSyncStandby(s);
+            boolean quorum = StatusJson.isQuorumStandby(s);
+            boolean leaderOk = primary == 200 || standbyLeader == 200;
+            status = switch (path) {
+                case "/sync", "/synchronous" -> sync ? replica : 503;
+                case "/quorum" -> quorum ? replica : 503;
+                case "/async", "/asynchronous" -> !sync && !quorum ? replica : 503;
+                case "/read-only-quorum" -> leaderOk ? 200 : quorum ? replica : 503;
+                case "/read-only-sync", "/read-only-synchronous" -> leaderOk ? 200 : sync ? replica : 503;
+                default -> 503;
+            };
+        }
+        return tagsApply && status == 200 && !tagsMatch(query, s.identity().tags()) ? 503 : status;
+    }
+
+    /** Patroni's replica_status_code: a running standby without noloadbalance, within ?lag and ?replication_state. */
+    private static int replicaStatus(Map<String, List<String>> query, NodeSnapshot s) {
         PgStatus pg = s.pg();
         if (!pg.isRunningReplica() || Tags.truthy(s.identity().tags().get("noloadbalance"))) {
-            return false;
+            return 503;
         }
-        String lag = first(query, "lag");
-        if (lag != null) {
-            long max;
-            try {
-                max = ByteSize.parse(lag);
-            } catch (IllegalArgumentException e) {
-                return false;
-            }
-            if (lagBytes(s) > max) {
-                return false;
-            }
+        // Patroni: a ?lag it cannot parse sets no limit
+        long max = parseSize(first(query, "lag"), Long.MAX_VALUE);
+        long leader = leaderOptime(s);
+        if (leader > 0 && leader - pg.replayLsn() > max) {
+            return 503;
         }
         String state = first(query, "replication_state");
-        if (state != null && !state.equals(pg.replicationState())) {
-            return false;
-        }
+        return state != null && !state.equals(pg.replicationState()) ? 503 : 200;
+    }
+
+    /**
+     * Every {@code ?tag_<name>=<value>} must match the tag as Patroni's node has it: a tag this node does not have
+     * (or a clonefrom/nofailover/noloadbalance/nosync/nostream tag that is false, which Patroni drops) never matches;
+     * a string tag matches its value exactly (case counts); any other value as Python prints it, lowercased
+     * ({@code true}, {@code 1}).
+     */
+    static boolean tagsMatch(Map<String, List<String>> query, Map<String, Object> tags) {
         for (Map.Entry<String, List<String>> e : query.entrySet()) {
-            if (e.getKey().startsWith("tag_")) {
-                Object tag = s.identity().tags().get(e.getKey().substring(4));
-                String want = e.getValue().isEmpty() ? "" : e.getValue().get(0);
-                if (tag == null || !String.valueOf(tag).toLowerCase(java.util.Locale.ROOT)
-                        .equals(want.toLowerCase(java.util.Locale.ROOT))) {
-                    return false;
-                }
+            String want = firstOf(e.getValue());
+            if (!e.getKey().startsWith("tag_") || want == null) {
+                continue;
+            }
+            String name = e.getKey().substring(4);
+            Object tag = patroniTags(tags).get(name);
+            if (tag == null) {
+                return false;
+            }
+            String have = tag instanceof String str ? str : pythonStr(tag).toLowerCase(java.util.Locale.ROOT);
+            if (!have.equals(want)) {
+                return false;
             }
         }
         return true;
     }
 
-    /** Lag = max(leader's last published position, what this replica received) - what it replayed. */
-    static long lagBytes(NodeSnapshot s) {
-        long leader = s.cluster() == null ? 0 : s.cluster().lastLeaderLsn().orElse(0L);
-        return Math.max(0, Math.max(leader, s.pg().receiveLsn()) - s.pg().replayLsn());
+    /** Patroni's {@code _filter_tags}: its boolean tags are kept only when set (or paired with a priority). */
+    private static Map<String, Object> patroniTags(Map<String, Object> tags) {
+        Map<String, Object> kept = new java.util.LinkedHashMap<>();
+        tags.forEach((k, v) -> {
+            boolean flag = List.of("clonefrom", "nofailover", "noloadbalance", "nosync", "nostream").contains(k);
+            if (!flag || Tags.truthy(v) || k.equals("nofailover") && tags.containsKey("failover_priority")
+                    || k.equals("nosync") && tags.containsKey("sync_priority")) {
+                kept.put(k, v);
+            }
+        });
+        return kept;
+    }
+
+    /** A YAML/JSON scalar as Python's {@code str()} prints it ({@code True}, {@code 1.5}, {@code 7}). */
+    private static String pythonStr(Object v) {
+        if (v instanceof Boolean b) {
+            return b ? "True" : "False";
+        }
+        return String.valueOf(v);
+    }
+
+    /** Patroni's leader_optime: the leader's position from the status key, or what the WAL receiver last heard. */
+    private static long leaderOptime(NodeSnapshot s) {
+        long status = s.cluster() == null ? 0 : s.cluster().lastLeaderLsn().orElse(0L);
+        return Math.max(status, s.pg().detail().latestEndLsn());
+    }
+
+    /** Patroni's {@code parse_int(value, 'B')}, with {@code otherwise} for a value absent or not a size. */
+    private static long parseSize(String value, long otherwise) {
+        if (value == null) {
+            return otherwise;
+        }
+        try {
+            return ByteSize.parse(value);
+        } catch (IllegalArgumentException e) {
+            return otherwise;
+        }
     }
 
     private static boolean live(NodeSnapshot s, long nowNanos) {
@@ -92,35 +177,36 @@ final class HealthRoutes {
         return nowNanos - s.lastCycleNanos() < threshold;
     }
 
+    /** Patroni 4.1 api.py {@code _readiness}; the leader also needs PostgreSQL running (docs/decisions.md). */
     private static boolean ready(Map<String, List<String>> query, NodeSnapshot s) {
         if (s.holdsLeaderKey() && s.pg().isRunning()) {
             return true;
         }
-        if (!s.dcsReachable() || !s.pg().isRunningReplica() || !"streaming".equals(s.pg().replicationState())) {
+        if (!s.pg().isRunningReplica() || !"streaming".equals(s.pg().replicationState())) {
             return false;
         }
-        String lag = first(query, "lag");
-        long max;
-        try {
-            max = lag == null ? s.cluster() == null ? DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER
-                    : s.cluster().config().map(DynamicConfig::maximumLagOnFailover)
-                            .orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER) : ByteSize.parse(lag);
-        } catch (IllegalArgumentException e) {
-            return false;
+        boolean haveCluster = s.cluster() != null && s.dcsReachable();
+        if (!haveCluster && s.pg().detail().latestEndLsn() == 0) {
+            return false; // "DCS is not accessible" (pgkeel has no failsafe mode)
         }
+        long max = parseSize(first(query, "lag"), haveCluster ? s.cluster().config()
+                .map(DynamicConfig::maximumLagOnFailover).orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER)
+                : DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER);
         // mode=apply (default): what was replayed; mode=write: what was received
-        String mode = first(query, "mode");
-        long leader = s.cluster() == null ? 0 : s.cluster().lastLeaderLsn().orElse(0L);
-        long position = "write".equals(mode) ? s.pg().receiveLsn() : s.pg().replayLsn();
-        return Math.max(0, Math.max(leader, s.pg().receiveLsn()) - position) <= max;
+        long position = "write".equals(first(query, "mode")) ? s.pg().receiveLsn() : s.pg().replayLsn();
+        return leaderOptime(s) - position <= max;
     }
 
     private static boolean paused(NodeSnapshot s) {
         return s.cluster() != null && s.cluster().config().map(DynamicConfig::pause).orElse(false);
     }
 
+    /** The first non-blank value of a query parameter: Python's parse_qs drops blank values. */
     private static String first(Map<String, List<String>> query, String key) {
-        List<String> v = query.get(key);
-        return v == null || v.isEmpty() ? null : v.get(0);
+        return firstOf(query.get(key));
+    }
+
+    private static String firstOf(List<String> values) {
+        return values == null ? null : values.stream().filter(v -> !v.isEmpty()).findFirst().orElse(null);
     }
 }

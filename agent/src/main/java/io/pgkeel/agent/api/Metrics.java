@@ -24,7 +24,7 @@ import java.util.function.ToDoubleFunction;
 public final class Metrics implements HaListener {
     private static final DateTimeFormatter PG_TIMESTAMP = new DateTimeFormatterBuilder()
             .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 1, 9, true)
-            .optionalEnd().appendPattern("X").toFormatter();
+            .optionalEnd().appendPattern("XXX").toFormatter();
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Supplier<NodeSnapshot> snapshot;
@@ -46,17 +46,22 @@ public final class Metrics implements HaListener {
                 s -> bit(s.holdsLeaderKey() && s.pg().isRunningPrimary()));
         gauge("patroni.xlog.location", "Current location of the Postgres transaction log, 0 if not the leader.",
                 s -> s.pg().isRunningPrimary() ? s.pg().walPosition() : 0);
-        gauge("patroni.standby.leader", "Value is 1 if this node is the standby_leader, 0 otherwise.", s -> 0);
+        gauge("patroni.standby.leader", "Value is 1 if this node is the standby_leader, 0 otherwise.",
+                s -> bit("standby_leader".equals(s.role())));
         gauge("patroni.replica", "Value is 1 if this node is a replica, 0 otherwise.",
                 s -> bit(s.pg().isRunningReplica()));
-        gauge("patroni.sync.standby", "Value is 1 if this node is a sync standby, 0 otherwise.", s -> 0);
-        gauge("patroni.quorum.standby", "Value is 1 if this node is a quorum standby, 0 otherwise.", s -> 0);
+        gauge("patroni.sync.standby", "Value is 1 if this node is a sync standby, 0 otherwise.",
+                s -> bit(StatusJson.isSyncStandby(s)));
+        gauge("patroni.quorum.standby", "Value is 1 if this node is a quorum standby, 0 otherwise.",
+                s -> bit(StatusJson.isQuorumStandby(s)));
         gauge("patroni.xlog.received.location", "Current location of the received transaction log, 0 if not a replica.",
                 s -> s.pg().isRunningReplica() ? s.pg().receiveLsn() : 0);
         gauge("patroni.xlog.replayed.location", "Current location of the replayed transaction log, 0 if not a replica.",
                 s -> s.pg().isRunningReplica() ? s.pg().replayLsn() : 0);
-        gauge("patroni.xlog.replayed.timestamp", "Timestamp of the replayed transaction log, 0 if unknown.", s -> 0);
-        gauge("patroni.xlog.paused", "Value is 1 if the Postgres xlog replay is paused, 0 otherwise.", s -> 0);
+        gauge("patroni.xlog.replayed.timestamp", "Timestamp of the replayed transaction log, 0 if unknown.",
+                s -> s.pg().isRunningReplica() ? epochSeconds(s.pg().detail().replayedTimestamp()) : 0);
+        gauge("patroni.xlog.paused", "Value is 1 if the Postgres xlog replay is paused, 0 otherwise.",
+                s -> bit(s.pg().isRunningReplica() && s.pg().detail().replayPaused()));
         gauge("patroni.postgres.streaming", "Value is 1 if Postgres is streaming, 0 otherwise.",
                 s -> bit("streaming".equals(s.pg().replicationState())));
         gauge("patroni.postgres.in.archive.recovery", "Value is 1 if Postgres is replicating from archive, 0 otherwise.",
@@ -64,21 +69,28 @@ public final class Metrics implements HaListener {
         gauge("patroni.postgres.server.version", "Version of Postgres (if running), 0 otherwise.",
                 s -> s.pg().serverVersion());
         gauge("patroni.cluster.unlocked", "Value is 1 if the cluster is unlocked, 0 if locked.",
-                s -> bit(s.cluster() == null || s.cluster().isUnlocked()));
-        gauge("patroni.failsafe.mode.is.active", "Value is 1 if failsafe mode is active, 0 if inactive.", s -> 0);
-        gauge("patroni.failsafe.mode.enabled", "Value is 1 if failsafe_mode is enabled, 0 otherwise.", s -> 0);
-        gauge("patroni.failsafe.member", "Value is 1 if this node is a member of failsafe, 0 otherwise.", s -> 0);
+                s -> bit(StatusJson.isClusterUnlocked(s)));
+        gauge("patroni.failsafe.mode.is.active", "Value is 1 if failsafe mode is active, 0 if inactive.",
+                s -> bit(StatusJson.isFailsafeActive(s)));
+        gauge("patroni.failsafe.mode.enabled", "Value is 1 if failsafe_mode is enabled, 0 otherwise.",
+                s -> bit(StatusJson.isFailsafeModeEnabled(s)));
+        // Patroni: this node is in the failsafe key, which only a leader in failsafe mode writes; pgkeel never does
+        gauge("patroni.failsafe.member", "Value is 1 if this node is a member of failsafe, 0 otherwise.",
+                s -> bit(StatusJson.isFailsafeActive(s)));
         gauge("patroni.postgres.timeline", "Postgres timeline of this node (if running), 0 otherwise.",
                 s -> s.pg().isRunning() ? s.pg().timeline() : 0);
         gauge("patroni.dcs.last.seen", "Epoch timestamp when DCS was last contacted successfully.",
                 NodeSnapshot::dcsLastSeenEpochSeconds);
-        gauge("patroni.pending.restart", "Value is 1 if the node needs a restart, 0 otherwise.", s -> 0);
+        gauge("patroni.pending.restart", "Value is 1 if the node needs a restart, 0 otherwise.",
+                s -> bit(s.pg().pendingRestart()));
         gauge("patroni.is.paused", "Value is 1 if auto failover is disabled, 0 otherwise.",
-                s -> bit(s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false)));
+                s -> bit(StatusJson.isPaused(s)));
         gauge("patroni.postgres.state", "Numeric representation of Postgres state (Patroni's codes: 5=running,"
                 + " 6=starting, 12=stopped).", s -> s.pg().initialized() ? s.pg().runState().patroniIndex() : 12);
+        // Patroni's _priority_tag: a true nofailover wins, else failover_priority as set (default 1)
         gauge("patroni.failover.priority", "Failover priority of this node (0 with nofailover).",
-                s -> Tags.nofailover(s.identity().tags()) ? 0 : Tags.failoverPriority(s.identity().tags()));
+                s -> Tags.truthy(s.identity().tags().get("nofailover")) ? 0
+                        : Tags.failoverPriority(s.identity().tags()));
         cycleTimer = Timer.builder("pgkeel.ha.cycle").description("Duration of one HA cycle (observe, decide, act).")
                 .register(registry);
         leaseTimer = Timer.builder("pgkeel.lease.renew").description("Latency of a successful lease refresh.")
@@ -134,8 +146,10 @@ public final class Metrics implements HaListener {
         if (pgTimestamp == null) {
             return 0;
         }
+        // PostgreSQL prints "+00", Patroni (Python) "+00:00": accept both
+        String text = pgTimestamp.matches(".*[+-]\\d\\d") ? pgTimestamp + ":00" : pgTimestamp;
         try {
-            OffsetDateTime t = OffsetDateTime.parse(pgTimestamp, PG_TIMESTAMP);
+            OffsetDateTime t = OffsetDateTime.parse(text, PG_TIMESTAMP);
             return t.toEpochSecond() + t.getNano() / 1e9;
         } catch (RuntimeException e) {
             return 0;

@@ -31,6 +31,32 @@ import org.slf4j.LoggerFactory;
 final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LoggerFactory.getLogger(RestApiHandler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Patroni's write_response default content type. */
+    private static final String TEXT = "text/html";
+    /** Python 3's http.server DEFAULT_ERROR_MESSAGE. */
+    private static final String ERROR_PAGE = """
+            <!DOCTYPE HTML>
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8">
+                    <title>Error response</title>
+                </head>
+                <body>
+                    <h1>Error response</h1>
+                    <p>Error code: %d</p>
+                    <p>Message: %s.</p>
+                    <p>Error code explanation: %d - %s.</p>
+                </body>
+            </html>
+            """;
+    /** Python's http.HTTPStatus descriptions for the codes Patroni sends with send_error. */
+    private static final Map<Integer, String> EXPLANATIONS = Map.of(
+            400, "Bad request syntax or unsupported method",
+            409, "Request conflict",
+            411, "Client must specify Content-Length",
+            501, "Server does not support this operation",
+            502, "Invalid responses from another server/proxy",
+            503, "The server cannot process the request due to a high load");
 
     private final Supplier<NodeSnapshot> snapshot;
     private final Clock clock;
@@ -52,6 +78,26 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         this.writes = writes;
     }
 
+    /** Set on a request that came without Content-Length (the aggregator adds one, Patroni's 411 needs to know). */
+    static final String NO_CONTENT_LENGTH = "x-pgkeel-no-content-length";
+
+    /**
+     * Goes before the HttpObjectAggregator: marks a request that had no Content-Length header (and drops a marker a
+     * client sent itself).
+     */
+    static final class ContentLengthMarker extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof io.netty.handler.codec.http.HttpRequest r) {
+                r.headers().remove(NO_CONTENT_LENGTH);
+                if (!r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                    r.headers().set(NO_CONTENT_LENGTH, "1");
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         if (!request.decoderResult().isSuccess()) {
@@ -68,12 +114,16 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             int denied = access.check(remote instanceof java.net.InetSocketAddress isa ? isa.getAddress() : null,
                     request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
             if (denied != 0) {
+                // api.py RestApiServer.check_access and check_auth_header
+                String text = denied == 403 ? "Access is denied"
+                        : request.headers().get(HttpHeaderNames.AUTHORIZATION) == null ? "no auth header received"
+                        : "not authenticated";
+                log.info("{} {} from {} refused ({})", method, path, remote, denied);
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(denied),
-                        Unpooled.wrappedBuffer(json(Map.of("error", denied == 401 ? "authentication required"
-                                : "this address may not call write endpoints"))));
-                r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+                        Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
                 if (denied == 401) {
-                    r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"pgkeel\"");
+                    r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"Patroni\"");
                 }
                 send(ctx, request, r, r.content().readableBytes());
                 return;
@@ -84,8 +134,8 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         if (!method.equals(HttpMethod.GET) && !statusOnly) {
-            respond(ctx, request, HttpResponseStatus.NOT_IMPLEMENTED,
-                    json(Map.of("error", method + " " + path + " is not implemented yet")), false);
+            // Python's http.server when Patroni has no do_<METHOD>_<segment> and no do_<METHOD>
+            sendError(ctx, request, 501, "Unsupported method ('" + method + "')");
             return;
         }
         NodeSnapshot s = snapshot.get();
@@ -97,8 +147,12 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             send(ctx, request, r, text.length);
             return;
         }
+        if (method.equals(HttpMethod.GET) && HealthRoutes.firstSegment(path).equals("failsafe")) {
+            sendError(ctx, request, 502, null); // api.py do_GET_failsafe: pgkeel never writes a failsafe key
+            return;
+        }
         if (method.equals(HttpMethod.GET) && s != null) {
-            switch (path) {
+            switch ("/" + HealthRoutes.firstSegment(path)) {
                 case "/cluster" -> {
                     respond(ctx, request, HttpResponseStatus.OK, json(ClusterJson.of(s)), true);
                     return;
@@ -130,7 +184,8 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static boolean isWrite(String path, HttpMethod method) {
         if (method.equals(HttpMethod.POST)) {
             return switch (path) {
-                case "/reload", "/switchover", "/failover", "/restart", "/reinitialize" -> true;
+                case "/reload", "/switchover", "/failover", "/restart", "/reinitialize", "/citus", "/mpp", "/sigterm",
+                     "/failsafe" -> true;
                 default -> false;
             };
         }
@@ -140,10 +195,17 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return path.equals("/config") && (method.equals(HttpMethod.PATCH) || method.equals(HttpMethod.PUT));
     }
 
-    /** Endpoints whose body is required JSON; the others take an optional body or none. */
+    /** Patroni's {@code _read_json_content()}: a JSON object, not empty, is required. */
     private static boolean needsBody(String path, HttpMethod method) {
-        return path.equals("/config") || path.equals("/switchover") && method.equals(HttpMethod.POST)
-                || path.equals("/failover");
+        return path.equals("/config") || method.equals(HttpMethod.POST) && switch (path) {
+            case "/switchover", "/failover", "/citus", "/mpp" -> true;
+            default -> false;
+        };
+    }
+
+    /** Patroni's {@code _read_json_content(body_is_optional=True)}: a JSON object, possibly empty, or nothing. */
+    private static boolean takesOptionalBody(String path, HttpMethod method) {
+        return method.equals(HttpMethod.POST) && (path.equals("/restart") || path.equals("/reinitialize"));
     }
 
     private AdminActions.Result dispatch(String path, HttpMethod method, Map<String, Object> body) {
@@ -155,33 +217,34 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             case "/failover" -> admin.switchover(body, true);
             case "/restart" -> method.equals(HttpMethod.DELETE) ? admin.cancelRestart() : admin.restart(body);
             case "/reinitialize" -> admin.reinitialize();
+            case "/citus", "/mpp" -> admin.mpp();
+            case "/sigterm" -> admin.sigterm();
+            case "/failsafe" -> AdminActions.Result.error(502); // api.py do_POST_failsafe: failsafe_mode is off
             default -> throw new IllegalStateException("no write endpoint " + path);
         };
     }
 
-    /** Parses the body here, runs the operation on the write executor, answers back on the event loop. */
+    /**
+     * Parses the body here as Patroni's {@code _read_json_content} does (411 without Content-Length where a body is
+     * required, 400 for anything but a JSON object, or an empty one where required), runs the operation on the
+     * write executor, answers back on the event loop.
+     */
     private void write(ChannelHandlerContext ctx, FullHttpRequest request, String path, HttpMethod method) {
         Map<String, Object> body = Map.of();
-        boolean hasBody = request.content().isReadable();
-        if (needsBody(path, method) && !hasBody) {
-            respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "a JSON body is required")), true);
-            return;
-        }
-        if (hasBody && !method.equals(HttpMethod.DELETE) && !path.equals("/reload")) {
-            try {
-                Object parsed = JSON.readValue(request.content().toString(StandardCharsets.UTF_8), Object.class);
-                if (!(parsed instanceof Map<?, ?> m)) {
-                    respond(ctx, request, HttpResponseStatus.BAD_REQUEST,
-                            json(Map.of("error", "the body must be a JSON object")), true);
+        boolean required = needsBody(path, method);
+        if (required || takesOptionalBody(path, method)) {
+            if (request.headers().contains(NO_CONTENT_LENGTH)) {
+                if (required) {
+                    sendError(ctx, request, 411, null);
                     return;
                 }
-                @SuppressWarnings("unchecked")
-                Map<String, Object> typed = (Map<String, Object>) m;
-                body = typed;
-            } catch (java.io.IOException e) {
-                respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "not valid JSON: "
-                        + e.getMessage().split("\n")[0])), true);
-                return;
+            } else if (required || request.content().isReadable()) {
+                Map<String, Object> parsed = jsonObject(request, path);
+                if (parsed == null || required && parsed.isEmpty()) {
+                    sendError(ctx, request, 400, null);
+                    return;
+                }
+                body = parsed;
             }
         }
         FullHttpRequest retained = request.retainedDuplicate();
@@ -198,12 +261,14 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 AdminActions.Result result = r;
                 ctx.channel().eventLoop().execute(() -> {
                     try {
-                        if (result.body() instanceof String text) {
-                            // Patroni answers its write endpoints with plain text; patronictl prints it as is
+                        if (result.body() instanceof AdminActions.SendError e) {
+                            sendError(ctx, retained, result.status(), e.message());
+                        } else if (result.body() instanceof String text) {
+                            // Patroni's write_response: its text as is, typed text/html; patronictl prints it
                             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                                     HttpResponseStatus.valueOf(result.status()),
                                     Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
-                            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+                            response.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
                             send(ctx, retained, response, response.content().readableBytes());
                         } else {
                             respond(ctx, retained, HttpResponseStatus.valueOf(result.status()), json(result.body()), true);
@@ -218,6 +283,43 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE,
                     json(Map.of("error", "too many write requests in progress; retry later")), true);
         }
+    }
+
+    /** The body as a JSON object; null (and a log line saying why) when it is not one. */
+    private static Map<String, Object> jsonObject(FullHttpRequest request, String path) {
+        try {
+            Object parsed = JSON.readValue(request.content().toString(StandardCharsets.UTF_8), Object.class);
+            if (parsed instanceof Map<?, ?> m) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> typed = (Map<String, Object>) m;
+                return typed;
+            }
+            log.info("{} {}: the body is not a JSON object", request.method(), path);
+        } catch (java.io.IOException e) {
+            log.info("{} {}: the body is not valid JSON: {}", request.method(), path, e.getMessage().split("\n")[0]);
+        }
+        return null;
+    }
+
+    /**
+     * Python's {@code BaseHTTPRequestHandler.send_error}, which Patroni answers with where it has no text of its own:
+     * the standard HTML error page, and the connection closed.
+     */
+    private static void sendError(ChannelHandlerContext ctx, FullHttpRequest request, int code, String message) {
+        HttpResponseStatus status = HttpResponseStatus.valueOf(code);
+        String shortMessage = message == null ? status.reasonPhrase() : message;
+        String page = String.format(ERROR_PAGE, code, escape(shortMessage), code,
+                escape(EXPLANATIONS.getOrDefault(code, status.reasonPhrase())));
+        byte[] bytes = request.method().equals(HttpMethod.HEAD) ? new byte[0] : page.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html;charset=utf-8");
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, page.getBytes(StandardCharsets.UTF_8).length);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 
     private static byte[] json(Object o) {

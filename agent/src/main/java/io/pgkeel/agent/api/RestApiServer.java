@@ -74,6 +74,7 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new ReadTimeoutHandler(60))
                                     .addLast(new HttpServerCodec(4096, MAX_HEADER_BYTES, 8192))
                                     .addLast(new HttpServerKeepAliveHandler())
+                                    .addLast(new RestApiHandler.ContentLengthMarker())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
                                     .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes, access));
                         }

@@ -55,8 +55,8 @@ final class StatusJson {
             if (pg.inRecovery()) {
                 xlog.put("received_location", pg.receiveLsn());
                 xlog.put("replayed_location", pg.replayLsn());
-                xlog.put("replayed_timestamp", null);
-                xlog.put("paused", false);
+                xlog.put("replayed_timestamp", pg.detail().replayedTimestamp());
+                xlog.put("paused", pg.detail().replayPaused());
             } else {
                 xlog.put("location", pg.walPosition());
             }
@@ -65,27 +65,92 @@ final class StatusJson {
             if (pg.replicationState() != null) {
                 out.put("replication_state", pg.replicationState());
             }
+            if (!pg.detail().replication().isEmpty()) {
+                out.put("replication", pg.detail().replication());
+            }
         }
-        if (s.cluster() == null || s.cluster().isUnlocked()) {
-            out.put("cluster_unlocked", true);
+        if (isSyncStandby(s)) {
+            out.put("sync_standby", true);
+        } else if (isQuorumStandby(s)) {
+            out.put("quorum_standby", true);
         }
-        if (pg.pendingRestart()) {
-            out.put("pending_restart", true);
-        }
-        if (s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false)) {
+        if (isPaused(s)) {
             out.put("pause", true);
         }
-        if (s.dcsLastSeenEpochSeconds() > 0) {
-            out.put("dcs_last_seen", s.dcsLastSeenEpochSeconds());
+        if (isClusterUnlocked(s)) {
+            out.put("cluster_unlocked", true);
         }
+        if (isFailsafeActive(s)) {
+            out.put("failsafe_mode_is_active", true);
+        }
+        // Patroni sends it always, 0 before the first successful DCS contact
+        out.put("dcs_last_seen", s.dcsLastSeenEpochSeconds());
         if (!s.identity().tags().isEmpty()) {
             out.put("tags", s.identity().tags());
         }
         if (pg.systemIdentifier() != null) {
             out.put("database_system_identifier", pg.systemIdentifier());
         }
+        if (pg.pendingRestart()) {
+            out.put("pending_restart", true);
+            if (!pg.detail().pendingRestartReason().isEmpty()) {
+                out.put("pending_restart_reason", pg.detail().pendingRestartReason());
+            }
+        }
         out.put("patroni", Map.of("version", s.identity().version(), "scope", s.identity().scope(),
                 "name", s.identity().name()));
         return out;
+    }
+
+    /** Maintenance mode, from the config key last read. */
+    static boolean isPaused(NodeSnapshot s) {
+        return s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false);
+    }
+
+    /**
+     * Patroni: a replica named in the {@code sync} key while {@code synchronous_mode} is on (not quorum). pgkeel
+     * runs no synchronous replication (the agent refuses to start with synchronous_mode on) and writes no sync key,
+     * so a running replica of a pgkeel cluster is never a synchronous standby.
+     */
+    static boolean isSyncStandby(NodeSnapshot s) {
+        return s.pg().isRunningReplica() && synchronousMode(s).equals("on");
+    }
+
+    /** As {@link #isSyncStandby}, for {@code synchronous_mode: quorum}. */
+    static boolean isQuorumStandby(NodeSnapshot s) {
+        return s.pg().isRunningReplica() && synchronousMode(s).equals("quorum");
+    }
+
+    /**
+     * The synchronous mode this node replicates in: always "off", whatever the config key says, because pgkeel
+     * configures no synchronous standby (synchronous_standby_names stays empty).
+     */
+    private static String synchronousMode(NodeSnapshot s) {
+        return "off";
+    }
+
+    /** Patroni: no leader key, or no cluster view at all. */
+    static boolean isClusterUnlocked(NodeSnapshot s) {
+        return s.cluster() == null || s.cluster().isUnlocked();
+    }
+
+    /** {@code failsafe_mode} in the config key last read (Patroni's {@code is_failsafe_mode}). */
+    static boolean isFailsafeModeEnabled(NodeSnapshot s) {
+        return s.cluster() != null && s.cluster().config()
+                .map(c -> io.pgkeel.common.cluster.Tags.truthy(c.raw().get("failsafe_mode"))).orElse(false);
+    }
+
+    /**
+     * Patroni's failsafe is active when failsafe_mode is on and a primary keeps running without the DCS because
+     * every member confirmed it. pgkeel has no failsafe: a leader that loses etcd always lets go (decisions.md), so
+     * with failsafe_mode on or off this node is never running in failsafe.
+     */
+    static boolean isFailsafeActive(NodeSnapshot s) {
+        return isFailsafeModeEnabled(s) && keepsPrimaryWithoutDcs(s);
+    }
+
+    /** Never: pgkeel demotes a primary that cannot reach the DCS within its lease (it has no failsafe mode). */
+    private static boolean keepsPrimaryWithoutDcs(NodeSnapshot s) {
+        return false;
     }
 }

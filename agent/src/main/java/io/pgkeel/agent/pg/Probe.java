@@ -1,12 +1,16 @@
 package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.Lsn;
+import io.pgkeel.common.pg.PgDetail;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -93,7 +97,10 @@ final class Probe {
                             current_setting('server_version_num')::int,
                             pg_postmaster_start_time()::text,
                             (SELECT system_identifier::text FROM pg_control_system()),
-                            (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart)""")) {
+                            (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart),
+                            CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,
+                            pg_last_xact_replay_timestamp()::text,
+                            (SELECT latest_end_lsn FROM pg_stat_get_wal_receiver())::text""")) {
             rs.next();
             boolean inRecovery = rs.getBoolean(1);
             systemIdentifier = rs.getString(11);
@@ -113,10 +120,68 @@ final class Probe {
             }
             Set<String> slots = Slots.list(c); // on a standby too: slots kept there hold back its WAL
             boolean mayHaveDiverged = !inRecovery || dir.exists(DataDirectory.DIVERGENCE_MARKER);
+            boolean pendingRestart = rs.getBoolean(12);
+            PgDetail detail = new PgDetail(rs.getBoolean(13), patroniTimestamp(rs.getString(14)), lsn(rs.getString(15)),
+                    walSenders(c), pendingRestart ? pendingRestartReason(c) : Map.of());
             return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
                     receive, replay, replicationState, inRecovery ? dir.following() : null, slots, rs.getInt(9),
-                    rs.getString(10), rs.getBoolean(12)).withWrittenParameters(writtenParameters.get());
+                    patroniTimestamp(rs.getString(10)), pendingRestart)
+                    .withWrittenParameters(writtenParameters.get()).withDetail(detail);
         }
+    }
+
+    /** pg_stat_replication, one row per WAL sender, with the columns and key order of Patroni's "replication". */
+    private static List<Map<String, Object>> walSenders(Connection c) throws SQLException {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT usename, application_name, host(client_addr), state, sync_state,"
+                     + " sync_priority FROM pg_stat_replication ORDER BY pid")) {
+            while (rs.next()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("usename", rs.getString(1));
+                row.put("application_name", rs.getString(2));
+                row.put("client_addr", rs.getString(3));
+                row.put("state", rs.getString(4));
+                row.put("sync_state", rs.getString(5));
+                row.put("sync_priority", rs.getInt(6));
+                rows.add(row);
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * The parameters waiting for a restart: the running value against the last one the configuration files set
+     * (pg_file_settings, superuser only: the probe connects as the superuser).
+     */
+    private static Map<String, Map<String, String>> pendingRestartReason(Connection c) throws SQLException {
+        Map<String, Map<String, String>> reasons = new LinkedHashMap<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     SELECT s.name, current_setting(s.name), f.setting
+                       FROM pg_settings s
+                       LEFT JOIN (SELECT DISTINCT ON (name) name, setting FROM pg_file_settings
+                                   WHERE error IS NULL ORDER BY name, seqno DESC) f USING (name)
+                      WHERE s.pending_restart ORDER BY s.name""")) {
+            while (rs.next()) {
+                Map<String, String> change = new LinkedHashMap<>();
+                change.put("old_value", rs.getString(2));
+                change.put("new_value", rs.getString(3));
+                reasons.put(rs.getString(1), change);
+            }
+        }
+        return reasons;
+    }
+
+    /**
+     * A timestamptz as Patroni prints one (Python's {@code str(datetime)}): PostgreSQL's text with the offset's
+     * minutes always present ({@code +00} becomes {@code +00:00}); null stays null.
+     */
+    static String patroniTimestamp(String pgText) {
+        if (pgText == null) {
+            return null;
+        }
+        return pgText.matches(".*[+-]\\d\\d") ? pgText + ":00" : pgText;
     }
 
     /** An LSN as PostgreSQL prints it ({@code X/Y}); 0 for SQL NULL. */

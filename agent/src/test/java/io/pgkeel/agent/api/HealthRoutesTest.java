@@ -41,14 +41,18 @@ class HealthRoutesTest {
                 row("replica: /sync (sync mode off)", replica, "/sync", none, 503),
                 row("replica: lag 1000 within ?lag=1kB", replica, "/replica", Map.of("lag", List.of("1kB")), 200),
                 row("replica: lag 1000 over ?lag=999", replica, "/replica", Map.of("lag", List.of("999")), 503),
-                row("replica: ?lag=garbage", replica, "/replica", Map.of("lag", List.of("lots")), 503),
+                // api.py do_GET: parse_int gives None for a lag it cannot read, and None means sys.maxsize
+                row("replica: ?lag=garbage sets no limit", replica, "/replica", Map.of("lag", List.of("lots")), 200),
                 row("replica: ?replication_state=streaming", replica, "/replica",
                         Map.of("replication_state", List.of("streaming")), 200),
                 row("replica: ?replication_state=in archive recovery", replica, "/replica",
                         Map.of("replication_state", List.of("in archive recovery")), 503),
                 row("replica: tag missing", replica, "/replica", Map.of("tag_zone", List.of("a")), 503),
+                // api.py do_GET: a string tag is compared as it is (case counts)
                 row("replica tagged zone=a: ?tag_zone=A", Snapshots.replica(5000, 5000, Map.of("zone", "a")), "/replica",
-                        Map.of("tag_zone", List.of("A")), 200),
+                        Map.of("tag_zone", List.of("A")), 503),
+                row("replica tagged zone=a: ?tag_zone=a", Snapshots.replica(5000, 5000, Map.of("zone", "a")), "/replica",
+                        Map.of("tag_zone", List.of("a")), 200),
                 row("replica tagged noloadbalance", Snapshots.replica(5000, 5000, Map.of("noloadbalance", true)),
                         "/replica", none, 503),
                 row("replica: /readiness streaming", replica, "/readiness", none, 200),
@@ -61,7 +65,68 @@ class HealthRoutesTest {
                 row("stopped: /health", stopped, "/health", none, 503),
                 row("stopped: /replica", stopped, "/replica", none, 503),
                 row("stopped: /patroni is always 200", stopped, "/patroni", none, 200),
-                row("unknown path", primary, "/no-such-thing", none, 503));
+                row("unknown path", primary, "/no-such-thing", none, 503),
+                row("replica: /readiness?lag=garbage uses maximum_lag_on_failover", replica, "/readiness",
+                        Map.of("lag", List.of("lots")), 200));
+    }
+
+    /**
+     * Patroni 4.1 api.py do_GET: which paths the ?tag_ filter applies to (every 200 except the leader paths), and
+     * its matching rules (_filter_tags in tags.py for which tags a node has).
+     */
+    static Stream<Arguments> tagRows() {
+        NodeSnapshot primary = Snapshots.primary();
+        NodeSnapshot replica = Snapshots.replica(5000, 5000, Map.of());
+        NodeSnapshot tagged = Snapshots.replica(5000, 5000, Map.of("zone", "a", "nofailover", true,
+                "failover_priority", 2, "weight", 1.5, "noloadbalance", false));
+        NodeSnapshot nofailoverFalse = Snapshots.replica(5000, 5000, Map.of("nofailover", false));
+        Map<String, List<String>> foo = Map.of("tag_foo", List.of("bar"));
+        return Stream.of(
+                row("primary without the tag: /read-only?tag_foo=bar", primary, "/read-only", foo, 503),
+                row("primary without the tag: /health?tag_foo=bar", primary, "/health", foo, 503),
+                row("primary: tags ignored on /primary", primary, "/primary", foo, 200),
+                row("primary: tags ignored on /", primary, "/", foo, 200),
+                row("primary: tags ignored on /leader", primary, "/leader", foo, 200),
+                row("primary: tags ignored on /read-write", primary, "/read-write", foo, 200),
+                row("primary: tags ignored on /master", primary, "/master", foo, 200),
+                row("primary: /read-only-sync?tag_foo=bar", primary, "/read-only-sync", foo, 503),
+                row("primary: /read-only-sync", primary, "/read-only-sync", Map.of(), 200),
+                row("replica without nofailover: ?tag_nofailover=false", replica, "/replica",
+                        Map.of("tag_nofailover", List.of("false")), 503),
+                row("replica with nofailover: false (Patroni drops it): ?tag_nofailover=false", nofailoverFalse,
+                        "/replica", Map.of("tag_nofailover", List.of("false")), 503),
+                row("replica with nofailover and failover_priority: ?tag_nofailover=true", tagged, "/replica",
+                        Map.of("tag_nofailover", List.of("true")), 200),
+                row("boolean tag: ?tag_nofailover=True (Python lowercases the tag, not the query)", tagged,
+                        "/replica", Map.of("tag_nofailover", List.of("True")), 503),
+                row("number tag: ?tag_failover_priority=2", tagged, "/replica",
+                        Map.of("tag_failover_priority", List.of("2")), 200),
+                row("float tag: ?tag_weight=1.5", tagged, "/replica", Map.of("tag_weight", List.of("1.5")), 200),
+                row("noloadbalance false is dropped: ?tag_noloadbalance=false", tagged, "/replica",
+                        Map.of("tag_noloadbalance", List.of("false")), 503),
+                row("two tags, both match", tagged, "/async", Map.of("tag_zone", List.of("a"),
+                        "tag_failover_priority", List.of("2")), 200),
+                row("two tags, one does not match", tagged, "/read-only", Map.of("tag_zone", List.of("a"),
+                        "tag_failover_priority", List.of("3")), 503),
+                row("blank value is no filter (parse_qs drops it)", replica, "/replica",
+                        Map.of("tag_foo", List.of("")), 200),
+                row("first value counts", tagged, "/replica", Map.of("tag_zone", List.of("a", "b")), 200),
+                row("a 503 stays 503 with matching tags", tagged, "/primary", Map.of("tag_zone", List.of("a")), 503),
+                row("replica: tag on /health", tagged, "/health", Map.of("tag_zone", List.of("b")), 503),
+                // do_GET matches words inside the path
+                row("replica: /replica/anything is /replica", replica, "/replica/anything", Map.of(), 200),
+                row("replica: /patroni/x is /patroni", Snapshots.stopped(), "/patroni/x", Map.of(), 200),
+                row("replica, DCS unreachable: /async needs a cluster view",
+                        Snapshots.with(replica, replica.cluster(), false, 1), "/async", Map.of(), 503),
+                row("replica, DCS unreachable: /replica does not", Snapshots.with(replica, replica.cluster(), false, 1),
+                        "/replica", Map.of(), 200));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tagRows")
+    void tagFilterAndPathMatchingArePatronis(NodeSnapshot snapshot, String path, Map<String, List<String>> query,
+                                              int status) {
+        assertThat(HealthRoutes.answer(path, query, snapshot, Snapshots.NOW).status()).isEqualTo(status);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -19,7 +19,12 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The HTTP side on an EmbeddedChannel: raw bytes in, raw bytes out, with the server's own pipeline. */
 class RestApiHandlerTest {
@@ -50,7 +55,8 @@ class RestApiHandlerTest {
         AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
                 members -> peers.get(), operator, clock));
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
-                new HttpServerKeepAliveHandler(), new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
+                new HttpServerKeepAliveHandler(), new RestApiHandler.ContentLengthMarker(),
+                new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
                 new RestApiHandler(snapshot::get, clock, new StatusJson(),
                         new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, AccessPolicy.OPEN));
     }
@@ -158,10 +164,11 @@ class RestApiHandlerTest {
                 .startsWith("HTTP/1.1 400").contains("config.ttl");
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 12}")))
                 .startsWith("HTTP/1.1 400").contains("must not exceed ttl (12)");
+        // api.py _read_json_content: send_error(400), Python's error page (the reason goes to the log)
         assertThat(exchange(channel(), request("PATCH", "/config", "{not json"))).startsWith("HTTP/1.1 400")
-                .contains("not valid JSON");
+                .contains("<p>Error code: 400</p>");
         assertThat(exchange(channel(), request("PATCH", "/config", "[1]"))).startsWith("HTTP/1.1 400")
-                .contains("JSON object");
+                .contains("<p>Error code: 400</p>");
         assertThat(session.read().config().orElseThrow().ttl()).isEqualTo(30);
     }
 
@@ -208,7 +215,7 @@ class RestApiHandlerTest {
     @Test
     void switchoverAndFailoverRequestsAreValidatedAsPatroniDoes() {
         clusterWithLeaderN1();
-        assertThat(exchange(channel(), request("POST", "/switchover", "{}")))
+        assertThat(exchange(channel(), request("POST", "/switchover", "{\"candidate\": \"n2\"}")))
                 .startsWith("HTTP/1.1 400").endsWith("Switchover could be performed only from a specific leader");
         assertThat(exchange(channel(), request("POST", "/failover", "{\"leader\": \"n1\"}")))
                 .startsWith("HTTP/1.1 400").endsWith("Failover could be performed only to a specific candidate");
@@ -247,7 +254,7 @@ class RestApiHandlerTest {
             n2.deleteFailover(-1);
         };
         assertThat(exchange(channel(), request("POST", "/switchover", "{\"leader\": \"n1\", \"candidate\": \"n2\"}")))
-                .startsWith("HTTP/1.1 200").contains("text/plain").endsWith("Successfully switched over to \"n2\"");
+                .startsWith("HTTP/1.1 200").contains("text/html").endsWith("Successfully switched over to \"n2\"");
     }
 
     @Test
@@ -291,11 +298,136 @@ class RestApiHandlerTest {
         operator.answer = r -> CompletableFuture.completedFuture(new RequestOutcome(false,
                 "not reinitializing: I am the leader, can not reinitialize"));
         assertThat(exchange(channel(), request("POST", "/reinitialize", "{\"force\": true}"))).startsWith("HTTP/1.1 503")
-                .endsWith("reinitialize failed: not reinitializing: I am the leader, can not reinitialize");
+                .endsWith("\r\n\r\nI am the leader, can not reinitialize");
     }
 
     @Test
     void otherWriteMethodsAreNotImplemented() {
-        assertThat(exchange(channel(), request("POST", "/citus", "{}"))).startsWith("HTTP/1.1 501");
+        assertThat(exchange(channel(), request("POST", "/no-such-thing", "{}"))).startsWith("HTTP/1.1 501")
+                .contains("Message: Unsupported method (&#x27;POST&#x27;).".replace("&#x27;", "'"));
+    }
+
+    private static final String NO_LENGTH = "\r\nHost: x\r\n\r\n";
+
+    /** A refusal by the HA loop, with its explanation (which goes to the log, not to the answer). */
+    private static java.util.function.Consumer<RestApiHandlerTest> refuses(String reason) {
+        return t -> t.operator.answer = r -> CompletableFuture.completedFuture(new RequestOutcome(false, reason));
+    }
+
+    private static Arguments writeRow(String name, java.util.function.Consumer<RestApiHandlerTest> setup, String raw,
+                                      int status, String body) {
+        return Arguments.of(Named.of(name, setup), raw, status, body);
+    }
+
+    private static String page(int code) {
+        return "<p>Error code: " + code + "</p>";
+    }
+
+    /**
+     * Patroni 4.1's answers to every write endpoint, path by path: (state, request) -> status and text. The
+     * function each row comes from in patroni/api.py (or ha.py for the HA loop's answers) is named in the row.
+     */
+    static Stream<Arguments> writeRows() {
+        java.util.function.Consumer<RestApiHandlerTest> none = t -> { };
+        java.util.function.Consumer<RestApiHandlerTest> leader = t -> t.clusterWithLeaderN1();
+        java.util.function.Consumer<RestApiHandlerTest> paused = t -> {
+            t.session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "pause", true));
+            t.snapshotFromDcs();
+        };
+        return Stream.of(
+                // _read_json_content: no Content-Length where a body is required -> send_error(411)
+                writeRow("do_POST_switchover: no Content-Length", leader, "POST /switchover HTTP/1.1" + NO_LENGTH, 411,
+                        page(411)),
+                writeRow("do_POST_failover: no Content-Length", leader, "POST /failover HTTP/1.1" + NO_LENGTH, 411,
+                        page(411)),
+                writeRow("do_PATCH_config: no Content-Length", leader, "PATCH /config HTTP/1.1" + NO_LENGTH, 411,
+                        page(411)),
+                writeRow("do_PUT_config: no Content-Length", leader, "PUT /config HTTP/1.1" + NO_LENGTH, 411,
+                        page(411)),
+                writeRow("do_POST_citus: no Content-Length", none, "POST /citus HTTP/1.1" + NO_LENGTH, 411, page(411)),
+                writeRow("do_POST_mpp: no Content-Length", none, "POST /mpp HTTP/1.1" + NO_LENGTH, 411, page(411)),
+                // _read_json_content: empty, not JSON, not an object, or {} where required -> send_error(400)
+                writeRow("do_POST_switchover: Content-Length 0", leader,
+                        "POST /switchover HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 400, page(400)),
+                writeRow("do_POST_switchover: {}", leader, request("POST", "/switchover", "{}"), 400, page(400)),
+                writeRow("do_POST_failover: [1]", leader, request("POST", "/failover", "[1]"), 400, page(400)),
+                writeRow("do_PATCH_config: not JSON", leader, request("PATCH", "/config", "{nope"), 400, page(400)),
+                writeRow("do_POST_restart: [1]", none, request("POST", "/restart", "[1]"), 400, page(400)),
+                // body_is_optional: no Content-Length or {} is an empty request
+                writeRow("do_POST_restart: no Content-Length", none, "POST /restart HTTP/1.1" + NO_LENGTH, 200,
+                        "restarted successfully"),
+                writeRow("do_POST_restart: {}", none, request("POST", "/restart", "{}"), 200, "restarted successfully"),
+                writeRow("do_POST_restart: unknown key", none, request("POST", "/restart", "{\"bogus\": 1}"), 400,
+                        "Unknown filter for the scheduled restart: bogus"),
+                writeRow("do_POST_restart: timeout 0", none, request("POST", "/restart", "{\"timeout\": 0}"), 400,
+                        "Timeout should be a positive number of seconds"),
+                writeRow("do_POST_restart: bad role", none, request("POST", "/restart", "{\"role\": \"boss\"}"), 400,
+                        "PostgreSQL role should be either primary, standby_leader, or replica"),
+                writeRow("do_POST_restart -> postgres_version_to_int: 10", none,
+                        request("POST", "/restart", "{\"postgres_version\": \"10\"}"), 400,
+                        "Invalid PostgreSQL version format: X.Y or X.Y.Z is accepted: 10"),
+                writeRow("do_POST_restart -> postgres_version_to_int: a.b", none,
+                        request("POST", "/restart", "{\"postgres_version\": \"a.b\"}"), 400,
+                        "Invalid PostgreSQL version: a.b"),
+                writeRow("do_POST_restart: schedule in pause", paused,
+                        request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\"}"), 500,
+                        "Can't schedule restart in the paused state"),
+                writeRow("do_POST_restart: a second schedule", t -> t.operator.scheduled = java.time.Instant.EPOCH,
+                        request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\"}"), 409,
+                        "Another restart is already scheduled"),
+                writeRow("ha.restart: role does not match", refuses("not restarting: this member is a primary, not a"
+                        + " replica"), request("POST", "/restart", "{\"role\": \"replica\"}"), 503,
+                        "restart conditions are not satisfied"),
+                writeRow("ha.restart: another action runs", refuses("another request is already in progress"),
+                        request("POST", "/restart", ""), 503, "restart already in progress"),
+                writeRow("ha.reinitialize: on the leader", refuses("not reinitializing: I am the leader, can not"
+                        + " reinitialize"), request("POST", "/reinitialize", ""), 503,
+                        "I am the leader, can not reinitialize"),
+                writeRow("ha.reinitialize: no leader", refuses("not reinitializing: cluster has no leader, can not"
+                        + " reinitialize"), "POST /reinitialize HTTP/1.1" + NO_LENGTH, 503,
+                        "Cluster has no leader, can not reinitialize"),
+                writeRow("ha.reinitialize: another action runs", refuses("another request is already in progress"),
+                        request("POST", "/reinitialize", "{\"force\": false}"), 503,
+                        "reinitialize already in progress"),
+                writeRow("do_POST_reinitialize: started", none, request("POST", "/reinitialize", ""), 200,
+                        "reinitialize started"),
+                writeRow("do_DELETE_restart: none scheduled", none, request("DELETE", "/restart", ""), 404,
+                        "no restarts are scheduled"),
+                writeRow("do_DELETE_switchover: none scheduled", leader, request("DELETE", "/switchover", ""), 404,
+                        "no switchover is scheduled"),
+                writeRow("do_POST_reload", none, request("POST", "/reload", ""), 202, "reload scheduled"),
+                writeRow("do_PATCH_config: no config key", t -> t.snapshotFromDcs(),
+                        request("PATCH", "/config", "{\"ttl\": 40}"), 503, page(503)),
+                writeRow("do_POST_citus: not a coordinator", none, request("POST", "/citus", "{\"type\": \"x\"}"), 200,
+                        "OK"),
+                writeRow("do_POST_mpp: not a coordinator", none, request("POST", "/mpp", "{\"type\": \"x\"}"), 200,
+                        "OK"),
+                writeRow("do_POST_sigterm", none, request("POST", "/sigterm", ""), 202, "shutdown scheduled"),
+                writeRow("do_POST_failsafe: failsafe_mode off", none,
+                        request("POST", "/failsafe", "{\"name\": \"n2\"}"), 502, page(502)),
+                writeRow("do_GET_failsafe: failsafe_mode off", none, "GET /failsafe HTTP/1.1" + NO_LENGTH, 502,
+                        page(502)),
+                writeRow("no do_DELETE_x: http.server's 501", none, request("DELETE", "/config", ""), 501,
+                        "<p>Message: Unsupported method ('DELETE').</p>"),
+                writeRow("do_POST_switchover: leader name does not match", leader,
+                        request("POST", "/switchover", "{\"leader\": \"n2\", \"candidate\": \"n3\"}"), 412,
+                        "leader name does not match"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("writeRows")
+    void writeEndpointsAnswerAsPatroni(java.util.function.Consumer<RestApiHandlerTest> setup, String raw, int status,
+                                       String body) {
+        setup.accept(this);
+        String r = exchange(channel(), raw);
+        assertThat(r).startsWith("HTTP/1.1 " + status + " ");
+        String content = r.substring(r.indexOf("\r\n\r\n") + 4);
+        if (body.startsWith("<p>")) {
+            assertThat(r).contains("content-type: text/html;charset=utf-8");
+            assertThat(content).startsWith("<!DOCTYPE HTML>").contains(body);
+        } else {
+            assertThat(r).contains("content-type: text/html\r\n");
+            assertThat(content).isEqualTo(body);
+        }
     }
 }

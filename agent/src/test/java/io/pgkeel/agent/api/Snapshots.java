@@ -5,6 +5,7 @@ import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.LeaderKey;
+import io.pgkeel.common.pg.PgDetail;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.List;
@@ -39,9 +40,31 @@ final class Snapshots {
 
     static NodeSnapshot replica(long received, long replayed, Map<String, Object> tags) {
         PgStatus pg = new PgStatus(true, "42", false, PgRunState.RUNNING, true, 2, Math.max(received, replayed),
-                received, replayed, "streaming", "n2", Set.of(), 150018, "2026-11-28 00:00:00+00");
+                received, replayed, "streaming", "n2", Set.of(), 150018, "2026-11-28 00:00:00+00")
+                .withDetail(new PgDetail(false, null, received, List.of(), Map.of())); // the receiver heard of it
         return new NodeSnapshot(identity(tags), pg, cluster("n2", 5000), true, false, "Wait", "ok",
                 NOW - 1_000_000_000L, 1_764_288_000L, 30, 10);
+    }
+
+    /** {@code s} with PostgreSQL as {@code pg}. */
+    static NodeSnapshot with(NodeSnapshot s, PgStatus pg) {
+        return new NodeSnapshot(s.identity(), pg, s.cluster(), s.dcsReachable(), s.holdsLeaderKey(), s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait());
+    }
+
+    /** {@code s} with the cluster view {@code c}, read (or not) in this cycle, last seen at {@code lastSeen}. */
+    static NodeSnapshot with(NodeSnapshot s, ClusterView c, boolean dcsReachable, long lastSeen) {
+        return new NodeSnapshot(s.identity(), s.pg(), c, dcsReachable, s.holdsLeaderKey(), s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), lastSeen, s.ttl(), s.loopWait());
+    }
+
+    /** {@code s} with the dynamic configuration {@code raw} (pause and failsafe_mode are read from it). */
+    static NodeSnapshot withConfig(NodeSnapshot s, Map<String, Object> raw) {
+        ClusterView c = s.cluster();
+        boolean pause = Boolean.TRUE.equals(raw.get("pause"));
+        DynamicConfig d = new DynamicConfig(30, 10, 10, 1048576, false, true, 1800, Set.of(), pause, Map.of(), raw, 3);
+        return with(s, new ClusterView(c.initialize(), Optional.of(d), c.leader(), c.members(), c.lastLeaderLsn(),
+                c.failover(), c.history(), c.revision()), s.dcsReachable(), s.dcsLastSeenEpochSeconds());
     }
 
     static NodeSnapshot stopped() {

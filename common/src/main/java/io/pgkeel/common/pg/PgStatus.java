@@ -23,6 +23,7 @@ import java.util.Set;
  *                          this instance is stopped after a clean shutdown as a primary; -1 otherwise. After a
  *                          switchover's stop this is the shutdown checkpoint: a standby that has received WAL up to it
  *                          has every committed transaction
+ * @param detail            what only monitoring reads ({@link PgDetail#NONE} when PostgreSQL is down)
  */
 public record PgStatus(
         boolean initialized,
@@ -41,11 +42,24 @@ public record PgStatus(
         String postmasterStartTime,
         boolean pendingRestart,
         Map<String, String> writtenParameters,
-        long shutdownCheckpointLsn) {
+        long shutdownCheckpointLsn,
+        PgDetail detail) {
 
     public PgStatus {
+        detail = detail == null ? PgDetail.NONE : detail;
         slots = slots == null ? Set.of() : Set.copyOf(slots);
         writtenParameters = writtenParameters == null ? null : Map.copyOf(writtenParameters);
+    }
+
+    /** A status with nothing for monitoring beyond what the decision reads. */
+    public PgStatus(boolean initialized, String systemIdentifier, boolean lastRunAsPrimary, PgRunState runState,
+                    boolean inRecovery, int timeline, long walPosition, long receiveLsn, long replayLsn,
+                    String replicationState, String following, Set<String> slots, int serverVersion,
+                    String postmasterStartTime, boolean pendingRestart, Map<String, String> writtenParameters,
+                    long shutdownCheckpointLsn) {
+        this(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition, receiveLsn,
+                replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime, pendingRestart,
+                writtenParameters, shutdownCheckpointLsn, PgDetail.NONE);
     }
 
     /** A status whose postgresql.conf holds no config key parameters, and no shutdown checkpoint to hand over. */
@@ -70,13 +84,19 @@ public record PgStatus(
     public PgStatus withWrittenParameters(Map<String, String> parameters) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, parameters, shutdownCheckpointLsn);
+                pendingRestart, parameters, shutdownCheckpointLsn, detail);
     }
 
     public PgStatus withShutdownCheckpoint(long lsn) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, writtenParameters, lsn);
+                pendingRestart, writtenParameters, lsn, detail);
+    }
+
+    public PgStatus withDetail(PgDetail d) {
+        return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
+                receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
+                pendingRestart, writtenParameters, shutdownCheckpointLsn, d);
     }
 
     public boolean isRunning() {
