@@ -102,9 +102,8 @@ final class Agent {
     }
 
     private static NodeIdentity identity(PgkeelConfig config) {
-        HostPort pgAddress = config.postgresql().connectAddress();
         return new NodeIdentity(config.scope(), config.name(), config.tags(), config.bootstrapDcs(),
-                config.bootstrapDynamic(), config.postgresql().usePgRewind(), "postgres://" + pgAddress + "/postgres",
+                config.bootstrapDynamic(), config.postgresql().usePgRewind(), config.postgresql().connUrl(),
                 config.restapi().apiUrl(), Version.PGKEEL);
     }
 

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -120,8 +121,9 @@ public final class ConfigLoader {
         warnUnknown(restapi, Set.of("listen", "connect_address", "authentication", "certfile", "keyfile", "cafile",
                 "verify_client", "allowlist", "allowlist_include_members", "http_extra_headers", "https_extra_headers",
                 "request_queue_size", "keyfile_password", "ciphers", "server_tokens"));
-        HostPort apiListen = hostPort(restapi, "listen", true).orElseThrow();
-        HostPort apiConnect = hostPort(restapi, "connect_address", false).orElse(apiListen);
+        HostPort[] apiAddresses = restapiAddresses(restapi);
+        HostPort apiListen = apiAddresses[0];
+        HostPort apiConnect = apiAddresses[1];
         Optional<Credentials> apiAuth = optionalMap(restapi, "authentication").map(this::credentials);
         apiAuth.filter(c -> c.password() == null).ifPresent(c -> {
             throw new ConfigException(restapi.entries().get("authentication").origin()
@@ -169,6 +171,25 @@ public final class ConfigLoader {
         return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
                 readTls(restapi)),
                 new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
+    }
+
+    /** listen and connect_address; without a connect_address, the address that reaches listen from this host. */
+    private HostPort[] restapiAddresses(MapNode restapi) {
+        ConfigNode listenNode = restapi.entries().get("listen");
+        if (listenNode == null) {
+            throw new ConfigException(restapi.origin() + ": restapi.listen is required (host:port)");
+        }
+        HostPort listen = AddressForms.restapiListen(listenNode, scalar(listenNode));
+        ConfigNode connectNode = restapi.entries().get("connect_address");
+        if (connectNode != null) {
+            return new HostPort[] {listen, AddressForms.connectAddress(connectNode, scalar(connectNode),
+                    OptionalInt.empty())};
+        }
+        if (AddressForms.isWildcard(listen.host())) {
+            warnings.add(listenNode.origin() + ": restapi.listen " + listen + " without restapi.connect_address:"
+                    + " api_url is this host's loopback, which other members cannot reach");
+        }
+        return new HostPort[] {listen, new HostPort(AddressForms.reachingLocally(listen.host()), listen.port())};
     }
 
     private Optional<PgkeelConfig.Tls> readTls(MapNode restapi) {
@@ -274,15 +295,14 @@ public final class ConfigLoader {
         if (listenNode == null) {
             throw new ConfigException(pg.origin() + ": postgresql.listen is required (for example 127.0.0.1:5432)");
         }
-        String listen = scalar(listenNode);
-        int colon = listen.lastIndexOf(':');
-        if (colon <= 0) {
-            throw bad(listenNode, "must be host:port (several hosts separated by commas, then :port)");
-        }
-        String listenHosts = listen.substring(0, colon);
-        int port = port(listenNode, listen.substring(colon + 1));
-        HostPort connect = hostPort(pg, "connect_address", false)
-                .orElse(new HostPort(listenHosts.split(",")[0].trim().replace("0.0.0.0", "127.0.0.1"), port));
+        AddressForms.Listen listen = AddressForms.postgresqlListen(listenNode, scalar(listenNode));
+        String listenHosts = listen.addresses();
+        int port = listen.port();
+        ConfigNode connectNode = pg.entries().get("connect_address");
+        HostPort connect = connectNode != null
+                ? AddressForms.connectAddress(connectNode, scalar(connectNode),
+                        OptionalInt.of(AddressForms.POSTGRES_PORT))
+                : new HostPort(AddressForms.reachingLocally(listenHosts.split(",")[0]), port);
         Path dataDir = Path.of(requiredString(pg, "data_dir"));
         Path binDir = optionalString(pg, "bin_dir").map(Path::of).orElseGet(ConfigLoader::defaultBinDir);
         Path pgpass = optionalString(pg, "pgpass").map(Path::of)
@@ -364,24 +384,13 @@ public final class ConfigLoader {
         return hosts;
     }
 
-    private Optional<HostPort> hostPort(MapNode parent, String key, boolean required) {
-        ConfigNode node = parent.entries().get(key);
-        if (node == null) {
-            if (required) {
-                throw new ConfigException(parent.origin() + ": " + path(parent, key) + " is required (host:port)");
-            }
-            return Optional.empty();
-        }
-        return Optional.of(parseHostPort(node, scalar(node)));
-    }
-
     private HostPort parseHostPort(ConfigNode node, String text) {
         String t = text.trim().replaceFirst("^https?://", "");
         int colon = t.lastIndexOf(':');
         if (colon <= 0) {
             throw bad(node, "'" + text + "' must be host:port");
         }
-        return new HostPort(t.substring(0, colon), port(node, t.substring(colon + 1)));
+        return new HostPort(t.substring(0, colon).replaceAll("^\\[|\\]$", ""), port(node, t.substring(colon + 1)));
     }
 
     private int port(ConfigNode node, String text) {
@@ -491,7 +500,7 @@ public final class ConfigLoader {
         return parent.path().isEmpty() ? key : parent.path() + "." + key;
     }
 
-    private static ConfigException bad(ConfigNode node, String message) {
+    static ConfigException bad(ConfigNode node, String message) {
         return new ConfigException(node.origin() + ": " + node.path() + ": " + message);
     }
 }
