@@ -8,21 +8,14 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Issue 11 §1 on a real cluster: {@code restapi.listen: '*:port'} answers on IPv4 and IPv6; PostgreSQL listens on
  * {@code [::1]} and {@code ::1} forms (listen_addresses without brackets), and a replica streams from a primary whose
  * connect_address is IPv6, through a conn_url with brackets.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(ClusterLogsOnFailure.class)
-class AddressFormsIT implements ClusterLogsOnFailure.HasCluster {
-    private TestCluster cluster;
+class AddressFormsIT extends ClusterTestBase {
 
     /** node1 writes IPv6 in brackets, node2 without; both listen on IPv4 too, where the test's SQL connects. */
     private static String ipv6Forms(String name, String yaml) {
@@ -38,21 +31,14 @@ class AddressFormsIT implements ClusterLogsOnFailure.HasCluster {
                 """);
     }
 
-    @BeforeAll
-    void startCluster() {
-        cluster = TestCluster.start("it-addresses", 2, AddressFormsIT::ipv6Forms);
-    }
-
-    @AfterAll
-    void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
+    @Override
+    protected String scope() {
+        return "it-addresses";
     }
 
     @Override
-    public TestCluster cluster() {
-        return cluster;
+    protected TestCluster newCluster() {
+        return TestCluster.start(scope(), 2, AddressFormsIT::ipv6Forms);
     }
 
     @Test
