@@ -36,32 +36,6 @@ public final class ConfigLoader {
     private static final Set<String> OTHER_DCS = Set.of("etcd", "consul", "zookeeper", "exhibitor", "kubernetes",
             "raft");
 
-    /** PATRONI_* variables and the YAML path each one sets (Patroni's ENVIRONMENT.rst names). */
-    private static final Map<String, String> ENVIRONMENT = envMap();
-
-    private static Map<String, String> envMap() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("PATRONI_SCOPE", "scope");
-        m.put("PATRONI_NAMESPACE", "namespace");
-        m.put("PATRONI_NAME", "name");
-        m.put("PATRONI_RESTAPI_LISTEN", "restapi.listen");
-        m.put("PATRONI_RESTAPI_CONNECT_ADDRESS", "restapi.connect_address");
-        m.put("PATRONI_ETCD3_HOSTS", "etcd3.hosts");
-        m.put("PATRONI_ETCD3_HOST", "etcd3.host");
-        m.put("PATRONI_POSTGRESQL_LISTEN", "postgresql.listen");
-        m.put("PATRONI_POSTGRESQL_CONNECT_ADDRESS", "postgresql.connect_address");
-        m.put("PATRONI_POSTGRESQL_DATA_DIR", "postgresql.data_dir");
-        m.put("PATRONI_POSTGRESQL_BIN_DIR", "postgresql.bin_dir");
-        m.put("PATRONI_POSTGRESQL_PGPASS", "postgresql.pgpass");
-        m.put("PATRONI_SUPERUSER_USERNAME", "postgresql.authentication.superuser.username");
-        m.put("PATRONI_SUPERUSER_PASSWORD", "postgresql.authentication.superuser.password");
-        m.put("PATRONI_REPLICATION_USERNAME", "postgresql.authentication.replication.username");
-        m.put("PATRONI_REPLICATION_PASSWORD", "postgresql.authentication.replication.password");
-        m.put("PATRONI_REWIND_USERNAME", "postgresql.authentication.rewind.username");
-        m.put("PATRONI_REWIND_PASSWORD", "postgresql.authentication.rewind.password");
-        return Map.copyOf(m);
-    }
-
     private final List<String> warnings = new ArrayList<>();
 
     private ConfigLoader() {}
@@ -72,34 +46,22 @@ public final class ConfigLoader {
 
     public static Loaded load(Path file, Map<String, String> environment) {
         ConfigLoader loader = new ConfigLoader();
-        MapNode root = YamlTree.parse(file);
-        root = loader.applyEnvironment(root, environment);
+        MapNode root;
+        String whole = environment.get(PatroniEnvironment.CONFIGURATION);
+        if (!Files.exists(file) && whole != null && !whole.isBlank()) {
+            // Patroni: without a configuration file the whole YAML may come in PATRONI_CONFIGURATION, and then
+            // no other variable is considered
+            ConfigNode parsed = YamlTree.parseText(whole, "", "environment variable " + PatroniEnvironment.CONFIGURATION);
+            if (!(parsed instanceof MapNode map)) {
+                throw new ConfigException("environment variable " + PatroniEnvironment.CONFIGURATION
+                        + ": must be a YAML mapping of keys (scope:, name:, ...)");
+            }
+            root = map;
+        } else {
+            root = PatroniEnvironment.apply(YamlTree.parse(file), environment, loader.warnings);
+        }
         PgkeelConfig config = loader.read(root, file);
         return new Loaded(config, List.copyOf(loader.warnings));
-    }
-
-    private MapNode applyEnvironment(MapNode root, Map<String, String> environment) {
-        MapNode result = root;
-        for (Map.Entry<String, String> e : ENVIRONMENT.entrySet()) {
-            String value = environment.get(e.getKey());
-            if (value != null) {
-                result = set(result, e.getValue().split("\\."), 0, value, "environment variable " + e.getKey());
-            }
-        }
-        return result;
-    }
-
-    private static MapNode set(MapNode node, String[] keys, int i, String value, String origin) {
-        Map<String, ConfigNode> entries = new LinkedHashMap<>(node.entries());
-        String childPath = node.path().isEmpty() ? keys[i] : node.path() + "." + keys[i];
-        if (i == keys.length - 1) {
-            entries.put(keys[i], new ScalarNode(childPath, origin, value, false));
-        } else {
-            ConfigNode child = entries.get(keys[i]);
-            MapNode childMap = child instanceof MapNode m ? m : new MapNode(childPath, origin, Map.of());
-            entries.put(keys[i], set(childMap, keys, i + 1, value, origin));
-        }
-        return new MapNode(node.path(), node.origin(), entries);
     }
 
     private PgkeelConfig read(MapNode root, Path file) {
