@@ -102,12 +102,11 @@ final class Agent {
     }
 
     private static NodeIdentity identity(PgkeelConfig config) {
-        HostPort pgAddress = config.postgresql().connectAddress();
         return new NodeIdentity(config.scope(), config.name(), config.tags(), config.bootstrapDcs(),
                 config.bootstrapDynamic(), new NodeIdentity.LocalOverrides(config.postgresql().usePgRewind(),
                         config.postgresql().removeDataDirectoryOnRewindFailure(),
                         config.postgresql().removeDataDirectoryOnDivergedTimelines()),
-                "postgres://" + pgAddress + "/postgres",
+                config.postgresql().connUrl(),
                 config.restapi().apiUrl(), Version.PGKEEL);
     }
 

@@ -14,9 +14,14 @@ abstract class ClusterTestBase implements ClusterLogsOnFailure.HasCluster {
     /** The cluster's scope (etcd prefix), distinct per class. */
     protected abstract String scope();
 
+    /** The cluster this class runs on: 3 nodes of the standard YAML unless a class needs another. */
+    protected TestCluster newCluster() {
+        return TestCluster.start(scope(), 3);
+    }
+
     @BeforeAll
     void startCluster() {
-        cluster = TestCluster.start(scope(), 3);
+        cluster = newCluster();
     }
 
     @AfterAll

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -35,32 +36,6 @@ public final class ConfigLoader {
     private static final Set<String> OTHER_DCS = Set.of("etcd", "consul", "zookeeper", "exhibitor", "kubernetes",
             "raft");
 
-    /** PATRONI_* variables and the YAML path each one sets (Patroni's ENVIRONMENT.rst names). */
-    private static final Map<String, String> ENVIRONMENT = envMap();
-
-    private static Map<String, String> envMap() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("PATRONI_SCOPE", "scope");
-        m.put("PATRONI_NAMESPACE", "namespace");
-        m.put("PATRONI_NAME", "name");
-        m.put("PATRONI_RESTAPI_LISTEN", "restapi.listen");
-        m.put("PATRONI_RESTAPI_CONNECT_ADDRESS", "restapi.connect_address");
-        m.put("PATRONI_ETCD3_HOSTS", "etcd3.hosts");
-        m.put("PATRONI_ETCD3_HOST", "etcd3.host");
-        m.put("PATRONI_POSTGRESQL_LISTEN", "postgresql.listen");
-        m.put("PATRONI_POSTGRESQL_CONNECT_ADDRESS", "postgresql.connect_address");
-        m.put("PATRONI_POSTGRESQL_DATA_DIR", "postgresql.data_dir");
-        m.put("PATRONI_POSTGRESQL_BIN_DIR", "postgresql.bin_dir");
-        m.put("PATRONI_POSTGRESQL_PGPASS", "postgresql.pgpass");
-        m.put("PATRONI_SUPERUSER_USERNAME", "postgresql.authentication.superuser.username");
-        m.put("PATRONI_SUPERUSER_PASSWORD", "postgresql.authentication.superuser.password");
-        m.put("PATRONI_REPLICATION_USERNAME", "postgresql.authentication.replication.username");
-        m.put("PATRONI_REPLICATION_PASSWORD", "postgresql.authentication.replication.password");
-        m.put("PATRONI_REWIND_USERNAME", "postgresql.authentication.rewind.username");
-        m.put("PATRONI_REWIND_PASSWORD", "postgresql.authentication.rewind.password");
-        return Map.copyOf(m);
-    }
-
     private final List<String> warnings = new ArrayList<>();
 
     private ConfigLoader() {}
@@ -71,34 +46,22 @@ public final class ConfigLoader {
 
     public static Loaded load(Path file, Map<String, String> environment) {
         ConfigLoader loader = new ConfigLoader();
-        MapNode root = YamlTree.parse(file);
-        root = loader.applyEnvironment(root, environment);
+        MapNode root;
+        String whole = environment.get(PatroniEnvironment.CONFIGURATION);
+        if (!Files.exists(file) && whole != null && !whole.isBlank()) {
+            // Patroni: without a configuration file the whole YAML may come in PATRONI_CONFIGURATION, and then
+            // no other variable is considered
+            ConfigNode parsed = YamlTree.parseText(whole, "", "environment variable " + PatroniEnvironment.CONFIGURATION);
+            if (!(parsed instanceof MapNode map)) {
+                throw new ConfigException("environment variable " + PatroniEnvironment.CONFIGURATION
+                        + ": must be a YAML mapping of keys (scope:, name:, ...)");
+            }
+            root = map;
+        } else {
+            root = PatroniEnvironment.apply(YamlTree.parse(file), environment, loader.warnings);
+        }
         PgkeelConfig config = loader.read(root, file);
         return new Loaded(config, List.copyOf(loader.warnings));
-    }
-
-    private MapNode applyEnvironment(MapNode root, Map<String, String> environment) {
-        MapNode result = root;
-        for (Map.Entry<String, String> e : ENVIRONMENT.entrySet()) {
-            String value = environment.get(e.getKey());
-            if (value != null) {
-                result = set(result, e.getValue().split("\\."), 0, value, "environment variable " + e.getKey());
-            }
-        }
-        return result;
-    }
-
-    private static MapNode set(MapNode node, String[] keys, int i, String value, String origin) {
-        Map<String, ConfigNode> entries = new LinkedHashMap<>(node.entries());
-        String childPath = node.path().isEmpty() ? keys[i] : node.path() + "." + keys[i];
-        if (i == keys.length - 1) {
-            entries.put(keys[i], new ScalarNode(childPath, origin, value, false));
-        } else {
-            ConfigNode child = entries.get(keys[i]);
-            MapNode childMap = child instanceof MapNode m ? m : new MapNode(childPath, origin, Map.of());
-            entries.put(keys[i], set(childMap, keys, i + 1, value, origin));
-        }
-        return new MapNode(node.path(), node.origin(), entries);
     }
 
     private PgkeelConfig read(MapNode root, Path file) {
@@ -120,8 +83,9 @@ public final class ConfigLoader {
         warnUnknown(restapi, Set.of("listen", "connect_address", "authentication", "certfile", "keyfile", "cafile",
                 "verify_client", "allowlist", "allowlist_include_members", "http_extra_headers", "https_extra_headers",
                 "request_queue_size", "keyfile_password", "ciphers", "server_tokens"));
-        HostPort apiListen = hostPort(restapi, "listen", true).orElseThrow();
-        HostPort apiConnect = hostPort(restapi, "connect_address", false).orElse(apiListen);
+        HostPort[] apiAddresses = restapiAddresses(restapi);
+        HostPort apiListen = apiAddresses[0];
+        HostPort apiConnect = apiAddresses[1];
         Optional<Credentials> apiAuth = optionalMap(restapi, "authentication").map(this::credentials);
         apiAuth.filter(c -> c.password() == null).ifPresent(c -> {
             throw new ConfigException(restapi.entries().get("authentication").origin()
@@ -170,6 +134,25 @@ public final class ConfigLoader {
         return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
                 readTls(restapi)),
                 new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
+    }
+
+    /** listen and connect_address; without a connect_address, the address that reaches listen from this host. */
+    private HostPort[] restapiAddresses(MapNode restapi) {
+        ConfigNode listenNode = restapi.entries().get("listen");
+        if (listenNode == null) {
+            throw new ConfigException(restapi.origin() + ": restapi.listen is required (host:port)");
+        }
+        HostPort listen = AddressForms.restapiListen(listenNode, scalar(listenNode));
+        ConfigNode connectNode = restapi.entries().get("connect_address");
+        if (connectNode != null) {
+            return new HostPort[] {listen, AddressForms.connectAddress(connectNode, scalar(connectNode),
+                    OptionalInt.empty())};
+        }
+        if (AddressForms.isWildcard(listen.host())) {
+            warnings.add(listenNode.origin() + ": restapi.listen " + listen + " without restapi.connect_address:"
+                    + " api_url is this host's loopback, which other members cannot reach");
+        }
+        return new HostPort[] {listen, new HostPort(AddressForms.reachingLocally(listen.host()), listen.port())};
     }
 
     private Optional<PgkeelConfig.Tls> readTls(MapNode restapi) {
@@ -277,15 +260,14 @@ public final class ConfigLoader {
         if (listenNode == null) {
             throw new ConfigException(pg.origin() + ": postgresql.listen is required (for example 127.0.0.1:5432)");
         }
-        String listen = scalar(listenNode);
-        int colon = listen.lastIndexOf(':');
-        if (colon <= 0) {
-            throw bad(listenNode, "must be host:port (several hosts separated by commas, then :port)");
-        }
-        String listenHosts = listen.substring(0, colon);
-        int port = port(listenNode, listen.substring(colon + 1));
-        HostPort connect = hostPort(pg, "connect_address", false)
-                .orElse(new HostPort(listenHosts.split(",")[0].trim().replace("0.0.0.0", "127.0.0.1"), port));
+        AddressForms.Listen listen = AddressForms.postgresqlListen(listenNode, scalar(listenNode));
+        String listenHosts = listen.addresses();
+        int port = listen.port();
+        ConfigNode connectNode = pg.entries().get("connect_address");
+        HostPort connect = connectNode != null
+                ? AddressForms.connectAddress(connectNode, scalar(connectNode),
+                        OptionalInt.of(AddressForms.POSTGRES_PORT))
+                : new HostPort(AddressForms.reachingLocally(listenHosts.split(",")[0]), port);
         Path dataDir = Path.of(requiredString(pg, "data_dir"));
         Path binDir = optionalString(pg, "bin_dir").map(Path::of).orElseGet(ConfigLoader::defaultBinDir);
         Path pgpass = optionalString(pg, "pgpass").map(Path::of)
@@ -369,24 +351,13 @@ public final class ConfigLoader {
         return hosts;
     }
 
-    private Optional<HostPort> hostPort(MapNode parent, String key, boolean required) {
-        ConfigNode node = parent.entries().get(key);
-        if (node == null) {
-            if (required) {
-                throw new ConfigException(parent.origin() + ": " + path(parent, key) + " is required (host:port)");
-            }
-            return Optional.empty();
-        }
-        return Optional.of(parseHostPort(node, scalar(node)));
-    }
-
     private HostPort parseHostPort(ConfigNode node, String text) {
         String t = text.trim().replaceFirst("^https?://", "");
         int colon = t.lastIndexOf(':');
         if (colon <= 0) {
             throw bad(node, "'" + text + "' must be host:port");
         }
-        return new HostPort(t.substring(0, colon), port(node, t.substring(colon + 1)));
+        return new HostPort(t.substring(0, colon).replaceAll("^\\[|\\]$", ""), port(node, t.substring(colon + 1)));
     }
 
     private int port(ConfigNode node, String text) {
@@ -496,7 +467,7 @@ public final class ConfigLoader {
         return parent.path().isEmpty() ? key : parent.path() + "." + key;
     }
 
-    private static ConfigException bad(ConfigNode node, String message) {
+    static ConfigException bad(ConfigNode node, String message) {
         return new ConfigException(node.origin() + ": " + node.path() + ": " + message);
     }
 }

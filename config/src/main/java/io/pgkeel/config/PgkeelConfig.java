@@ -37,6 +37,8 @@ public record PgkeelConfig(
     }
 
     /**
+     * @param listen         where the REST API binds; host {@code *} binds every address, IPv4 and IPv6
+     * @param connectAddress how other members reach it (api_url)
      * @param authentication basic-auth user for the write endpoints, if any
      * @param allowlist      IPs or CIDR ranges allowed to call the write endpoints; empty allows everyone
      */
@@ -71,7 +73,8 @@ public record PgkeelConfig(
     }
 
     /**
-     * @param listenHosts  the addresses PostgreSQL listens on ({@code listen_addresses})
+     * @param listenHosts  the addresses PostgreSQL listens on ({@code listen_addresses}): comma-separated, IPv6
+     *                     without brackets, {@code *} for every address
      * @param usePgRewind  a local {@code postgresql.use_pg_rewind}, which wins over the dynamic one when set
      * @param removeDataDirectoryOnRewindFailure    a local {@code postgresql.remove_data_directory_on_rewind_failure},
      *                                              which wins over the dynamic one when set (Patroni's merge)
@@ -97,6 +100,19 @@ public record PgkeelConfig(
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);
             callbacks = Map.copyOf(callbacks);
+        }
+
+        /** This member's conn_url in its member key: {@code postgres://host:port/postgres}, IPv6 in brackets. */
+        public String connUrl() {
+            return "postgres://" + connectAddress + "/postgres";
+        }
+
+        /**
+         * The host the agent reaches its own PostgreSQL on (no brackets): the first listen address, loopback for a
+         * wildcard; Patroni also takes the first address ({@code _get_tcp_local_address}).
+         */
+        public String localHost() {
+            return AddressForms.reachingLocally(listenHosts.split(",")[0].trim());
         }
     }
 }

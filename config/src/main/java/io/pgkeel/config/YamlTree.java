@@ -49,6 +49,25 @@ final class YamlTree {
         return map;
     }
 
+    /**
+     * Parses a YAML value given as text (an environment variable's), its nodes under {@code path}; {@code name}
+     * says where it came from in messages.
+     */
+    static ConfigNode parseText(String text, String path, String name) {
+        Node root;
+        try {
+            LoaderOptions options = new LoaderOptions();
+            options.setAllowDuplicateKeys(false);
+            root = new Yaml(options).compose(new java.io.StringReader(text));
+        } catch (YAMLException e) {
+            throw new ConfigException(name + ": not valid YAML: " + e.getMessage());
+        }
+        if (root == null) {
+            return new ConfigNode.ScalarNode(path, name, null, true);
+        }
+        return convert(root, path, name);
+    }
+
     private static ConfigNode convert(Node node, String path, String file) {
         String origin = file + " line " + (node.getStartMark().getLine() + 1);
         if (node instanceof MappingNode mapping) {

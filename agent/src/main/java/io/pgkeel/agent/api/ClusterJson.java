@@ -64,8 +64,9 @@ final class ClusterJson {
         }
         try {
             URI u = URI.create(connUrl);
-            j.put("host", u.getHost());
-            j.put("port", u.getPort());
+            // Patroni's urlparse().hostname: an IPv6 host without its brackets; no port is libpq's 5432
+            j.put("host", u.getHost() == null ? null : u.getHost().replaceAll("^\\[|\\]$", ""));
+            j.put("port", u.getPort() < 0 ? 5432 : u.getPort());
         } catch (IllegalArgumentException e) {
             // a hand-edited member key with a bad conn_url: leave host and port out
         }

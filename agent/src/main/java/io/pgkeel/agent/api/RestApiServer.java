@@ -79,12 +79,20 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes, access));
                         }
                     })
-                    .bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();
+                    .bind(bindAddress(host, port)).syncUninterruptibly().channel();
             return new RestApiServer(group, ch);
         } catch (RuntimeException e) {
             group.shutdownGracefully();
             throw e;
         }
+    }
+
+    /**
+     * Where {@code restapi.listen} binds: {@code *} (or no host) is the wildcard address, which on a dual-stack
+     * system takes IPv4 and IPv6 connections alike, as Patroni's getaddrinfo(None, AI_PASSIVE) bind does.
+     */
+    static InetSocketAddress bindAddress(String host, int port) {
+        return host.isEmpty() || host.equals("*") ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
     }
 
     @Override

@@ -5,7 +5,6 @@ import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.PostgresException;
 import io.pgkeel.config.PgkeelConfig;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,8 +57,8 @@ final class ConfigFiles {
         ConfigText.Standby standby = ConfigText.Standby.NONE;
         if (!asPrimary && follow != null) {
             PgkeelConfig cfg = config.get();
-            URI uri = URI.create(follow.connUrl());
-            standby = ConfigText.standby(new ConfigText.Upstream(uri.getHost(), uri.getPort(),
+            ConnUrl upstream = ConnUrl.parse(follow.connUrl());
+            standby = ConfigText.standby(new ConfigText.Upstream(upstream.host(), upstream.port(),
                     cfg.postgresql().replication().username(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
                     dynamic.get().useSlots()));
         }

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.pg;
 
+import io.pgkeel.config.HostPort;
 import io.pgkeel.config.PgkeelConfig;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -47,16 +48,11 @@ final class LocalConnection {
         p.setProperty("loginTimeout", "3");
         p.setProperty("ApplicationName", "pgkeel");
         p.setProperty("sslmode", "disable");
-        String url = "jdbc:postgresql://" + localHost(pgc) + ":" + pgc.port() + "/postgres";
+        String url = "jdbc:postgresql://" + HostPort.uriHost(pgc.localHost()) + ":" + pgc.port() + "/postgres";
         connection = DriverManager.getConnection(url, p);
         return connection;
     }
 
-    /** The address the agent uses to reach its own PostgreSQL: the first listen address, or loopback for '*'. */
-    private static String localHost(PgkeelConfig.Postgresql pgc) {
-        String first = pgc.listenHosts().split(",")[0].trim();
-        return first.equals("*") || first.equals("0.0.0.0") || first.isEmpty() ? "127.0.0.1" : first;
-    }
 
     void close() {
         if (connection != null) {

@@ -153,14 +153,14 @@ final class ProcessControl {
      * @throws PostgresException when the directory is not empty or pg_basebackup fails
      */
     void cloneFrom(Member source) {
-        URI uri = URI.create(source.connUrl());
+        ConnUrl from = ConnUrl.parse(source.connUrl());
         PgkeelConfig.Postgresql pgc = pgc();
         createEmptyDataDir();
         files.writePgpass();
-        log.info("cloning from {} ({}:{}) with pg_basebackup", source.name(), uri.getHost(), uri.getPort());
+        log.info("cloning from {} ({}) with pg_basebackup", source.name(), source.connUrl());
         long[] lastLog = {0};
         ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_basebackup"), "-D", dir.path().toString(),
-                        "-h", uri.getHost(), "-p", String.valueOf(uri.getPort()), "-U", pgc.replication().username(),
+                        "-h", from.host(), "-p", String.valueOf(from.port()), "-U", pgc.replication().username(),
                         "-X", "stream", "-c", "fast", "-P", "-w"),
                 Map.of("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString()), CLONE_TIMEOUT, line -> {
                     long now = clock.nanoTime();
@@ -361,7 +361,8 @@ final class ProcessControl {
                 return RewindOutcome.FAILED;
             }
         }
-        String conninfo = "host=" + uri.getHost() + " port=" + uri.getPort() + " user=" + who.username()
+        ConnUrl from = ConnUrl.parse(source.connUrl());
+        String conninfo = "host=" + from.host() + " port=" + from.port() + " user=" + who.username()
                 + " dbname=postgres connect_timeout=5";
         Map<String, String> env = new HashMap<>();
         if (who.password() != null) {
