@@ -23,6 +23,7 @@ import io.pgkeel.dcs.EtcdSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,12 +56,20 @@ final class Agent {
         Dcs dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
                 callTimeout, Version.PGKEEL, clock));
+        var peerTls = io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls());
+        HttpPeerClient liveness = new HttpPeerClient(UniqueName.LIVENESS_TIMEOUT, clock, peerTls);
+        Optional<String> duplicate = UniqueName.check(dcs, config.name(),
+                m -> liveness.answersLiveness(m, UniqueName.LIVENESS_TIMEOUT),
+                Duration.ofSeconds(Math.max(1, boot.retryTimeout())), clock);
+        if (duplicate.isPresent()) {
+            dcs.close();
+            throw new IllegalStateException(duplicate.get());
+        }
         AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>();
         AtomicReference<DynamicConfig> dynamic = new AtomicReference<>(boot);
         PostgresController pg = new PostgresController(config, dynamic::get, clock);
         NodeIdentity identity = identity(config);
         Metrics metrics = new Metrics(config.scope(), config.name(), Version.PGKEEL, snapshot::get);
-        var peerTls = io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls());
         HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);

@@ -75,6 +75,24 @@ public final class HttpPeerClient implements PeerClient {
         return out;
     }
 
+    /**
+     * Whether anything answers HTTP at {@code m}'s REST API: {@code GET /liveness} on its {@code api_url}'s host and
+     * port, any status counts (Patroni's {@code ensure_unique_name}); false on no answer within {@code timeout}.
+     */
+    public boolean answersLiveness(Member m, Duration timeout) {
+        try {
+            HttpRequest req = HttpRequest.newBuilder(URI.create(m.apiUrl()).resolve("/liveness")).timeout(timeout)
+                    .GET().build();
+            http().send(req, HttpResponse.BodyHandlers.discarding());
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            return false;
+        }
+    }
+
     private CompletableFuture<PeerStatus> fetchOne(Member m) {
         if (m.apiUrl() == null) {
             return CompletableFuture.completedFuture(PeerStatus.unreachable(m.name()));
