@@ -2,6 +2,7 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Tags;
+import io.pgkeel.common.cluster.Timing;
 import java.util.Map;
 
 /**
@@ -33,12 +34,11 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
 
     /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */
     public static java.time.Duration callTimeoutFor(DynamicConfig c) {
-        return java.time.Duration.ofMillis(Math.max(1000, Math.min(c.retryTimeout() * 1000L, c.ttl() * 250L)));
+        return java.time.Duration.ofMillis(Timing.callTimeoutMillis(c.ttl(), c.retryTimeout()));
     }
 
     /** Margin between the lease deadline and the moment a primary that cannot renew stops: ttl/5, within 1-5 s. */
     public static long fenceMarginFor(int ttlSeconds) {
-        long millis = Math.max(1000, Math.min(5000, ttlSeconds * 200L));
-        return millis * 1_000_000L;
+        return Timing.fenceMarginMillis(ttlSeconds) * 1_000_000L;
     }
 }

@@ -18,10 +18,11 @@ public final class DynamicConfigParser {
         if (pg.get("parameters") instanceof Map<?, ?> p) {
             p.forEach((k, v) -> params.put(String.valueOf(k), v == null ? "" : String.valueOf(v)));
         }
+        Timing timing = timing(raw, where, problems);
         return new DynamicConfig(
-                intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
-                intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
-                intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems),
+                timing.ttl(),
+                timing.loopWait(),
+                timing.retryTimeout(),
                 longValue(raw, "maximum_lag_on_failover", DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER, where, problems),
                 boolValue(pg, "use_pg_rewind", false, where + ".postgresql", problems),
                 boolValue(pg, "use_slots", true, where + ".postgresql", problems),
@@ -31,6 +32,16 @@ public final class DynamicConfigParser {
                 params,
                 raw,
                 0);
+    }
+
+    /**
+     * The ttl, loop_wait and retry_timeout in force for {@code raw}, with Patroni's minimums and adjustments
+     * ({@link Timing#adjust}); a value that is not a whole number is a problem and keeps its default.
+     */
+    public static Timing timing(Map<String, Object> raw, String where, List<String> problems) {
+        return Timing.adjust(intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
+                intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
+                intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems));
     }
 
     static Map<String, Object> asStringMap(Map<?, ?> m) {
