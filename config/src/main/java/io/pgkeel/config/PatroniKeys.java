@@ -297,6 +297,33 @@ public final class PatroniKeys {
         return out;
     }
 
+    /**
+     * A new value for the config key, judged against the one it replaces (PATCH/PUT /config, ctl edit-config).
+     *
+     * @param refused  sentences for safety settings the edit switches on: the edit is refused
+     * @param warnings sentences for ignored and unknown keys, adjusted timing, and safety settings already in the
+     *                 config key before the edit (refusing them would lock every later edit out, pause included)
+     */
+    public record EditCheck(List<String> refused, List<String> warnings) {}
+
+    /** Judges {@code after}, the whole new config key, against {@code before}, the value it replaces. */
+    public static EditCheck checkEdit(Map<String, Object> before, Map<String, Object> after) {
+        List<String> already = checkDynamic(before, "config").stream()
+                .filter(f -> f.verdict() == Verdict.REFUSED).map(Finding::sentence).toList();
+        List<String> refused = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        for (Finding f : checkDynamic(after, "config")) {
+            if (f.verdict() == Verdict.REFUSED && !already.contains(f.sentence())) {
+                refused.add(f.sentence());
+            } else {
+                warnings.add(f.sentence());
+            }
+        }
+        io.pgkeel.common.cluster.DynamicConfigParser.timing(after, "config", new ArrayList<>()).adjustments()
+                .forEach(a -> warnings.add("config: " + a));
+        return new EditCheck(List.copyOf(refused), List.copyOf(warnings));
+    }
+
     /** Only the refusals: the settings asking for a safety guarantee pgkeel cannot give yet. */
     public static List<Finding> refusals(List<Finding> findings) {
         return findings.stream().filter(f -> f.verdict() == Verdict.REFUSED).toList();

@@ -15,6 +15,7 @@ import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.config.PatroniKeys;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The REST API's write operations. They call etcd, peers and the HA loop, so the handler runs them on its own
@@ -31,12 +34,20 @@ import java.util.function.Supplier;
  * text, as Patroni does; anything else as JSON).
  */
 public final class AdminActions {
-    /** An HTTP answer: status and a body (text when a String, else JSON). */
-    public record Result(int status, Object body) {}
+    /**
+     * An HTTP answer: status and a body (text when a String, else JSON), and warnings sent as {@code Warning}
+     * headers (the body keeps Patroni's shape).
+     */
+    public record Result(int status, Object body, List<String> warnings) {
+        public Result(int status, Object body) {
+            this(status, body, List.of());
+        }
+    }
 
     /** What the write endpoints need from the rest of the agent. */
     public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock) {}
 
+    private static final Logger log = LoggerFactory.getLogger(AdminActions.class);
     private static final long RESTART_WAIT_SECONDS = 300;
 
     private final Dcs dcs;
@@ -57,18 +68,29 @@ public final class AdminActions {
             return new Result(503, Map.of("error", "no configuration in DCS to patch"));
         }
         Map<String, Object> merged = ConfigPatch.merge(current.get().raw(), patch);
-        return write(merged, current.get().modRevision());
+        return write(current.get().raw(), merged, current.get().modRevision());
     }
 
     /** PUT /config: the whole configuration, validated, written as given. */
     Result putConfig(Map<String, Object> config) {
-        return write(config, -1);
+        NodeSnapshot s = snapshot.get();
+        Map<String, Object> before = s == null || s.cluster() == null ? Map.of()
+                : s.cluster().config().map(DynamicConfig::raw).orElse(Map.of());
+        return write(before, config, -1);
     }
 
-    private Result write(Map<String, Object> config, long expectedRevision) {
+    /**
+     * Writes the new config key unless a value has the wrong type, or the edit switches on a safety setting pgkeel
+     * cannot honour yet (400, naming the key: docs/decisions.md); ignored keys and adjusted timing are warnings.
+     */
+    private Result write(Map<String, Object> before, Map<String, Object> config, long expectedRevision) {
         List<String> problems = ConfigPatch.problems(config);
         if (!problems.isEmpty()) {
             return new Result(400, Map.of("error", String.join("; ", problems)));
+        }
+        PatroniKeys.EditCheck check = PatroniKeys.checkEdit(before, config);
+        if (!check.refused().isEmpty()) {
+            return new Result(400, Map.of("error", String.join("; ", check.refused())));
         }
         try {
             if (!dcs.writeConfig(config, expectedRevision)) {
@@ -79,7 +101,8 @@ public final class AdminActions {
             return new Result(502, Map.of("error", "could not write the configuration to DCS: " + e.getMessage()));
         }
         hooks.wakeLoop().run();
-        return new Result(200, config);
+        check.warnings().forEach(w -> log.warn("configuration written through the REST API: {}", w));
+        return new Result(200, config, check.warnings());
     }
 
     /** POST /reload: as SIGHUP. */

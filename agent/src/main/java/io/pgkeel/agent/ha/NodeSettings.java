@@ -3,6 +3,8 @@ package io.pgkeel.agent.ha;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Tags;
 import io.pgkeel.common.cluster.Timing;
+import io.pgkeel.config.PatroniKeys;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,6 +18,16 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
                            long fenceMarginNanos) {
     public NodeSettings {
         tags = Map.copyOf(tags);
+    }
+
+    /**
+     * The safety settings in force that pgkeel cannot honour yet (synchronous_mode on, failsafe_mode, a
+     * standby_cluster, ...; {@link PatroniKeys}), one sentence each. While any is set, no replica promotes itself:
+     * a promotion is where the guarantee the operator asked for would be lost (docs/decisions.md).
+     */
+    public List<String> refusedSettings() {
+        return PatroniKeys.refusals(PatroniKeys.checkDynamic(dynamic.raw(), "config")).stream()
+                .map(PatroniKeys.Finding::sentence).toList();
     }
 
     public boolean nofailover() {
