@@ -28,11 +28,6 @@ public final class ConfigLoader {
     /** Result of a successful load: the config and the warnings worth logging once. */
     public record Loaded(PgkeelConfig config, List<String> warnings) {}
 
-    private static final Set<String> TOP_KEYS = Set.of("scope", "namespace", "name", "restapi", "etcd3", "bootstrap",
-            "postgresql", "tags");
-    /** Patroni keys pgkeel accepts but does not act on (yet): a warning, not an error. */
-    private static final Set<String> IGNORED_TOP_KEYS = Set.of("log", "watchdog", "ctl", "citus", "thread_pool_size",
-            "thread_stack_size", "global", "standby_cluster", "failsafe_mode", "synchronous_mode");
     private static final Set<String> OTHER_DCS = Set.of("etcd", "consul", "zookeeper", "exhibitor", "kubernetes",
             "raft");
 
@@ -65,7 +60,7 @@ public final class ConfigLoader {
     }
 
     private PgkeelConfig read(MapNode root, Path file) {
-        warnUnknown(root, TOP_KEYS);
+        judgeKeys(root);
         for (String other : OTHER_DCS) {
             if (root.entries().containsKey(other) && !root.entries().containsKey("etcd3")) {
                 throw new ConfigException(root.entries().get(other).origin() + ": " + other
@@ -80,9 +75,6 @@ public final class ConfigLoader {
         checkKeyName(root, "name", name);
 
         MapNode restapi = requiredMap(root, "restapi");
-        warnUnknown(restapi, Set.of("listen", "connect_address", "authentication", "certfile", "keyfile", "cafile",
-                "verify_client", "allowlist", "allowlist_include_members", "http_extra_headers", "https_extra_headers",
-                "request_queue_size", "keyfile_password", "ciphers", "server_tokens"));
         HostPort[] apiAddresses = restapiAddresses(restapi);
         HostPort apiListen = apiAddresses[0];
         HostPort apiConnect = apiAddresses[1];
@@ -107,8 +99,6 @@ public final class ConfigLoader {
         }
 
         MapNode etcd3 = requiredMap(root, "etcd3");
-        warnUnknown(etcd3, Set.of("hosts", "host", "protocol", "username", "password", "cacert", "cert", "key",
-                "url", "proxy", "srv", "srv_suffix"));
         List<HostPort> hosts = etcdHosts(etcd3);
 
         MapNode bootstrap = optionalMap(root, "bootstrap").orElse(new MapNode("bootstrap", root.origin(), Map.of()));
@@ -117,11 +107,6 @@ public final class ConfigLoader {
         List<String> initdb = initdbArgs(bootstrap);
 
         MapNode pg = requiredMap(root, "postgresql");
-        warnUnknown(pg, Set.of("listen", "connect_address", "data_dir", "bin_dir", "pgpass", "authentication",
-                "parameters", "pg_hba", "pg_ident", "use_pg_rewind", "callbacks", "config_dir", "create_replica_methods",
-                "basebackup", "pre_promote", "before_stop", "remove_data_directory_on_rewind_failure",
-                "remove_data_directory_on_diverged_timelines", "pg_ctl_timeout", "use_unix_socket",
-                "use_unix_socket_repl", "recovery_conf", "custom_conf", "bin_name", "proxy_address"));
         PgkeelConfig.Postgresql postgresql = readPostgresql(pg, name);
 
         Map<String, Object> tags = new LinkedHashMap<>();
@@ -189,29 +174,15 @@ public final class ConfigLoader {
     }
 
     private DynamicConfig readDynamic(MapNode dcs) {
-        int ttl = optionalInt(dcs, "ttl").orElse(DynamicConfig.DEFAULT_TTL);
-        int loopWait = optionalInt(dcs, "loop_wait").orElse(DynamicConfig.DEFAULT_LOOP_WAIT);
-        int retryTimeout = optionalInt(dcs, "retry_timeout").orElse(DynamicConfig.DEFAULT_RETRY_TIMEOUT);
+        // wrong types are errors naming the line; odd values are adjusted as Patroni does, with a warning
+        optionalInt(dcs, "ttl");
+        optionalInt(dcs, "loop_wait");
+        optionalInt(dcs, "retry_timeout");
         optionalLong(dcs, "maximum_lag_on_failover").ifPresent(v -> {
             if (v < 0) {
                 throw bad(dcs.entries().get("maximum_lag_on_failover"), "must not be negative");
             }
         });
-        String ttlWhere = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
-        if (ttl < 4) {
-            throw new ConfigException(ttlWhere + ": bootstrap.dcs.ttl: " + ttl + " is too short (at least 4 seconds)");
-        }
-        if (loopWait < 1) {
-            throw bad(dcs.entries().get("loop_wait"), "must be at least 1 second");
-        }
-        if (retryTimeout < 1) {
-            throw bad(dcs.entries().get("retry_timeout"), "must be at least 1 second");
-        }
-        if (loopWait + 2L * retryTimeout > ttl) {
-            throw new ConfigException(ttlWhere + ": bootstrap.dcs: loop_wait + 2 * retry_timeout (" + loopWait + " + 2 * "
-                    + retryTimeout + " = " + (loopWait + 2 * retryTimeout) + ") must not exceed ttl (" + ttl
-                    + "): a leader could lose its lease while still retrying");
-        }
         Optional<MapNode> pg = optionalMap(dcs, "postgresql");
         pg.ifPresent(p -> {
             optionalBool(p, "use_pg_rewind");
@@ -227,6 +198,9 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new ConfigException(dcs.origin() + ": " + String.join("; ", problems));
         }
+        String timingAt = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
+        DynamicConfigParser.timing(plain, "bootstrap.dcs", problems).adjustments()
+                .forEach(a -> warnings.add(timingAt + ": bootstrap.dcs: " + a));
         return parsed;
     }
 
@@ -296,7 +270,6 @@ public final class ConfigLoader {
         }
         Map<String, String> callbacks = new LinkedHashMap<>();
         optionalMap(pg, "callbacks").ifPresent(c -> {
-            warnUnknown(c, Set.of("on_start", "on_stop", "on_restart", "on_reload", "on_role_change"));
             c.entries().forEach((k, v) -> callbacks.put(k, scalar(v)));
         });
         return new PgkeelConfig.Postgresql(listenHosts, port, connect, dataDir, binDir, pgpass, superuser, replication,
@@ -323,8 +296,6 @@ public final class ConfigLoader {
     }
 
     private Credentials credentials(MapNode node) {
-        warnUnknown(node, Set.of("username", "password", "sslmode", "sslkey", "sslcert", "sslrootcert", "sslpassword",
-                "sslcrl", "sslcrldir", "gssencmode", "channel_binding"));
         return new Credentials(requiredString(node, "username"), optionalString(node, "password").orElse(null));
     }
 
@@ -448,18 +419,33 @@ public final class ConfigLoader {
         throw bad(node, "must be a single value, not a " + (node instanceof MapNode ? "mapping" : "list"));
     }
 
-    private void warnUnknown(MapNode node, Set<String> known) {
-        for (Map.Entry<String, ConfigNode> e : node.entries().entrySet()) {
-            String key = e.getKey();
-            if (known.contains(key)) {
-                continue;
-            }
-            String where = e.getValue().origin() + ": " + path(node, key);
-            if (node.path().isEmpty() && (IGNORED_TOP_KEYS.contains(key) || OTHER_DCS.contains(key))) {
-                warnings.add(where + " is a Patroni setting pgkeel does not use yet; ignored");
+    /**
+     * Every key against Patroni's catalogue ({@link PatroniKeys}): an ignored or unknown key is a warning naming its
+     * path and line; a safety setting pgkeel cannot honour yet (synchronous_mode on, ...) stops it here.
+     */
+    private void judgeKeys(MapNode root) {
+        Map<String, String> origins = new LinkedHashMap<>();
+        collectOrigins(root, origins);
+        @SuppressWarnings("unchecked")
+        List<PatroniKeys.Finding> findings = PatroniKeys.checkLocal((Map<String, Object>) root.toPlain());
+        List<String> refused = new ArrayList<>();
+        for (PatroniKeys.Finding f : findings) {
+            String sentence = origins.getOrDefault(f.path(), root.origin()) + ": " + f.sentence();
+            if (f.verdict() == PatroniKeys.Verdict.REFUSED) {
+                refused.add(sentence);
             } else {
-                warnings.add(where + " is not a known key; ignored (check the spelling)");
+                warnings.add(sentence);
             }
+        }
+        if (!refused.isEmpty()) {
+            throw new ConfigException(String.join("\n", refused));
+        }
+    }
+
+    private static void collectOrigins(ConfigNode node, Map<String, String> origins) {
+        origins.put(node.path(), node.origin());
+        if (node instanceof MapNode m) {
+            m.entries().values().forEach(c -> collectOrigins(c, origins));
         }
     }
 

@@ -125,12 +125,29 @@ class ConfigLoaderTest {
                 .hasMessageContaining("thirty");
     }
 
+    /** Patroni 4.1 accepts any timing and adjusts it with a warning (config.py _validate_and_adjust_timeouts). */
     @Test
-    void impossibleTimingIsAnError() throws IOException {
-        assertThatThrownBy(() -> load(PATRONI_YAML.replace("retry_timeout: 10", "retry_timeout: 15")))
+    void oddTimingIsAdjustedAsPatroniDoesWithAWarningNamingTheLine() throws IOException {
+        ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("retry_timeout: 10", "retry_timeout: 15"));
+        assertThat(loaded.config().bootstrapDynamic().loopWait()).isEqualTo(1);
+        assertThat(loaded.config().bootstrapDynamic().retryTimeout()).isEqualTo(14);
+        assertThat(loaded.config().bootstrapDynamic().ttl()).isEqualTo(30);
+        assertThat(loaded.warnings()).anyMatch(w -> w.contains("line 11") && w.contains("bootstrap.dcs")
+                && w.contains("adjusting loop_wait from 10 to 1 and retry_timeout from 15 to 14"));
+        ConfigLoader.Loaded ttl20 = load(PATRONI_YAML.replace("ttl: 30", "ttl: 20"));
+        assertThat(ttl20.config().bootstrapDynamic().loopWait()).isEqualTo(1);
+        assertThat(ttl20.config().bootstrapDynamic().retryTimeout()).isEqualTo(9);
+        assertThat(ttl20.config().bootstrapDynamic().ttl()).isEqualTo(20);
+        assertThat(ttl20.config().bootstrapDcs()).as("the config key is written as the operator wrote it")
+                .containsEntry("ttl", 20L).containsEntry("retry_timeout", 10L).containsEntry("loop_wait", 10L);
+    }
+
+    @Test
+    void synchronousModeStopsTheAgentNamingTheKeyAndLine() {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    synchronous_mode: true")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("loop_wait + 2 * retry_timeout (10 + 2 * 15 = 40) must not exceed ttl (30)")
-                .hasMessageContaining("line 11");
+                .hasMessageContaining("patroni.yml line 12: bootstrap.dcs.synchronous_mode = true")
+                .hasMessageContaining("synchronous replication is not implemented yet");
     }
 
     @Test

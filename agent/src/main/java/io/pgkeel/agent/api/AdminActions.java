@@ -15,6 +15,7 @@ import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.config.PatroniKeys;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +34,15 @@ import org.slf4j.LoggerFactory;
  * text, as Patroni does; anything else as JSON).
  */
 public final class AdminActions {
-    /** An HTTP answer: status and a body (text when a String, Python's error page when a {@link SendError}, else JSON). */
-    public record Result(int status, Object body) {
+    /**
+     * An HTTP answer: status and a body (text when a String, Python's error page when a {@link SendError}, else
+     * JSON), and warnings sent as {@code Warning} headers (the body keeps Patroni's shape).
+     */
+    public record Result(int status, Object body, List<String> warnings) {
+        public Result(int status, Object body) {
+            this(status, body, List.of());
+        }
+
         /** Patroni's {@code send_error(status)}: the standard error page of Python's http.server, no text of ours. */
         static Result error(int status) {
             return new Result(status, new SendError(null));
@@ -68,18 +76,29 @@ public final class AdminActions {
             return Result.error(503); // api.py do_PATCH_config: send_error(503)
         }
         Map<String, Object> merged = ConfigPatch.merge(current.get().raw(), patch);
-        return write(merged, current.get().modRevision());
+        return write(current.get().raw(), merged, current.get().modRevision());
     }
 
     /** PUT /config: the whole configuration, validated, written as given. */
     Result putConfig(Map<String, Object> config) {
-        return write(config, -1);
+        NodeSnapshot s = snapshot.get();
+        Map<String, Object> before = s == null || s.cluster() == null ? Map.of()
+                : s.cluster().config().map(DynamicConfig::raw).orElse(Map.of());
+        return write(before, config, -1);
     }
 
-    private Result write(Map<String, Object> config, long expectedRevision) {
+    /**
+     * Writes the new config key unless a value has the wrong type, or the edit switches on a safety setting pgkeel
+     * cannot honour yet (400, naming the key: docs/decisions.md); ignored keys and adjusted timing are warnings.
+     */
+    private Result write(Map<String, Object> before, Map<String, Object> config, long expectedRevision) {
         List<String> problems = ConfigPatch.problems(config);
         if (!problems.isEmpty()) {
             return new Result(400, Map.of("error", String.join("; ", problems)));
+        }
+        PatroniKeys.EditCheck check = PatroniKeys.checkEdit(before, config);
+        if (!check.refused().isEmpty()) {
+            return new Result(400, Map.of("error", String.join("; ", check.refused())));
         }
         try {
             if (!dcs.writeConfig(config, expectedRevision)) {
@@ -92,7 +111,8 @@ public final class AdminActions {
             return Result.error(502); // api.py do_PUT_config: send_error(502)
         }
         hooks.wakeLoop().run();
-        return new Result(200, config);
+        check.warnings().forEach(w -> log.warn("configuration written through the REST API: {}", w));
+        return new Result(200, config, check.warnings());
     }
 
     /** POST /reload: as SIGHUP. */

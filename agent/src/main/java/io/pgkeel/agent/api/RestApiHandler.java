@@ -271,7 +271,14 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                             response.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
                             send(ctx, retained, response, response.content().readableBytes());
                         } else {
-                            respond(ctx, retained, HttpResponseStatus.valueOf(result.status()), json(result.body()), true);
+                            byte[] bytes = json(result.body());
+                            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                                    HttpResponseStatus.valueOf(result.status()), Unpooled.wrappedBuffer(bytes));
+                            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+                            // RFC 7234 warn-code 299 ("miscellaneous persistent warning"), one header per warning
+                            result.warnings().forEach(w -> response.headers().add(HttpHeaderNames.WARNING,
+                                    "299 pgkeel \"" + w.replace("\\", "\\\\").replace("\"", "\\\"") + "\""));
+                            send(ctx, retained, response, bytes.length);
                         }
                     } finally {
                         retained.release();

@@ -5,6 +5,7 @@ import static io.pgkeel.agent.ctl.CtlError.USAGE;
 
 import io.pgkeel.common.cluster.ConfigPatch;
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.config.PatroniKeys;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,6 +73,11 @@ final class EditConfigCmd extends Sub {
         if (!problems.isEmpty()) {
             throw new CtlError(FAILED, "the new configuration is not valid: " + String.join("; ", problems));
         }
+        PatroniKeys.EditCheck check = PatroniKeys.checkEdit(current.raw(), updated);
+        if (!check.refused().isEmpty()) {
+            throw new CtlError(FAILED, "the new configuration is refused: " + String.join("; ", check.refused()));
+        }
+        check.warnings().forEach(w -> ctl.err.println("warning: " + w));
         if (!force && !ctl.confirm("Apply these changes?")) {
             throw new CtlError(FAILED, "Aborted edit-config");
         }

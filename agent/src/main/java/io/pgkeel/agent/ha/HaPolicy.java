@@ -7,6 +7,7 @@ import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -329,6 +330,11 @@ public final class HaPolicy {
             }
             return new Action.AcquireLeader(false, Set.of(), failoverRevision(c),
                     "acquiring the leader key as the running primary");
+        }
+        List<String> refused = o.self().refusedSettings();
+        if (!refused.isEmpty()) {
+            return new Action.Wait("not racing for the leader key to promote self: the DCS config key asks for what"
+                    + " pgkeel cannot honour yet: " + String.join("; ", refused));
         }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {

@@ -2,6 +2,9 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Tags;
+import io.pgkeel.common.cluster.Timing;
+import io.pgkeel.config.PatroniKeys;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,6 +21,16 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
                            long fenceMarginNanos) {
     public NodeSettings {
         tags = Map.copyOf(tags);
+    }
+
+    /**
+     * The safety settings in force that pgkeel cannot honour yet (synchronous_mode on, failsafe_mode, a
+     * standby_cluster, ...; {@link PatroniKeys}), one sentence each. While any is set, no replica promotes itself:
+     * a promotion is where the guarantee the operator asked for would be lost (docs/decisions.md).
+     */
+    public List<String> refusedSettings() {
+        return PatroniKeys.refusals(PatroniKeys.checkDynamic(dynamic.raw(), "config")).stream()
+                .map(PatroniKeys.Finding::sentence).toList();
     }
 
     public boolean nofailover() {
@@ -40,12 +53,11 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
 
     /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */
     public static java.time.Duration callTimeoutFor(DynamicConfig c) {
-        return java.time.Duration.ofMillis(Math.max(1000, Math.min(c.retryTimeout() * 1000L, c.ttl() * 250L)));
+        return java.time.Duration.ofMillis(Timing.callTimeoutMillis(c.ttl(), c.retryTimeout()));
     }
 
     /** Margin between the lease deadline and the moment a primary that cannot renew stops: ttl/5, within 1-5 s. */
     public static long fenceMarginFor(int ttlSeconds) {
-        long millis = Math.max(1000, Math.min(5000, ttlSeconds * 200L));
-        return millis * 1_000_000L;
+        return Timing.fenceMarginMillis(ttlSeconds) * 1_000_000L;
     }
 }

@@ -4,6 +4,7 @@ import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.PermanentSlots;
 import io.pgkeel.common.dcs.Dcs;
@@ -13,6 +14,7 @@ import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgStatus;
+import io.pgkeel.config.PatroniKeys;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -75,7 +77,7 @@ final class Observer {
         DynamicConfig dynamic = memory.dynamic();
         if (read != null && read.config().isPresent()) {
             dynamic = read.config().get();
-            configRead(memory, dynamic);
+            configRead(memory, dynamic, "<namespace>/" + identity.scope() + "/config");
         }
         if (!renewed && view.isReachable() && ObservationPlan.renewBeforeDeciding(view.cluster(), me)) {
             Renewal r = renew(lease, dynamic.ttl());
@@ -107,12 +109,23 @@ final class Observer {
         return pg.probe();
     }
 
-    /** A config key read: the etcd call bound follows ttl and retry_timeout; unsupported slots are named once. */
-    private void configRead(NodeMemory memory, DynamicConfig cfg) {
+    /**
+     * A config key read: the etcd call bound follows ttl and retry_timeout; ignored settings, adjusted timing and
+     * unsupported slots are named once per revision, a safety setting pgkeel cannot honour every cycle.
+     */
+    private void configRead(NodeMemory memory, DynamicConfig cfg, String configKey) {
         if (cfg.retryTimeout() != memory.dynamic().retryTimeout() || cfg.ttl() != memory.dynamic().ttl()) {
             dcs.callTimeout(NodeSettings.callTimeoutFor(cfg));
         }
+        PatroniKeys.checkDynamic(cfg.raw(), "DCS config key " + configKey).stream()
+                .filter(f -> f.verdict() == PatroniKeys.Verdict.REFUSED)
+                .forEach(f -> log.error("{}; no replica of this cluster promotes itself while it is set", f.sentence()));
         if (cfg.modRevision() != memory.logicalSlotsConfigRevision()) {
+            PatroniKeys.checkDynamic(cfg.raw(), "DCS config key " + configKey).stream()
+                    .filter(f -> f.verdict() != PatroniKeys.Verdict.REFUSED)
+                    .forEach(f -> log.warn("{}", f.sentence()));
+            DynamicConfigParser.timing(cfg.raw(), "DCS config key " + configKey, new ArrayList<>()).adjustments()
+                    .forEach(a -> log.warn("DCS config key {}: {}", configKey, a));
             Set<String> logical = PermanentSlots.logical(cfg.raw());
             if (!logical.isEmpty()) {
                 log.warn("config.permanent_slots: logical slots are not supported yet; not keeping {}",

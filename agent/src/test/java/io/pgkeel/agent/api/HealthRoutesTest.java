@@ -140,8 +140,8 @@ class HealthRoutesTest {
         NodeSnapshot s = Snapshots.primary();
         var c = s.cluster();
         var paused = new io.pgkeel.common.cluster.ClusterView(c.initialize(), java.util.Optional.of(
-                new io.pgkeel.common.cluster.DynamicConfig(30, 10, 10, 1048576, true, true, 1800, java.util.Set.of(), true, 300, 0,
-                        false, false, Map.of(), Map.of(), 3)),
+                new io.pgkeel.common.cluster.DynamicConfig(30, 10, 10, 1048576, true, true, 1800, java.util.Set.of(), true, 300, false,
+                        false, Map.of(), Map.of(), 3)),
                 c.leader(), c.members(), c.lastLeaderLsn(), c.failover(), c.history(), c.revision());
         NodeSnapshot p = new NodeSnapshot(s.identity(), s.pg(), paused, true, true, "LeadAsPrimary", "ok",
                 s.lastCycleNanos(), 0, 30, 10);

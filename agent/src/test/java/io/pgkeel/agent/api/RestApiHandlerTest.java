@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.RequestOutcome;
+import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.testing.FakeClock;
@@ -162,14 +163,69 @@ class RestApiHandlerTest {
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": \"abc\"}")))
                 .startsWith("HTTP/1.1 400").contains("config.ttl");
-        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 12}")))
-                .startsWith("HTTP/1.1 400").contains("must not exceed ttl (12)");
         // api.py _read_json_content: send_error(400), Python's error page (the reason goes to the log)
         assertThat(exchange(channel(), request("PATCH", "/config", "{not json"))).startsWith("HTTP/1.1 400")
                 .contains("<p>Error code: 400</p>");
         assertThat(exchange(channel(), request("PATCH", "/config", "[1]"))).startsWith("HTTP/1.1 400")
                 .contains("<p>Error code: 400</p>");
         assertThat(session.read().config().orElseThrow().ttl()).isEqualTo(30);
+    }
+
+    /**
+     * Issue 11 §10: what Patroni accepts is accepted, adjusted as Patroni 4.1 adjusts it, with a warning; once such a
+     * value is in the config key, later edits (pause) still go through.
+     */
+    @Test
+    void oddTimingIsAcceptedWithAWarning_andLaterPatchesStillWork() {
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+        for (String patch : java.util.List.of("{\"ttl\": 20}", "{\"ttl\": 12}", "{\"ttl\": 3}",
+                "{\"retry_timeout\": 15}", "{\"loop_wait\": 0}")) {
+            snapshotFromDcs();
+            assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch)
+                    .startsWith("HTTP/1.1 200").contains("warning: 299 pgkeel \"config: ");
+        }
+        snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"ttl\": 20, \"loop_wait\": 10}")))
+                .startsWith("HTTP/1.1 200");
+        snapshotFromDcs();
+        String paused = exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"));
+        assertThat(paused).startsWith("HTTP/1.1 200").contains("\"pause\":true")
+                .contains("adjusting loop_wait from 10 to 1 and retry_timeout from 15 to 9");
+        DynamicConfig inForce = session.read().config().orElseThrow();
+        assertThat(inForce.pause()).isTrue();
+        assertThat(java.util.List.of(inForce.ttl(), inForce.loopWait(), inForce.retryTimeout()))
+                .containsExactly(20, 1, 9);
+        assertThat(inForce.raw()).containsEntry("ttl", 20).containsEntry("retry_timeout", 15);
+    }
+
+    /** Issue 11 §3: a safety setting pgkeel cannot honour is refused, naming the key; ignored ones are warned about. */
+    @Test
+    void safetySettingsAreRefusedNamingTheKey_ignoredOnesAreWarnings() {
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+        for (String patch : java.util.List.of("{\"synchronous_mode\": true}", "{\"synchronous_mode\": \"quorum\"}",
+                "{\"synchronous_mode_strict\": true}", "{\"failsafe_mode\": true}",
+                "{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}")) {
+            snapshotFromDcs();
+            String key = patch.substring(2, patch.indexOf('"', 2));
+            assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch)
+                    .startsWith("HTTP/1.1 400").contains("config." + key).contains("pgkeel will not run without it");
+        }
+        assertThat(session.read().config().orElseThrow().raw()).containsOnlyKeys("ttl", "loop_wait", "retry_timeout");
+        snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config",
+                "{\"synchronous_mode\": false, \"postgresql\": {\"pg_hba\": [\"host all all 0.0.0.0/0 md5\"]}}")))
+                .startsWith("HTTP/1.1 200")
+                .contains("warning: 299 pgkeel \"config.postgresql.pg_hba is a Patroni setting pgkeel does not use yet");
+    }
+
+    /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */
+    @Test
+    void aSafetySettingAlreadyInTheConfigKeyDoesNotBlockOtherEdits() {
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "synchronous_mode", true));
+        snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"))).startsWith("HTTP/1.1 200")
+                .contains("warning: 299 pgkeel \"config.synchronous_mode = true");
+        assertThat(session.read().config().orElseThrow().pause()).isTrue();
     }
 
     @Test

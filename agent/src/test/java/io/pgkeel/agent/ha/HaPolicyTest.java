@@ -6,6 +6,7 @@ import static io.pgkeel.agent.ha.Scenario.me;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgkeel.common.peer.PeerStatus;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -218,6 +219,27 @@ class HaPolicyTest {
                 row("no leader, failover_priority 0 -> never race",
                         me("b").replica(1000).tag("failover_priority", 0).cluster(c -> c.members("b")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: this member is tagged nofailover"),
+                row("no leader, healthiest replica, synchronous_mode on in the config key -> never promote self",
+                        me("b").replica(1000).peer("c", false, 900).configKey("synchronous_mode", true)
+                                .cluster(c -> c.members("b", "c")),
+                        Action.Wait.class, "not racing for the leader key to promote self: the DCS config key asks for"
+                                + " what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
+                                + " is not implemented yet: a failover could lose transactions the operator expects on"
+                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
+                row("no leader, healthiest replica, a standby_cluster in the config key -> never promote self",
+                        me("b").replica(1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
+                                .cluster(c -> c.members("b")),
+                        Action.Wait.class, "not racing for the leader key to promote self: the DCS config key asks for"
+                                + " what pgkeel cannot honour yet: config.standby_cluster = {host=10.0.0.9}: standby"
+                                + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
+                                + " following the remote one; pgkeel will not run without it (remove the key or switch it"
+                                + " off)"),
+                row("no leader, healthiest replica, synchronous_mode off -> race",
+                        me("b").replica(1000).configKey("synchronous_mode", "off").cluster(c -> c.members("b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("no leader, running primary, failsafe_mode on -> take the key back, no promotion",
+                        me("a").primary(1000).configKey("failsafe_mode", true).cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "acquiring the leader key as the running primary"),
                 row("no leader, replica without a lease -> do not race",
                         me("b").replica(1000).noLease().cluster(c -> c.members("b")),
                         Action.Wait.class, "not racing for the leader key because I hold no lease"),

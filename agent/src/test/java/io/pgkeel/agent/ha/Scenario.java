@@ -45,6 +45,7 @@ final class Scenario {
     private Set<String> permanentSlots = Set.of();
     private final Map<String, Long> memberSlotsSeen = new HashMap<>();
     private Map<String, String> configParameters = Map.of();
+    private final Map<String, Object> configRaw = new java.util.LinkedHashMap<>();
     private final Map<String, Long> receivedLsn = new HashMap<>();
     private NodeMemory.Handover handover;
     private String rewindFailedFrom;
@@ -196,6 +197,12 @@ final class Scenario {
         return this;
     }
 
+    /** A key of the config key as another tool wrote it (only what pgkeel reads from the raw map). */
+    Scenario configKey(String key, Object value) {
+        configRaw.put(key, value);
+        return this;
+    }
+
     /** The config key's postgresql.parameters, as "name=value" pairs. */
     Scenario configParameters(String... pairs) {
         configParameters = pairs(pairs);
@@ -282,7 +289,8 @@ final class Scenario {
 
     Observation observation() {
         DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
-                primaryStartTimeout, 0, removeOnRewindFailure, removeOnDiverged, configParameters, Map.of(), 1);
+                primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, configParameters,
+                Map.copyOf(configRaw), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, removeOnRewindFailure, removeOnDiverged,
                 NodeSettings.fenceMarginFor(10));
         DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());

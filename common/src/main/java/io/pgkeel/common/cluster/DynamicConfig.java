@@ -7,8 +7,7 @@ import java.util.Map;
  * {@code memberSlotsTtl}: seconds a departed member's replication slot is kept on the primary (Patroni 4).
  * {@code permanentSlots}: the physical slots of {@code permanent_slots}, kept on whichever member is primary.
  * {@code primaryStartTimeout}: seconds a leader whose PostgreSQL does not run as primary keeps trying before it lets
- * a healthy replica take over (0: at once); {@code primaryStopTimeout}: seconds a fast stop of the primary may take
- * before it becomes an immediate one (0: no bound) (both Patroni's, patroni/ha.py).
+ * a healthy replica take over (0: at once), Patroni's (patroni/ha.py; {@code master_start_timeout} before 2.1).
  * {@code removeDataDirectoryOnRewindFailure} / {@code removeDataDirectoryOnDivergedTimelines}: Patroni's
  * {@code postgresql.*} switches that allow removing a data directory that cannot follow the leader (off: keep it).
  * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
@@ -24,7 +23,6 @@ public record DynamicConfig(
         java.util.Set<String> permanentSlots,
         boolean pause,
         int primaryStartTimeout,
-        int primaryStopTimeout,
         boolean removeDataDirectoryOnRewindFailure,
         boolean removeDataDirectoryOnDivergedTimelines,
         Map<String, String> pgParameters,
@@ -48,13 +46,13 @@ public record DynamicConfig(
 
     public static DynamicConfig defaults() {
         return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
-                false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, DEFAULT_PRIMARY_START_TIMEOUT, 0, false, false,
+                false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, DEFAULT_PRIMARY_START_TIMEOUT, false, false,
                 Map.of(), Map.of(), 0);
     }
 
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
-                memberSlotsTtl, permanentSlots, pause, primaryStartTimeout, primaryStopTimeout,
+                memberSlotsTtl, permanentSlots, pause, primaryStartTimeout,
                 removeDataDirectoryOnRewindFailure, removeDataDirectoryOnDivergedTimelines, pgParameters, raw, revision);
     }
 }

@@ -18,23 +18,35 @@ public final class DynamicConfigParser {
         if (pg.get("parameters") instanceof Map<?, ?> p) {
             p.forEach((k, v) -> params.put(String.valueOf(k), v == null ? "" : String.valueOf(v)));
         }
+        Timing timing = timing(raw, where, problems);
         return new DynamicConfig(
-                intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
-                intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
-                intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems),
+                timing.ttl(),
+                timing.loopWait(),
+                timing.retryTimeout(),
                 longValue(raw, "maximum_lag_on_failover", DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER, where, problems),
                 boolValue(pg, "use_pg_rewind", false, where + ".postgresql", problems),
                 boolValue(pg, "use_slots", true, where + ".postgresql", problems),
                 secondsValue(raw, "member_slots_ttl", DynamicConfig.DEFAULT_MEMBER_SLOTS_TTL, where, problems),
                 PermanentSlots.physical(raw, where, problems),
                 boolValue(raw, "pause", false, where, problems),
-                secondsValue(raw, "primary_start_timeout", DynamicConfig.DEFAULT_PRIMARY_START_TIMEOUT, where, problems),
-                secondsValue(raw, "primary_stop_timeout", 0, where, problems),
+                secondsValue(raw, raw.containsKey("primary_start_timeout") || !raw.containsKey("master_start_timeout")
+                        ? "primary_start_timeout" : "master_start_timeout", DynamicConfig.DEFAULT_PRIMARY_START_TIMEOUT,
+                        where, problems),
                 boolValue(pg, "remove_data_directory_on_rewind_failure", false, where + ".postgresql", problems),
                 boolValue(pg, "remove_data_directory_on_diverged_timelines", false, where + ".postgresql", problems),
                 params,
                 raw,
                 0);
+    }
+
+    /**
+     * The ttl, loop_wait and retry_timeout in force for {@code raw}, with Patroni's minimums and adjustments
+     * ({@link Timing#adjust}); a value that is not a whole number is a problem and keeps its default.
+     */
+    public static Timing timing(Map<String, Object> raw, String where, List<String> problems) {
+        return Timing.adjust(intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
+                intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
+                intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems));
     }
 
     static Map<String, Object> asStringMap(Map<?, ?> m) {

@@ -13,6 +13,29 @@ class DynamicConfigParserTest {
     }
 
     @Test
+    void primaryStartTimeoutAndTheRewindSwitches_asPatroniNamesThem() {
+        List<String> problems = new ArrayList<>();
+        DynamicConfig none = DynamicConfigParser.parse(Map.of(), "config", problems);
+        assertThat(none.primaryStartTimeout()).as("Patroni's default").isEqualTo(300);
+        assertThat(none.removeDataDirectoryOnRewindFailure()).isFalse();
+        assertThat(none.removeDataDirectoryOnDivergedTimelines()).isFalse();
+        assertThat(DynamicConfigParser.parse(Map.of("primary_start_timeout", 0), "config", problems)
+                .primaryStartTimeout()).isZero();
+        assertThat(DynamicConfigParser.parse(Map.of("master_start_timeout", 60), "config", problems)
+                .primaryStartTimeout()).as("the name before Patroni 2.1").isEqualTo(60);
+        assertThat(DynamicConfigParser.parse(Map.of("master_start_timeout", 60, "primary_start_timeout", 30), "config",
+                problems).primaryStartTimeout()).as("the new name wins").isEqualTo(30);
+        DynamicConfig on = DynamicConfigParser.parse(Map.of("postgresql", Map.of(
+                "remove_data_directory_on_rewind_failure", true, "remove_data_directory_on_diverged_timelines", "on")),
+                "config", problems);
+        assertThat(on.removeDataDirectoryOnRewindFailure()).isTrue();
+        assertThat(on.removeDataDirectoryOnDivergedTimelines()).isTrue();
+        assertThat(problems).isEmpty();
+        DynamicConfigParser.parse(Map.of("primary_start_timeout", "later"), "config", problems);
+        assertThat(problems).singleElement().asString().contains("config.primary_start_timeout");
+    }
+
+    @Test
     void memberSlotsTtl_defaultsToPatroniFoursThirtyMinutes() {
         List<String> problems = new ArrayList<>();
         assertThat(DynamicConfigParser.parse(Map.of(), "config", problems).memberSlotsTtl()).isEqualTo(1800);
