@@ -68,12 +68,21 @@ public final class AdminActions {
         this.hooks = hooks;
     }
 
-    /** PATCH /config: merge patch, validated, then compare-and-set on the revision this node last read. */
+    /**
+     * PATCH /config: the config key read now (not the published snapshot, which may predate it right after
+     * bootstrap), the patch merged in, validated, then compare-and-set on the revision read, as Patroni's
+     * do_PATCH_config. Runs on the write executor, never on the event loop.
+     */
     Result patchConfig(Map<String, Object> patch) {
-        NodeSnapshot s = snapshot.get();
-        Optional<DynamicConfig> current = s == null || s.cluster() == null ? Optional.empty() : s.cluster().config();
+        Optional<DynamicConfig> current;
+        try {
+            current = dcs.read().config();
+        } catch (DcsException e) {
+            log.warn("PATCH /config: could not read the configuration from DCS: {}", e.getMessage());
+            return Result.error(503); // api.py do_PATCH_config: the cluster could not be read
+        }
         if (current.isEmpty()) {
-            return Result.error(503); // api.py do_PATCH_config: send_error(503)
+            return Result.error(503); // api.py do_PATCH_config: send_error(503), no config key to patch
         }
         Map<String, Object> merged = ConfigPatch.merge(current.get().raw(), patch);
         return write(current.get().raw(), merged, current.get().modRevision());
