@@ -72,6 +72,17 @@ final class AgentProcess {
         return process != null && process.isAlive();
     }
 
+    /** The exit code once the agent has exited by itself within {@code timeout}; empty while it runs. */
+    java.util.OptionalInt awaitExit(Duration timeout) {
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     long pid() {
         return process.pid();
     }

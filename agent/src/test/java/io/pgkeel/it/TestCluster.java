@@ -28,6 +28,7 @@ final class TestCluster implements AutoCloseable {
     final Path dir;
     final EtcdProcess etcd;
     final List<AgentProcess> nodes = new ArrayList<>();
+    private final List<AgentProcess> extras = new ArrayList<>();
     final Timing timing;
     private AgentProcess.Flavor flavor = AgentProcess.Flavor.PGKEEL;
     /** Rewrites a node's YAML (node name, text) before it is written: for tests of other forms of a setting. */
@@ -83,7 +84,21 @@ final class TestCluster implements AutoCloseable {
     }
 
     private AgentProcess newNode(String name) {
-        Path nodeDir = dir.resolve(name);
+        return newNode(name, name);
+    }
+
+    /**
+     * A node outside {@link #nodes} (awaitHealthy ignores it), in its own directory on its own ports, with the
+     * cluster's YAML under member name {@code memberName}; the caller starts it, {@link #close()} ends it.
+     */
+    AgentProcess extraNode(String dirName, String memberName) {
+        AgentProcess n = newNode(dirName, memberName);
+        extras.add(n);
+        return n;
+    }
+
+    private AgentProcess newNode(String dirName, String name) {
+        Path nodeDir = dir.resolve(dirName);
         try {
             Files.createDirectories(nodeDir);
             Host.giveToAgentUser(nodeDir);
@@ -221,7 +236,7 @@ final class TestCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AgentProcess n : nodes) {
+        for (AgentProcess n : Stream.concat(nodes.stream(), extras.stream()).toList()) {
             try {
                 n.terminate(Duration.ofSeconds(30));
             } catch (AssertionError e) {
