@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes the files that configure the local PostgreSQL for a role: postgresql.conf, pg_hba.conf, standby.signal
@@ -23,6 +25,8 @@ import java.util.function.Supplier;
  * reloading meanwhile reads the old file or the new one. Loop thread only.
  */
 final class ConfigFiles {
+    // the lines keep the logger name operators know them by
+    private static final Logger log = LoggerFactory.getLogger(PostgresController.class);
     private final DataDirectory dir;
     private final Supplier<PgkeelConfig> config;
     private final Supplier<DynamicConfig> dynamic;
@@ -85,9 +89,16 @@ final class ConfigFiles {
         PgkeelConfig.Postgresql pgc = cfg.postgresql();
         String socketDirectory = defaultSocketDirectory();
         boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
-        String conf = ConfigText.postgresqlConf(new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
+        ConfigText.Conf in = new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
                 pgc.parameters(), rewind, pgc.listenHosts(), pgc.port(), cfg.scope(), socketDirectory,
-                dir.exists("postgresql.base.conf")));
+                dir.exists("postgresql.base.conf"), dir.majorVersion());
+        String conf;
+        try {
+            ConfigText.configuredParameters(in).notes().forEach(n -> log.warn("postgresql.parameters: {}", n));
+            conf = ConfigText.postgresqlConf(in);
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("writing postgresql.conf: " + e.getMessage(), e);
+        }
         Optional<String> hba = ConfigText.pgHba(pgc.pgHba());
         try {
             writeAtomically(dir.resolve("postgresql.conf"), conf);

@@ -3,11 +3,15 @@ package io.pgkeel.agent.pg;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.config.Credentials;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -38,10 +42,13 @@ final class ConfigText {
      * @param clusterName         the scope, as cluster_name
      * @param socketDirectory     the default unix_socket_directories (a parameter may override it)
      * @param includeBaseConf     initdb's file was kept as postgresql.base.conf: include it first
+     * @param majorVersion        the PostgreSQL major version of the data directory (12, 13, ...): parameters
+     *                            renamed or removed between versions are written as this version knows them
+     *                            ({@link #serverParameters}); 0 when unknown: written as given
      */
     record Conf(boolean asPrimary, Standby standby, String following, Map<String, String> configKeyParameters,
                 Map<String, String> localParameters, boolean usePgRewind, String listenAddresses, int port,
-                String clusterName, String socketDirectory, boolean includeBaseConf) {
+                String clusterName, String socketDirectory, boolean includeBaseConf, int majorVersion) {
         Conf {
             Objects.requireNonNull(standby, "standby");
             Objects.requireNonNull(configKeyParameters, "configKeyParameters");
@@ -83,15 +90,19 @@ final class ConfigText {
         settings.put("hot_standby", "on");
         settings.put("max_wal_senders", "10");
         settings.put("max_replication_slots", "10");
-        settings.put("wal_keep_size", "128MB");
+        // Patroni's default, 8 segments of 16MB, under the name this version knows
+        if (c.majorVersion() > 0 && c.majorVersion() < 13) {
+            settings.put("wal_keep_segments", "8");
+        } else {
+            settings.put("wal_keep_size", "128MB");
+        }
         // a standby refused by a new primary (its slot is being created) retries after 1 s, not PostgreSQL's 5 s
         settings.put("wal_retrieve_retry_interval", "1s");
         settings.put("unix_socket_directories", c.socketDirectory());
         if (c.usePgRewind()) {
             settings.put("wal_log_hints", "on");
         }
-        settings.putAll(c.configKeyParameters());
-        settings.putAll(c.localParameters());
+        settings.putAll(configuredParameters(c).parameters());
         settings.put("listen_addresses", c.listenAddresses());
         settings.put("port", String.valueOf(c.port()));
         settings.put("cluster_name", c.clusterName());
@@ -110,6 +121,153 @@ final class ConfigText {
         }
         return conf.toString();
     }
+
+    /**
+     * The configured parameters as they go into postgresql.conf: the config key's, overridden by the local ones,
+     * then {@link #serverParameters} for the version. The notes say what was renamed or left out.
+     */
+    static ServerParameters configuredParameters(Conf c) {
+        Map<String, String> merged = new LinkedHashMap<>(c.configKeyParameters());
+        merged.putAll(c.localParameters());
+        return serverParameters(c.majorVersion(), merged);
+    }
+
+    /**
+     * Parameters after {@link #serverParameters}, and a sentence for each one renamed or left out.
+     *
+     * @param parameters in the order given, a renamed one in the place of its old name
+     */
+    record ServerParameters(Map<String, String> parameters, List<String> notes) {}
+
+    /** A parameter PostgreSQL renamed: {@code oldName} up to major version {@code newSince} - 1. */
+    private record Rename(String oldName, String newName, int newSince) {}
+
+    private static final List<Rename> RENAMED = List.of(
+            new Rename("wal_keep_segments", "wal_keep_size", 13),
+            new Rename("force_parallel_mode", "debug_parallel_query", 16));
+
+    /** trigger_file was recovery.conf's name of promote_trigger_file (a setting from 12), which 16 removed. */
+    private static final String TRIGGER_FILE = "trigger_file";
+
+    /** Parameters gone from PostgreSQL, by the first major version without them (release notes of each). */
+    private static final Map<String, Integer> REMOVED = Map.ofEntries(
+            Map.entry("checkpoint_segments", 10), // 9.5: max_wal_size
+            Map.entry("standby_mode", 12), // standby.signal, which pgkeel writes
+            Map.entry("operator_precedence_warning", 14),
+            Map.entry("vacuum_cleanup_index_scale_factor", 14),
+            Map.entry("stats_temp_directory", 15),
+            Map.entry("promote_trigger_file", 16),
+            Map.entry(TRIGGER_FILE, 16),
+            Map.entry("vacuum_defer_cleanup_age", 16),
+            Map.entry("db_user_namespace", 17),
+            Map.entry("old_snapshot_threshold", 17),
+            Map.entry("trace_recovery_messages", 17));
+
+    /**
+     * {@code parameters} as PostgreSQL {@code major} knows them, so that a configuration written for one version
+     * starts every other (Patroni's {@code ConfigHandler.get_server_parameters} and the version ranges of its
+     * parameter validator): wal_keep_segments and wal_keep_size converted into each other at 16MB a segment (the
+     * usual segment size; the one given wins when both are), force_parallel_mode and debug_parallel_query renamed
+     * either way, trigger_file named promote_trigger_file, wal_level hot_standby and archive written as replica, and
+     * parameters that version no longer has left out (PostgreSQL refuses to start on an unknown one). Names are
+     * matched case-insensitively, as PostgreSQL does; an extension's (with a dot) is never touched.
+     *
+     * @param major the major version (12, 13, ...); 0 when unknown: {@code parameters} unchanged
+     */
+    static ServerParameters serverParameters(int major, Map<String, String> parameters) {
+        if (major <= 0) {
+            return new ServerParameters(new LinkedHashMap<>(parameters), List.of());
+        }
+        Map<String, String> lower = new LinkedHashMap<>();
+        parameters.forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), v));
+        Map<String, String> out = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
+        parameters.forEach((name, value) -> {
+            String key = name.toLowerCase(Locale.ROOT);
+            for (Rename r : RENAMED) {
+                boolean newHere = major >= r.newSince();
+                String from = newHere ? r.oldName() : r.newName();
+                String to = newHere ? r.newName() : r.oldName();
+                if (key.equals(from)) {
+                    if (lower.containsKey(to)) {
+                        notes.add(name + " = '" + value + "' left out: PostgreSQL " + major + " has " + to
+                                + ", which is set too");
+                    } else {
+                        String converted = convertRenamed(from, value);
+                        notes.add(name + " = '" + value + "' written as " + to + " = '" + converted
+                                + "', its name in PostgreSQL " + major);
+                        out.put(to, converted);
+                    }
+                    return;
+                }
+            }
+            if (key.equals(TRIGGER_FILE) && major < REMOVED.get(TRIGGER_FILE)) {
+                if (!lower.containsKey("promote_trigger_file")) {
+                    notes.add(name + " written as promote_trigger_file, its name in PostgreSQL " + major);
+                    out.put("promote_trigger_file", value);
+                } else {
+                    notes.add(name + " left out: promote_trigger_file is set too");
+                }
+                return;
+            }
+            Integer removedIn = REMOVED.get(key);
+            if (removedIn != null && major >= removedIn) {
+                notes.add(name + " = '" + value + "' left out: PostgreSQL " + major + " has no such parameter");
+                return;
+            }
+            if (key.equals("wal_level") && (value.equalsIgnoreCase("hot_standby") || value.equalsIgnoreCase("archive"))) {
+                notes.add(name + " = '" + value + "' written as 'replica', its name since PostgreSQL 9.6");
+                out.put(name, "replica");
+                return;
+            }
+            out.put(name, value);
+        });
+        return new ServerParameters(out, List.copyOf(notes));
+    }
+
+    /** The value of renamed parameter {@code from} under its other name. */
+    private static String convertRenamed(String from, String value) {
+        return switch (from) {
+            case "wal_keep_segments" -> {
+                if (!value.trim().matches("\\d{1,12}")) {
+                    throw new IllegalArgumentException("postgresql.parameters.wal_keep_segments: '" + value
+                            + "' is not a whole number of segments");
+                }
+                yield Long.parseLong(value.trim()) * 16 + "MB";
+            }
+            case "wal_keep_size" -> {
+                try {
+                    yield String.valueOf((megabytes(value) + 8) / 16);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("postgresql.parameters.wal_keep_size: " + e.getMessage(), e);
+                }
+            }
+            default -> value;
+        };
+    }
+
+    /**
+     * A size setting in MB, its unit when none is given (wal_keep_size's): {@code 1GB}, {@code 16384kB}, {@code 100}.
+     *
+     * @throws IllegalArgumentException when it is not a size PostgreSQL accepts
+     */
+    static long megabytes(String value) {
+        Matcher m = SIZE.matcher(value.trim());
+        if (!m.matches() || m.group(1).length() > 12) {
+            throw new IllegalArgumentException("'" + value + "' is not a size (a number with kB, MB, GB or TB)");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "MB" : m.group(2);
+        return switch (unit) {
+            case "B" -> n / (1024 * 1024);
+            case "kB" -> n / 1024;
+            case "MB" -> n;
+            case "GB" -> n * 1024;
+            default -> n * 1024 * 1024;
+        };
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|MB|GB|TB)?");
 
     /**
      * The standby settings of a postgresql.conf written by {@link #postgresqlConf}, from its lines; "" for a setting
