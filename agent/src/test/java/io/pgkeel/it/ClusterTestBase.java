@@ -16,7 +16,12 @@ abstract class ClusterTestBase implements ClusterLogsOnFailure.HasCluster {
 
     @BeforeAll
     void startCluster() {
-        cluster = TestCluster.start(scope(), 3);
+        cluster = newCluster();
+    }
+
+    /** Starts the class's cluster: 3 nodes of the usual YAML unless a class needs another. */
+    protected TestCluster newCluster() {
+        return TestCluster.start(scope(), 3);
     }
 
     @AfterAll

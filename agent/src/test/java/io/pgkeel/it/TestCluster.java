@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BinaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -30,6 +31,8 @@ final class TestCluster implements AutoCloseable {
     final List<AgentProcess> nodes = new ArrayList<>();
     final Timing timing;
     private AgentProcess.Flavor flavor = AgentProcess.Flavor.PGKEEL;
+    /** Changes each node's YAML (given the node's name and text) before it is written. */
+    private BinaryOperator<String> yamlEdit = (name, yaml) -> yaml;
 
     private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
         this.scope = scope;
@@ -49,11 +52,25 @@ final class TestCluster implements AutoCloseable {
 
     /** A cluster of {@code flavor} agents (Patroni from Debian's package, for the benchmarks), same YAML. */
     static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor) {
+        return start(scope, size, timing, flavor, (name, yaml) -> yaml);
+    }
+
+    /**
+     * A cluster whose YAML {@code yamlEdit} changes, node by node (arguments: the node's name and its YAML), before
+     * it is written.
+     */
+    static TestCluster start(String scope, int size, BinaryOperator<String> yamlEdit) {
+        return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, yamlEdit);
+    }
+
+    private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                                     BinaryOperator<String> yamlEdit) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);
         TestCluster c = new TestCluster(scope, dir, etcd, timing);
         c.flavor = flavor;
+        c.yamlEdit = yamlEdit;
         try {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
@@ -77,7 +94,7 @@ final class TestCluster implements AutoCloseable {
             int api = Host.freePort();
             int pg = Host.freePort();
             Path config = nodeDir.resolve("pgkeel.yml");
-            Files.writeString(config, yaml(name, nodeDir, api, pg));
+            Files.writeString(config, yamlEdit.apply(name, yaml(name, nodeDir, api, pg)));
             Host.giveToAgentUser(config);
             return new AgentProcess(name, nodeDir, api, pg, config, flavor);
         } catch (IOException e) {
