@@ -136,7 +136,8 @@ final class Agent {
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
                         fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),
                         fresh.postgresql().parameters(), fresh.postgresql().pgHba(), fresh.postgresql().usePgRewind(),
-                        fresh.postgresql().callbacks()), fresh.tags(), fresh.source());
+                        fresh.postgresql().callbacks(), fresh.postgresql().useUnixSocket(),
+                        fresh.postgresql().useUnixSocketRepl()), fresh.tags(), fresh.source());
         config = applied;
         node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();

@@ -73,6 +73,10 @@ public record PgkeelConfig(
     /**
      * @param listenHosts  the addresses PostgreSQL listens on ({@code listen_addresses})
      * @param usePgRewind  a local {@code postgresql.use_pg_rewind}, which wins over the dynamic one when set
+     * @param useUnixSocket     {@code postgresql.use_unix_socket}: the agent reaches its own PostgreSQL as the
+     *                          superuser through the first absolute directory of unix_socket_directories
+     * @param useUnixSocketRepl {@code postgresql.use_unix_socket_repl}: Patroni's local replication connection
+     *                          through the socket; pgkeel makes no replication connection to its own PostgreSQL
      */
     public record Postgresql(
             String listenHosts,
@@ -87,7 +91,9 @@ public record PgkeelConfig(
             Map<String, String> parameters,
             List<String> pgHba,
             Optional<Boolean> usePgRewind,
-            Map<String, String> callbacks) {
+            Map<String, String> callbacks,
+            boolean useUnixSocket,
+            boolean useUnixSocketRepl) {
         public Postgresql {
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);

@@ -64,8 +64,8 @@ final class ConfigFiles {
             PgkeelConfig cfg = config.get();
             URI uri = URI.create(follow.connUrl());
             standby = ConfigText.standby(new ConfigText.Upstream(uri.getHost(), uri.getPort(),
-                    cfg.postgresql().replication().username(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
-                    dynamic.get().useSlots()));
+                    cfg.postgresql().replication(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
+                    dynamic.get().useSlots(), dir.majorVersion()));
         }
         write(asPrimary, standby, follow == null ? null : follow.name(), dynamic.get().pgParameters());
     }
@@ -117,6 +117,19 @@ final class ConfigFiles {
         }
         writePgpass();
         writtenParameters = configKeyParameters;
+    }
+
+    /**
+     * unix_socket_directories as postgresql.conf sets it: the local parameter, else the config key's, else
+     * {@link #defaultSocketDirectory}.
+     */
+    String unixSocketDirectories() {
+        String local = config.get().postgresql().parameters().get("unix_socket_directories");
+        if (local != null) {
+            return local;
+        }
+        String shared = dynamic.get().pgParameters().get("unix_socket_directories");
+        return shared != null ? shared : defaultSocketDirectory();
     }
 
     /**

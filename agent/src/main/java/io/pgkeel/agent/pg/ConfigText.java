@@ -59,15 +59,17 @@ final class ConfigText {
     /**
      * The member a standby streams from and how it authenticates.
      *
-     * @param host           the upstream's host, from its conn_url
-     * @param port           the upstream's port
-     * @param replicationUser the role that streams
-     * @param passfile       the pgpass file, an absolute path (a relative one would be read from the data directory)
-     * @param memberName     this member: its application_name and, with slots, its slot's name
-     * @param useSlots       the config key's {@code use_slots}: stream through this member's physical slot
+     * @param host         the upstream's host, from its conn_url
+     * @param port         the upstream's port
+     * @param replication  the role that streams, with its connection options
+     * @param passfile     the pgpass file, an absolute path (a relative one would be read from the data directory)
+     * @param memberName   this member: its application_name and, with slots, its slot's name
+     * @param useSlots     the config key's {@code use_slots}: stream through this member's physical slot
+     * @param majorVersion this PostgreSQL's major version: its libpq reads primary_conninfo, and knows only the
+     *                     options of its version ({@link #libpqOptions}); 0 when unknown
      */
-    record Upstream(String host, int port, String replicationUser, Path passfile, String memberName,
-                    boolean useSlots) {}
+    record Upstream(String host, int port, Credentials replication, Path passfile, String memberName,
+                    boolean useSlots, int majorVersion) {}
 
     /** primary_conninfo and primary_slot_name as they stand in postgresql.conf, unquoted; "" when unset. */
     record Standby(String primaryConninfo, String primarySlotName) {
@@ -75,11 +77,60 @@ final class ConfigText {
         static final Standby NONE = new Standby("", "");
     }
 
-    /** The standby settings for streaming from {@code u} (the slot name is Patroni's, {@link Member#slotName}). */
+    /**
+     * The standby settings for streaming from {@code u} (the slot name is Patroni's, {@link Member#slotName}):
+     * the replication role's connection options in primary_conninfo, sslmode {@code prefer} unless given (Patroni's
+     * {@code primary_conninfo_params}).
+     */
     static Standby standby(Upstream u) {
-        return new Standby("host=" + u.host() + " port=" + u.port() + " user=" + u.replicationUser() + " passfile="
-                + u.passfile() + " application_name=" + u.memberName() + " sslmode=prefer connect_timeout=3",
-                u.useSlots() ? Member.slotName(u.memberName()) : "");
+        Map<String, String> kw = new LinkedHashMap<>();
+        kw.put("host", u.host());
+        kw.put("port", String.valueOf(u.port()));
+        kw.put("user", u.replication().username());
+        kw.put("passfile", u.passfile().toString());
+        kw.put("application_name", u.memberName());
+        kw.put("sslmode", "prefer");
+        kw.putAll(libpqOptions(u.replication(), u.majorVersion()));
+        kw.put("connect_timeout", "3");
+        return new Standby(conninfo(kw), u.useSlots() ? Member.slotName(u.memberName()) : "");
+    }
+
+    /**
+     * The libpq version that brought each connection option newer than PostgreSQL 12 (Patroni's
+     * {@code AUTH_ALLOWED_PARAMETERS_VERSIONS}): an older libpq refuses a connection string that names it.
+     */
+    private static final Map<String, Integer> OPTION_SINCE = Map.of("sslpassword", 13, "channel_binding", 13,
+            "sslcrldir", 14, "sslnegotiation", 17);
+
+    /**
+     * {@code who}'s connection options ({@link Credentials#OPTIONS}) that the libpq of major version {@code major}
+     * knows, as libpq keywords; all of them when the version is unknown (0).
+     */
+    static Map<String, String> libpqOptions(Credentials who, int major) {
+        Map<String, String> out = new LinkedHashMap<>();
+        who.options().forEach((k, v) -> {
+            if (major <= 0 || major >= OPTION_SINCE.getOrDefault(k, 0)) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * A libpq connection string, {@code keyword=value} separated by spaces, each value with {@code '}, {@code \}
+     * and spaces escaped by a backslash (Patroni's {@code format_dsn}); null values are left out.
+     */
+    static String conninfo(Map<String, String> keywords) {
+        StringBuilder sb = new StringBuilder();
+        keywords.forEach((k, v) -> {
+            if (v != null) {
+                if (!sb.isEmpty()) {
+                    sb.append(' ');
+                }
+                sb.append(k).append('=').append(v.replaceAll("(['\\\\ ])", "\\\\$1"));
+            }
+        });
+        return sb.toString();
     }
 
     /** postgresql.conf: one {@code name = 'value'} line per setting, later sources overriding earlier ones in place. */

@@ -52,10 +52,11 @@ class ConfigTextTest {
             """;
     private static final String CONNINFO = "host=10.0.0.2 port=5433 user=replicator passfile=/etc/pgkeel/pgpass"
             + " application_name=Node-1.a sslmode=prefer connect_timeout=3";
-    private static final ConfigText.Upstream NODE2 = new ConfigText.Upstream("10.0.0.2", 5433, "replicator",
-            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", true);
-    private static final ConfigText.Upstream NODE2_NO_SLOTS = new ConfigText.Upstream("10.0.0.2", 5433, "replicator",
-            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false);
+    private static final Credentials REPLICATOR = new Credentials("replicator", "r");
+    private static final ConfigText.Upstream NODE2 = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR,
+            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", true, 15);
+    private static final ConfigText.Upstream NODE2_NO_SLOTS = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR,
+            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false, 15);
 
     /** The inputs of one row: a primary with defaults, changed by the row. */
     private static final class In {
@@ -150,14 +151,16 @@ class ConfigTextTest {
                         recovery_target_timeline = 'latest'
                         primary_slot_name = ''
                         """),
-                row("' doubled and \\ escaped in values", in -> {
+                row("' doubled and \\ escaped in values; ', \\ and space escaped in conninfo values first", in -> {
                     in.local = params("log_line_prefix", "it's %m \\ ");
                     in.socketDirectory = "/run/o'neil\\s";
-                    in.replicaOf("node2", new ConfigText.Upstream("10.0.0.2", 5433, "re'pl",
-                            Path.of("/home/o'neil/pg\\pass"), "node3", false));
+                    in.replicaOf("node2", new ConfigText.Upstream("10.0.0.2", 5433, new Credentials("re'pl", null),
+                            Path.of("/home/o'neil/pg\\pass"), "node3", false, 15));
                 }, HEADER + DEFAULTS.replace("'/var/run/postgresql'", "'/run/o''neil\\\\s'")
                         + "log_line_prefix = 'it''s %m \\\\ '\n" + MANAGED
-                        + "primary_conninfo = 'host=10.0.0.2 port=5433 user=re''pl passfile=/home/o''neil/pg\\\\pass"
+                        // conninfo user=re\'pl passfile=/home/o\'neil/pg\\pass, then quoted for postgresql.conf
+                        + "primary_conninfo = 'host=10.0.0.2 port=5433 user=re\\\\''pl"
+                        + " passfile=/home/o\\\\''neil/pg\\\\\\\\pass"
                         + " application_name=node3 sslmode=prefer connect_timeout=3'\n"
                         + "primary_slot_name = ''\n# pgkeel: following node2\n"),
                 row("PostgreSQL 12: the default keeps WAL as wal_keep_segments (8 x 16MB), its name there", in -> {
@@ -344,6 +347,53 @@ class ConfigTextTest {
         if (given.equals(expected)) {
             assertThat(out.notes()).isEmpty();
         }
+    }
+
+    private static ConfigText.Upstream upstreamWith(int major, String... options) {
+        return new ConfigText.Upstream("10.0.0.2", 5433, new Credentials("replicator", "r", params(options)),
+                Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false, major);
+    }
+
+    private static final String CONNINFO_HEAD = "host=10.0.0.2 port=5433 user=replicator passfile=/etc/pgkeel/pgpass"
+            + " application_name=Node-1.a";
+
+    /**
+     * The replication role's connection options in primary_conninfo, each one, in the versions whose libpq knows
+     * it (Patroni's {@code primary_conninfo_params} and {@code format_dsn}).
+     */
+    /** A row: the options given, for PostgreSQL {@code major}, and the part of primary_conninfo they make. */
+    private static Arguments optionRow(String name, int major, String expectedOptions, String... options) {
+        return arguments(name, upstreamWith(major, options),
+                CONNINFO_HEAD + " " + expectedOptions + " connect_timeout=3");
+    }
+
+    static Stream<Arguments> replicationOptionRows() {
+        return Stream.of(
+                optionRow("sslmode replaces the default prefer", 15, "sslmode=verify-full", "sslmode", "verify-full"),
+                optionRow("client certificate, key and root", 15, "sslmode=verify-ca sslcert=/etc/pg/c.crt"
+                                + " sslkey=/etc/pg/c.key sslrootcert=/etc/pg/root.crt", "sslcert", "/etc/pg/c.crt",
+                        "sslkey", "/etc/pg/c.key", "sslrootcert", "/etc/pg/root.crt", "sslmode", "verify-ca"),
+                optionRow("sslpassword, escaped", 15, "sslmode=prefer sslpassword=it\\'s\\ a\\ \\\\\\ pass",
+                        "sslpassword", "it's a \\ pass"),
+                optionRow("sslcrl", 15, "sslmode=prefer sslcrl=/etc/pg/root.crl", "sslcrl", "/etc/pg/root.crl"),
+                optionRow("sslcrldir on 14+", 14, "sslmode=prefer sslcrldir=/etc/pg/crl", "sslcrldir", "/etc/pg/crl"),
+                optionRow("sslcrldir left out on 13 (its libpq refuses it)", 13, "sslmode=prefer", "sslcrldir", "/x"),
+                optionRow("sslnegotiation on 17", 17, "sslmode=require sslnegotiation=direct", "sslnegotiation",
+                        "direct", "sslmode", "require"),
+                optionRow("sslnegotiation left out on 16", 16, "sslmode=prefer", "sslnegotiation", "direct"),
+                optionRow("gssencmode", 12, "sslmode=prefer gssencmode=disable", "gssencmode", "disable"),
+                optionRow("channel_binding on 13+", 13, "sslmode=prefer channel_binding=require", "channel_binding",
+                        "require"),
+                optionRow("channel_binding and sslpassword left out on 12", 12, "sslmode=prefer", "channel_binding",
+                        "require", "sslpassword", "p"),
+                optionRow("version unknown: every option", 0, "sslmode=prefer sslnegotiation=direct", "sslnegotiation",
+                        "direct"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("replicationOptionRows")
+    void theReplicationRolesOptionsGoIntoPrimaryConninfo(String name, ConfigText.Upstream upstream, String expected) {
+        assertThat(ConfigText.standby(upstream).primaryConninfo()).isEqualTo(expected);
     }
 
     @Test
