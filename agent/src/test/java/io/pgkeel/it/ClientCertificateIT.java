@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -74,7 +75,7 @@ class ClientCertificateIT extends ClusterTestBase {
                 + " FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)"
                 + " WHERE r.application_name = '" + replica.name + "'")).isEqualTo("t");
         Sql.execute(primary.pgPort, "CREATE TABLE certs_it AS SELECT 1 AS x");
-        Await.until(java.time.Duration.ofSeconds(20), "the table on the replica",
+        Await.until(Duration.ofSeconds(20), "the table on the replica",
                 () -> "1".equals(Sql.queryString(replica.pgPort, "SELECT count(*) FROM certs_it")));
         // every agent's own connection, as the superuser, is a certificate login over TLS too
         for (AgentProcess n : cluster.nodes) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgkeel.agent.pg.UnixSocketFactory;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -56,7 +57,7 @@ class UnixSocketIT extends ClusterTestBase {
         }
         Sql.execute(primary.pgPort, "CREATE TABLE socket_it AS SELECT 1 AS x");
         AgentProcess replica = cluster.nodes.stream().filter(n -> n != primary).findFirst().orElseThrow();
-        Await.until(java.time.Duration.ofSeconds(20), "the table on the replica",
+        Await.until(Duration.ofSeconds(20), "the table on the replica",
                 () -> "1".equals(Sql.queryString(replica.pgPort, "SELECT count(*) FROM socket_it")));
     }
 }
