@@ -148,7 +148,8 @@ final class Agent {
                         fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),
                         fresh.postgresql().parameters(), fresh.postgresql().pgHba(), fresh.postgresql().usePgRewind(),
                         fresh.postgresql().callbacks(), fresh.postgresql().removeDataDirectoryOnRewindFailure(),
-                        fresh.postgresql().removeDataDirectoryOnDivergedTimelines()), fresh.tags(), fresh.source());
+                        fresh.postgresql().removeDataDirectoryOnDivergedTimelines(), fresh.postgresql().useUnixSocket(),
+                        fresh.postgresql().useUnixSocketRepl()), fresh.tags(), fresh.source());
         config = applied;
         node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();

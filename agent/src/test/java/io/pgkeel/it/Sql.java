@@ -6,12 +6,19 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
+import java.util.function.IntFunction;
 
 /** Short-lived JDBC connections to one test node as the superuser. */
 final class Sql {
     static final String PASSWORD = "it-secret";
     /** The replication role's: a backslash, a quote and a colon, each quoted differently in SQL, YAML and pgpass. */
     static final String REPLICATION_PASSWORD = "rep\\se'c:ret";
+
+    /**
+     * Properties that replace the password login for a port (a client certificate, a unix socket), for a class
+     * whose pg_hba refuses it; null: the password over TCP. Set and reset by that class.
+     */
+    static volatile IntFunction<Properties> loginOverride;
 
     private Sql() {}
 
@@ -22,6 +29,10 @@ final class Sql {
         p.setProperty("connectTimeout", "2");
         p.setProperty("socketTimeout", "5");
         p.setProperty("sslmode", "disable");
+        IntFunction<Properties> override = loginOverride;
+        if (override != null) {
+            p.putAll(override.apply(port));
+        }
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", p);
     }
 

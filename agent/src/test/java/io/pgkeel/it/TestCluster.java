@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BinaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -31,8 +32,8 @@ final class TestCluster implements AutoCloseable {
     private final List<AgentProcess> extras = new ArrayList<>();
     final Timing timing;
     private AgentProcess.Flavor flavor = AgentProcess.Flavor.PGKEEL;
-    /** Rewrites a node's YAML (node name, text) before it is written: for tests of other forms of a setting. */
-    private java.util.function.BinaryOperator<String> yamlEdit = (name, yaml) -> yaml;
+    /** Changes each node's YAML (given the node's name and text) before it is written. */
+    private BinaryOperator<String> yamlEdit = (name, yaml) -> yaml;
 
     private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
         this.scope = scope;
@@ -55,13 +56,16 @@ final class TestCluster implements AutoCloseable {
         return start(scope, size, timing, flavor, (name, yaml) -> yaml);
     }
 
-    /** As {@link #start(String, int)}, each node's YAML first passed through {@code yamlEdit(name, yaml)}. */
-    static TestCluster start(String scope, int size, java.util.function.BinaryOperator<String> yamlEdit) {
+    /**
+     * A cluster whose YAML {@code yamlEdit} changes, node by node (arguments: the node's name and its YAML), before
+     * it is written.
+     */
+    static TestCluster start(String scope, int size, BinaryOperator<String> yamlEdit) {
         return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, yamlEdit);
     }
 
     private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
-                                     java.util.function.BinaryOperator<String> yamlEdit) {
+                                     BinaryOperator<String> yamlEdit) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);

@@ -10,12 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -272,10 +274,24 @@ public final class ConfigLoader {
         optionalMap(pg, "callbacks").ifPresent(c -> {
             c.entries().forEach((k, v) -> callbacks.put(k, scalar(v)));
         });
+        // the agent's own connections (JDBC) cannot check a CRL: refusing beats connecting without the check
+        for (String user : List.of("superuser", "rewind")) {
+            optionalMap(auth, user).ifPresent(u -> {
+                for (String crl : List.of("sslcrl", "sslcrldir")) {
+                    if (u.entries().containsKey(crl)) {
+                        throw bad(u.entries().get(crl), "the agent's own connections as this user use the"
+                                + " PostgreSQL JDBC driver, which cannot check a certificate revocation list; remove"
+                                + " it (postgresql.authentication.replication." + crl + " is honoured: pg_basebackup"
+                                + " and streaming use libpq)");
+                    }
+                }
+            });
+        }
         return new PgkeelConfig.Postgresql(listenHosts, port, connect, dataDir, binDir, pgpass, superuser, replication,
                 rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks,
                 optionalBool(pg, "remove_data_directory_on_rewind_failure"),
-                optionalBool(pg, "remove_data_directory_on_diverged_timelines"));
+                optionalBool(pg, "remove_data_directory_on_diverged_timelines"),
+                optionalBool(pg, "use_unix_socket").orElse(false), optionalBool(pg, "use_unix_socket_repl").orElse(false));
     }
 
     /** Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest. */
@@ -295,8 +311,26 @@ public final class ConfigLoader {
         }
     }
 
+    /** The values libpq accepts for each enumerated connection option (libpq "Parameter Key Words"). */
+    private static final Map<String, Set<String>> OPTION_VALUES = Map.of(
+            "sslmode", Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+            "sslnegotiation", Set.of("postgres", "direct"),
+            "gssencmode", Set.of("disable", "prefer", "require"),
+            "channel_binding", Set.of("disable", "prefer", "require"));
+
     private Credentials credentials(MapNode node) {
-        return new Credentials(requiredString(node, "username"), optionalString(node, "password").orElse(null));
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String k : Credentials.OPTIONS) {
+            optionalString(node, k).ifPresent(v -> {
+                Set<String> allowed = OPTION_VALUES.get(k);
+                if (allowed != null && !allowed.contains(v)) {
+                    throw bad(node.entries().get(k), "'" + v + "' is not one of " + new TreeSet<>(allowed));
+                }
+                options.put(k, v);
+            });
+        }
+        return new Credentials(requiredString(node, "username"), optionalString(node, "password").orElse(null),
+                options);
     }
 
     private List<HostPort> etcdHosts(MapNode etcd3) {

@@ -72,7 +72,6 @@ public final class PatroniKeys {
     private static final String ROLE_SPECIFIC = "role-specific settings are not implemented yet; the common ones apply"
             + " to every role";
     private static final String REPLICA_METHODS = "pgkeel creates replicas with pg_basebackup only";
-    private static final String LIBPQ = "this libpq connection option is not passed on yet";
 
     static {
         // --- local YAML: global ---
@@ -131,16 +130,18 @@ public final class PatroniKeys {
         for (String user : List.of("superuser", "replication", "rewind")) {
             local("postgresql.authentication." + user + ".username", Status.ACTED_ON, "");
             local("postgresql.authentication." + user + ".password", Status.ACTED_ON, "");
-            for (String k : List.of("sslmode", "sslkey", "sslpassword", "sslcert", "sslrootcert", "sslcrl",
-                    "sslcrldir", "sslnegotiation", "gssencmode", "channel_binding")) {
-                local("postgresql.authentication." + user + "." + k, Status.IGNORED_WARN, LIBPQ);
+            // libpq's connection options: passed to libpq as written, to the JDBC driver as it names them (a CRL
+            // the driver cannot check is refused for the superuser and rewind roles: ConfigLoader)
+            for (String k : Credentials.OPTIONS) {
+                local("postgresql.authentication." + user + "." + k, Status.ACTED_ON, "");
             }
         }
         local("postgresql.proxy_address", Status.IGNORED_WARN, "not published in the member key");
         local("postgresql.config_dir", Status.IGNORED_WARN, "configuration files are written to data_dir");
         local("postgresql.bin_name.*", Status.IGNORED_WARN, "PostgreSQL's tools are called by their own names");
-        local("postgresql.use_unix_socket", Status.IGNORED_WARN, "pgkeel connects over TCP");
-        local("postgresql.use_unix_socket_repl", Status.IGNORED_WARN, "replicas connect over TCP");
+        local("postgresql.use_unix_socket", Status.ACTED_ON, "");
+        // Patroni's local replication connections; pgkeel makes none to its own PostgreSQL, so nothing to move
+        local("postgresql.use_unix_socket_repl", Status.ACTED_ON, "");
         local("postgresql.custom_conf", Status.IGNORED_WARN, "pgkeel writes postgresql.conf itself");
         local("postgresql.create_replica_methods", Status.IGNORED_WARN, REPLICA_METHODS);
         local("postgresql.before_stop", Status.IGNORED_WARN, "no script runs before PostgreSQL stops");

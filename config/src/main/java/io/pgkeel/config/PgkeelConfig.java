@@ -79,6 +79,10 @@ public record PgkeelConfig(
      * @param removeDataDirectoryOnRewindFailure    a local {@code postgresql.remove_data_directory_on_rewind_failure},
      *                                              which wins over the dynamic one when set (Patroni's merge)
      * @param removeDataDirectoryOnDivergedTimelines likewise {@code remove_data_directory_on_diverged_timelines}
+     * @param useUnixSocket     {@code postgresql.use_unix_socket}: the agent reaches its own PostgreSQL as the
+     *                          superuser through the first absolute directory of unix_socket_directories
+     * @param useUnixSocketRepl {@code postgresql.use_unix_socket_repl}: Patroni's local replication connection
+     *                          through the socket; pgkeel makes no replication connection to its own PostgreSQL
      */
     public record Postgresql(
             String listenHosts,
@@ -95,7 +99,9 @@ public record PgkeelConfig(
             Optional<Boolean> usePgRewind,
             Map<String, String> callbacks,
             Optional<Boolean> removeDataDirectoryOnRewindFailure,
-            Optional<Boolean> removeDataDirectoryOnDivergedTimelines) {
+            Optional<Boolean> removeDataDirectoryOnDivergedTimelines,
+            boolean useUnixSocket,
+            boolean useUnixSocketRepl) {
         public Postgresql {
             parameters = Map.copyOf(parameters);
             pgHba = List.copyOf(pgHba);

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes the files that configure the local PostgreSQL for a role: postgresql.conf, pg_hba.conf, standby.signal
@@ -22,6 +24,8 @@ import java.util.function.Supplier;
  * reloading meanwhile reads the old file or the new one. Loop thread only.
  */
 final class ConfigFiles {
+    // the lines keep the logger name operators know them by
+    private static final Logger log = LoggerFactory.getLogger(PostgresController.class);
     private final DataDirectory dir;
     private final Supplier<PgkeelConfig> config;
     private final Supplier<DynamicConfig> dynamic;
@@ -59,8 +63,8 @@ final class ConfigFiles {
             PgkeelConfig cfg = config.get();
             ConnUrl upstream = ConnUrl.parse(follow.connUrl());
             standby = ConfigText.standby(new ConfigText.Upstream(upstream.host(), upstream.port(),
-                    cfg.postgresql().replication().username(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
-                    dynamic.get().useSlots()));
+                    cfg.postgresql().replication(), cfg.postgresql().pgpass().toAbsolutePath(), cfg.name(),
+                    dynamic.get().useSlots(), dir.majorVersion()));
         }
         write(asPrimary, standby, follow == null ? null : follow.name(), dynamic.get().pgParameters());
     }
@@ -84,9 +88,16 @@ final class ConfigFiles {
         PgkeelConfig.Postgresql pgc = cfg.postgresql();
         String socketDirectory = defaultSocketDirectory();
         boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
-        String conf = ConfigText.postgresqlConf(new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
+        ConfigText.Conf in = new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
                 pgc.parameters(), rewind, pgc.listenHosts(), pgc.port(), cfg.scope(), socketDirectory,
-                dir.exists("postgresql.base.conf")));
+                dir.exists("postgresql.base.conf"), dir.majorVersion());
+        String conf;
+        try {
+            ConfigText.configuredParameters(in).notes().forEach(n -> log.warn("postgresql.parameters: {}", n));
+            conf = ConfigText.postgresqlConf(in);
+        } catch (IllegalArgumentException e) {
+            throw new PostgresException("writing postgresql.conf: " + e.getMessage(), e);
+        }
         Optional<String> hba = ConfigText.pgHba(pgc.pgHba());
         try {
             writeAtomically(dir.resolve("postgresql.conf"), conf);
@@ -105,6 +116,19 @@ final class ConfigFiles {
         }
         writePgpass();
         writtenParameters = configKeyParameters;
+    }
+
+    /**
+     * unix_socket_directories as postgresql.conf sets it: the local parameter, else the config key's, else
+     * {@link #defaultSocketDirectory}.
+     */
+    String unixSocketDirectories() {
+        String local = config.get().postgresql().parameters().get("unix_socket_directories");
+        if (local != null) {
+            return local;
+        }
+        String shared = dynamic.get().pgParameters().get("unix_socket_directories");
+        return shared != null ? shared : defaultSocketDirectory();
     }
 
     /**

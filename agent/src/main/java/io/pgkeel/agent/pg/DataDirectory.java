@@ -66,6 +66,20 @@ final class DataDirectory {
         return Files.exists(dir.resolve("PG_VERSION"));
     }
 
+    /**
+     * The major version in PG_VERSION (12, 13, ...; 9.6 reads as 9); 0 when the directory holds no cluster or the
+     * file cannot be read.
+     */
+    int majorVersion() {
+        try {
+            String v = Files.readString(dir.resolve("PG_VERSION")).trim();
+            int dot = v.indexOf('.');
+            return Integer.parseInt(dot < 0 ? v : v.substring(0, dot));
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
     boolean exists(String file) {
         return Files.exists(dir.resolve(file));
     }

@@ -28,6 +28,12 @@ final class PeerSql {
      * connection (and authentication) in the middle of its write downtime.
      */
     private final Map<String, Connection> peerConnections = new HashMap<>();
+    private final ClientKeys keys;
+
+    /** @param keys client keys in the form the driver reads */
+    PeerSql(ClientKeys keys) {
+        this.keys = keys;
+    }
 
     /**
      * The larger of {@code peer}'s received and replayed LSN, asked as {@code who} over a kept connection (connect
@@ -81,16 +87,17 @@ final class PeerSql {
         }
     }
 
-    private static Connection connectTo(URI target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
+    /** A connection as {@code who}, with its connection options ({@link JdbcSettings}), over TCP. */
+    private Connection connectTo(URI target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
             throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", who.username());
-        if (who.password() != null) {
-            p.setProperty("password", who.password());
+        Properties p;
+        try {
+            p = JdbcSettings.properties(who, null, keys::forJdbc);
+        } catch (IllegalArgumentException e) {
+            throw new SQLException(e.getMessage(), e);
         }
         p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
-        p.setProperty("sslmode", "disable");
         p.setProperty("ApplicationName", "pgkeel");
         return DriverManager.getConnection("jdbc:postgresql://" + target.getHost() + ":" + target.getPort() + "/postgres", p);
     }

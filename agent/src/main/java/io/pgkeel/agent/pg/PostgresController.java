@@ -32,7 +32,7 @@ public final class PostgresController implements LocalPostgres {
     private final DataDirectory dir;
     private final ConfigFiles files;
     private final Probe probe;
-    private final PeerSql peers = new PeerSql();
+    private final PeerSql peers;
     private final Slots slots;
     private final ProcessControl control;
 
@@ -46,8 +46,12 @@ public final class PostgresController implements LocalPostgres {
         Path dataDir = config.postgresql().dataDir().toAbsolutePath();
         this.dir = new DataDirectory(dataDir, dataDir.resolveSibling(dataDir.getFileName() + ".postmaster.log"),
                 () -> this.config.postgresql().binDir());
-        LocalConnection local = new LocalConnection(() -> this.config.postgresql());
         this.files = new ConfigFiles(dir, () -> this.config, dynamic);
+        // PEM client keys converted for the JDBC driver, beside the data directory like the postmaster log
+        ClientKeys keys = new ClientKeys(dataDir.resolveSibling(dataDir.getFileName() + ".client-keys"));
+        this.peers = new PeerSql(keys);
+        LocalConnection local = new LocalConnection(() -> this.config.postgresql(), files::unixSocketDirectories,
+                keys);
         this.probe = new Probe(dir, local, files::writtenParameters);
         this.slots = new Slots(local);
         this.control = new ProcessControl(dir, files, local, peers, () -> this.config, clock,

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -159,9 +160,15 @@ final class ProcessControl {
         files.writePgpass();
         log.info("cloning from {} ({}) with pg_basebackup", source.name(), source.connUrl());
         long[] lastLog = {0};
+        // the replication role's connection options apply as they do to primary_conninfo (Patroni's basebackup
+        // connects with the same replication connection parameters)
+        Map<String, String> conninfo = new LinkedHashMap<>();
+        conninfo.put("host", from.host());
+        conninfo.put("port", String.valueOf(from.port()));
+        conninfo.put("user", pgc.replication().username());
+        conninfo.putAll(ConfigText.libpqOptions(pgc.replication(), majorVersionOfTools()));
         ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_basebackup"), "-D", dir.path().toString(),
-                        "-h", from.host(), "-p", String.valueOf(from.port()), "-U", pgc.replication().username(),
-                        "-X", "stream", "-c", "fast", "-P", "-w"),
+                        "-d", ConfigText.conninfo(conninfo), "-X", "stream", "-c", "fast", "-P", "-w"),
                 Map.of("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString()), CLONE_TIMEOUT, line -> {
                     long now = clock.nanoTime();
                     if (now - lastLog[0] > 2_000_000_000L || !line.contains("kB")) {
@@ -362,8 +369,14 @@ final class ProcessControl {
             }
         }
         ConnUrl from = ConnUrl.parse(source.connUrl());
-        String conninfo = "host=" + from.host() + " port=" + from.port() + " user=" + who.username()
-                + " dbname=postgres connect_timeout=5";
+        Map<String, String> kw = new LinkedHashMap<>();
+        kw.put("host", from.host());
+        kw.put("port", String.valueOf(from.port()));
+        kw.put("user", who.username());
+        kw.put("dbname", "postgres");
+        kw.putAll(ConfigText.libpqOptions(who, dir.majorVersion()));
+        kw.put("connect_timeout", "5");
+        String conninfo = ConfigText.conninfo(kw);
         Map<String, String> env = new HashMap<>();
         if (who.password() != null) {
             env.put("PGPASSWORD", who.password());
@@ -451,6 +464,17 @@ final class ProcessControl {
             throw new PostgresException("removing data directory " + dataDir + ": " + e.getMessage(), e);
         }
         log.info("removed data directory {}", dataDir);
+    }
+
+    /**
+     * The major version of the PostgreSQL tools, before a data directory exists: the bin_dir's parent is named by it
+     * on Debian ({@code /usr/lib/postgresql/15/bin}); 0 when it is not, and every connection option is passed.
+     */
+    private int majorVersionOfTools() {
+        Path bin = pgc().binDir();
+        Path parent = bin == null ? null : bin.toAbsolutePath().getParent();
+        String name = parent == null || parent.getFileName() == null ? "" : parent.getFileName().toString();
+        return name.matches("\\d{2}") ? Integer.parseInt(name) : 0;
     }
 
     private void createEmptyDataDir() {

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,10 +52,11 @@ class ConfigTextTest {
             """;
     private static final String CONNINFO = "host=10.0.0.2 port=5433 user=replicator passfile=/etc/pgkeel/pgpass"
             + " application_name=Node-1.a sslmode=prefer connect_timeout=3";
-    private static final ConfigText.Upstream NODE2 = new ConfigText.Upstream("10.0.0.2", 5433, "replicator",
-            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", true);
-    private static final ConfigText.Upstream NODE2_NO_SLOTS = new ConfigText.Upstream("10.0.0.2", 5433, "replicator",
-            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false);
+    private static final Credentials REPLICATOR = new Credentials("replicator", "r");
+    private static final ConfigText.Upstream NODE2 = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR,
+            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", true, 15);
+    private static final ConfigText.Upstream NODE2_NO_SLOTS = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR,
+            Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false, 15);
 
     /** The inputs of one row: a primary with defaults, changed by the row. */
     private static final class In {
@@ -66,6 +68,7 @@ class ConfigTextTest {
         boolean usePgRewind;
         String socketDirectory = "/var/run/postgresql";
         boolean includeBaseConf = true;
+        int majorVersion = 15;
 
         In replicaOf(String member, ConfigText.Upstream upstream) {
             asPrimary = false;
@@ -79,7 +82,8 @@ class ConfigTextTest {
         In in = new In();
         change.accept(in);
         return arguments(name, new ConfigText.Conf(in.asPrimary, in.standby, in.following, in.configKey, in.local,
-                in.usePgRewind, "10.0.0.1", 5432, "demo", in.socketDirectory, in.includeBaseConf), expected);
+                in.usePgRewind, "10.0.0.1", 5432, "demo", in.socketDirectory, in.includeBaseConf, in.majorVersion),
+                expected);
     }
 
     private static Map<String, String> params(String... keysAndValues) {
@@ -147,16 +151,35 @@ class ConfigTextTest {
                         recovery_target_timeline = 'latest'
                         primary_slot_name = ''
                         """),
-                row("' doubled and \\ escaped in values", in -> {
+                row("' doubled and \\ escaped in values; ', \\ and space escaped in conninfo values first", in -> {
                     in.local = params("log_line_prefix", "it's %m \\ ");
                     in.socketDirectory = "/run/o'neil\\s";
-                    in.replicaOf("node2", new ConfigText.Upstream("10.0.0.2", 5433, "re'pl",
-                            Path.of("/home/o'neil/pg\\pass"), "node3", false));
+                    in.replicaOf("node2", new ConfigText.Upstream("10.0.0.2", 5433, new Credentials("re'pl", null),
+                            Path.of("/home/o'neil/pg\\pass"), "node3", false, 15));
                 }, HEADER + DEFAULTS.replace("'/var/run/postgresql'", "'/run/o''neil\\\\s'")
                         + "log_line_prefix = 'it''s %m \\\\ '\n" + MANAGED
-                        + "primary_conninfo = 'host=10.0.0.2 port=5433 user=re''pl passfile=/home/o''neil/pg\\\\pass"
+                        // conninfo user=re\'pl passfile=/home/o\'neil/pg\\pass, then quoted for postgresql.conf
+                        + "primary_conninfo = 'host=10.0.0.2 port=5433 user=re\\\\''pl"
+                        + " passfile=/home/o\\\\''neil/pg\\\\\\\\pass"
                         + " application_name=node3 sslmode=prefer connect_timeout=3'\n"
                         + "primary_slot_name = ''\n# pgkeel: following node2\n"),
+                row("PostgreSQL 12: the default keeps WAL as wal_keep_segments (8 x 16MB), its name there", in -> {
+                    in.majorVersion = 12;
+                }, HEADER + DEFAULTS.replace("wal_keep_size = '128MB'", "wal_keep_segments = '8'") + MANAGED
+                        + NO_UPSTREAM),
+                row("wal_keep_segments from a Patroni config on PostgreSQL 15: wal_keep_size in the default's place",
+                        in -> in.configKey = params("wal_keep_segments", "100", "work_mem", "8MB"),
+                        HEADER + DEFAULTS.replace("'128MB'", "'1600MB'") + "work_mem = '8MB'\n" + MANAGED
+                                + NO_UPSTREAM),
+                row("wal_keep_size on PostgreSQL 12: wal_keep_segments in the default's place", in -> {
+                    in.majorVersion = 12;
+                    in.local = params("wal_keep_size", "1GB");
+                }, HEADER + DEFAULTS.replace("wal_keep_size = '128MB'", "wal_keep_segments = '64'") + MANAGED
+                        + NO_UPSTREAM),
+                row("a parameter PostgreSQL 16 no longer has is left out", in -> {
+                    in.majorVersion = 16;
+                    in.configKey = params("promote_trigger_file", "/tmp/x", "work_mem", "8MB");
+                }, HEADER + DEFAULTS + "work_mem = '8MB'\n" + MANAGED + NO_UPSTREAM),
                 row("without postgresql.base.conf: no include line", in -> {
                     in.includeBaseConf = false;
                     in.socketDirectory = "/var/lib/postgresql";
@@ -227,6 +250,150 @@ class ConfigTextTest {
     @MethodSource("standbyRows")
     void standby(String name, ConfigText.Upstream upstream, ConfigText.Standby expected) {
         assertThat(ConfigText.standby(upstream)).isEqualTo(expected);
+    }
+
+    /** Every major version pgkeel supports; a row names the versions it holds for. */
+    private static final int OLDEST = 12;
+    private static final int NEWEST = 18;
+
+    private static Stream<Arguments> versions(String name, int from, int to, Map<String, String> given,
+                                              Map<String, String> expected) {
+        return IntStream.rangeClosed(from, to).mapToObj(v -> arguments("PostgreSQL " + v + ": " + name, v, given,
+                expected));
+    }
+
+    /**
+     * Parameters renamed or removed between PostgreSQL versions, in every supported version: a Patroni config
+     * written for one version runs on all of them (Patroni's {@code get_server_parameters} and its validator's
+     * version ranges).
+     */
+    static Stream<Arguments> serverParameterRows() {
+        return Stream.of(
+                versions("wal_keep_segments becomes wal_keep_size at 16MB a segment", 13, NEWEST,
+                        params("wal_keep_segments", "100", "work_mem", "8MB"),
+                        params("wal_keep_size", "1600MB", "work_mem", "8MB")),
+                versions("wal_keep_segments stays", OLDEST, 12, params("wal_keep_segments", "100"),
+                        params("wal_keep_segments", "100")),
+                versions("wal_keep_size becomes wal_keep_segments, rounded to the nearest segment", OLDEST, 12,
+                        params("wal_keep_size", "1GB"), params("wal_keep_segments", "64")),
+                versions("wal_keep_size without a unit is in MB", OLDEST, 12, params("wal_keep_size", "100"),
+                        params("wal_keep_segments", "6")),
+                versions("wal_keep_size in kB", OLDEST, 12, params("wal_keep_size", "16384kB"),
+                        params("wal_keep_segments", "1")),
+                versions("wal_keep_size in TB", OLDEST, 12, params("wal_keep_size", "1TB"),
+                        params("wal_keep_segments", "65536")),
+                versions("wal_keep_size stays", 13, NEWEST, params("wal_keep_size", "1GB"),
+                        params("wal_keep_size", "1GB")),
+                versions("both given: wal_keep_size wins, as in Patroni", 13, NEWEST,
+                        params("wal_keep_segments", "100", "wal_keep_size", "2GB"), params("wal_keep_size", "2GB")),
+                versions("both given: wal_keep_segments wins", OLDEST, 12,
+                        params("wal_keep_segments", "100", "wal_keep_size", "2GB"), params("wal_keep_segments", "100")),
+                versions("names are case-insensitive", 13, NEWEST, params("WAL_Keep_Segments", "10"),
+                        params("wal_keep_size", "160MB")),
+                versions("force_parallel_mode became debug_parallel_query", 16, NEWEST,
+                        params("force_parallel_mode", "regress"), params("debug_parallel_query", "regress")),
+                versions("debug_parallel_query is force_parallel_mode before 16", OLDEST, 15,
+                        params("debug_parallel_query", "on"), params("force_parallel_mode", "on")),
+                versions("trigger_file became promote_trigger_file", OLDEST, 15, params("trigger_file", "/tmp/t"),
+                        params("promote_trigger_file", "/tmp/t")),
+                versions("wal_level hot_standby is replica", OLDEST, NEWEST, params("wal_level", "hot_standby"),
+                        params("wal_level", "replica")),
+                versions("wal_level archive is replica", OLDEST, NEWEST, params("wal_level", "archive"),
+                        params("wal_level", "replica")),
+                versions("checkpoint_segments (gone in 9.5) is left out", OLDEST, NEWEST,
+                        params("checkpoint_segments", "32", "max_wal_size", "1GB"), params("max_wal_size", "1GB")),
+                versions("standby_mode (standby.signal since 12) is left out", OLDEST, NEWEST,
+                        params("standby_mode", "on"), params()),
+                versions("operator_precedence_warning is left out", 14, NEWEST,
+                        params("operator_precedence_warning", "on"), params()),
+                versions("operator_precedence_warning stays", OLDEST, 13,
+                        params("operator_precedence_warning", "on"), params("operator_precedence_warning", "on")),
+                versions("vacuum_cleanup_index_scale_factor is left out", 14, NEWEST,
+                        params("vacuum_cleanup_index_scale_factor", "0.1"), params()),
+                versions("stats_temp_directory is left out", 15, NEWEST,
+                        params("stats_temp_directory", "/run/pg"), params()),
+                versions("stats_temp_directory stays", OLDEST, 14, params("stats_temp_directory", "/run/pg"),
+                        params("stats_temp_directory", "/run/pg")),
+                versions("promote_trigger_file and trigger_file are left out", 16, NEWEST,
+                        params("promote_trigger_file", "/tmp/p", "trigger_file", "/tmp/t"), params()),
+                versions("vacuum_defer_cleanup_age is left out", 16, NEWEST,
+                        params("vacuum_defer_cleanup_age", "100"), params()),
+                versions("db_user_namespace, old_snapshot_threshold, trace_recovery_messages are left out", 17,
+                        NEWEST, params("db_user_namespace", "on", "old_snapshot_threshold", "1h",
+                                "trace_recovery_messages", "log"), params()),
+                versions("they stay", OLDEST, 16, params("db_user_namespace", "on", "old_snapshot_threshold", "1h",
+                                "trace_recovery_messages", "log"), params("db_user_namespace", "on",
+                                "old_snapshot_threshold", "1h", "trace_recovery_messages", "log")),
+                versions("an extension's parameter is never touched", OLDEST, NEWEST,
+                        params("pg_stat_statements.max", "10000"), params("pg_stat_statements.max", "10000")),
+                versions("a renamed parameter keeps its place", 13, NEWEST,
+                        params("a", "1", "wal_keep_segments", "4", "b", "2"),
+                        params("a", "1", "wal_keep_size", "64MB", "b", "2")),
+                Stream.of(arguments("version unknown (0): nothing is changed", 0,
+                        params("wal_keep_segments", "100", "checkpoint_segments", "3"),
+                        params("wal_keep_segments", "100", "checkpoint_segments", "3"))))
+                .flatMap(s -> s);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("serverParameterRows")
+    void parametersRenamedOrRemovedBetweenVersions(String name, int major, Map<String, String> given,
+                                                   Map<String, String> expected) {
+        ConfigText.ServerParameters out = ConfigText.serverParameters(major, given);
+        assertThat(out.parameters()).containsExactlyEntriesOf(expected);
+        // every change is named in a note for the log
+        long changed = given.keySet().stream().filter(k -> !expected.containsKey(k)).count();
+        assertThat(out.notes()).hasSizeGreaterThanOrEqualTo((int) Math.min(changed, 1));
+        if (given.equals(expected)) {
+            assertThat(out.notes()).isEmpty();
+        }
+    }
+
+    private static ConfigText.Upstream upstreamWith(int major, String... options) {
+        return new ConfigText.Upstream("10.0.0.2", 5433, new Credentials("replicator", "r", params(options)),
+                Path.of("/etc/pgkeel/pgpass"), "Node-1.a", false, major);
+    }
+
+    private static final String CONNINFO_HEAD = "host=10.0.0.2 port=5433 user=replicator passfile=/etc/pgkeel/pgpass"
+            + " application_name=Node-1.a";
+
+    /**
+     * The replication role's connection options in primary_conninfo, each one, in the versions whose libpq knows
+     * it (Patroni's {@code primary_conninfo_params} and {@code format_dsn}).
+     */
+    /** A row: the options given, for PostgreSQL {@code major}, and the part of primary_conninfo they make. */
+    private static Arguments optionRow(String name, int major, String expectedOptions, String... options) {
+        return arguments(name, upstreamWith(major, options),
+                CONNINFO_HEAD + " " + expectedOptions + " connect_timeout=3");
+    }
+
+    static Stream<Arguments> replicationOptionRows() {
+        return Stream.of(
+                optionRow("sslmode replaces the default prefer", 15, "sslmode=verify-full", "sslmode", "verify-full"),
+                optionRow("client certificate, key and root", 15, "sslmode=verify-ca sslcert=/etc/pg/c.crt"
+                                + " sslkey=/etc/pg/c.key sslrootcert=/etc/pg/root.crt", "sslcert", "/etc/pg/c.crt",
+                        "sslkey", "/etc/pg/c.key", "sslrootcert", "/etc/pg/root.crt", "sslmode", "verify-ca"),
+                optionRow("sslpassword, escaped", 15, "sslmode=prefer sslpassword=it\\'s\\ a\\ \\\\\\ pass",
+                        "sslpassword", "it's a \\ pass"),
+                optionRow("sslcrl", 15, "sslmode=prefer sslcrl=/etc/pg/root.crl", "sslcrl", "/etc/pg/root.crl"),
+                optionRow("sslcrldir on 14+", 14, "sslmode=prefer sslcrldir=/etc/pg/crl", "sslcrldir", "/etc/pg/crl"),
+                optionRow("sslcrldir left out on 13 (its libpq refuses it)", 13, "sslmode=prefer", "sslcrldir", "/x"),
+                optionRow("sslnegotiation on 17", 17, "sslmode=require sslnegotiation=direct", "sslnegotiation",
+                        "direct", "sslmode", "require"),
+                optionRow("sslnegotiation left out on 16", 16, "sslmode=prefer", "sslnegotiation", "direct"),
+                optionRow("gssencmode", 12, "sslmode=prefer gssencmode=disable", "gssencmode", "disable"),
+                optionRow("channel_binding on 13+", 13, "sslmode=prefer channel_binding=require", "channel_binding",
+                        "require"),
+                optionRow("channel_binding and sslpassword left out on 12", 12, "sslmode=prefer", "channel_binding",
+                        "require", "sslpassword", "p"),
+                optionRow("version unknown: every option", 0, "sslmode=prefer sslnegotiation=direct", "sslnegotiation",
+                        "direct"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("replicationOptionRows")
+    void theReplicationRolesOptionsGoIntoPrimaryConninfo(String name, ConfigText.Upstream upstream, String expected) {
+        assertThat(ConfigText.standby(upstream).primaryConninfo()).isEqualTo(expected);
     }
 
     @Test
