@@ -1,8 +1,9 @@
 package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.pg.PostgresException;
 import io.pgkeel.config.Credentials;
-import java.net.URI;
+import io.pgkeel.config.HostPort;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -47,7 +48,7 @@ final class PeerSql {
             Connection c = peerConnections.get(peer.connUrl());
             try {
                 if (c == null) {
-                    c = connectTo(URI.create(peer.connUrl()), who, 2, 3);
+                    c = connectTo(ConnUrl.parse(peer.connUrl()), who, 2, 3);
                     peerConnections.put(peer.connUrl(), c);
                 }
                 try (Statement st = c.createStatement();
@@ -57,7 +58,7 @@ final class PeerSql {
                     long received = Math.max(Probe.lsn(rs.getString(1)), Probe.lsn(rs.getString(2)));
                     return received > 0 ? OptionalLong.of(received) : OptionalLong.empty();
                 }
-            } catch (SQLException | IllegalArgumentException e) {
+            } catch (SQLException | IllegalArgumentException | PostgresException e) {
                 // a kept connection may have gone stale: retry once on a fresh one (a bad conn_url fails twice)
                 peerConnections.remove(peer.connUrl());
                 closeQuietly(c);
@@ -72,7 +73,7 @@ final class PeerSql {
      * names a new timeline only after the first checkpoint following a promotion. Asked as {@code who} on a new
      * connection (connect timeout 3 s, socket timeout 10 s); false when the source cannot be asked.
      */
-    boolean checkpointShowsItsTimeline(URI source, Credentials who) {
+    boolean checkpointShowsItsTimeline(ConnUrl source, Credentials who) {
         try (Connection c = connectTo(source, who, 3, 10); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT (SELECT timeline_id FROM pg_control_checkpoint()),"
                      + " CASE WHEN pg_is_in_recovery() THEN NULL"
@@ -87,8 +88,15 @@ final class PeerSql {
         }
     }
 
-    /** A connection as {@code who}, with its connection options ({@link JdbcSettings}), over TCP. */
-    private Connection connectTo(URI target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
+    /**
+     * A connection as {@code who}, with its connection options ({@link JdbcSettings}), over TCP, to a member's
+     * conn_url (no port: 5432; an IPv6 host in brackets, as the driver's URL wants it).
+     */
+    static String jdbcUrl(ConnUrl target) {
+        return "jdbc:postgresql://" + HostPort.uriHost(target.host()) + ":" + target.port() + "/postgres";
+    }
+
+    private Connection connectTo(ConnUrl target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
             throws SQLException {
         Properties p;
         try {
@@ -99,7 +107,7 @@ final class PeerSql {
         p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         p.setProperty("ApplicationName", "pgkeel");
-        return DriverManager.getConnection("jdbc:postgresql://" + target.getHost() + ":" + target.getPort() + "/postgres", p);
+        return DriverManager.getConnection(jdbcUrl(target), p);
     }
 
     private static void closeQuietly(Connection c) {

@@ -10,7 +10,6 @@ import io.pgkeel.common.pg.PostgresException;
 import io.pgkeel.config.Credentials;
 import io.pgkeel.config.PgkeelConfig;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -167,15 +166,23 @@ final class ProcessControl {
         conninfo.put("port", String.valueOf(from.port()));
         conninfo.put("user", pgc.replication().username());
         conninfo.putAll(ConfigText.libpqOptions(pgc.replication(), majorVersionOfTools()));
-        ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_basebackup"), "-D", dir.path().toString(),
-                        "-d", ConfigText.conninfo(conninfo), "-X", "stream", "-c", "fast", "-P", "-w"),
-                Map.of("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString()), CLONE_TIMEOUT, line -> {
-                    long now = clock.nanoTime();
-                    if (now - lastLog[0] > 2_000_000_000L || !line.contains("kB")) {
-                        lastLog[0] = now;
-                        log.info("pg_basebackup: {}", line.trim());
-                    }
-                });
+        Map<String, String> env = new HashMap<>();
+        env.put("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString());
+        Path service = secretsOffTheCommandLine(conninfo, env);
+        ProcessRunner.Result r;
+        try {
+            r = ProcessRunner.run(List.of(dir.tool("pg_basebackup"), "-D", dir.path().toString(),
+                            "-d", ConfigText.conninfo(conninfo), "-X", "stream", "-c", "fast", "-P", "-w"),
+                    env, CLONE_TIMEOUT, line -> {
+                        long now = clock.nanoTime();
+                        if (now - lastLog[0] > 2_000_000_000L || !line.contains("kB")) {
+                            lastLog[0] = now;
+                            log.info("pg_basebackup: {}", line.trim());
+                        }
+                    });
+        } finally {
+            deleteQuietly(service);
+        }
         if (r.exitCode() != 0) {
             removeDataDirectory();
             throw new PostgresException("pg_basebackup from " + source.name() + " failed (exit " + r.exitCode() + "): "
@@ -348,10 +355,10 @@ final class ProcessControl {
         if (dir.postmasterAlive()) {
             throw new PostgresException("refusing to run pg_rewind: a postmaster is running in " + dir.path());
         }
-        URI uri = URI.create(source.connUrl());
+        ConnUrl from = ConnUrl.parse(source.connUrl());
         PgkeelConfig.Postgresql pgc = pgc();
         Credentials who = pgc.rewind().orElse(pgc.superuser());
-        if (!peers.checkpointShowsItsTimeline(uri, who)) {
+        if (!peers.checkpointShowsItsTimeline(from, who)) {
             log.info("waiting for {} to checkpoint on its new timeline before pg_rewind", source.name());
             return RewindOutcome.SOURCE_NOT_READY;
         }
@@ -368,7 +375,6 @@ final class ProcessControl {
                 return RewindOutcome.FAILED;
             }
         }
-        ConnUrl from = ConnUrl.parse(source.connUrl());
         Map<String, String> kw = new LinkedHashMap<>();
         kw.put("host", from.host());
         kw.put("port", String.valueOf(from.port()));
@@ -376,20 +382,52 @@ final class ProcessControl {
         kw.put("dbname", "postgres");
         kw.putAll(ConfigText.libpqOptions(who, dir.majorVersion()));
         kw.put("connect_timeout", "5");
-        String conninfo = ConfigText.conninfo(kw);
         Map<String, String> env = new HashMap<>();
         if (who.password() != null) {
             env.put("PGPASSWORD", who.password());
         }
+        Path service = secretsOffTheCommandLine(kw, env);
+        String conninfo = ConfigText.conninfo(kw);
         log.info("running pg_rewind from {}", source.name());
-        ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_rewind"), "-D", dir.path().toString(),
-                "--source-server=" + conninfo, "--progress"), env, CLONE_TIMEOUT, line -> log.info("pg_rewind: {}", line));
+        ProcessRunner.Result r;
+        try {
+            r = ProcessRunner.run(List.of(dir.tool("pg_rewind"), "-D", dir.path().toString(),
+                    "--source-server=" + conninfo, "--progress"), env, CLONE_TIMEOUT,
+                    line -> log.info("pg_rewind: {}", line));
+        } finally {
+            deleteQuietly(service);
+        }
         if (r.exitCode() != 0) {
             log.warn("pg_rewind failed (exit {}): {}", r.exitCode(), r.tail());
             return RewindOutcome.FAILED;
         }
         deleteQuietly(dir.resolve(DataDirectory.DIVERGENCE_MARKER));
         return RewindOutcome.DONE;
+    }
+
+    /**
+     * Moves {@code sslpassword} out of {@code conninfo} (a tool's command line, which every local user reads in
+     * {@code ps}) into a libpq service file of mode 0600, named in {@code env} ({@code PGSERVICEFILE},
+     * {@code PGSERVICE}; a process's environment is readable by its own user only). libpq takes the service's
+     * keywords where the connection string has none. Passwords already travel by PGPASSWORD or the passfile.
+     *
+     * @return the service file to delete after the run, or null when there was nothing to move
+     */
+    static Path secretsOffTheCommandLine(Map<String, String> conninfo, Map<String, String> env) {
+        String secret = conninfo.remove("sslpassword");
+        if (secret == null) {
+            return null;
+        }
+        try {
+            Path file = Files.createTempFile("pgkeel-service-", ".conf"); // rw------- on POSIX
+            Files.writeString(file, "[pgkeel]\nsslpassword=" + secret + "\n");
+            env.put("PGSERVICEFILE", file.toString());
+            env.put("PGSERVICE", "pgkeel");
+            return file;
+        } catch (IOException e) {
+            throw new PostgresException("cannot write a private libpq service file for sslpassword: " + e.getMessage(),
+                    e);
+        }
     }
 
     /** The shutdown checkpoint's LSN of this stopped, cleanly shut down primary; -1 otherwise. */

@@ -19,4 +19,16 @@ class ConnUrlTest {
     void hostWithoutBracketsAndPort(String connUrl, String host, int port) {
         assertThat(ConnUrl.parse(connUrl)).isEqualTo(new ConnUrl(host, port));
     }
+
+    /** The agent's own SQL to a peer (PeerSql): the driver's URL, an IPv6 host in brackets, 5432 when none is given. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "postgres://10.0.0.5:5433/postgres, jdbc:postgresql://10.0.0.5:5433/postgres",
+        "postgres://10.0.0.5/postgres, jdbc:postgresql://10.0.0.5:5432/postgres",
+        "postgres://[::1]/postgres, jdbc:postgresql://[::1]:5432/postgres",
+        "postgres://[fd00::5]:6432/postgres, jdbc:postgresql://[fd00::5]:6432/postgres",
+    })
+    void peerJdbcUrl(String connUrl, String jdbc) {
+        assertThat(PeerSql.jdbcUrl(ConnUrl.parse(connUrl))).isEqualTo(jdbc);
+    }
 }
