@@ -1,6 +1,7 @@
 package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.common.pg.PostmasterStatus;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongPredicate;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -72,21 +74,50 @@ final class DataDirectory {
 
     /** postmaster.pid names a live process that looks like a postgres (a stale file after a crash does not count). */
     boolean postmasterAlive() {
-        Path pidFile = dir.resolve("postmaster.pid");
-        if (!Files.exists(pidFile)) {
-            return false;
-        }
+        return postmasterStatus() != PostmasterStatus.ABSENT;
+    }
+
+    /** What the postmaster says of itself in postmaster.pid, if its PID is a live postgres. Any thread, no SQL. */
+    PostmasterStatus postmasterStatus() {
+        List<String> lines;
         try {
-            List<String> lines = Files.readAllLines(pidFile);
-            if (lines.isEmpty()) {
-                return false;
-            }
-            long pid = Long.parseLong(lines.get(0).trim());
-            return ProcessHandle.of(pid).map(h -> h.isAlive()
-                    && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
-        } catch (IOException | NumberFormatException e) {
-            return false;
+            lines = Files.readAllLines(dir.resolve("postmaster.pid"));
+        } catch (IOException e) {
+            lines = null; // no file (no postmaster), or one being replaced: nothing to go by
         }
+        return statusOf(lines, DataDirectory::isPostgres);
+    }
+
+    /**
+     * @param pidFile     postmaster.pid's lines, null when there is none
+     * @param isPostmaster whether a PID is a live postgres process
+     */
+    static PostmasterStatus statusOf(List<String> pidFile, LongPredicate isPostmaster) {
+        if (pidFile == null || pidFile.isEmpty()) {
+            return PostmasterStatus.ABSENT;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(pidFile.get(0).trim());
+        } catch (NumberFormatException e) {
+            return PostmasterStatus.ABSENT;
+        }
+        if (!isPostmaster.test(pid)) {
+            return PostmasterStatus.ABSENT;
+        }
+        // line 8, LOCK_FILE_LINE_PM_STATUS; until it is written the postmaster does not serve connections yet
+        String status = pidFile.size() >= 8 ? pidFile.get(7).trim() : "";
+        return switch (status) {
+            case "ready" -> PostmasterStatus.READY;
+            case "standby" -> PostmasterStatus.STANDBY;
+            case "stopping" -> PostmasterStatus.STOPPING;
+            default -> PostmasterStatus.STARTING;
+        };
+    }
+
+    private static boolean isPostgres(long pid) {
+        return ProcessHandle.of(pid).map(h -> h.isAlive()
+                && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
     }
 
     boolean standbyConfigured() {
