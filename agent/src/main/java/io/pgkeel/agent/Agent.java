@@ -160,8 +160,9 @@ final class Agent {
     /** Clean stop: the loop finishes its cycle, PostgreSQL stops with a checkpoint, the leader key is released. */
     void stop() {
         log.info("stopping pgkeel");
-        refresher.close();
         loop.stop();
+        // after the loop: while the node's shutdown stops PostgreSQL, health answers already say so
+        refresher.close();
         // after the node's shutdown disarmed the fence: the guard is told so, then to exit
         guard.close();
         api.close();
