@@ -30,6 +30,8 @@ final class DataDirectory {
      */
     static final String DIVERGENCE_MARKER = "pgkeel.rewind-check";
 
+    private static final Path PROC = Path.of("/proc");
+
     private final Path dir;
     private final Path logFile;
     private final Supplier<Path> binDir;
@@ -77,7 +79,10 @@ final class DataDirectory {
         return postmasterStatus() != PostmasterStatus.ABSENT;
     }
 
-    /** What the postmaster says of itself in postmaster.pid, if its PID is a live postgres. Any thread, no SQL. */
+    /**
+     * What the postmaster says of itself in postmaster.pid, if its PID is a live postgres, with standby.signal telling
+     * a standby from a primary. Any thread, no SQL.
+     */
     PostmasterStatus postmasterStatus() {
         List<String> lines;
         try {
@@ -85,14 +90,15 @@ final class DataDirectory {
         } catch (IOException e) {
             lines = null; // no file (no postmaster), or one being replaced: nothing to go by
         }
-        return statusOf(lines, DataDirectory::isPostgres);
+        return statusOf(lines, DataDirectory::isPostgres, standbyConfigured());
     }
 
     /**
-     * @param pidFile     postmaster.pid's lines, null when there is none
+     * @param pidFile      postmaster.pid's lines, null when there is none
      * @param isPostmaster whether a PID is a live postgres process
+     * @param standby      standby.signal exists: PostgreSQL stays in recovery (it removes the file when it leaves)
      */
-    static PostmasterStatus statusOf(List<String> pidFile, LongPredicate isPostmaster) {
+    static PostmasterStatus statusOf(List<String> pidFile, LongPredicate isPostmaster, boolean standby) {
         if (pidFile == null || pidFile.isEmpty()) {
             return PostmasterStatus.ABSENT;
         }
@@ -105,17 +111,36 @@ final class DataDirectory {
         if (!isPostmaster.test(pid)) {
             return PostmasterStatus.ABSENT;
         }
-        // line 8, LOCK_FILE_LINE_PM_STATUS; until it is written the postmaster does not serve connections yet
+        // line 8, LOCK_FILE_LINE_PM_STATUS (pidfile.h): "ready" accepting connections, a hot standby too;
+        // "standby" up but refusing connections (hot_standby off); until it is written, not serving yet
         String status = pidFile.size() >= 8 ? pidFile.get(7).trim() : "";
         return switch (status) {
-            case "ready" -> PostmasterStatus.READY;
-            case "standby" -> PostmasterStatus.STANDBY;
+            case "ready" -> standby ? PostmasterStatus.STANDBY : PostmasterStatus.READY;
             case "stopping" -> PostmasterStatus.STOPPING;
             default -> PostmasterStatus.STARTING;
         };
     }
 
+    /**
+     * A process, not a zombie, named postgres. A postmaster killed with -9 stays a zombie until its parent (init,
+     * once pg_ctl has gone) reaps it, which can take a second: Linux's /proc says so, ProcessHandle does not.
+     */
     private static boolean isPostgres(long pid) {
+        if (Files.isDirectory(PROC)) {
+            String stat;
+            try {
+                stat = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+            } catch (IOException e) {
+                return false;
+            }
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            if (open < 0 || close < open || close + 2 >= stat.length()) {
+                return false;
+            }
+            char state = stat.charAt(close + 2);
+            return state != 'Z' && state != 'X' && stat.substring(open + 1, close).contains("postgres");
+        }
         return ProcessHandle.of(pid).map(h -> h.isAlive()
                 && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
     }
