@@ -8,6 +8,7 @@ import io.pgkeel.agent.api.Metrics;
 import io.pgkeel.agent.api.RestApiServer;
 import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
+import io.pgkeel.agent.ha.HealthRefresher;
 import io.pgkeel.agent.ha.NodeIdentity;
 import io.pgkeel.agent.ha.NodeSettings;
 import io.pgkeel.agent.ha.NodeSnapshot;
@@ -37,15 +38,17 @@ final class Agent {
     private final HaNode node;
     private final PostgresController pg;
     private final FenceGuard guard;
+    private final HealthRefresher refresher;
     private volatile PgkeelConfig config;
 
     private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, FenceGuard guard,
-            PgkeelConfig config) {
+            HealthRefresher refresher, PgkeelConfig config) {
         this.api = api;
         this.loop = loop;
         this.node = node;
         this.pg = pg;
         this.guard = guard;
+        this.refresher = refresher;
         this.config = config;
     }
 
@@ -90,10 +93,12 @@ final class Agent {
         RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
                 config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
         dcs.watch(loop::wakeup);
+        HealthRefresher refresher = new HealthRefresher(pg::postmaster, snapshot, loop::wakeup, clock);
         loop.start();
+        refresher.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        Agent agent = new Agent(api, loop, node, pg, guard, config);
+        Agent agent = new Agent(api, loop, node, pg, guard, refresher, config);
         self.set(agent);
         current.set(agent);
         return agent;
@@ -166,6 +171,8 @@ final class Agent {
     void stop() {
         log.info("stopping pgkeel");
         loop.stop();
+        // after the loop: while the node's shutdown stops PostgreSQL, health answers already say so
+        refresher.close();
         // after the node's shutdown disarmed the fence: the guard is told so, then to exit
         guard.close();
         api.close();

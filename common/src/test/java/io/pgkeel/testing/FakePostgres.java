@@ -5,6 +5,7 @@ import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.common.pg.PostmasterStatus;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -132,6 +133,15 @@ public final class FakePostgres implements LocalPostgres {
             state = PgRunState.STOPPED;
             cleanlyStopped = false;
         }
+    }
+
+    @Override
+    public synchronized PostmasterStatus postmaster() {
+        return switch (state) {
+            case STOPPED -> PostmasterStatus.ABSENT;
+            case STARTING -> PostmasterStatus.STARTING;
+            case RUNNING -> standby ? PostmasterStatus.STANDBY : PostmasterStatus.READY;
+        };
     }
 
     @Override

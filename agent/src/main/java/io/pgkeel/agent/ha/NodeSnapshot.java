@@ -5,6 +5,7 @@ import io.pgkeel.common.pg.PgStatus;
 
 /**
  * What the HA loop publishes once per cycle for the REST API: handlers answer from this, never from JDBC/etcd.
+ * Between cycles the {@link HealthRefresher} republishes it when the postmaster contradicts {@code pg}.
  *
  * @param cluster         the last cluster view read, or null if none yet
  * @param dcsReachable    whether this cycle's DCS read succeeded
@@ -15,6 +16,12 @@ import io.pgkeel.common.pg.PgStatus;
 public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
                            boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
                            long dcsLastSeenEpochSeconds, int ttl, int loopWait) {
+
+    /** This snapshot with PostgreSQL as {@code fresh} (the {@link HealthRefresher}'s correction between cycles). */
+    public NodeSnapshot withPg(PgStatus fresh) {
+        return new NodeSnapshot(identity, fresh, cluster, dcsReachable, holdsLeaderKey, lastAction, lastReason,
+                lastCycleNanos, dcsLastSeenEpochSeconds, ttl, loopWait);
+    }
 
     /** The member role string Patroni uses. */
     public String role() {

@@ -1,6 +1,7 @@
 package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.common.pg.PostmasterStatus;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongPredicate;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -27,6 +29,8 @@ final class DataDirectory {
      * was then started as a standby without pg_rewind. Such a node rewinds before following anyone.
      */
     static final String DIVERGENCE_MARKER = "pgkeel.rewind-check";
+
+    private static final Path PROC = Path.of("/proc");
 
     private final Path dir;
     private final Path logFile;
@@ -86,21 +90,73 @@ final class DataDirectory {
 
     /** postmaster.pid names a live process that looks like a postgres (a stale file after a crash does not count). */
     boolean postmasterAlive() {
-        Path pidFile = dir.resolve("postmaster.pid");
-        if (!Files.exists(pidFile)) {
-            return false;
-        }
+        return postmasterStatus() != PostmasterStatus.ABSENT;
+    }
+
+    /**
+     * What the postmaster says of itself in postmaster.pid, if its PID is a live postgres, with standby.signal telling
+     * a standby from a primary. Any thread, no SQL.
+     */
+    PostmasterStatus postmasterStatus() {
+        List<String> lines;
         try {
-            List<String> lines = Files.readAllLines(pidFile);
-            if (lines.isEmpty()) {
+            lines = Files.readAllLines(dir.resolve("postmaster.pid"));
+        } catch (IOException e) {
+            lines = null; // no file (no postmaster), or one being replaced: nothing to go by
+        }
+        return statusOf(lines, DataDirectory::isPostgres, standbyConfigured());
+    }
+
+    /**
+     * @param pidFile      postmaster.pid's lines, null when there is none
+     * @param isPostmaster whether a PID is a live postgres process
+     * @param standby      standby.signal exists: PostgreSQL stays in recovery (it removes the file when it leaves)
+     */
+    static PostmasterStatus statusOf(List<String> pidFile, LongPredicate isPostmaster, boolean standby) {
+        if (pidFile == null || pidFile.isEmpty()) {
+            return PostmasterStatus.ABSENT;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(pidFile.get(0).trim());
+        } catch (NumberFormatException e) {
+            return PostmasterStatus.ABSENT;
+        }
+        if (!isPostmaster.test(pid)) {
+            return PostmasterStatus.ABSENT;
+        }
+        // line 8, LOCK_FILE_LINE_PM_STATUS (pidfile.h): "ready" accepting connections, a hot standby too;
+        // "standby" up but refusing connections (hot_standby off); until it is written, not serving yet
+        String status = pidFile.size() >= 8 ? pidFile.get(7).trim() : "";
+        return switch (status) {
+            case "ready" -> standby ? PostmasterStatus.STANDBY : PostmasterStatus.READY;
+            case "stopping" -> PostmasterStatus.STOPPING;
+            default -> PostmasterStatus.STARTING;
+        };
+    }
+
+    /**
+     * A process, not a zombie, named postgres. A postmaster killed with -9 stays a zombie until its parent (init,
+     * once pg_ctl has gone) reaps it, which can take a second: Linux's /proc says so, ProcessHandle does not.
+     */
+    private static boolean isPostgres(long pid) {
+        if (Files.isDirectory(PROC)) {
+            String stat;
+            try {
+                stat = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+            } catch (IOException e) {
                 return false;
             }
-            long pid = Long.parseLong(lines.get(0).trim());
-            return ProcessHandle.of(pid).map(h -> h.isAlive()
-                    && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
-        } catch (IOException | NumberFormatException e) {
-            return false;
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            if (open < 0 || close < open || close + 2 >= stat.length()) {
+                return false;
+            }
+            char state = stat.charAt(close + 2);
+            return state != 'Z' && state != 'X' && stat.substring(open + 1, close).contains("postgres");
         }
+        return ProcessHandle.of(pid).map(h -> h.isAlive()
+                && h.info().command().map(cmd -> cmd.contains("postgres")).orElse(true)).orElse(false);
     }
 
     boolean standbyConfigured() {

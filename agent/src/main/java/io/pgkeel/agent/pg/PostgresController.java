@@ -6,6 +6,7 @@ import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.common.pg.PostmasterStatus;
 import io.pgkeel.config.PgkeelConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -61,6 +62,11 @@ public final class PostgresController implements LocalPostgres {
     @Override
     public PgStatus probe() {
         return probe.probe();
+    }
+
+    @Override
+    public PostmasterStatus postmaster() {
+        return dir.postmasterStatus();
     }
 
     @Override

@@ -13,6 +13,13 @@ public interface LocalPostgres {
     /** Data directory, process and, when running, SQL state. Never throws: what it cannot learn is reported as such. */
     PgStatus probe();
 
+    /**
+     * What the postmaster says of itself right now ({@code postmaster.pid} and whether its PID lives): no SQL, no
+     * tool, a few microseconds. Any thread; never throws. Only the health answers between cycles read it; the HA
+     * decision reads {@link #probe()}.
+     */
+    PostmasterStatus postmaster();
+
     /** initdb, write configuration, start as primary, create the replication (and rewind) roles. Returns the sysid. */
     String bootstrap();
 

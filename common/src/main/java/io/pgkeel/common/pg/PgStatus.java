@@ -99,6 +99,13 @@ public record PgStatus(
                 pendingRestart, writtenParameters, shutdownCheckpointLsn, d);
     }
 
+    /** The same status with the postmaster in {@code state}, in recovery or not; every other field as it is. */
+    public PgStatus withRunState(PgRunState state, boolean recovery) {
+        return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, state, recovery, timeline, walPosition,
+                receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
+                pendingRestart, writtenParameters, shutdownCheckpointLsn, detail);
+    }
+
     public boolean isRunning() {
         return runState == PgRunState.RUNNING;
     }
