@@ -100,13 +100,7 @@ final class StatusJson {
         out.put("patroni", Map.of("version", s.identity().version(), "scope", s.identity().scope(),
                 "name", s.identity().name()));
         if (s.scheduledRestart() != null) {
-            // Patroni: the restart request as kept, its schedule in isoformat (postmaster_start_time left out)
-            Map<String, Object> restart = new LinkedHashMap<>();
-            restart.put("schedule", s.scheduledRestart().scheduleText());
-            if (s.scheduledRestart().role() != null) {
-                restart.put("role", s.scheduledRestart().role());
-            }
-            out.put("scheduled_restart", restart);
+            out.put("scheduled_restart", s.scheduledRestart().asPatroni());
         }
         return out;
     }

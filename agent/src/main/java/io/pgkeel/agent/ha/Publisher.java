@@ -33,12 +33,13 @@ final class Publisher {
     void publish(NodeIdentity identity, NodeMemory m, Observation o, Action action, PgStatus pg, boolean holdsKey,
                  long nowNanos) {
         updateFence(pg, m);
+        ScheduledRestart scheduled = scheduledRestart.get().orElse(null);
         if (o.dcs().isReachable() && m.lease().isHeld()) {
-            memberKey.publish(identity, pg, m, o.dcs().cluster());
+            memberKey.publish(identity, pg, m, o.dcs().cluster(), scheduled);
         }
         snapshots.accept(new NodeSnapshot(identity, pg, m.lastView(), o.dcs().isReachable(), holdsKey,
                 action.getClass().getSimpleName(), action.reason(), nowNanos, m.dcsLastSeenEpochSeconds(),
-                m.dynamic().ttl(), m.dynamic().loopWait(), scheduledRestart.get().orElse(null)));
+                m.dynamic().ttl(), m.dynamic().loopWait(), scheduled));
     }
 
     /**
