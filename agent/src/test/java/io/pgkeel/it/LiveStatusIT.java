@@ -156,4 +156,49 @@ class LiveStatusIT extends ClusterTestBase {
             assertThat(metric(n, "patroni_pending_restart")).as(n.name).isEqualTo(0.0);
         }
     }
+
+    @Test
+    void e_aPlannedRestartShowsInPatroniAndClusterUntilCancelled_andClusterShowsEachReplicasPositions() {
+        AgentProcess replica = aReplica();
+        Rest.Answer planned = Rest.post(replica, "/restart",
+                "{\"schedule\": \"2099-01-01T01:00:00+00:00\", \"role\": \"replica\"}");
+        assertThat(planned.status()).as(planned.toString()).isEqualTo(202);
+        try {
+            Await.until(SOON, "scheduled_restart in /patroni of " + replica.name,
+                    () -> patroni(replica).has("scheduled_restart"), () -> patroni(replica).toString());
+            assertThat(patroni(replica).path("scheduled_restart").toString())
+                    .isEqualTo("{\"schedule\":\"2099-01-01T01:00:00+00:00\",\"role\":\"replica\"}");
+            AgentProcess other = cluster.leader();
+            Await.until(SOON, "scheduled_restart of " + replica.name + " in /cluster on " + other.name,
+                    () -> clusterMember(other, replica.name).has("scheduled_restart"),
+                    () -> clusterMember(other, replica.name).toString());
+        } finally {
+            Rest.call(replica, "DELETE", "/restart", null);
+        }
+        Await.until(SOON, "no scheduled_restart once cancelled", () -> !patroni(replica).has("scheduled_restart"));
+
+        JsonNode member = clusterMember(cluster.leader(), replica.name);
+        for (String field : new String[] {"receive_lsn", "replay_lsn", "lsn"}) {
+            assertThat(member.path(field).asText()).as(field + " of " + member).matches("[0-9A-F]+/[0-9A-F]+");
+        }
+        for (String field : new String[] {"receive_lag", "replay_lag", "lag"}) {
+            assertThat(member.path(field).isNumber()).as(field + " of " + member).isTrue();
+        }
+        assertThat(member.path("state").asText()).isEqualTo("streaming");
+    }
+
+    private static JsonNode clusterMember(AgentProcess on, String name) {
+        Rest.Answer a = Rest.call(on, "GET", "/cluster", null);
+        assertThat(a.status()).as(a.toString()).isEqualTo(200);
+        try {
+            for (JsonNode m : JSON.readTree(a.body()).path("members")) {
+                if (m.path("name").asText().equals(name)) {
+                    return m;
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError("GET /cluster: not JSON: " + a.body(), e);
+        }
+        throw new AssertionError("no " + name + " in /cluster: " + a.body());
+    }
 }
