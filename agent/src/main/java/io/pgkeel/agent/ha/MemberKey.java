@@ -6,6 +6,7 @@ import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +36,7 @@ final class MemberKey {
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
                 NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0,
                 m.dynamic().pause(), s.pendingRestart(), standby ? s.receiveLsn() : 0, standby ? s.replayLsn() : 0,
-                new java.util.LinkedHashMap<String, Object>(s.detail().pendingRestartReason()), scheduled == null ? Map.of() : scheduled.asPatroni());
+                new LinkedHashMap<String, Object>(s.detail().pendingRestartReason()), scheduled == null ? Map.of() : scheduled.asPatroni());
         if (me.equals(lastPut) && m.lease().leaseId() == lastPutLease && view.member(identity.name()).isPresent()) {
             return;
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.LeaderKey;
 import io.pgkeel.common.cluster.Member;
 import java.util.List;
@@ -159,7 +160,7 @@ class ClusterJsonTest {
     void membersAreSortedByNameAndAScheduledSwitchoverShowsInIsoformat() {
         Member a = new Member("a-first", null, null, "running", "replica", 3, 4000, null, Map.of(), 1);
         ClusterView v = new ClusterView(Optional.of("42"), Optional.empty(), Optional.of(new LeaderKey("n1", 7, 1, 1)),
-                List.of(REPLICA, LEADER, a), Optional.of(5000L), Optional.of(new io.pgkeel.common.cluster.FailoverKey(
+                List.of(REPLICA, LEADER, a), Optional.of(5000L), Optional.of(new FailoverKey(
                         "n1", "n2", "2026-12-01T01:00:00Z", 3)), List.of(), 9);
         Map<String, Object> json = ClusterJson.of(snapshot(v));
         assertThat(members(v)).extracting(m -> m.get("name")).containsExactly("a-first", "n1", "n2");
@@ -168,7 +169,7 @@ class ClusterJsonTest {
         assertThat(json).doesNotContainKey("pause");
     }
 
-    private static ClusterView view(Member n1, Member n2, Optional<io.pgkeel.common.cluster.FailoverKey> failover) {
+    private static ClusterView view(Member n1, Member n2, Optional<FailoverKey> failover) {
         return new ClusterView(Optional.of("42"), Optional.empty(), Optional.of(new LeaderKey("n1", 7, 1, 1)),
                 List.of(n1, n2), Optional.of(5000L), failover, List.of(), 9);
     }
