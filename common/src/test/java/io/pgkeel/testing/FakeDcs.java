@@ -175,8 +175,7 @@ public final class FakeDcs {
                 List<Member> members = new ArrayList<>();
                 keys.subMap("members/", "members0").forEach((k, e) -> {
                     if (e.value() instanceof Member m) {
-                        members.add(new Member(m.name(), m.connUrl(), m.apiUrl(), m.state(), m.role(), m.timeline(),
-                                m.xlogLocation(), m.replicationState(), m.tags(), e.modRevision(), m.pause(), m.pendingRestart()));
+                        members.add(m.withModRevision(e.modRevision()));
                     }
                 });
                 @SuppressWarnings("unchecked")

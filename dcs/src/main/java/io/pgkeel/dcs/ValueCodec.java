@@ -50,7 +50,8 @@ final class ValueCodec {
         return Decoded.ok(new Member(name, text(node, "conn_url"), text(node, "api_url"), text(node, "state"),
                 text(node, "role"), (int) number(node, "timeline"), number(node, "xlog_location"),
                 text(node, "replication_state"), tags, modRevision, node.path("pause").asBoolean(false),
-                node.path("pending_restart").asBoolean(false)));
+                node.path("pending_restart").asBoolean(false), number(node, "receive_lsn"), number(node, "replay_lsn"),
+                objectField(node, "pending_restart_reason"), objectField(node, "scheduled_restart")));
     }
 
     static String encodeMember(Member m, String version) {
@@ -74,6 +75,18 @@ final class ValueCodec {
         }
         if (m.pendingRestart()) {
             out.put("pending_restart", true);
+        }
+        if (!m.pendingRestartReason().isEmpty()) {
+            out.put("pending_restart_reason", m.pendingRestartReason());
+        }
+        if (m.replayLsn() > 0) {
+            out.put("replay_lsn", m.replayLsn());
+        }
+        if (m.receiveLsn() > 0) {
+            out.put("receive_lsn", m.receiveLsn());
+        }
+        if (!m.scheduledRestart().isEmpty()) {
+            out.put("scheduled_restart", m.scheduledRestart());
         }
         if (!m.tags().isEmpty()) {
             out.put("tags", m.tags());
@@ -234,6 +247,13 @@ final class ValueCodec {
     private static String text(JsonNode node, String field) {
         JsonNode v = node.get(field);
         return v == null || v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString();
+    }
+
+    /** A JSON object field as plain maps and lists; empty when absent or not an object (a hand edit). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> objectField(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v != null && v.isObject() ? (Map<String, Object>) plain(v) : Map.of();
     }
 
     private static long number(JsonNode node, String field) {

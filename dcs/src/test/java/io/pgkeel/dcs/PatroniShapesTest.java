@@ -171,7 +171,9 @@ class PatroniShapesTest {
                                 + "\"scheduled_restart\":{\"schedule\":\"2026-11-29T03:00:00+00:00\",\"postmaster_start_time\":\"x\"},"
                                 + "\"pause\":true}",
                         new Member("pg1", "postgres://10.0.0.3:5432/postgres", "http://10.0.0.3:8008/patroni", "running",
-                                "replica", 3, 67395656, "streaming", Map.of(), 5, true, true)),
+                                "replica", 3, 67395656, "streaming", Map.of(), 5, true, true, 67395700, 67395656,
+                                Map.of("max_connections", Map.of("old_value", "100", "new_value", "200")),
+                                Map.of("schedule", "2026-11-29T03:00:00+00:00", "postmaster_start_time", "x"))),
                 Arguments.of("a primary just promoted (checkpoint_after_promote) with xlog_location as a string",
                         "{\"conn_url\":\"postgres://h:5432/postgres\",\"api_url\":\"http://h:8008/patroni\",\"state\":\"running\","
                                 + "\"role\":\"primary\",\"version\":\"4.0.0\",\"checkpoint_after_promote\":false,"

@@ -37,6 +37,23 @@ class ValueCodecTest {
     }
 
     @Test
+    void theMonitoringFieldsOfAMemberKeyRoundTrip() {
+        Member m = new Member("pg2", "postgres://h:5432/postgres", "http://h:8008/patroni", "running", "replica", 2,
+                1200, "streaming", Map.of(), 0, false, true, 1300, 1200,
+                Map.of("max_connections", Map.of("old_value", "40", "new_value", "50")),
+                Map.of("schedule", "2026-12-01T01:00:00+00:00", "role", "replica"));
+        String json = ValueCodec.encodeMember(m, "0.1.0");
+        assertThat(json).contains("\"receive_lsn\":1300", "\"replay_lsn\":1200",
+                "\"pending_restart_reason\":{\"max_connections\":{", "\"scheduled_restart\":{",
+                "\"schedule\":\"2026-12-01T01:00:00+00:00\"");
+        assertThat(ValueCodec.member("pg2", json, 0).value()).isEqualTo(m);
+        assertThat(ValueCodec.encodeMember(new Member("pg1", "postgres://h:5432/postgres", "http://h:8008/patroni",
+                "running", "primary", 2, 1234, null, Map.of(), 0), "0.1.0"))
+                .as("a primary without them writes none").doesNotContain("receive_lsn", "replay_lsn",
+                        "pending_restart_reason", "scheduled_restart");
+    }
+
+    @Test
     void garbageIsReportedNotThrown() {
         assertThat(ValueCodec.member("x", "not json {", 1).problem()).isEqualTo("not a JSON object");
         assertThat(ValueCodec.member("x", "[1,2]", 1).isOk()).isFalse();

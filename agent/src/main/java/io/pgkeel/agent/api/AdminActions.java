@@ -4,6 +4,7 @@ import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
 import io.pgkeel.agent.ha.RequestOutcome;
+import io.pgkeel.agent.ha.RequestRefusal;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.ConfigPatch;
@@ -338,10 +339,13 @@ public final class AdminActions {
         return new Result(202, "Restart scheduled");
     }
 
-    /** DELETE /restart: cancel the scheduled restart. */
+    /** DELETE /restart: cancel the scheduled restart (the loop is woken to publish that at once). */
     Result cancelRestart() {
-        return hooks.operator().cancelScheduledRestart() ? new Result(200, "scheduled restart deleted")
-                : new Result(404, "no restarts are scheduled");
+        if (!hooks.operator().cancelScheduledRestart()) {
+            return new Result(404, "no restarts are scheduled");
+        }
+        hooks.wakeLoop().run();
+        return new Result(200, "scheduled restart deleted");
     }
 
     /** POST /reinitialize: wipe this replica and clone it again from the leader. */
@@ -367,7 +371,7 @@ public final class AdminActions {
             RequestOutcome o = outcome.get(RESTART_WAIT_SECONDS, TimeUnit.SECONDS);
             if (!o.done()) {
                 log.info("{} refused: {}", name, o.message());
-                return new Result(503, patroniRefusal(name, o.message(), failure));
+                return new Result(503, patroniRefusal(name, o.refusal(), failure));
             }
             if (request instanceof OperatorRequest.Restart && !awaitRunning()) {
                 log.warn("restart: postgres did not accept connections within {} s", RESTART_WAIT_SECONDS);
@@ -387,24 +391,17 @@ public final class AdminActions {
     }
 
     /**
-     * The answer Patroni's ha.py gives for the refusal the HA loop explained in {@code reason} (which goes to the
-     * log): its reinitialize and restart texts, else {@code failure}.
+     * The text Patroni's ha.py answers a refused {@code request} ("restart", "reinitialize") with, by the kind of
+     * refusal ({@code Ha.restart}, {@code Ha.reinitialize}); {@code failure} for a request the loop did not carry out.
      */
-    static String patroniRefusal(String request, String reason, String failure) {
-        String r = reason.toLowerCase(java.util.Locale.ROOT);
-        if (r.contains("i am the leader, can not reinitialize")) {
-            return "I am the leader, can not reinitialize";
-        }
-        if (r.contains("has no leader, can not reinitialize")) {
-            return "Cluster has no leader, can not reinitialize";
-        }
-        if (r.contains("already in progress")) {
-            return request + " already in progress";
-        }
-        if (r.startsWith("not restarting: this member is a") || r.contains("does not hold the leader key")) {
-            return "restart conditions are not satisfied";
-        }
-        return failure;
+    static String patroniRefusal(String request, RequestRefusal refusal, String failure) {
+        return switch (refusal) {
+            case CONDITIONS_NOT_SATISFIED -> "restart conditions are not satisfied";
+            case ALREADY_IN_PROGRESS -> request + " already in progress";
+            case I_AM_THE_LEADER -> "I am the leader, can not reinitialize";
+            case CLUSTER_HAS_NO_LEADER -> "Cluster has no leader, can not reinitialize";
+            case NOT_CARRIED_OUT -> failure;
+        };
     }
 
     /**

@@ -99,6 +99,9 @@ final class StatusJson {
         }
         out.put("patroni", Map.of("version", s.identity().version(), "scope", s.identity().scope(),
                 "name", s.identity().name()));
+        if (s.scheduledRestart() != null) {
+            out.put("scheduled_restart", s.scheduledRestart().asPatroni());
+        }
         return out;
     }
 

@@ -303,8 +303,17 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         }
     }
 
-    /** Nothing to change this cycle. */
-    record Wait(String reason) implements Action {
+    /**
+     * Nothing to change this cycle.
+     *
+     * @param refusal when this cycle refuses an operator's request: which refusal, for the requester's answer; else
+     *                null
+     */
+    record Wait(String reason, RequestRefusal refusal) implements Action {
+        public Wait(String reason) {
+            this(reason, null);
+        }
+
         public Traits traits() {
             return Traits.ROUTINE;
         }

@@ -1,10 +1,9 @@
 package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.Lsn;
+import io.pgkeel.common.cluster.ScheduledAt;
 import io.pgkeel.common.pg.LocalPostgres.TimelineSwitch;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,11 +15,6 @@ import java.util.OptionalLong;
  * timeline history file by the leader, as Patroni's {@code Ha.update_cluster_history} does. Pure.
  */
 final class ClusterHistory {
-    private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss");
-    private static final DateTimeFormatter MICROS = DateTimeFormatter.ofPattern(".SSSSSS");
-    /** ±HH:MM, with :SS only when the offset has seconds, never "Z": Python's {@code utcoffset} form. */
-    private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("xxxxx");
-
     private ClusterHistory() {}
 
     /**
@@ -69,8 +63,7 @@ final class ClusterHistory {
      * timestamps: {@code 2020-12-10T18:37:06.718112+08:00}; microseconds, left out when zero; a numeric offset.
      */
     static String timestamp(ZonedDateTime t) {
-        ZonedDateTime micros = t.truncatedTo(ChronoUnit.MICROS);
-        return SECONDS.format(micros) + (micros.getNano() == 0 ? "" : MICROS.format(micros)) + OFFSET.format(micros);
+        return ScheduledAt.isoformat(t.toOffsetDateTime());
     }
 
     private static OptionalLong integer(Object v) {

@@ -56,7 +56,7 @@ public final class HaNode {
         MemberKey memberKey = new MemberKey(dcs);
         this.observer = new Observer(dcs, pg, peerClient, clock, listener);
         this.actor = new Actor(dcs, pg, memberKey, fence, inbox, clock, listener);
-        this.publisher = new Publisher(memberKey, fence, snapshots);
+        this.publisher = new Publisher(memberKey, fence, snapshots, inbox::scheduledRestart);
     }
 
     /** Patroni's postgresql.callbacks; set before the loop starts. */

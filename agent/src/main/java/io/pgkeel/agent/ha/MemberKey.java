@@ -4,7 +4,10 @@ import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +31,12 @@ final class MemberKey {
      * Puts the key when its content changed, when the lease is new, or when the key is missing from {@code view};
      * otherwise the lease keeps it alive.
      */
-    void publish(NodeIdentity identity, PgStatus s, NodeMemory m, ClusterView view) {
+    void publish(NodeIdentity identity, PgStatus s, NodeMemory m, ClusterView view, ScheduledRestart scheduled) {
+        boolean standby = s.runState() == PgRunState.RUNNING && s.inRecovery();
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
                 NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0,
-                m.dynamic().pause(), s.pendingRestart());
+                m.dynamic().pause(), s.pendingRestart(), standby ? s.receiveLsn() : 0, standby ? s.replayLsn() : 0,
+                new LinkedHashMap<String, Object>(s.detail().pendingRestartReason()), scheduled == null ? Map.of() : scheduled.asPatroni());
         if (me.equals(lastPut) && m.lease().leaseId() == lastPutLease && view.member(identity.name()).isPresent()) {
             return;
         }

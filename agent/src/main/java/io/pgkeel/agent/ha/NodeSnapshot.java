@@ -12,15 +12,24 @@ import io.pgkeel.common.pg.PgStatus;
  * @param holdsLeaderKey  this node holds the leader key on its current lease
  * @param lastCycleNanos  monotonic time the cycle finished (for /liveness)
  * @param dcsLastSeenEpochSeconds wall time of the last successful DCS contact
+ * @param scheduledRestart the restart an operator planned for later, or null
  */
 public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
                            boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
-                           long dcsLastSeenEpochSeconds, int ttl, int loopWait) {
+                           long dcsLastSeenEpochSeconds, int ttl, int loopWait, ScheduledRestart scheduledRestart) {
+
+    /** A snapshot with no restart planned. */
+    public NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
+                        boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
+                        long dcsLastSeenEpochSeconds, int ttl, int loopWait) {
+        this(identity, pg, cluster, dcsReachable, holdsLeaderKey, lastAction, lastReason, lastCycleNanos,
+                dcsLastSeenEpochSeconds, ttl, loopWait, null);
+    }
 
     /** This snapshot with PostgreSQL as {@code fresh} (the {@link HealthRefresher}'s correction between cycles). */
     public NodeSnapshot withPg(PgStatus fresh) {
         return new NodeSnapshot(identity, fresh, cluster, dcsReachable, holdsLeaderKey, lastAction, lastReason,
-                lastCycleNanos, dcsLastSeenEpochSeconds, ttl, loopWait);
+                lastCycleNanos, dcsLastSeenEpochSeconds, ttl, loopWait, scheduledRestart);
     }
 
     /** The member role string Patroni uses. */

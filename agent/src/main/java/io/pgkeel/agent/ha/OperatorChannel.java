@@ -16,6 +16,9 @@ public interface OperatorChannel {
      */
     boolean scheduleRestart(Instant at, String role);
 
+    /** The planned restart, until it is due or cancelled. */
+    Optional<ScheduledRestart> scheduledRestart();
+
     /** Cancels the planned restart; false when there was none. */
     boolean cancelScheduledRestart();
 

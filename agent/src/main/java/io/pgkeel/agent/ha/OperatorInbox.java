@@ -17,8 +17,6 @@ public final class OperatorInbox implements OperatorChannel {
 
     private record Pending(OperatorRequest request, CompletableFuture<RequestOutcome> outcome) {}
 
-    private record ScheduledRestart(Instant at, String role) {}
-
     /** A re-read configuration for the loop: the new identity and what else to apply on the loop thread. */
     record Reload(NodeIdentity identity, Runnable applyOnLoop) {}
 
@@ -34,7 +32,8 @@ public final class OperatorInbox implements OperatorChannel {
     public CompletableFuture<RequestOutcome> submit(OperatorRequest request) {
         Pending p = new Pending(request, new CompletableFuture<>());
         if (!pending.compareAndSet(null, p)) {
-            p.outcome().complete(new RequestOutcome(false, "another request is already in progress"));
+            p.outcome().complete(RequestOutcome.refused(RequestRefusal.ALREADY_IN_PROGRESS,
+                    "another request is already in progress"));
         }
         return p.outcome();
     }
@@ -42,6 +41,11 @@ public final class OperatorInbox implements OperatorChannel {
     @Override
     public boolean scheduleRestart(Instant at, String role) {
         return scheduledRestart.compareAndSet(null, new ScheduledRestart(at, role));
+    }
+
+    @Override
+    public Optional<ScheduledRestart> scheduledRestart() {
+        return Optional.ofNullable(scheduledRestart.get());
     }
 
     @Override
@@ -75,9 +79,9 @@ public final class OperatorInbox implements OperatorChannel {
      */
     Optional<OperatorRequest> next(Instant wallNow) {
         ScheduledRestart due = scheduledRestart.get();
-        if (due != null && !wallNow.isBefore(due.at()) && pending.get() == null
+        if (due != null && !wallNow.isBefore(due.schedule()) && pending.get() == null
                 && scheduledRestart.compareAndSet(due, null)) {
-            log.info("the restart scheduled for {} is due", due.at());
+            log.info("the restart scheduled for {} is due", due.schedule());
             submit(new OperatorRequest.Restart(due.role()));
         }
         inCycle = pending.get();
@@ -87,15 +91,24 @@ public final class OperatorInbox implements OperatorChannel {
     /** The loop decided on the pending request: a long action that grants it answers before it is carried out. */
     void decided(Action action) {
         if (action.traits().answer() == Action.Answer.WHEN_STARTED) {
-            answer(new RequestOutcome(true, action.reason()));
+            answer(RequestOutcome.done(action.reason()));
         }
     }
 
-    /** The loop carried out its decision: the pending request is answered (granted and done, failed, or refused). */
+    /**
+     * The loop carried out its decision: the pending request is answered (granted and done, failed, or refused). A
+     * refusal is typed by the decision that refused it ({@link Action.Wait#refusal}); any other action in its place
+     * was more urgent, and the request was not carried out.
+     */
     void carriedOut(Action action, Outcome outcome) {
-        boolean granted = action.traits().answer() == Action.Answer.WHEN_DONE;
-        answer(granted ? new RequestOutcome(outcome.ok(), outcome.ok() ? action.reason() : outcome.error())
-                : new RequestOutcome(false, action.reason()));
+        if (action.traits().answer() == Action.Answer.WHEN_DONE) {
+            answer(outcome.ok() ? RequestOutcome.done(action.reason())
+                    : RequestOutcome.refused(RequestRefusal.NOT_CARRIED_OUT, outcome.error()));
+            return;
+        }
+        RequestRefusal refusal = action instanceof Action.Wait w && w.refusal() != null ? w.refusal()
+                : RequestRefusal.NOT_CARRIED_OUT;
+        answer(RequestOutcome.refused(refusal, action.reason()));
     }
 
     private void answer(RequestOutcome answer) {

@@ -24,25 +24,29 @@ final class OperatorRequests {
         boolean paused = o.self().dynamic().pause();
         if (request instanceof OperatorRequest.Restart r) {
             if (pg.runState() != PgRunState.RUNNING) {
-                return new Action.Wait("not restarting: postgres is not running");
+                return new Action.Wait("not restarting: postgres is not running", RequestRefusal.NOT_CARRIED_OUT);
             }
             boolean primary = !pg.inRecovery();
             String role = primary ? "primary" : "replica";
             if (r.role() != null && !r.role().equals(role)) {
-                return new Action.Wait("not restarting: this member is a " + role + ", not a " + r.role());
+                return new Action.Wait("not restarting: this member is a " + role + ", not a " + r.role(),
+                        RequestRefusal.CONDITIONS_NOT_SATISFIED);
             }
             if (primary && !c.isLeader(me) && !paused) {
-                return new Action.Wait("not restarting: this primary does not hold the leader key");
+                return new Action.Wait("not restarting: this primary does not hold the leader key",
+                        RequestRefusal.CONDITIONS_NOT_SATISFIED);
             }
             return new Action.Restart(primary, primary ? null : pg.following(), "restarting postgres as requested");
         }
         if (request instanceof OperatorRequest.Reinitialize) {
             if (c.isLeader(me)) {
-                return new Action.Wait("not reinitializing: I am the leader, can not reinitialize");
+                return new Action.Wait("not reinitializing: I am the leader, can not reinitialize",
+                        RequestRefusal.I_AM_THE_LEADER);
             }
             Optional<Member> leader = c.leaderMember();
             if (leader.isEmpty() || !leader.get().isRunning() || !HaPolicy.hasAddress(leader)) {
-                return new Action.Wait("not reinitializing: cluster has no leader, can not reinitialize");
+                return new Action.Wait("not reinitializing: cluster has no leader, can not reinitialize",
+                        RequestRefusal.CLUSTER_HAS_NO_LEADER);
             }
             return new Action.Reinitialize(leader.get().name(),
                     "reinitializing this replica from leader '" + leader.get().name() + "' as requested");

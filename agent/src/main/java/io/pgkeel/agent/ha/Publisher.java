@@ -2,7 +2,9 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
+import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The cycle's last step: arm the lease fence for a primary (at its last confirmed lease deadline), put the member key
@@ -12,11 +14,15 @@ final class Publisher {
     private final MemberKey memberKey;
     private final LeaseFence fence;
     private final Consumer<NodeSnapshot> snapshots;
+    /** The operator's planned restart, shown in the snapshot (any thread may plan or cancel one). */
+    private final Supplier<Optional<ScheduledRestart>> scheduledRestart;
 
-    Publisher(MemberKey memberKey, LeaseFence fence, Consumer<NodeSnapshot> snapshots) {
+    Publisher(MemberKey memberKey, LeaseFence fence, Consumer<NodeSnapshot> snapshots,
+              Supplier<Optional<ScheduledRestart>> scheduledRestart) {
         this.memberKey = memberKey;
         this.fence = fence;
         this.snapshots = snapshots;
+        this.scheduledRestart = scheduledRestart;
     }
 
     /**
@@ -27,12 +33,13 @@ final class Publisher {
     void publish(NodeIdentity identity, NodeMemory m, Observation o, Action action, PgStatus pg, boolean holdsKey,
                  long nowNanos) {
         updateFence(pg, m);
+        ScheduledRestart scheduled = scheduledRestart.get().orElse(null);
         if (o.dcs().isReachable() && m.lease().isHeld()) {
-            memberKey.publish(identity, pg, m, o.dcs().cluster());
+            memberKey.publish(identity, pg, m, o.dcs().cluster(), scheduled);
         }
         snapshots.accept(new NodeSnapshot(identity, pg, m.lastView(), o.dcs().isReachable(), holdsKey,
                 action.getClass().getSimpleName(), action.reason(), nowNanos, m.dcsLastSeenEpochSeconds(),
-                m.dynamic().ttl(), m.dynamic().loopWait()));
+                m.dynamic().ttl(), m.dynamic().loopWait(), scheduled));
     }
 
     /**

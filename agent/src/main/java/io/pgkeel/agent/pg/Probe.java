@@ -152,7 +152,9 @@ final class Probe {
 
     /**
      * The parameters waiting for a restart: the running value against the last one the configuration files set
-     * (pg_file_settings, superuser only: the probe connects as the superuser).
+     * (pg_file_settings, superuser only: the probe connects as the superuser). The new value's own line is the one
+     * PostgreSQL marks {@code setting could not be applied} (it waits for the restart), so lines with an error count:
+     * skipping them would report an earlier, overridden line (initdb's {@code max_connections = 100}) instead.
      */
     private static Map<String, Map<String, String>> pendingRestartReason(Connection c) throws SQLException {
         Map<String, Map<String, String>> reasons = new LinkedHashMap<>();
@@ -161,7 +163,7 @@ final class Probe {
                      SELECT s.name, current_setting(s.name), f.setting
                        FROM pg_settings s
                        LEFT JOIN (SELECT DISTINCT ON (name) name, setting FROM pg_file_settings
-                                   WHERE error IS NULL ORDER BY name, seqno DESC) f USING (name)
+                                   WHERE name IS NOT NULL ORDER BY name, seqno DESC) f USING (name)
                       WHERE s.pending_restart ORDER BY s.name""")) {
             while (rs.next()) {
                 Map<String, String> change = new LinkedHashMap<>();

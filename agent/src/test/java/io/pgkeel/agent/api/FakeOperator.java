@@ -1,9 +1,10 @@
 package io.pgkeel.agent.api;
 
 import io.pgkeel.agent.ha.FailoverRefusal;
-import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
+import io.pgkeel.agent.ha.RequestOutcome;
+import io.pgkeel.agent.ha.ScheduledRestart;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -36,6 +37,11 @@ final class FakeOperator implements OperatorChannel {
         boolean had = scheduled != null;
         scheduled = null;
         return had;
+    }
+
+    @Override
+    public Optional<ScheduledRestart> scheduledRestart() {
+        return scheduled == null ? Optional.empty() : Optional.of(new ScheduledRestart(scheduled, scheduledRole));
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.RequestOutcome;
+import io.pgkeel.agent.ha.RequestRefusal;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.peer.PeerStatus;
@@ -45,7 +46,7 @@ class RestApiHandlerTest {
             NodeSnapshot b = Snapshots.primary();
             snapshot.set(new NodeSnapshot(b.identity(), b.pg(), b.cluster(), true, true, "Restart", "restarting",
                     clock.nanoTime() + 1, 0, 30, 10));
-            return CompletableFuture.completedFuture(new RequestOutcome(true, "done"));
+            return CompletableFuture.completedFuture(RequestOutcome.done("done"));
         };
     }
 
@@ -371,8 +372,8 @@ class RestApiHandlerTest {
         assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 200")
                 .endsWith("scheduled restart deleted");
         assertThat(exchange(channel(), request("DELETE", "/restart", ""))).startsWith("HTTP/1.1 404");
-        operator.answer = r -> CompletableFuture.completedFuture(new RequestOutcome(false,
-                "not reinitializing: I am the leader, can not reinitialize"));
+        operator.answer = r -> CompletableFuture.completedFuture(RequestOutcome.refused(
+                RequestRefusal.I_AM_THE_LEADER, "not reinitializing: I am the leader, can not reinitialize"));
         assertThat(exchange(channel(), request("POST", "/reinitialize", "{\"force\": true}"))).startsWith("HTTP/1.1 503")
                 .endsWith("\r\n\r\nI am the leader, can not reinitialize");
     }
@@ -385,9 +386,9 @@ class RestApiHandlerTest {
 
     private static final String NO_LENGTH = "\r\nHost: x\r\n\r\n";
 
-    /** A refusal by the HA loop, with its explanation (which goes to the log, not to the answer). */
-    private static java.util.function.Consumer<RestApiHandlerTest> refuses(String reason) {
-        return t -> t.operator.answer = r -> CompletableFuture.completedFuture(new RequestOutcome(false, reason));
+    /** A refusal by the HA loop, of a kind, with its explanation (which goes to the log, not to the answer). */
+    private static java.util.function.Consumer<RestApiHandlerTest> refuses(RequestRefusal refusal, String reason) {
+        return t -> t.operator.answer = r -> CompletableFuture.completedFuture(RequestOutcome.refused(refusal, reason));
     }
 
     private static Arguments writeRow(String name, java.util.function.Consumer<RestApiHandlerTest> setup, String raw,
@@ -451,20 +452,33 @@ class RestApiHandlerTest {
                 writeRow("do_POST_restart: a second schedule", t -> t.operator.scheduled = java.time.Instant.EPOCH,
                         request("POST", "/restart", "{\"schedule\": \"2026-01-01T01:00:00+00:00\"}"), 409,
                         "Another restart is already scheduled"),
-                writeRow("ha.restart: role does not match", refuses("not restarting: this member is a primary, not a"
+                writeRow("ha.restart: role does not match", refuses(RequestRefusal.CONDITIONS_NOT_SATISFIED,
+                        "not restarting: this member is a primary, not a"
                         + " replica"), request("POST", "/restart", "{\"role\": \"replica\"}"), 503,
                         "restart conditions are not satisfied"),
-                writeRow("ha.restart: another action runs", refuses("another request is already in progress"),
+                writeRow("ha.restart: another action runs", refuses(RequestRefusal.ALREADY_IN_PROGRESS,
+                        "another request is already in progress"),
                         request("POST", "/restart", ""), 503, "restart already in progress"),
-                writeRow("ha.reinitialize: on the leader", refuses("not reinitializing: I am the leader, can not"
-                        + " reinitialize"), request("POST", "/reinitialize", ""), 503,
+                writeRow("ha.reinitialize: on the leader", refuses(RequestRefusal.I_AM_THE_LEADER,
+                        "not reinitializing: I am the leader, can not reinitialize"), request("POST", "/reinitialize", ""), 503,
                         "I am the leader, can not reinitialize"),
-                writeRow("ha.reinitialize: no leader", refuses("not reinitializing: cluster has no leader, can not"
-                        + " reinitialize"), "POST /reinitialize HTTP/1.1" + NO_LENGTH, 503,
+                writeRow("ha.reinitialize: no leader", refuses(RequestRefusal.CLUSTER_HAS_NO_LEADER,
+                        "not reinitializing: cluster has no leader, can not reinitialize"), "POST /reinitialize HTTP/1.1" + NO_LENGTH, 503,
                         "Cluster has no leader, can not reinitialize"),
-                writeRow("ha.reinitialize: another action runs", refuses("another request is already in progress"),
+                writeRow("ha.reinitialize: another action runs", refuses(RequestRefusal.ALREADY_IN_PROGRESS,
+                        "another request is already in progress"),
                         request("POST", "/reinitialize", "{\"force\": false}"), 503,
                         "reinitialize already in progress"),
+                // the kind of refusal chooses the text, whatever the loop's sentence says
+                writeRow("ha.restart: the loop did something more urgent", refuses(RequestRefusal.NOT_CARRIED_OUT,
+                        "demoting self because the leader lease could not be renewed; another request is already in"
+                                + " progress"), request("POST", "/restart", ""), 503, "restart failed"),
+                writeRow("ha.restart: a primary without the leader key", refuses(
+                        RequestRefusal.CONDITIONS_NOT_SATISFIED, "PAUSE: not restarting"),
+                        request("POST", "/restart", ""), 503, "restart conditions are not satisfied"),
+                writeRow("ha.reinitialize: not carried out", refuses(RequestRefusal.NOT_CARRIED_OUT,
+                        "not reinitializing: I am the leader, can not reinitialize (before the key was lost)"),
+                        request("POST", "/reinitialize", ""), 503, "reinitialize failed"),
                 writeRow("do_POST_reinitialize: started", none, request("POST", "/reinitialize", ""), 200,
                         "reinitialize started"),
                 writeRow("do_DELETE_restart: none scheduled", none, request("DELETE", "/restart", ""), 404,

@@ -49,13 +49,21 @@ final class Snapshots {
     /** {@code s} with PostgreSQL as {@code pg}. */
     static NodeSnapshot with(NodeSnapshot s, PgStatus pg) {
         return new NodeSnapshot(s.identity(), pg, s.cluster(), s.dcsReachable(), s.holdsLeaderKey(), s.lastAction(),
-                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait());
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait(),
+                s.scheduledRestart());
     }
 
     /** {@code s} with the cluster view {@code c}, read (or not) in this cycle, last seen at {@code lastSeen}. */
     static NodeSnapshot with(NodeSnapshot s, ClusterView c, boolean dcsReachable, long lastSeen) {
         return new NodeSnapshot(s.identity(), s.pg(), c, dcsReachable, s.holdsLeaderKey(), s.lastAction(),
-                s.lastReason(), s.lastCycleNanos(), lastSeen, s.ttl(), s.loopWait());
+                s.lastReason(), s.lastCycleNanos(), lastSeen, s.ttl(), s.loopWait(), s.scheduledRestart());
+    }
+
+    /** {@code s} with a restart planned for {@code at}, for members of {@code role} (null: any). */
+    static NodeSnapshot withScheduledRestart(NodeSnapshot s, java.time.Instant at, String role) {
+        return new NodeSnapshot(s.identity(), s.pg(), s.cluster(), s.dcsReachable(), s.holdsLeaderKey(), s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait(),
+                new io.pgkeel.agent.ha.ScheduledRestart(at, role));
     }
 
     /** {@code s} with the dynamic configuration {@code raw} (pause and failsafe_mode are read from it). */

@@ -110,7 +110,14 @@ class StatusJsonTest {
                 row("patroni.version", primary, "patroni.version", "0.1.0"),
                 row("patroni.scope", primary, "patroni.scope", "demo"),
                 row("patroni.name", primary, "patroni.name", "n1"),
-                row("tags", Snapshots.replica(1, 1, Map.of("zone", "a")), "tags", Map.of("zone", "a")));
+                row("tags", Snapshots.replica(1, 1, Map.of("zone", "a")), "tags", Map.of("zone", "a")),
+                row("no restart planned: scheduled_restart absent", primary, "scheduled_restart", ABSENT),
+                row("restart planned: scheduled_restart.schedule", Snapshots.withScheduledRestart(primary,
+                        java.time.Instant.parse("2026-12-01T01:00:00Z"), null), "scheduled_restart",
+                        Map.of("schedule", "2026-12-01T01:00:00+00:00")),
+                row("restart planned for replicas: scheduled_restart.role", Snapshots.withScheduledRestart(replica,
+                        java.time.Instant.parse("2026-12-01T01:00:00Z"), "replica"), "scheduled_restart",
+                        Map.of("schedule", "2026-12-01T01:00:00+00:00", "role", "replica")));
     }
 
     @ParameterizedTest(name = "{0} -> {1}")

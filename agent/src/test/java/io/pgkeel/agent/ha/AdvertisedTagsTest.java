@@ -31,7 +31,7 @@ class AdvertisedTagsTest {
         PgStatus pg = new PgStatus(true, "42", false, PgRunState.RUNNING, true, 2, 5000, 5000, 5000, "streaming", "a",
                 Set.of(), 150018, "2026-11-28 00:00:00+00");
         new MemberKey(session).publish(identity(CONFIGURED), pg, NodeMemory.initial(DynamicConfig.defaults()),
-                ClusterView.empty());
+                ClusterView.empty(), null);
         assertThat(session.read().member("b").orElseThrow().tags()).isEqualTo(Map.of("datacenter", "east"));
     }
 

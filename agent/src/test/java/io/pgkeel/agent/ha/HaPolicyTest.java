@@ -505,6 +505,31 @@ class HaPolicyTest {
                         Action.Reinitialize.class, "reinitializing this replica from leader 'a' as requested"));
     }
 
+    /** Each refusal of an operator's request says which kind it is, for the requester's answer (not parsed from prose). */
+    static Stream<Arguments> refusals() {
+        return Stream.of(
+                Arguments.of(Named.of("restart, role does not match",
+                        me("b").replicaFollowing("a", 1000).request(new OperatorRequest.Restart("primary"))
+                                .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b"))),
+                        RequestRefusal.CONDITIONS_NOT_SATISFIED),
+                Arguments.of(Named.of("reinitialize on the leader",
+                        me("a").primary(1000).request(new OperatorRequest.Reinitialize())
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b"))),
+                        RequestRefusal.I_AM_THE_LEADER),
+                Arguments.of(Named.of("reinitialize with no leader",
+                        me("b").replica(1000).peer("c", false, 2000).request(new OperatorRequest.Reinitialize())
+                                .cluster(c -> c.members("b", "c"))),
+                        RequestRefusal.CLUSTER_HAS_NO_LEADER));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refusals")
+    void refusesWithAKind(Scenario scenario, RequestRefusal refusal) {
+        Action decided = HaPolicy.decide(scenario.observation());
+        assertThat(decided).isInstanceOf(Action.Wait.class);
+        assertThat(((Action.Wait) decided).refusal()).isEqualTo(refusal);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void decides(Scenario scenario, Class<? extends Action> action, String reason) {

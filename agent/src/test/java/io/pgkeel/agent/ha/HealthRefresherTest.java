@@ -125,6 +125,19 @@ class HealthRefresherTest {
     }
 
     @Test
+    void aCorrectedSnapshotKeepsEverythingElseItHad() {
+        NodeSnapshot s = snapshot(STARTING_PRIMARY, true);
+        ScheduledRestart planned = new ScheduledRestart(java.time.Instant.parse("2026-12-01T03:00:00Z"), "primary");
+        NodeSnapshot withPlan = new NodeSnapshot(s.identity(), s.pg(), s.cluster(), s.dcsReachable(),
+                s.holdsLeaderKey(), s.lastAction(), s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(),
+                s.ttl(), s.loopWait(), planned);
+        NodeSnapshot corrected = withPlan.withPg(pg.probe());
+        assertThat(corrected).isEqualTo(new NodeSnapshot(s.identity(), pg.probe(), s.cluster(), s.dcsReachable(),
+                s.holdsLeaderKey(), s.lastAction(), s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(),
+                s.ttl(), s.loopWait(), planned));
+    }
+
+    @Test
     void nothingChangedNothingPublishedNobodyWoken() {
         pg.bootstrap();
         published.set(snapshot(pg.probe(), true));

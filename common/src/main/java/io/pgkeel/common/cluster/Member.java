@@ -12,6 +12,12 @@ import java.util.Objects;
  * @param xlogLocation the member's WAL position (flush LSN on a primary, received/replayed on a replica)
  * @param pendingRestart a parameter change waits for a restart of the member's PostgreSQL
  * @param pause       the member saw the cluster in pause mode when it wrote the key (patronictl pause --wait reads it)
+ * @param receiveLsn  a replica's received position ({@code receive_lsn}, Patroni 3.0+), 0 when not written
+ * @param replayLsn   a replica's replayed position ({@code replay_lsn}), 0 when not written
+ * @param pendingRestartReason the parameters waiting for a restart, name to {@code {old_value, new_value}}
+ *                    ({@code pending_restart_reason}, Patroni 4.0+); empty when none
+ * @param scheduledRestart the restart planned on the member, as Patroni writes it ({@code schedule} in isoformat,
+ *                    the request's filters, {@code postmaster_start_time}); empty when none
  */
 public record Member(
         String name,
@@ -25,11 +31,25 @@ public record Member(
         Map<String, Object> tags,
         long modRevision,
         boolean pause,
-        boolean pendingRestart) {
+        boolean pendingRestart,
+        long receiveLsn,
+        long replayLsn,
+        Map<String, Object> pendingRestartReason,
+        Map<String, Object> scheduledRestart) {
 
     public Member {
         Objects.requireNonNull(name, "name");
         tags = tags == null ? Map.of() : Map.copyOf(tags);
+        pendingRestartReason = ordered(pendingRestartReason);
+        scheduledRestart = ordered(scheduledRestart);
+    }
+
+    /** A member key without the monitoring fields (receive/replay positions, restart reason and schedule). */
+    public Member(String name, String connUrl, String apiUrl, String state, String role, int timeline, long xlogLocation,
+                  String replicationState, Map<String, Object> tags, long modRevision, boolean pause,
+                  boolean pendingRestart) {
+        this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, pause,
+                pendingRestart, 0, 0, Map.of(), Map.of());
     }
 
     /** A member of a cluster that is not paused. */
@@ -37,6 +57,17 @@ public record Member(
                   String replicationState, Map<String, Object> tags, long modRevision) {
         this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, false,
                 false);
+    }
+
+    /** This member key as read at {@code revision}. */
+    public Member withModRevision(long revision) {
+        return new Member(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, revision,
+                pause, pendingRestart, receiveLsn, replayLsn, pendingRestartReason, scheduledRestart);
+    }
+
+    /** A read-only copy that keeps the order the key was written in (shown as is by GET /cluster). */
+    private static Map<String, Object> ordered(Map<String, Object> m) {
+        return m == null || m.isEmpty() ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(m));
     }
 
     public boolean nofailover() {

@@ -4,6 +4,7 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 
 /**
  * The one parser for a planned time: {@code scheduled_at} in the {@code failover} key and in POST /switchover,
@@ -13,7 +14,22 @@ import java.time.format.DateTimeParseException;
  * it be?
  */
 public final class ScheduledAt {
+    private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss");
+    private static final DateTimeFormatter MICROS = DateTimeFormatter.ofPattern(".SSSSSS");
+    /** ±HH:MM, with :SS only when the offset has seconds, never "Z": Python's {@code utcoffset} form. */
+    private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("xxxxx");
+
     private ScheduledAt() {}
+
+    /**
+     * {@code t} as Python's {@code datetime.isoformat()} writes an aware datetime, the form Patroni shows planned
+     * times and history timestamps in: {@code 2020-12-10T18:37:06.718112+08:00}; microseconds, left out when zero;
+     * a numeric offset.
+     */
+    public static String isoformat(OffsetDateTime t) {
+        OffsetDateTime micros = t.truncatedTo(ChronoUnit.MICROS);
+        return SECONDS.format(micros) + (micros.getNano() == 0 ? "" : MICROS.format(micros)) + OFFSET.format(micros);
+    }
 
     /** Why a text is not a planned time. */
     public static final class Invalid extends IllegalArgumentException {
