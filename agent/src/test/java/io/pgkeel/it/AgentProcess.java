@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
@@ -24,13 +25,21 @@ final class AgentProcess {
     enum Flavor { PGKEEL, PATRONI }
 
     final Flavor flavor;
+    /** Variables added to the agent's environment (PATRONI_* settings, PATH), on top of this JVM's. */
+    private final Map<String, String> environment;
 
     AgentProcess(String name, Path dir, int apiPort, int pgPort, Path config) {
         this(name, dir, apiPort, pgPort, config, Flavor.PGKEEL);
     }
 
     AgentProcess(String name, Path dir, int apiPort, int pgPort, Path config, Flavor flavor) {
+        this(name, dir, apiPort, pgPort, config, flavor, Map.of());
+    }
+
+    AgentProcess(String name, Path dir, int apiPort, int pgPort, Path config, Flavor flavor,
+                 Map<String, String> environment) {
         this.flavor = flavor;
+        this.environment = Map.copyOf(environment);
         this.name = name;
         this.dir = dir;
         this.apiPort = apiPort;
@@ -55,6 +64,7 @@ final class AgentProcess {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            pb.environment().putAll(environment);
             pb.environment().put("HOME", dir.toString());
             pb.environment().put("PGKEEL_DIST", Dist.home().toString());
             // the JVM the tests run on (the launcher would otherwise take the first java on PATH)

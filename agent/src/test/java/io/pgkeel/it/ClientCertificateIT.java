@@ -118,7 +118,8 @@ class ClientCertificateIT extends ClusterTestBase {
         }
     }
 
-    private static void openssl(Path dir, String... args) {
+    /** {@code openssl ARGS...} in {@code dir}, failing the test with its output when it fails. */
+    static void openssl(Path dir, String... args) {
         List<String> cmd = new ArrayList<>(List.of("openssl"));
         cmd.addAll(List.of(args));
         try {

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BinaryOperator;
 import java.util.stream.Collectors;
@@ -32,8 +33,20 @@ final class TestCluster implements AutoCloseable {
     private final List<AgentProcess> extras = new ArrayList<>();
     final Timing timing;
     private AgentProcess.Flavor flavor = AgentProcess.Flavor.PGKEEL;
-    /** Changes each node's YAML (given the node's name and text) before it is written. */
-    private BinaryOperator<String> yamlEdit = (name, yaml) -> yaml;
+    /** Writes each node's YAML and environment: the standard YAML, edited or not, unless a class brings its own. */
+    private NodeFactory factory;
+
+    /** Where one node lives: its member name, private directory, free ports, and the cluster's etcd (host:port). */
+    record NodeSlot(String name, Path dir, int apiPort, int pgPort, String etcdEndpoint) {}
+
+    /** A class's own configuration for every node: the whole YAML and the agent's extra environment variables. */
+    interface NodeFactory {
+        String yaml(NodeSlot node);
+
+        default Map<String, String> environment(NodeSlot node) {
+            return Map.of();
+        }
+    }
 
     private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
         this.scope = scope;
@@ -64,14 +77,28 @@ final class TestCluster implements AutoCloseable {
         return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, yamlEdit);
     }
 
+    /**
+     * A cluster whose every node's YAML and environment {@code factory} writes whole (the timing is the factory's:
+     * {@link #timing} is only the standard YAML's).
+     */
+    static TestCluster start(String scope, int size, NodeFactory factory) {
+        return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, null, factory);
+    }
+
     private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
                                      BinaryOperator<String> yamlEdit) {
+        return start(scope, size, timing, flavor, yamlEdit, null);
+    }
+
+    private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                                     BinaryOperator<String> yamlEdit, NodeFactory factory) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
         EtcdProcess etcd = EtcdProcess.start(dir);
         TestCluster c = new TestCluster(scope, dir, etcd, timing);
         c.flavor = flavor;
-        c.yamlEdit = yamlEdit;
+        c.factory = factory != null ? factory
+                : node -> yamlEdit.apply(node.name(), c.yaml(node.name(), node.dir(), node.apiPort(), node.pgPort()));
         try {
             for (int i = 1; i <= size; i++) {
                 c.nodes.add(c.newNode("node" + i));
@@ -109,9 +136,10 @@ final class TestCluster implements AutoCloseable {
             int api = Host.freePort();
             int pg = Host.freePort();
             Path config = nodeDir.resolve("pgkeel.yml");
-            Files.writeString(config, yamlEdit.apply(name, yaml(name, nodeDir, api, pg)));
+            NodeSlot slot = new NodeSlot(name, nodeDir, api, pg, etcd.endpoint());
+            Files.writeString(config, factory.yaml(slot));
             Host.giveToAgentUser(config);
-            return new AgentProcess(name, nodeDir, api, pg, config, flavor);
+            return new AgentProcess(name, nodeDir, api, pg, config, flavor, factory.environment(slot));
         } catch (IOException e) {
             throw new AssertionError(e);
         }
