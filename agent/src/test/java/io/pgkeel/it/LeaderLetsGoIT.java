@@ -51,7 +51,24 @@ class LeaderLetsGoIT extends ClusterTestBase {
         } catch (IOException e) {
             throw new AssertionError(e);
         }
-        return TestCluster.start(scope(), 3, (name, yaml) -> yaml.replace("bin_dir: " + real, "bin_dir: " + binDir));
+        return TestCluster.start(scope(), 3, (name, yaml) -> hbaInTheConfigKey(
+                yaml.replace("bin_dir: " + real, "bin_dir: " + binDir)));
+    }
+
+    private static final String HBA = """
+              - local all all trust
+              - host all all 127.0.0.1/32 scram-sha-256
+              - host replication replicator 127.0.0.1/32 scram-sha-256
+            """;
+
+    /** pg_hba where Patroni's postgres0.yml has it, in bootstrap.dcs.postgresql, and none in the local section. */
+    private static String hbaInTheConfigKey(String yaml) {
+        String local = "  pg_hba:\n" + HBA.lines().map(l -> "    " + l.strip() + "\n").reduce("", String::concat);
+        String dynamic = "      pg_hba:\n" + HBA.lines().map(l -> "        " + l.strip() + "\n")
+                .reduce("", String::concat);
+        assertThat(yaml).contains(local).contains("    postgresql:\n      use_pg_rewind: true\n");
+        return yaml.replace(local, "").replace("    postgresql:\n      use_pg_rewind: true\n",
+                "    postgresql:\n" + dynamic + "      use_pg_rewind: true\n");
     }
 
     @AfterAll
@@ -199,5 +216,50 @@ class LeaderLetsGoIT extends ClusterTestBase {
                 cluster::describe);
         patch(leader, "{\"pause\": null}");
         cluster.awaitHealthy(Duration.ofSeconds(90));
+    }
+
+    /**
+     * Patroni's postgres0.yml keeps pg_hba in bootstrap.dcs, so in the config key: this cluster was built that way
+     * (no local pg_hba), and every node's pg_hba.conf holds those lines; an edit of the key reaches every node.
+     */
+    @Test
+    void f_pgHbaFromTheConfigKeyIsWrittenOnEveryNodeAndFollowsItsChanges() throws IOException {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        for (AgentProcess n : cluster.nodes) {
+            assertThat(Files.readString(n.dataDir().resolve("pg_hba.conf"))).as(n.name)
+                    .isEqualTo(HBA.lines().map(l -> l.strip().substring(2) + "\n").reduce("", String::concat));
+        }
+        patch(cluster.leader(), "{\"postgresql\": {\"pg_hba\": [\"local all all trust\","
+                + " \"host all all 127.0.0.1/32 scram-sha-256\","
+                + " \"host replication replicator 127.0.0.1/32 scram-sha-256\","
+                + " \"host all all 127.0.0.2/32 reject\"]}}");
+        for (AgentProcess n : cluster.nodes) {
+            Await.until(Duration.ofSeconds(20), n.name + "'s pg_hba.conf to take the new line", () -> {
+                try {
+                    return Files.readString(n.dataDir().resolve("pg_hba.conf")).contains("127.0.0.2/32 reject");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            // in force once reloaded: a login from 127.0.0.2 meets the new line ("rejects") instead of no line at all
+            Await.until(Duration.ofSeconds(20), n.name + " to have reloaded it",
+                    () -> loginFrom127002(n.pgPort).contains("rejects connection"), () -> loginFrom127002(n.pgPort));
+        }
+        assertThat(cluster.isHealthy()).isTrue();
+    }
+
+    private static String loginFrom127002(int port) {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("user", "postgres");
+        p.setProperty("password", Sql.PASSWORD);
+        p.setProperty("connectTimeout", "2");
+        p.setProperty("sslmode", "disable");
+        p.setProperty("localSocketAddress", "127.0.0.2");
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + port + "/postgres", p)) {
+            return "logged in";
+        } catch (java.sql.SQLException e) {
+            return String.valueOf(e.getMessage());
+        }
     }
 }

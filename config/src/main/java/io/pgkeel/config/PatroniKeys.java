@@ -1,5 +1,6 @@
 package io.pgkeel.config;
 
+import io.pgkeel.common.cluster.Tags;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +40,8 @@ public final class PatroniKeys {
     }
 
     /**
-     * @param asks for {@link Status#REFUSED_SAFETY}: the values that switch the feature on (true, "on", a section)
+     * @param asks the values that switch the feature on (true, "on", a section): for {@link Status#REFUSED_SAFETY}
+     *             those refused, for {@link Status#IGNORED_WARN} those warned about (a boolean tag that is off is not)
      */
     public record Key(String path, Scope scope, Status status, String reason, Predicate<Object> asks) {
         /** Whether {@code value} at this key means pgkeel must refuse to run. */
@@ -155,12 +157,13 @@ public final class PatroniKeys {
         local("tags.nofailover", Status.ACTED_ON, "");
         local("tags.failover_priority", Status.ACTED_ON, "");
         local("tags.noloadbalance", Status.ACTED_ON, "");
-        local("tags.clonefrom", Status.IGNORED_WARN, "replicas always clone from the leader");
+        // Patroni's boolean tags ask for something only when set (Tags._filter_tags drops them otherwise)
+        local("tags.clonefrom", Status.IGNORED_WARN, "replicas always clone from the leader", Tags::pythonTruthy);
         local("tags.replicatefrom", Status.IGNORED_WARN, "cascading replication is not implemented yet; this"
                 + " node replicates from the leader");
-        local("tags.nosync", Status.IGNORED_WARN, SYNC);
+        local("tags.nosync", Status.IGNORED_WARN, SYNC, Tags::pythonTruthy);
         local("tags.sync_priority", Status.IGNORED_WARN, SYNC);
-        local("tags.nostream", Status.IGNORED_WARN, "this node streams from the leader");
+        local("tags.nostream", Status.IGNORED_WARN, "this node streams from the leader", Tags::pythonTruthy);
         local("tags.*", Status.ACTED_ON, "");
 
         // --- dynamic (the config key and bootstrap.dcs) ---
@@ -198,7 +201,7 @@ public final class PatroniKeys {
         dynamic("postgresql.remove_data_directory_on_rewind_failure", Status.ACTED_ON, "");
         dynamic("postgresql.remove_data_directory_on_diverged_timelines", Status.ACTED_ON, "");
         dynamic("postgresql.parameters.*", Status.ACTED_ON, "");
-        dynamic("postgresql.pg_hba", Status.IGNORED_WARN, "pg_hba.conf is written from the local postgresql.pg_hba");
+        dynamic("postgresql.pg_hba", Status.ACTED_ON, "");
         dynamic("postgresql.pg_ident", Status.IGNORED_WARN, "pg_ident.conf is not written");
         dynamic("postgresql.recovery_conf.*", Status.IGNORED_WARN, "only primary_conninfo and the slot are written");
         dynamic("postgresql.pg_ctl_timeout", Status.IGNORED_WARN, "pg_ctl waits pgkeel's own bounds");
@@ -378,8 +381,12 @@ public final class PatroniKeys {
     private static void judge(Key k, String p, Object value, List<Finding> out, String note) {
         switch (k.status()) {
             case ACTED_ON -> { }
-            case IGNORED_WARN -> out.add(new Finding(p, Verdict.IGNORED,
-                    "is a Patroni setting pgkeel does not use yet; ignored (" + k.reason() + ")" + note));
+            case IGNORED_WARN -> {
+                if (k.asks().test(value)) { // a boolean tag that is off asks for nothing pgkeel would ignore
+                    out.add(new Finding(p, Verdict.IGNORED,
+                            "is a Patroni setting pgkeel does not use yet; ignored (" + k.reason() + ")" + note));
+                }
+            }
             case REFUSED_SAFETY -> {
                 if (k.refuses(value)) {
                     out.add(new Finding(p, Verdict.REFUSED, "= " + show(value) + ": " + k.reason()

@@ -217,6 +217,20 @@ class PatroniKeysTest {
                 .extracting(Finding::verdict).isEqualTo(Verdict.IGNORED);
     }
 
+    /** postgres0.yml has {@code clonefrom: false} and {@code nostream: false}: off, they ask for nothing to ignore. */
+    @Test
+    void aBooleanTagThatIsOffIsNoWarning_onIsOne() {
+        for (String tag : List.of("clonefrom", "nosync", "nostream")) {
+            for (Object off : java.util.Arrays.asList(false, 0, "", null)) {
+                Map<String, Object> tags = new java.util.HashMap<>();
+                tags.put(tag, off);
+                assertThat(PatroniKeys.checkLocal(Map.of("tags", tags))).as(tag + ": " + off).isEmpty();
+            }
+            assertThat(PatroniKeys.checkLocal(Map.of("tags", Map.of(tag, true)))).as(tag + ": true").singleElement()
+                    .extracting(Finding::verdict).isEqualTo(Verdict.IGNORED);
+        }
+    }
+
     @Test
     void aCustomReplicaMethodsSectionIsNamedAsIgnored_notAsATypo() {
         Map<String, Object> pg = new LinkedHashMap<>();

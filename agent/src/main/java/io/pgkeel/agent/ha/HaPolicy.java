@@ -50,8 +50,8 @@ public final class HaPolicy {
             return decided;
         }
         return new Action.ApplyParameters(wanted, o.pg().writtenParameters() == null
-                ? "writing postgresql.conf for the configuration in force and reloading: not written since the agent"
-                        + " started or re-read its configuration"
+                ? "writing postgresql.conf and pg_hba.conf for the configuration in force and reloading: not written"
+                        + " since the agent started or re-read its configuration, or the config key's pg_hba changed"
                 : "postgresql.parameters changed in the config key: rewriting postgresql.conf and reloading");
     }
 

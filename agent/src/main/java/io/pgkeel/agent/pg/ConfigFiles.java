@@ -31,6 +31,8 @@ final class ConfigFiles {
     private final Supplier<DynamicConfig> dynamic;
     /** postgresql.parameters of the config key as last written to postgresql.conf; null before the first write. */
     private Map<String, String> writtenParameters;
+    /** postgresql.pg_hba of the config key when the files were last written. */
+    private List<String> writtenConfigKeyHba = List.of();
 
     ConfigFiles(DataDirectory dir, Supplier<PgkeelConfig> config, Supplier<DynamicConfig> dynamic) {
         this.dir = dir;
@@ -40,10 +42,11 @@ final class ConfigFiles {
 
     /**
      * The config key's parameters postgresql.conf was last written with (and, for a running PostgreSQL, reloaded);
-     * null when not written since the agent started or re-read its configuration.
+     * null when the files do not hold what is in force: not written since the agent started or re-read its
+     * configuration, or the config key's pg_hba changed since (the next routine cycle then rewrites and reloads).
      */
     Map<String, String> writtenParameters() {
-        return writtenParameters;
+        return writtenConfigKeyHba.equals(dynamic.get().pgHba()) ? writtenParameters : null;
     }
 
     /** The files no longer match what is in force (a re-read configuration, a failed reload): write them anew. */
@@ -98,7 +101,9 @@ final class ConfigFiles {
         } catch (IllegalArgumentException e) {
             throw new PostgresException("writing postgresql.conf: " + e.getMessage(), e);
         }
-        Optional<String> hba = ConfigText.pgHba(pgc.pgHba());
+        // the local pg_hba wins over the config key's, as Patroni merges the local postgresql section over it
+        List<String> configKeyHba = dyn.pgHba();
+        Optional<String> hba = ConfigText.pgHba(pgc.pgHba().isEmpty() ? configKeyHba : pgc.pgHba());
         try {
             writeAtomically(dir.resolve("postgresql.conf"), conf);
             if (hba.isPresent()) {
@@ -116,6 +121,7 @@ final class ConfigFiles {
         }
         writePgpass();
         writtenParameters = configKeyParameters;
+        writtenConfigKeyHba = configKeyHba;
     }
 
     /**

@@ -215,9 +215,9 @@ class RestApiHandlerTest {
         assertThat(session.read().config().orElseThrow().raw()).containsOnlyKeys("ttl", "loop_wait", "retry_timeout");
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config",
-                "{\"synchronous_mode\": false, \"postgresql\": {\"pg_hba\": [\"host all all 0.0.0.0/0 md5\"]}}")))
+                "{\"synchronous_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
                 .startsWith("HTTP/1.1 200")
-                .contains("warning: 299 pgkeel \"config.postgresql.pg_hba is a Patroni setting pgkeel does not use yet");
+                .contains("warning: 299 pgkeel \"config.postgresql.pg_ident is a Patroni setting pgkeel does not use yet");
     }
 
     /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */

@@ -101,7 +101,8 @@ class HaPolicyTest {
                 row("leader, agent just started (or re-read its YAML) with postgres running -> rewrite postgresql.conf once",
                         me("a").primary(1000).postgresqlConfWrittenWith((String) null)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
-                        Action.ApplyParameters.class, "writing postgresql.conf for the configuration in force and reloading: not written since the agent started or re-read its configuration"),
+                        Action.ApplyParameters.class, "writing postgresql.conf and pg_hba.conf for the configuration in force and reloading: not written"
+                                + " since the agent started or re-read its configuration, or the config key's pg_hba changed"),
                 row("a restart requested in the cycle that would rewrite postgresql.conf -> the request first",
                         me("b").replicaFollowing("a", 1000).configParameters("work_mem=16MB")
                                 .request(new OperatorRequest.Restart(null))

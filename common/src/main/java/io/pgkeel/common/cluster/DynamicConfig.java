@@ -50,6 +50,15 @@ public record DynamicConfig(
                 Map.of(), Map.of(), 0);
     }
 
+    /**
+     * {@code postgresql.pg_hba} of the config key (Patroni's standard place for it, postgres0.yml): the lines, in
+     * order; empty when absent or not a list (DynamicConfigParser names a bad value). A local
+     * {@code postgresql.pg_hba} wins over it, as Patroni merges the local postgresql section over the dynamic one.
+     */
+    public java.util.List<String> pgHba() {
+        return DynamicConfigParser.pgHba(raw, "config", new java.util.ArrayList<>());
+    }
+
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
                 memberSlotsTtl, permanentSlots, pause, primaryStartTimeout,

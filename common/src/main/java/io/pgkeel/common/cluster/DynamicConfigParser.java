@@ -13,6 +13,7 @@ public final class DynamicConfigParser {
     private DynamicConfigParser() {}
 
     public static DynamicConfig parse(Map<String, Object> raw, String where, List<String> problems) {
+        pgHba(raw, where, problems);
         Map<String, Object> pg = raw.get("postgresql") instanceof Map<?, ?> m ? asStringMap(m) : Map.of();
         Map<String, String> params = new LinkedHashMap<>();
         if (pg.get("parameters") instanceof Map<?, ?> p) {
@@ -47,6 +48,20 @@ public final class DynamicConfigParser {
         return Timing.adjust(intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
                 intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
                 intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems));
+    }
+
+    /** {@code postgresql.pg_hba}: a list of pg_hba.conf lines; anything else is named in {@code problems}. */
+    static List<String> pgHba(Map<String, Object> raw, String where, List<String> problems) {
+        Object pg = raw.get("postgresql");
+        Object hba = pg instanceof Map<?, ?> m ? m.get("pg_hba") : null;
+        if (hba == null) {
+            return List.of();
+        }
+        if (!(hba instanceof List<?> lines) || lines.stream().anyMatch(l -> !(l instanceof String))) {
+            problems.add(where + ".postgresql.pg_hba: expected a list of pg_hba.conf lines, got '" + hba + "'");
+            return List.of();
+        }
+        return lines.stream().map(String.class::cast).toList();
     }
 
     static Map<String, Object> asStringMap(Map<?, ?> m) {

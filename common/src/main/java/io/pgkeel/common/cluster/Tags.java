@@ -90,7 +90,7 @@ public final class Tags {
     }
 
     /** Python's truth value of a JSON/YAML value: a non-empty string is true, even "false". */
-    private static boolean pythonTruthy(Object v) {
+    public static boolean pythonTruthy(Object v) {
         if (v == null) {
             return false;
         }
