@@ -166,6 +166,20 @@ class PatroniAcceptanceConfigIT extends ClusterTestBase {
                 "log.format");
     }
 
+    /**
+     * postgres0.yml's tags are all false (noloadbalance, clonefrom, nostream): Patroni leaves them out of the member
+     * key, and so must pgkeel; nor are they warned about, since off asks for nothing.
+     */
+    @Test
+    void c2_falseTagsAreLeftOutOfTheMemberKeyAndNotWarnedAbout() {
+        for (AgentProcess n : cluster.nodes) {
+            String key = cluster.etcd.get(cluster.key("members/" + n.name)).orElseThrow();
+            assertThat(key).as(n.name + "'s member key").doesNotContain("noloadbalance").doesNotContain("clonefrom")
+                    .doesNotContain("nostream");
+            assertThat(n.logText()).as(n.name).doesNotContain("tags.clonefrom").doesNotContain("tags.nostream");
+        }
+    }
+
     @Test
     void d_theRestApiWantsTheClientCertificateAndForWritesThePassword() throws Exception {
         AgentProcess n = cluster.nodes.get(0);

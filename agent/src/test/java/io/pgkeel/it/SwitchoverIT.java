@@ -82,7 +82,11 @@ class SwitchoverIT extends ClusterTestBase {
                 "{\"leader\": \"" + leader.name + "\", \"candidate\": \"" + leader.name + "\"}");
         assertThat(self.status()).as(self.toString()).isEqualTo(400);
         assertThat(self.body()).isEqualTo("Switchover target and source are the same");
-        Rest.Answer noCandidate = Rest.post(leader, "/failover", "{}");
+        // api.py _read_json_content: an empty object is send_error(400), Python's error page, as in Patroni 3.0 and 4.1
+        Rest.Answer empty = Rest.post(leader, "/failover", "{}");
+        assertThat(empty.status()).as(empty.toString()).isEqualTo(400);
+        assertThat(empty.body()).contains("<p>Error code: 400</p>");
+        Rest.Answer noCandidate = Rest.post(leader, "/failover", "{\"leader\": \"" + leader.name + "\"}");
         assertThat(noCandidate.status()).as(noCandidate.toString()).isEqualTo(400);
         assertThat(noCandidate.body()).isEqualTo("Failover could be performed only to a specific candidate");
         Rest.Answer unknown = Rest.post(leader, "/failover", "{\"candidate\": \"nobody\"}");

@@ -31,6 +31,8 @@ final class ConfigFiles {
     private final Supplier<DynamicConfig> dynamic;
     /** postgresql.parameters of the config key as last written to postgresql.conf; null before the first write. */
     private Map<String, String> writtenParameters;
+    /** The notes on translated parameters last logged ("wal_keep_segments written as wal_keep_size ..."). */
+    private List<String> loggedNotes = List.of();
     /** postgresql.pg_hba of the config key when the files were last written. */
     private List<String> writtenConfigKeyHba = List.of();
 
@@ -96,7 +98,11 @@ final class ConfigFiles {
                 dir.exists("postgresql.base.conf"), dir.majorVersion());
         String conf;
         try {
-            ConfigText.configuredParameters(in).notes().forEach(n -> log.warn("postgresql.parameters: {}", n));
+            List<String> notes = ConfigText.configuredParameters(in).notes();
+            if (!notes.equals(loggedNotes)) { // said once, not at every rewrite (a role change writes the files too)
+                notes.forEach(n -> log.warn("postgresql.parameters: {}", n));
+                loggedNotes = notes;
+            }
             conf = ConfigText.postgresqlConf(in);
         } catch (IllegalArgumentException e) {
             throw new PostgresException("writing postgresql.conf: " + e.getMessage(), e);
