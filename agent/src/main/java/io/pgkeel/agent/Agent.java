@@ -146,8 +146,8 @@ final class Agent {
             log.warn("SIGHUP: {} changed; these apply only when pgkeel restarts", String.join(", ", needRestart));
         }
         // keep what is read only at start; take everything else from the new file
-        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), old.restapi(), old.etcd(),
-                fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
+        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), old.restapi(), fresh.ctl(),
+                old.etcd(), fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
                         old.postgresql().listenHosts(), old.postgresql().port(), old.postgresql().connectAddress(),
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
                         fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),

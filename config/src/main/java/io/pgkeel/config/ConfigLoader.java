@@ -100,6 +100,8 @@ public final class ConfigLoader {
             }
         }
 
+        PgkeelConfig.Ctl ctl = optionalMap(root, "ctl").map(this::readCtl).orElse(PgkeelConfig.Ctl.NONE);
+
         MapNode etcd3 = requiredMap(root, "etcd3");
         List<HostPort> hosts = etcdHosts(etcd3);
 
@@ -119,7 +121,7 @@ public final class ConfigLoader {
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
         return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
-                readTls(restapi)),
+                readTls(restapi)), ctl,
                 new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
     }
 
@@ -165,6 +167,32 @@ public final class ConfigLoader {
         }
         return Optional.of(new PgkeelConfig.Tls(certfile, keyfile, optionalString(restapi, "keyfile_password"), cafile,
                 verify));
+    }
+
+    /** Patroni's {@code ctl} section; keyfile and keyfile_password belong to a certfile, as in restapi. */
+    private PgkeelConfig.Ctl readCtl(MapNode ctl) {
+        boolean insecure = optionalBool(ctl, "insecure").orElse(false);
+        Optional<Path> cacert = optionalString(ctl, "cacert").map(v -> readableFile(ctl, "cacert"));
+        cacert.filter(Files::isDirectory).ifPresent(p -> {
+            throw bad(ctl.entries().get("cacert"), p + " is a directory; pgkeel reads one CA bundle file");
+        });
+        Optional<Path> certfile = optionalString(ctl, "certfile").map(v -> readableFile(ctl, "certfile"));
+        if (certfile.isEmpty()) {
+            for (String key : List.of("keyfile", "keyfile_password")) {
+                if (ctl.entries().containsKey(key)) {
+                    throw bad(ctl.entries().get(key), "needs ctl.certfile (no client certificate without it)");
+                }
+            }
+        }
+        Optional<Path> keyfile = certfile.map(c -> optionalString(ctl, "keyfile").isPresent()
+                ? readableFile(ctl, "keyfile") : c);
+        Optional<Credentials> auth = optionalMap(ctl, "authentication").map(this::credentials);
+        auth.filter(c -> c.password() == null).ifPresent(c -> {
+            throw new ConfigException(ctl.entries().get("authentication").origin()
+                    + ": ctl.authentication.password is required");
+        });
+        return new PgkeelConfig.Ctl(insecure, cacert, certfile, keyfile, optionalString(ctl, "keyfile_password"),
+                auth);
     }
 
     private Path readableFile(MapNode parent, String key) {

@@ -88,7 +88,7 @@ public final class PatroniKeys {
         }
         for (String k : List.of("insecure", "cacert", "certfile", "keyfile", "keyfile_password",
                 "authentication")) {
-            local("ctl." + k, Status.IGNORED_WARN, "pgkeel ctl takes its connection from the cluster members");
+            local("ctl." + k, Status.ACTED_ON, "");
         }
         // --- restapi ---
         for (String k : List.of("listen", "connect_address", "authentication.username", "authentication.password",

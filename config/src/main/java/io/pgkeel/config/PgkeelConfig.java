@@ -9,6 +9,7 @@ import java.util.Optional;
 /**
  * The local configuration of one node, read from Patroni's YAML (and PATRONI_* environment overrides).
  *
+ * @param ctl          the {@code ctl} section as written; {@link #ctlConnection()} is what pgkeel ctl uses
  * @param bootstrapDcs the {@code bootstrap.dcs} section as written: it becomes the {@code config} key once
  */
 public record PgkeelConfig(
@@ -16,6 +17,7 @@ public record PgkeelConfig(
         String namespace,
         String name,
         RestApi restapi,
+        Ctl ctl,
         Etcd etcd,
         Map<String, Object> bootstrapDcs,
         DynamicConfig bootstrapDynamic,
@@ -65,6 +67,36 @@ public record PgkeelConfig(
      */
     public record Tls(Path certfile, Path keyfile, Optional<String> keyfilePassword, Optional<Path> cafile,
                       String verifyClient) {}
+
+    /**
+     * Patroni's {@code ctl} section: how a client (pgkeel ctl) calls the members' REST APIs.
+     *
+     * @param insecure        skip the check of the server's certificate: with a client certificate the chain is
+     *                        still checked and only the host name is not; without one nothing is checked (Patroni's
+     *                        {@code CERT_NONE}, as {@code curl -k})
+     * @param cacert          the CA bundle the members' certificates must chain to; empty: the JVM's trust store
+     * @param certfile        the client certificate (PEM) presented to the members
+     * @param keyfile         its private key (PEM); the certfile itself when the key is in it
+     * @param keyfilePassword the key's password
+     * @param authentication  basic auth for the REST API's write endpoints
+     */
+    public record Ctl(boolean insecure, Optional<Path> cacert, Optional<Path> certfile, Optional<Path> keyfile,
+                      Optional<String> keyfilePassword, Optional<Credentials> authentication) {
+        /** No {@code ctl} section. */
+        public static final Ctl NONE = new Ctl(false, Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * What pgkeel ctl uses to call the REST API, as Patroni 4.1's {@code PatroniRequest.reload_config} picks it:
+     * {@code ctl.cacert} else {@code restapi.cafile}; {@code ctl.authentication} else {@code restapi.authentication};
+     * the client certificate, key and key password from {@code ctl} only (Patroni 4.1 stopped presenting the REST
+     * API's own certificate, which may be a server-only one; #2768); {@code ctl.insecure} as written.
+     */
+    public Ctl ctlConnection() {
+        return new Ctl(ctl.insecure(), ctl.cacert().or(() -> restapi.tls().flatMap(Tls::cafile)), ctl.certfile(),
+                ctl.keyfile(), ctl.keyfilePassword(), ctl.authentication().or(restapi::authentication));
+    }
 
     public record Etcd(List<HostPort> hosts) {
         public Etcd {

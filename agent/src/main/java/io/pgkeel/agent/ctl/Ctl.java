@@ -3,6 +3,7 @@ package io.pgkeel.agent.ctl;
 import static io.pgkeel.agent.ctl.CtlError.FAILED;
 
 import io.pgkeel.agent.Version;
+import io.pgkeel.agent.tls.RestApiTls;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
@@ -28,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What every ctl command works with: the cluster's configuration, a read-mostly etcd connection (no lease, no member
- * key), the members' REST APIs, the terminal and the clock.
+ * key), the members' REST APIs (with TLS and basic auth from Patroni's {@code ctl} section, falling back to
+ * {@code restapi} as Patroni does), the terminal and the clock.
  */
 final class Ctl implements AutoCloseable {
     /** A REST answer; status 0 when the member could not be reached. */
@@ -51,9 +53,8 @@ final class Ctl implements AutoCloseable {
         this.out = out;
         this.err = err;
         this.in = in;
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
-        io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls()).ifPresent(b::sslContext);
-        this.http = b.build();
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
+                .sslContext(RestApiTls.ctl(config.ctlConnection())).build();
         this.dcs = EtcdDcsFactory.connect(new EtcdSettings(
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), "pgkeel-ctl",
                 Duration.ofSeconds(5), Version.PGKEEL, clock));
@@ -72,7 +73,10 @@ final class Ctl implements AutoCloseable {
         return read().config().orElseThrow(() -> new CtlError(FAILED, "the cluster has no configuration in DCS yet"));
     }
 
-    /** Calls {@code path} on a member's REST API (its api_url without /patroni), with the configured basic auth. */
+    /**
+     * Calls {@code path} on a member's REST API (its api_url without /patroni), with basic auth from
+     * {@code ctl.authentication}, else {@code restapi.authentication} (Patroni 4.1's {@code PatroniRequest}).
+     */
     Answer call(Member m, String method, String path, Object body) {
         if (m.apiUrl() == null) {
             return new Answer(0, "member " + m.name() + " has no api_url");
@@ -86,7 +90,7 @@ final class Ctl implements AutoCloseable {
             if (json != null) {
                 b.header("Content-Type", "application/json");
             }
-            config.restapi().authentication().ifPresent(c -> b.header("Authorization", "Basic " + Base64.getEncoder()
+            config.ctlConnection().authentication().ifPresent(c -> b.header("Authorization", "Basic " + Base64.getEncoder()
                     .encodeToString((c.username() + ":" + c.password()).getBytes(StandardCharsets.UTF_8))));
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             return new Answer(r.statusCode(), r.body());

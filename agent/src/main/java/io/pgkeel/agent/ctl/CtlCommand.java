@@ -50,7 +50,8 @@ public final class CtlCommand implements Runnable {
             ConfigLoader.Loaded loaded = ConfigLoader.load(path);
             return new Ctl(loaded.config(), System.out, System.err,
                     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
-        } catch (ConfigException e) {
+        } catch (ConfigException | IllegalArgumentException e) {
+            // IllegalArgumentException: a ctl certificate or CA file that exists but cannot be used
             throw new CtlError(USAGE, "invalid configuration: " + e.getMessage());
         }
     }
