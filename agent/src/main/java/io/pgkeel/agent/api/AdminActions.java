@@ -199,7 +199,11 @@ public final class AdminActions {
         return awaitNewLeader(c.leader().map(l -> l.name()).orElse(null), candidate, action, c, writtenAt);
     }
 
-    /** Patroni's API-side check: the leader matches, and some candidate is up and allowed to promote. */
+    /**
+     * Patroni's API-side check (api.py is_failover_possible, ha.py is_failover_possible): the leader matches, and some
+     * candidate is up, allowed to promote, and within {@code maximum_lag_on_failover} bytes of the leader's last
+     * position in the status key.
+     */
     private Optional<String> whyImpossible(ClusterView c, String leader, String candidate) {
         if (leader != null && (c.leader().isEmpty() || !c.leader().get().name().equals(leader))) {
             return Optional.of("leader name does not match");
@@ -216,8 +220,12 @@ public final class AdminActions {
                 return Optional.of("cluster does not have members except leader");
             }
         }
+        long maxLag = c.config().map(DynamicConfig::maximumLagOnFailover)
+                .orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER);
         for (PeerStatus st : hooks.peers().fetch(members)) {
-            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())) {
+            boolean lagging = c.lastLeaderLsn().map(lsn -> lsn - st.walPosition() > maxLag).orElse(false);
+            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())
+                    && !lagging) {
                 return Optional.empty();
             }
         }
