@@ -136,7 +136,8 @@ CFG
 haproxy -f "$DEMO_DIR/haproxy.cfg" -db > "$DEMO_DIR/haproxy.log" 2>&1 &
 echo "haproxy $!" >> "$DEMO_DIR/pids"
 
-field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$2"; }
+# a top-level field of /patroni: the leader's "replication" list (each entry has a "state" too) is cut off first
+field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"${2%%\"replication\":*}"; }
 table() {
   printf '%-7s %-22s %-9s %-9s %-4s %s\n' Member Host Role State TL "WAL position"
   for i in 1 2 3; do

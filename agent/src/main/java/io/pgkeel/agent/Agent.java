@@ -60,13 +60,16 @@ final class Agent {
                 config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
                 callTimeout, Version.PGKEEL, clock));
         var peerTls = io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls());
-        HttpPeerClient liveness = new HttpPeerClient(UniqueName.LIVENESS_TIMEOUT, clock, peerTls);
-        Optional<String> duplicate = UniqueName.check(dcs, config.name(),
-                m -> liveness.answersLiveness(m, UniqueName.LIVENESS_TIMEOUT),
+        HttpPeerClient liveness = new HttpPeerClient(StartChecks.LIVENESS_TIMEOUT, clock, peerTls);
+        Optional<String> cannotStart = StartChecks.check(dcs, config.name(),
+                m -> liveness.answersLiveness(m, StartChecks.LIVENESS_TIMEOUT),
                 Duration.ofSeconds(Math.max(1, boot.retryTimeout())), clock);
-        if (duplicate.isPresent()) {
+        if (cannotStart.isEmpty()) {
+            cannotStart = StartChecks.configKeyRefusal(dcs, config.clusterPrefix() + "config");
+        }
+        if (cannotStart.isPresent()) {
             dcs.close();
-            throw new IllegalStateException(duplicate.get());
+            throw new IllegalStateException(cannotStart.get());
         }
         AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>();
         AtomicReference<DynamicConfig> dynamic = new AtomicReference<>(boot);

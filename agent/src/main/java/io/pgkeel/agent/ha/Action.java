@@ -28,6 +28,14 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     Traits traits();
 
+    /**
+     * Carried out, this action deletes the leader key: what this cycle publishes must no longer say "holds the key",
+     * although the view it read before acting did (else /leader answers 200 on two nodes until the next cycle).
+     */
+    default boolean releasesLeaderKey() {
+        return this instanceof HandOver || this instanceof ReleaseLeader || this instanceof Demote d && d.releaseKey();
+    }
+
     /** How soon the next cycle runs after an action that did not fail (a failed one waits loop_wait). */
     enum Pace {
         /** At once: a switchover's leader checks its candidates right after stopping. */

@@ -87,7 +87,8 @@ public final class HaNode {
         NodeMemory.Remembered remembered = o.memory().acted(action, outcome, o, after, clock.nanoTime());
         memory = remembered.memory();
         remembered.callbacks().forEach(c -> callbacks.fire(c.action(), c.role()));
-        boolean holdsKey = outcome.acquiredLeader() || o.dcs().isReachable() && o.dcs().cluster().leader()
+        boolean holdsKey = outcome.acquiredLeader() || !(outcome.ok() && action.releasesLeaderKey())
+                && o.dcs().isReachable() && o.dcs().cluster().leader()
                 .map(l -> l.name().equals(identity.name()) && l.leaseId() == memory.lease().leaseId()).orElse(false);
         long now = clock.nanoTime();
         publisher.publish(identity, memory, o, action, after, holdsKey, now);

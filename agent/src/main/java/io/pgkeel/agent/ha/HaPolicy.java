@@ -131,6 +131,11 @@ public final class HaPolicy {
                         : new Action.Demote(false, "demoting self because the leader lease could not be renewed");
             }
             if (pg.inRecovery()) {
+                Optional<String> refused = refusedByConfigKey(o);
+                if (refused.isPresent()) {
+                    // a standby cluster's standby leader, say: promoting it is what the operator's setting forbids
+                    return new Action.Wait("not promoting self although I hold the leader key: " + refused.get());
+                }
                 return new Action.Promote(memberSlots(o, c, Set.of()), "promoting self because I hold the leader key");
             }
             if (c.failover().isPresent()) {
@@ -169,7 +174,7 @@ public final class HaPolicy {
                 return new Action.Rewind(leader, "rewinding from leader '" + leader
                         + "' because this replica could not stream from it for a whole ttl");
             }
-            return self.removeDataDirectoryOnDivergedTimelines()
+            return self.removeDataDirectoryOnDivergedTimelines() && provablyDiverged(pg, c)
                     ? new Action.Reinitialize(leader, "reinitializing due to diverged timelines: this replica could"
                             + " not stream from leader '" + leader + "' for a whole ttl, use_pg_rewind is off and"
                             + " remove_data_directory_on_diverged_timelines is on")
@@ -181,19 +186,23 @@ public final class HaPolicy {
 
     /**
      * pg_rewind from the leader failed and PostgreSQL is stopped: this data directory cannot follow that leader as it
-     * is. Removing it (then cloning anew) is the operator's choice, {@code remove_data_directory_on_rewind_failure}, as
-     * in Patroni (patroni/postgresql/rewind.py); otherwise it is kept and PostgreSQL stays stopped, a diverged former
-     * primary serving reads, until an operator reinitializes the member, or a new leader gives pg_rewind another
-     * source. Empty when no failed pg_rewind is pending.
+     * is. Removing it (then cloning anew) is the operator's choice, {@code remove_data_directory_on_rewind_failure} or
+     * {@code remove_data_directory_on_diverged_timelines}, as in Patroni (patroni/postgresql/rewind.py); otherwise
+     * it is kept and PostgreSQL stays stopped (a diverged former primary must not serve reads as a replica) until an
+     * operator reinitializes the member, or a new leader gives pg_rewind another source. Empty when no failed
+     * pg_rewind is pending.
      */
     private static Optional<Action> afterFailedRewind(Observation o) {
         String from = o.memory().rewindFailedFrom();
         if (from == null || !o.pg().initialized() || o.pg().runState() != PgRunState.STOPPED) {
             return Optional.empty();
         }
-        if (o.self().removeDataDirectoryOnRewindFailure()) {
+        // either switch allows it, as in Patroni's rewind.py (a failed pg_rewind leaves diverged timelines)
+        String allowedBy = o.self().removeDataDirectoryOnRewindFailure() ? "remove_data_directory_on_rewind_failure"
+                : o.self().removeDataDirectoryOnDivergedTimelines() ? "remove_data_directory_on_diverged_timelines" : null;
+        if (allowedBy != null) {
             return Optional.of(new Action.RemoveDataDirectory("removing the data directory to clone it anew: pg_rewind"
-                    + " from '" + from + "' failed and remove_data_directory_on_rewind_failure is on"));
+                    + " from '" + from + "' failed and " + allowedBy + " is on"));
         }
         boolean anotherLeader = o.dcs().isReachable() && o.dcs().cluster().leader()
                 .filter(l -> !l.name().equals(from) && !l.name().equals(o.self().name())).isPresent();
@@ -253,6 +262,11 @@ public final class HaPolicy {
             if (letGo.isPresent()) {
                 return letGo.get();
             }
+            Optional<String> refused = refusedByConfigKey(o);
+            if (refused.isPresent() && !pg.lastRunAsPrimary()) {
+                // a standby's data started as primary is a promotion; a primary restarting itself is not
+                return new Action.Wait("not starting as primary although I hold the leader key: " + refused.get());
+            }
             return new Action.StartPostgres(true, null, "starting primary after failure");
         }
         if (c.leader().isPresent()) {
@@ -268,7 +282,7 @@ public final class HaPolicy {
                         + " start as a replica " + o.failedReplicaStarts() + " times in a row");
             }
             if (o.failedReplicaStarts() >= FAILED_STARTS_BEFORE_REWIND
-                    && o.self().removeDataDirectoryOnDivergedTimelines()) {
+                    && o.self().removeDataDirectoryOnDivergedTimelines() && provablyDiverged(pg, c)) {
                 return new Action.Reinitialize(leader, "reinitializing due to diverged timelines: postgres failed to"
                         + " start as a replica of '" + leader + "' " + o.failedReplicaStarts() + " times in a row,"
                         + " use_pg_rewind is off and remove_data_directory_on_diverged_timelines is on");
@@ -331,10 +345,9 @@ public final class HaPolicy {
             return new Action.AcquireLeader(false, Set.of(), failoverRevision(c),
                     "acquiring the leader key as the running primary");
         }
-        List<String> refused = o.self().refusedSettings();
-        if (!refused.isEmpty()) {
-            return new Action.Wait("not racing for the leader key to promote self: the DCS config key asks for what"
-                    + " pgkeel cannot honour yet: " + String.join("; ", refused));
+        Optional<String> refused = refusedByConfigKey(o);
+        if (refused.isPresent()) {
+            return new Action.Wait("not racing for the leader key to promote self: " + refused.get());
         }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {
@@ -342,6 +355,37 @@ public final class HaPolicy {
         }
         return new Action.AcquireLeader(true, memberSlots(o, c, Set.of()), failoverRevision(c),
                 "racing for the leader key to promote self because i am the healthiest node");
+    }
+
+    /**
+     * This node's WAL went past the point where its timeline ended in the cluster's history (the {@code history} key
+     * the leader keeps: [timeline, switch LSN, ...]), so it cannot follow the leader without pg_rewind or a new copy.
+     * Patroni makes the same comparison against the leader's timeline history before it removes anything
+     * (rewind.py); without that proof (no history entry, no known position: a stopped node reports none) a replica
+     * that cannot stream is kept, whatever the reason it cannot (pg_hba, max_wal_senders, the network).
+     */
+    static boolean provablyDiverged(PgStatus pg, ClusterView c) {
+        long position = pg.walPosition();
+        if (position <= 0) {
+            return false;
+        }
+        for (java.util.List<Object> entry : c.history()) {
+            if (entry.size() >= 2 && entry.get(0) instanceof Number tl && tl.intValue() == pg.timeline()
+                    && entry.get(1) instanceof Number switchLsn) {
+                return position > switchLsn.longValue();
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Why no standby of this node may become primary now: the config key asks for a safety setting pgkeel cannot
+     * honour yet (synchronous_mode, standby_cluster, ...; docs/decisions.md). Empty when none is set.
+     */
+    static Optional<String> refusedByConfigKey(Observation o) {
+        List<String> refused = o.self().refusedSettings();
+        return refused.isEmpty() ? Optional.empty() : Optional.of("the DCS config key asks for what pgkeel cannot"
+                + " honour yet: " + String.join("; ", refused));
     }
 
     /** The failover key to delete once I hold the leader key: it has done its job (Patroni cleans it the same way). */

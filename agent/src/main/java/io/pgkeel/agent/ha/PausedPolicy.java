@@ -79,6 +79,10 @@ final class PausedPolicy {
             return new Action.ReleaseLeader("PAUSE: releasing the leader key because postgres is not running as primary");
         }
         if (c.isUnlocked()) {
+            Optional<String> refused = HaPolicy.refusedByConfigKey(o);
+            if (refused.isPresent() && Switchovers.namesAsCandidate(c, me)) {
+                return wait("not racing for the leader key to promote self: " + refused.get());
+            }
             if (Switchovers.namesAsCandidate(c, me) && o.lease().isHeld() && !o.self().nofailover()) {
                 return new Action.AcquireLeader(true, HaPolicy.memberSlots(o, c, Set.of()), HaPolicy.failoverRevision(c),
                         "PAUSE: racing for the leader key to promote self because the failover key names me");

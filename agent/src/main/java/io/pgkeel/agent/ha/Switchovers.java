@@ -64,6 +64,11 @@ final class Switchovers {
         String me = o.self().name();
         long rev = f.modRevision();
         boolean paused = o.self().dynamic().pause();
+        Optional<String> forbidden = HaPolicy.refusedByConfigKey(o);
+        if (forbidden.isPresent()) {
+            // the candidate would refuse to promote (and must): stopping myself for it would leave no primary
+            return clear(rev, "no standby may become primary while " + forbidden.get());
+        }
         if (f.scheduledAt() != null) {
             Instant at;
             try {

@@ -125,11 +125,29 @@ class ActorTest {
         Outcome out = l.act(new Action.HandOver(candidate, checkpoint, "x"), b.build());
         assertThat(out.ok()).isTrue();
         assertThat(l.cluster().leaderKey()).as("released").isEmpty();
+        assertThat(new Action.HandOver(candidate, checkpoint, "x").releasesLeaderKey()).isTrue();
         assertThat(l.view().lastLeaderLsn()).hasValue(checkpoint);
         PgStatus pg = l.node().pg.probe();
         assertThat(pg.isRunningReplica()).isTrue();
         assertThat(pg.following()).isEqualTo(candidate);
         assertThat(l.node().pg.rewinds()).as("no pg_rewind after a clean handover").isZero();
+    }
+
+    /** What HaNode relies on to publish "holds the key" right after acting: the actions that delete it say so. */
+    @Test
+    void theActionsThatDeleteTheLeaderKeySaySo() {
+        for (Action a : List.of(new Action.ReleaseLeader("x"), new Action.Demote(true, "x"))) {
+            Leader l = leader();
+            assertThat(l.act(a, NodeMemory.initial(DynamicConfig.defaults())).ok()).isTrue();
+            assertThat(l.cluster().leaderKey()).as(a.toString()).isEmpty();
+            assertThat(a.releasesLeaderKey()).as(a.toString()).isTrue();
+        }
+        for (Action a : List.of(new Action.Demote(false, "x"), new Action.Wait("x"))) {
+            Leader l = leader();
+            l.act(a, NodeMemory.initial(DynamicConfig.defaults()));
+            assertThat(l.cluster().leaderKey()).as(a.toString()).hasValue(l.node().name);
+            assertThat(a.releasesLeaderKey()).as(a.toString()).isFalse();
+        }
     }
 
     @Test

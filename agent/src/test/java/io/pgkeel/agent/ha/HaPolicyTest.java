@@ -235,6 +235,39 @@ class HaPolicyTest {
                                 + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
                                 + " following the remote one; pgkeel will not run without it (remove the key or switch it"
                                 + " off)"),
+                row("I hold the key, standby (a standby leader of a standby cluster), standby_cluster in the key -> no promotion",
+                        me("b").replica(1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
+                                .cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
+                        Action.Wait.class, "not promoting self although I hold the leader key: the DCS config key asks"
+                                + " for what pgkeel cannot honour yet: config.standby_cluster = {host=10.0.0.9}: standby"
+                                + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
+                                + " following the remote one; pgkeel will not run without it (remove the key or switch it"
+                                + " off)"),
+                row("I hold the key, stopped standby, synchronous_mode in the key -> not started as primary",
+                        me("b").stopped(false).configKey("synchronous_mode", true)
+                                .cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
+                        Action.Wait.class, "not starting as primary although I hold the leader key: the DCS config key"
+                                + " asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
+                                + " is not implemented yet: a failover could lose transactions the operator expects on"
+                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
+                row("I hold the key, stopped former primary, synchronous_mode in the key -> the leader keeps leading",
+                        me("a").stopped(true).configKey("synchronous_mode", true)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
+                        Action.StartPostgres.class, "starting primary after failure"),
+                row("leader, a switchover requested, synchronous_mode in the key -> refused (the candidate could not promote)",
+                        me("a").primary(1000).peer("b", false, 1000).configKey("synchronous_mode", true)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no standby may become primary"
+                                + " while the DCS config key asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
+                                + " is not implemented yet: a failover could lose transactions the operator expects on"
+                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
+                row("pause, the failover key names me, synchronous_mode in the key -> no promotion",
+                        me("b").paused().replica(1000).configKey("synchronous_mode", true)
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.Wait.class, "PAUSE: not racing for the leader key to promote self: the DCS config key"
+                                + " asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
+                                + " is not implemented yet: a failover could lose transactions the operator expects on"
+                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
                 row("no leader, healthiest replica, synchronous_mode off -> race",
                         me("b").replica(1000).configKey("synchronous_mode", "off").cluster(c -> c.members("b")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
@@ -279,27 +312,36 @@ class HaPolicyTest {
                                 .cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
                         Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from"
                                 + " 'b' failed and remove_data_directory_on_rewind_failure is on"),
+                row("pg_rewind failed, remove_data_directory_on_diverged_timelines -> remove it too (Patroni: either switch)",
+                        me("a").stopped(true).rewindFailedFrom("b").removeDataDirectoryOnDivergedTimelines()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("a", "b")),
+                        Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from"
+                                + " 'b' failed and remove_data_directory_on_diverged_timelines is on"),
                 row("pg_rewind failed, remove_data_directory_on_rewind_failure, etcd unreachable -> remove it all the same",
                         me("a").stopped(true).rewindFailedFrom("b").removeDataDirectoryOnRewindFailure().dcsUnreachable(),
                         Action.RemoveDataDirectory.class, "removing the data directory to clone it anew: pg_rewind from"
                                 + " 'b' failed and remove_data_directory_on_rewind_failure is on"),
-                row("replica failed to start twice, no pg_rewind, remove_data_directory_on_diverged_timelines -> reinitialize",
+                row("replica failed to start twice, no pg_rewind, removal allowed, but a stopped node proves no divergence -> keep it",
                         me("c").stopped(false).failedReplicaStarts(2).noRewind().removeDataDirectoryOnDivergedTimelines()
-                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
-                        Action.Reinitialize.class, "reinitializing due to diverged timelines: postgres failed to start"
-                                + " as a replica of 'b' 2 times in a row, use_pg_rewind is off and"
-                                + " remove_data_directory_on_diverged_timelines is on"),
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c").timelineEnded(1, 500)),
+                        Action.StartPostgres.class, "starting as a replica of leader 'b'"),
                 row("replica failed to start twice, no pg_rewind, no removal allowed -> keep trying to start it",
                         me("c").stopped(false).failedReplicaStarts(2).noRewind()
                                 .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
                         Action.StartPostgres.class, "starting as a replica of leader 'b'"),
-                row("replica not streaming for a ttl, no pg_rewind, remove_data_directory_on_diverged_timelines -> reinitialize",
+                row("replica past the end of its timeline in the history key, no pg_rewind, removal allowed -> reinitialize",
                         me("c").replicaFollowing("b", 500).notStreamingFor(11).noRewind()
                                 .removeDataDirectoryOnDivergedTimelines()
-                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c")),
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c").timelineEnded(1, 400)),
                         Action.Reinitialize.class, "reinitializing due to diverged timelines: this replica could not"
                                 + " stream from leader 'b' for a whole ttl, use_pg_rewind is off and"
                                 + " remove_data_directory_on_diverged_timelines is on"),
+                row("replica not streaming for a ttl, removal allowed, but not past its timeline's end (pg_hba, network?) -> keep",
+                        me("c").replicaFollowing("b", 500).notStreamingFor(11).noRewind()
+                                .removeDataDirectoryOnDivergedTimelines()
+                                .cluster(c -> c.leader("b", OTHER_LEASE).members("b", "c").timelineEnded(1, 600)),
+                        Action.Wait.class, "this replica cannot stream from leader 'b'; enable use_pg_rewind or"
+                                + " reinitialize it"),
                 row("empty cluster, no data -> bootstrap",
                         me("a").noData().cluster(c -> c.noInitialize()),
                         Action.Bootstrap.class, "trying to bootstrap a new cluster"),

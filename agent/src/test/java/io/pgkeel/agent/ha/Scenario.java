@@ -316,6 +316,7 @@ final class Scenario {
         private Optional<Long> optime = Optional.empty();
         private boolean config = true;
         private Optional<io.pgkeel.common.cluster.FailoverKey> failover = Optional.empty();
+        private final List<List<Object>> history = new ArrayList<>();
 
         ClusterBuilder leader(String name, long lease) {
             leader = Optional.of(new LeaderKey(name, lease, 5, 5));
@@ -345,6 +346,12 @@ final class Scenario {
             return this;
         }
 
+        /** The history key: timeline {@code timeline} ended at {@code switchLsn} (as Patroni writes it). */
+        ClusterBuilder timelineEnded(int timeline, long switchLsn) {
+            history.add(List.of(timeline, switchLsn, "no recovery target specified"));
+            return this;
+        }
+
         ClusterBuilder initialize(String sysid) {
             initialize = Optional.of(sysid);
             return this;
@@ -362,7 +369,7 @@ final class Scenario {
 
         ClusterView build() {
             Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
-            return new ClusterView(initialize, cfg, leader, members, optime, failover, List.of(), 10);
+            return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10);
         }
     }
 }

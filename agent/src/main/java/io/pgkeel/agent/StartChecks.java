@@ -12,16 +12,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Refuses to start a second agent under the name of a live member: two agents writing one member key, racing for
- * one leader key as one name, is a split brain made by a typo. As Patroni 3.0.4+ ({@code ensure_unique_name} in
- * patroni/__main__.py): when etcd has a member key with this name and that member's REST API answers any HTTP
- * request to {@code /liveness} within 3 s, the agent stops with the reason.
+ * What stops the agent before it touches anything. (1) A second agent under the name of a live member: two agents
+ * writing one member key, racing for one leader key as one name, is a split brain made by a typo. As Patroni 3.0.4+
+ * ({@code ensure_unique_name} in patroni/__main__.py): when etcd has a member key with this name and that member's
+ * REST API answers any HTTP request to {@code /liveness} within 3 s, the agent stops with the reason. (2) A safety
+ * setting pgkeel cannot honour yet in the DCS config key ({@link #configKeyRefusal}).
  */
-final class UniqueName {
-    private static final Logger log = LoggerFactory.getLogger(UniqueName.class);
+final class StartChecks {
+    private static final Logger log = LoggerFactory.getLogger(StartChecks.class);
     static final Duration LIVENESS_TIMEOUT = Duration.ofSeconds(3);
 
-    private UniqueName() {}
+    private StartChecks() {}
+
+    /**
+     * A safety setting pgkeel cannot honour yet in the DCS config key (synchronous_mode, failsafe_mode,
+     * standby_cluster, ...): the agent does not start, as with the same setting in its YAML (issue 11 §3). Read once
+     * at start; one written later stops promotions instead (HaPolicy). Empty when none is set or etcd cannot be read
+     * (then {@link #check} has already said so).
+     *
+     * @param configKey the key's etcd path, for the message ({@code /service/batman/config})
+     */
+    static Optional<String> configKeyRefusal(Dcs dcs, String configKey) {
+        ClusterView cluster;
+        try {
+            cluster = dcs.read();
+        } catch (DcsException e) {
+            return Optional.empty();
+        }
+        java.util.List<String> refused = cluster.config().map(c -> io.pgkeel.config.PatroniKeys.refusals(
+                        io.pgkeel.config.PatroniKeys.checkDynamic(c.raw(), "config")).stream()
+                .map(io.pgkeel.config.PatroniKeys.Finding::sentence).toList()).orElse(java.util.List.of());
+        return refused.isEmpty() ? Optional.empty() : Optional.of("the DCS config key " + configKey + " asks for what"
+                + " pgkeel cannot honour yet: " + String.join("; ", refused));
+    }
 
     /**
      * @param answers  whether something answers HTTP at a member's {@code api_url}'s {@code /liveness} (any status)

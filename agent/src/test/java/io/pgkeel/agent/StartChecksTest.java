@@ -12,7 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Patroni 3.0.4+'s ensure_unique_name: no second agent under the name of a live member. */
-class UniqueNameTest {
+class StartChecksTest {
     private final FakeClock clock = new FakeClock();
     private final FakeDcs dcs = new FakeDcs(clock);
     private final List<String> asked = new ArrayList<>();
@@ -27,7 +27,7 @@ class UniqueNameTest {
     @Test
     void aLiveMemberOfTheSameNameStopsTheAgent() {
         memberKeyOf("node1");
-        var refusal = UniqueName.check(dcs.session("node1"), "node1", m -> asked.add(m.apiUrl()), Duration.ofSeconds(1),
+        var refusal = StartChecks.check(dcs.session("node1"), "node1", m -> asked.add(m.apiUrl()), Duration.ofSeconds(1),
                 clock);
         assertThat(asked).containsExactly("http://h:8008/patroni");
         assertThat(refusal).hasValueSatisfying(r -> assertThat(r)
@@ -37,13 +37,13 @@ class UniqueNameTest {
     @Test
     void aMemberKeyNobodyAnswersForIsALeftoverOfThisNode() {
         memberKeyOf("node1");
-        assertThat(UniqueName.check(dcs.session("node1"), "node1", m -> false, Duration.ofSeconds(1), clock)).isEmpty();
+        assertThat(StartChecks.check(dcs.session("node1"), "node1", m -> false, Duration.ofSeconds(1), clock)).isEmpty();
     }
 
     @Test
     void noMemberKeyOfThatNameAsksNobody() {
         memberKeyOf("node2");
-        assertThat(UniqueName.check(dcs.session("node1"), "node1", m -> asked.add(m.apiUrl()), Duration.ofSeconds(1),
+        assertThat(StartChecks.check(dcs.session("node1"), "node1", m -> asked.add(m.apiUrl()), Duration.ofSeconds(1),
                 clock)).isEmpty();
         assertThat(asked).isEmpty();
     }
@@ -53,8 +53,25 @@ class UniqueNameTest {
         memberKeyOf("node1");
         dcs.setDown(true);
         long before = clock.nanoTime();
-        assertThat(UniqueName.check(dcs.session("node1"), "node1", m -> true, Duration.ofSeconds(3), clock)).isEmpty();
+        assertThat(StartChecks.check(dcs.session("node1"), "node1", m -> true, Duration.ofSeconds(3), clock)).isEmpty();
         assertThat(clock.nanoTime() - before).as("it waited for etcd first").isGreaterThanOrEqualTo(
                 Duration.ofSeconds(3).toNanos());
+    }
+
+    @Test
+    void aSafetySettingInTheConfigKeyStopsTheAgentAtStart() {
+        FakeDcs.Session s = dcs.session("node1");
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("no config key yet").isEmpty();
+        s.initializeConfig(Map.of("ttl", 30, "synchronous_mode", false));
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("off").isEmpty();
+        var cfg = s.read().config().orElseThrow();
+        java.util.Map<String, Object> raw = new java.util.HashMap<>(cfg.raw());
+        raw.put("synchronous_mode", true);
+        assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).hasValueSatisfying(r -> assertThat(r)
+                .startsWith("the DCS config key /service/batman/config asks for what pgkeel cannot honour yet:"
+                        + " config.synchronous_mode = true"));
+        dcs.setDown(true);
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("etcd down: said by check").isEmpty();
     }
 }
