@@ -219,6 +219,30 @@ class LeaderLetsGoIT extends ClusterTestBase {
     }
 
     /**
+     * A synchronous cluster moved onto pgkeel: synchronous_mode in the DCS config key (written by patronictl or
+     * another tool) stops a starting agent with the key named, as the same setting in its YAML does.
+     */
+    @Test
+    void a2_anAgentStartingWhileTheConfigKeyAsksForSynchronousModeRefusesToStart() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        String key = cluster.key("config");
+        String before = cluster.etcd.get(key).orElseThrow();
+        cluster.etcd.put(key, before.replaceFirst("^\\{", "{\"synchronous_mode\": true, "));
+        try {
+            AgentProcess newcomer = cluster.extraNode("newcomer", "node9");
+            newcomer.start();
+            OptionalInt exit = newcomer.awaitExit(Duration.ofSeconds(60));
+            assertThat(exit).as("the newcomer exits by itself").isPresent();
+            assertThat(exit.getAsInt()).isEqualTo(1);
+            assertThat(newcomer.logText()).contains("the DCS config key " + key + " asks for what pgkeel cannot"
+                    + " honour yet: config.synchronous_mode = true");
+            assertThat(newcomer.dataDir()).as("nothing was touched").doesNotExist();
+        } finally {
+            cluster.etcd.put(key, before);
+        }
+    }
+
+    /**
      * Patroni's postgres0.yml keeps pg_hba in bootstrap.dcs, so in the config key: this cluster was built that way
      * (no local pg_hba), and every node's pg_hba.conf holds those lines; an edit of the key reaches every node.
      */
