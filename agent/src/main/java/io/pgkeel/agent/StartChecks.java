@@ -1,5 +1,6 @@
 package io.pgkeel.agent;
 
+import io.pgkeel.agent.ha.NodeSettings;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.Member;
@@ -39,9 +40,8 @@ final class StartChecks {
         } catch (DcsException e) {
             return Optional.empty();
         }
-        java.util.List<String> refused = cluster.config().map(c -> io.pgkeel.config.PatroniKeys.refusals(
-                        io.pgkeel.config.PatroniKeys.checkDynamic(c.raw(), "config")).stream()
-                .map(io.pgkeel.config.PatroniKeys.Finding::sentence).toList()).orElse(java.util.List.of());
+        java.util.List<String> refused = cluster.config().map(NodeSettings::refusedSettings)
+                .orElse(java.util.List.of());
         return refused.isEmpty() ? Optional.empty() : Optional.of("the DCS config key " + configKey + " asks for what"
                 + " pgkeel cannot honour yet: " + String.join("; ", refused));
     }

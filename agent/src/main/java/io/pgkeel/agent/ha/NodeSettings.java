@@ -29,7 +29,12 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
      * a promotion is where the guarantee the operator asked for would be lost (docs/decisions.md).
      */
     public List<String> refusedSettings() {
-        return PatroniKeys.refusals(PatroniKeys.checkDynamic(dynamic.raw(), "config")).stream()
+        return refusedSettings(dynamic);
+    }
+
+    /** {@link #refusedSettings()} of a config key read outside the loop (the agent's start checks). */
+    public static List<String> refusedSettings(DynamicConfig config) {
+        return PatroniKeys.refusals(PatroniKeys.checkDynamic(config.raw(), "config")).stream()
                 .map(PatroniKeys.Finding::sentence).toList();
     }
 

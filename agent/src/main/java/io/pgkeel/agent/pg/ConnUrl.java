@@ -1,6 +1,7 @@
 package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.config.HostPort;
 import java.net.URI;
 
 /**
@@ -16,5 +17,10 @@ record ConnUrl(String host, int port) {
             throw new PostgresException("conn_url " + connUrl + " has no host");
         }
         return new ConnUrl(host.replaceAll("^\\[|\\]$", ""), uri.getPort() < 0 ? 5432 : uri.getPort());
+    }
+
+    /** The JDBC driver's URL to database postgres here: an IPv6 host in brackets. */
+    String jdbcUrl() {
+        return "jdbc:postgresql://" + HostPort.uriHost(host) + ":" + port + "/postgres";
     }
 }

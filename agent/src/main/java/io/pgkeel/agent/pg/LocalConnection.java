@@ -1,6 +1,5 @@
 package io.pgkeel.agent.pg;
 
-import io.pgkeel.config.HostPort;
 import io.pgkeel.config.PgkeelConfig;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -60,8 +59,8 @@ final class LocalConnection {
         p.setProperty("socketTimeout", "10");
         p.setProperty("loginTimeout", "3");
         p.setProperty("ApplicationName", "pgkeel");
-        String url = "jdbc:postgresql://" + (socketFile != null ? "localhost" : HostPort.uriHost(pgc.localHost())) + ":"
-                + pgc.port() + "/postgres";
+        // through the socket factory the host is not used: any will do
+        String url = new ConnUrl(socketFile != null ? "localhost" : pgc.localHost(), pgc.port()).jdbcUrl();
         connection = DriverManager.getConnection(url, p);
         return connection;
     }

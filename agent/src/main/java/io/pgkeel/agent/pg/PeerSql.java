@@ -3,7 +3,6 @@ package io.pgkeel.agent.pg;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.PostgresException;
 import io.pgkeel.config.Credentials;
-import io.pgkeel.config.HostPort;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -92,10 +91,6 @@ final class PeerSql {
      * A connection as {@code who}, with its connection options ({@link JdbcSettings}), over TCP, to a member's
      * conn_url (no port: 5432; an IPv6 host in brackets, as the driver's URL wants it).
      */
-    static String jdbcUrl(ConnUrl target) {
-        return "jdbc:postgresql://" + HostPort.uriHost(target.host()) + ":" + target.port() + "/postgres";
-    }
-
     private Connection connectTo(ConnUrl target, Credentials who, int connectTimeoutSeconds, int socketTimeoutSeconds)
             throws SQLException {
         Properties p;
@@ -107,7 +102,7 @@ final class PeerSql {
         p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         p.setProperty("ApplicationName", "pgkeel");
-        return DriverManager.getConnection(jdbcUrl(target), p);
+        return DriverManager.getConnection(target.jdbcUrl(), p);
     }
 
     private static void closeQuietly(Connection c) {

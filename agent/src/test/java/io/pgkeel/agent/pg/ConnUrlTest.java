@@ -20,7 +20,7 @@ class ConnUrlTest {
         assertThat(ConnUrl.parse(connUrl)).isEqualTo(new ConnUrl(host, port));
     }
 
-    /** The agent's own SQL to a peer (PeerSql): the driver's URL, an IPv6 host in brackets, 5432 when none is given. */
+    /** The agent's SQL to a peer (PeerSql) and to its own PostgreSQL: the driver's URL, an IPv6 host in brackets, 5432 when none is given. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
         "postgres://10.0.0.5:5433/postgres, jdbc:postgresql://10.0.0.5:5433/postgres",
@@ -29,6 +29,6 @@ class ConnUrlTest {
         "postgres://[fd00::5]:6432/postgres, jdbc:postgresql://[fd00::5]:6432/postgres",
     })
     void peerJdbcUrl(String connUrl, String jdbc) {
-        assertThat(PeerSql.jdbcUrl(ConnUrl.parse(connUrl))).isEqualTo(jdbc);
+        assertThat(ConnUrl.parse(connUrl).jdbcUrl()).isEqualTo(jdbc);
     }
 }
