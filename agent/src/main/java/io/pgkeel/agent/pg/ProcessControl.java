@@ -161,11 +161,7 @@ final class ProcessControl {
         long[] lastLog = {0};
         // the replication role's connection options apply as they do to primary_conninfo (Patroni's basebackup
         // connects with the same replication connection parameters)
-        Map<String, String> conninfo = new LinkedHashMap<>();
-        conninfo.put("host", from.host());
-        conninfo.put("port", String.valueOf(from.port()));
-        conninfo.put("user", pgc.replication().username());
-        conninfo.putAll(ConfigText.libpqOptions(pgc.replication(), majorVersionOfTools()));
+        Map<String, String> conninfo = toolConninfo(from, pgc.replication(), majorVersionOfTools());
         Map<String, String> env = new HashMap<>();
         env.put("PGPASSFILE", pgc.pgpass().toAbsolutePath().toString());
         Path service = secretsOffTheCommandLine(conninfo, env);
@@ -375,12 +371,8 @@ final class ProcessControl {
                 return RewindOutcome.FAILED;
             }
         }
-        Map<String, String> kw = new LinkedHashMap<>();
-        kw.put("host", from.host());
-        kw.put("port", String.valueOf(from.port()));
-        kw.put("user", who.username());
+        Map<String, String> kw = toolConninfo(from, who, dir.majorVersion());
         kw.put("dbname", "postgres");
-        kw.putAll(ConfigText.libpqOptions(who, dir.majorVersion()));
         kw.put("connect_timeout", "5");
         Map<String, String> env = new HashMap<>();
         if (who.password() != null) {
@@ -403,6 +395,19 @@ final class ProcessControl {
         }
         deleteQuietly(dir.resolve(DataDirectory.DIVERGENCE_MARKER));
         return RewindOutcome.DONE;
+    }
+
+    /**
+     * libpq keywords for a tool (pg_basebackup, pg_rewind) to reach {@code from} as {@code who}, with the role's
+     * connection options as PostgreSQL {@code major}'s libpq knows them; a mutable map, for the caller's additions.
+     */
+    private static Map<String, String> toolConninfo(ConnUrl from, Credentials who, int major) {
+        Map<String, String> kw = new LinkedHashMap<>();
+        kw.put("host", from.host());
+        kw.put("port", String.valueOf(from.port()));
+        kw.put("user", who.username());
+        kw.putAll(ConfigText.libpqOptions(who, major));
+        return kw;
     }
 
     /**
