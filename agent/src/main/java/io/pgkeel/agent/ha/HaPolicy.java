@@ -281,12 +281,8 @@ public final class HaPolicy {
                 return new Action.Rewind(leader, "rewinding from leader '" + leader + "' because postgres failed to"
                         + " start as a replica " + o.failedReplicaStarts() + " times in a row");
             }
-            if (o.failedReplicaStarts() >= FAILED_STARTS_BEFORE_REWIND
-                    && o.self().removeDataDirectoryOnDivergedTimelines() && provablyDiverged(pg, c)) {
-                return new Action.Reinitialize(leader, "reinitializing due to diverged timelines: postgres failed to"
-                        + " start as a replica of '" + leader + "' " + o.failedReplicaStarts() + " times in a row,"
-                        + " use_pg_rewind is off and remove_data_directory_on_diverged_timelines is on");
-            }
+            // (without pg_rewind a stopped standby is not reinitialized here: it reports no WAL position, so nothing
+            // proves it diverged; see provablyDiverged)
             return new Action.StartPostgres(false, leader, "starting as a replica of leader '" + leader + "'");
         }
         return new Action.StartPostgres(false, null, "starting as a read-only replica because there is no leader");
