@@ -201,8 +201,9 @@ public final class AdminActions {
 
     /**
      * Patroni's API-side check (api.py is_failover_possible, ha.py is_failover_possible): the leader matches, and some
-     * candidate is up, allowed to promote, and within {@code maximum_lag_on_failover} bytes of the leader's last
-     * position in the status key.
+     * candidate is up and allowed to promote. Unlike Patroni, not its lag: a peer's position in its REST answer is as
+     * of its last cycle (Patroni's runs SQL per request), so after a WAL segment switch a healthy replica would look
+     * 16 MB behind; the leader checks lag on live data and refuses with 503 (docs/decisions.md).
      */
     private Optional<String> whyImpossible(ClusterView c, String leader, String candidate) {
         if (leader != null && (c.leader().isEmpty() || !c.leader().get().name().equals(leader))) {
@@ -220,12 +221,8 @@ public final class AdminActions {
                 return Optional.of("cluster does not have members except leader");
             }
         }
-        long maxLag = c.config().map(DynamicConfig::maximumLagOnFailover)
-                .orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER);
         for (PeerStatus st : hooks.peers().fetch(members)) {
-            boolean lagging = c.lastLeaderLsn().map(lsn -> lsn - st.walPosition() > maxLag).orElse(false);
-            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())
-                    && !lagging) {
+            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())) {
                 return Optional.empty();
             }
         }
