@@ -181,8 +181,15 @@ public final class FakeDcs {
                 @SuppressWarnings("unchecked")
                 List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
                         .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
+                Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.ofNullable(keys.get("sync"))
+                        .filter(e -> e.value() instanceof io.pgkeel.common.cluster.SyncKey k && k.leader() != null)
+                        .map(e -> {
+                            io.pgkeel.common.cluster.SyncKey k = (io.pgkeel.common.cluster.SyncKey) e.value();
+                            return new io.pgkeel.common.cluster.SyncKey(k.leader(), k.voters(), k.quorum(),
+                                    e.modRevision());
+                        });
                 return new ClusterView(init, config, leader, members, optime, failover, history, revision,
-                        status.map(Status::retainSlots).orElse(java.util.Set.of()));
+                        status.map(Status::retainSlots).orElse(java.util.Set.of()), sync);
             }
         }
 
@@ -346,6 +353,35 @@ public final class FakeDcs {
                     return false;
                 }
                 delete("failover");
+                return true;
+            }
+        }
+
+        @Override
+        public boolean writeSync(String leader, java.util.Collection<String> voters, int quorum,
+                                 long expectedModRevision) {
+            synchronized (FakeDcs.this) {
+                reachable("write sync");
+                Entry e = keys.get("sync");
+                long current = e == null ? 0 : e.modRevision();
+                if (current != expectedModRevision) {
+                    return false;
+                }
+                put("sync", new io.pgkeel.common.cluster.SyncKey(leader, new java.util.TreeSet<>(voters).stream()
+                        .toList(), quorum, 0), 0);
+                return true;
+            }
+        }
+
+        @Override
+        public boolean deleteSync(long expectedModRevision) {
+            synchronized (FakeDcs.this) {
+                reachable("delete sync");
+                Entry e = keys.get("sync");
+                if (e == null || e.modRevision() != expectedModRevision) {
+                    return false;
+                }
+                delete("sync");
                 return true;
             }
         }

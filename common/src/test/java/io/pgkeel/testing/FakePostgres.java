@@ -70,6 +70,9 @@ public final class FakePostgres implements LocalPostgres {
     /** The next pg_rewind fails (a broken source connection, say), whatever the histories. */
     private boolean failNextRewind;
     private int rewinds;
+    /** synchronous_standby_names in its (imagined) postgresql.conf: kept across restarts, like the real file. */
+    private String synchronousStandbyNames = "";
+    private boolean syncManaged;
 
     private FakePostgres(String name, Network network) {
         this.name = name;
@@ -155,7 +158,70 @@ public final class FakePostgres implements LocalPostgres {
         return new PgStatus(true, sysid, lastRunAsPrimary || running && !standby, state, standby, timeline(), wal, wal,
                 wal, replState, standby ? following : null, running ? slots : Set.of(), 150000,
                 running ? "2026-01-01 00:00:00+00" : null, false, writtenByThisAgent ? parameters : null,
-                shutdownCheckpointLsn());
+                shutdownCheckpointLsn()).withSync(running && !standby
+                        ? new io.pgkeel.common.pg.PgSync(synchronousStandbyNames, syncManaged, walSenders())
+                        : io.pgkeel.common.pg.PgSync.NONE);
+    }
+
+    @Override
+    public synchronized void setSynchronousStandbyNames(String value) {
+        syncManaged = value != null;
+        synchronousStandbyNames = value != null ? value : parameters.getOrDefault("synchronous_standby_names", "");
+    }
+
+    /** synchronous_standby_names as this node's configuration holds it now. */
+    public synchronized String synchronousStandbyNames() {
+        return synchronousStandbyNames;
+    }
+
+    /**
+     * pg_stat_replication of this primary: the running standbys that follow it and can stream from it, with
+     * PostgreSQL's sync_state for the current synchronous_standby_names (FIRST: the first {@code num} listed that
+     * stream are "sync", the other listed "potential"; ANY: every listed one "quorum").
+     */
+    private List<io.pgkeel.common.pg.PgSync.WalSender> walSenders() {
+        io.pgkeel.common.pg.SyncStandbyNames ssn;
+        try {
+            ssn = io.pgkeel.common.pg.SyncStandbyNames.parse(synchronousStandbyNames);
+        } catch (IllegalArgumentException e) {
+            ssn = io.pgkeel.common.pg.SyncStandbyNames.NONE;
+        }
+        List<FakePostgres> streaming = new ArrayList<>();
+        for (FakePostgres other : network.byName.values()) {
+            if (other != this) {
+                synchronized (other) {
+                    if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
+                            && other.canStreamFrom(this)) {
+                        streaming.add(other);
+                    }
+                }
+            }
+        }
+        streaming.sort(java.util.Comparator.comparing(o -> o.name));
+        List<String> listed = ssn.names().stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+        java.util.Set<String> firstSync = new HashSet<>();
+        if (!ssn.any()) {
+            for (String n : listed) {
+                boolean connected = n.equals("*") ? !streaming.isEmpty()
+                        : streaming.stream().anyMatch(o -> o.name.equalsIgnoreCase(n));
+                if (connected && firstSync.size() < ssn.num()) {
+                    firstSync.add(n);
+                }
+            }
+        }
+        List<io.pgkeel.common.pg.PgSync.WalSender> out = new ArrayList<>();
+        for (FakePostgres o : streaming) {
+            String lower = o.name.toLowerCase(java.util.Locale.ROOT);
+            boolean isListed = listed.contains(lower) || listed.contains("*");
+            String syncState = !isListed ? "async" : ssn.any() ? "quorum"
+                    : firstSync.contains(lower) || firstSync.contains("*") ? "sync" : "potential";
+            long flushed;
+            synchronized (o) {
+                flushed = o.wal;
+            }
+            out.add(new io.pgkeel.common.pg.PgSync.WalSender(o.name, "streaming", syncState, flushed));
+        }
+        return out;
     }
 
     @Override

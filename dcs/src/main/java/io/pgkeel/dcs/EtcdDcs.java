@@ -64,6 +64,7 @@ final class EtcdDcs implements Dcs {
     private final ByteSequence configKey;
     private final ByteSequence statusKey;
     private final ByteSequence failoverKey;
+    private final ByteSequence syncKey;
     private final ByteSequence me;
     /** Garbage already reported, by key and revision, so a bad key is logged once, not every cycle. */
     private final Set<String> reportedGarbage = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -105,6 +106,7 @@ final class EtcdDcs implements Dcs {
         this.configKey = bytes(settings.prefix() + "config");
         this.statusKey = bytes(settings.prefix() + "status");
         this.failoverKey = bytes(settings.prefix() + "failover");
+        this.syncKey = bytes(settings.prefix() + "sync");
         this.me = bytes(settings.memberName());
         this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dcs-watch-restart");
@@ -125,6 +127,7 @@ final class EtcdDcs implements Dcs {
         String statusText = null;
         java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
+        Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
         List<List<Object>> history = List.of();
         List<Member> members = new ArrayList<>();
         for (KeyValue kvp : response.getKvs()) {
@@ -179,6 +182,17 @@ final class EtcdDcs implements Dcs {
                         check(key, rev, d);
                     }
                 }
+                case "sync" -> {
+                    ValueCodec.Decoded<io.pgkeel.common.cluster.SyncKey> d = ValueCodec.sync(value, rev);
+                    if (d.isOk()) {
+                        sync = Optional.of(d.value());
+                    } else if (!"empty".equals(d.problem())) {
+                        check(key, rev, d);
+                        // unlike Patroni (garbage = no key = any member may be promoted), garbage names nobody: no
+                        // standby is promoted on it, and the leader rewrites it (docs/decisions.md)
+                        sync = Optional.of(new io.pgkeel.common.cluster.SyncKey("", List.of(), 0, rev));
+                    }
+                }
                 default -> {
                     if (name.startsWith("members/") && name.length() > "members/".length()) {
                         ValueCodec.Decoded<Member> d = ValueCodec.member(name.substring("members/".length()), value, rev);
@@ -191,7 +205,7 @@ final class EtcdDcs implements Dcs {
         }
         lastStatus = statusText;
         return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime, failover, history,
-                response.getHeader().getRevision(), retained);
+                response.getHeader().getRevision(), retained, sync);
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
@@ -374,6 +388,21 @@ final class EtcdDcs implements Dcs {
         }
         TxnResponse r = await(kv.txn().If(revisionIs(failoverKey, expectedModRevision))
                 .Then(Op.delete(failoverKey, DeleteOption.DEFAULT)).commit(), "delete failover key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public boolean writeSync(String leader, java.util.Collection<String> voters, int quorum, long expectedModRevision) {
+        ByteSequence value = bytes(ValueCodec.encodeSync(leader, voters, quorum));
+        TxnResponse r = await(kv.txn().If(revisionIs(syncKey, expectedModRevision))
+                .Then(Op.put(syncKey, value, PutOption.DEFAULT)).commit(), "write sync key");
+        return r.isSucceeded();
+    }
+
+    @Override
+    public boolean deleteSync(long expectedModRevision) {
+        TxnResponse r = await(kv.txn().If(revisionIs(syncKey, expectedModRevision))
+                .Then(Op.delete(syncKey, DeleteOption.DEFAULT)).commit(), "delete sync key");
         return r.isSucceeded();
     }
 

@@ -191,6 +191,55 @@ final class ValueCodec {
                 modRevision));
     }
 
+    /**
+     * The {@code sync} key, as Patroni's {@code SyncState.from_node}: a JSON object with a {@code leader}; no leader
+     * (or {@code {}}) is an empty key ("empty", not garbage); {@code quorum} counts only beside a leader.
+     */
+    static Decoded<io.pgkeel.common.cluster.SyncKey> sync(String text, long modRevision) {
+        String t = text.trim();
+        if (t.isEmpty() || t.equals("{}")) {
+            return Decoded.garbage("empty");
+        }
+        JsonNode node = object(t);
+        if (node == null) {
+            return Decoded.garbage("not a JSON object");
+        }
+        String leader = text(node, "leader");
+        if (leader == null || leader.isEmpty()) {
+            return Decoded.garbage("empty");
+        }
+        JsonNode standby = node.get("sync_standby");
+        String names = standby == null || standby.isNull() ? null : standby.isTextual() ? standby.asText() : null;
+        if (standby != null && !standby.isNull() && names == null) {
+            return Decoded.garbage("sync_standby is not a string of comma separated names");
+        }
+        JsonNode q = node.get("quorum");
+        int quorum = 0;
+        if (q != null && !q.isNull()) {
+            if (q.isIntegralNumber() && q.canConvertToInt() && q.asInt() >= 0) {
+                quorum = q.asInt();
+            } else if (q.isTextual() && q.asText().trim().matches("\\d{1,9}")) {
+                quorum = Integer.parseInt(q.asText().trim());
+            } else {
+                return Decoded.garbage("quorum is not a whole number");
+            }
+        }
+        return Decoded.ok(new io.pgkeel.common.cluster.SyncKey(leader,
+                io.pgkeel.common.cluster.SyncKey.splitNames(names), quorum, modRevision));
+    }
+
+    /**
+     * Patroni 4.1's sync value ({@code write_sync_state}): {@code {"leader":..,"quorum":..,"sync_standby":"a,b"}},
+     * names sorted, {@code sync_standby} null when there are none.
+     */
+    static String encodeSync(String leader, java.util.Collection<String> voters, int quorum) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("leader", leader);
+        v.put("quorum", quorum);
+        v.put("sync_standby", voters.isEmpty() ? null : String.join(",", new java.util.TreeSet<>(voters)));
+        return json(v);
+    }
+
     /** Patroni's failover value: only the fields that are set. */
     static String encodeFailover(String leader, String member, String scheduledAt) {
         Map<String, Object> v = new java.util.LinkedHashMap<>();

@@ -160,6 +160,12 @@ public final class PostgresController implements LocalPostgres {
         control.rewriteAndReload(parameters);
     }
 
+    @Override
+    public void setSynchronousStandbyNames(String value) {
+        // TODO(issue 12): written into postgresql.conf and reloaded (in progress on a branch)
+        throw new io.pgkeel.common.pg.PostgresException("synchronous_standby_names cannot be managed yet");
+    }
+
     /** pg_ctl as configured at start ({@code postgresql.bin_dir}), for the fence guard. */
     public String pgCtl() {
         return dir.tool("pg_ctl");

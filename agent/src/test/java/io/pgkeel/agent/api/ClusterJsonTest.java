@@ -192,7 +192,7 @@ class ClusterJsonTest {
                 "running", "replica", 3, 4200, "streaming", Map.of("nofailover", true), 1);
         Member garbage = new Member("n3", "not a url at all", null, "stopped", "replica", 0, 0, null, Map.of(), 1);
         DynamicConfig paused = new DynamicConfig(30, 10, 10, 1, true, true, 1800, java.util.Set.of(), true, 300, false,
-                false, Map.of(), Map.of("pause", true), 1);
+                false, io.pgkeel.common.cluster.SyncSettings.OFF, Map.of(), Map.of("pause", true), 1);
         ClusterView view = new ClusterView(Optional.of("42"), Optional.of(paused), Optional.of(new LeaderKey("n1", 7, 1, 1)),
                 List.of(leader, replica, garbage), Optional.of(5000L), Optional.empty(), List.of(), 9);
         NodeSnapshot base = Snapshots.primary();

@@ -141,7 +141,7 @@ class HealthRoutesTest {
         var c = s.cluster();
         var paused = new io.pgkeel.common.cluster.ClusterView(c.initialize(), java.util.Optional.of(
                 new io.pgkeel.common.cluster.DynamicConfig(30, 10, 10, 1048576, true, true, 1800, java.util.Set.of(), true, 300, false,
-                        false, Map.of(), Map.of(), 3)),
+                        false, io.pgkeel.common.cluster.SyncSettings.OFF, Map.of(), Map.of(), 3)),
                 c.leader(), c.members(), c.lastLeaderLsn(), c.failover(), c.history(), c.revision());
         NodeSnapshot p = new NodeSnapshot(s.identity(), s.pg(), paused, true, true, "LeadAsPrimary", "ok",
                 s.lastCycleNanos(), 0, 30, 10);

@@ -71,7 +71,7 @@ final class Snapshots {
         ClusterView c = s.cluster();
         boolean pause = Boolean.TRUE.equals(raw.get("pause"));
         DynamicConfig d = new DynamicConfig(30, 10, 10, 1048576, false, true, 1800, Set.of(), pause, 300, false,
-                false, Map.of(), raw, 3);
+                false, io.pgkeel.common.cluster.SyncSettings.OFF, Map.of(), raw, 3);
         return with(s, new ClusterView(c.initialize(), Optional.of(d), c.leader(), c.members(), c.lastLeaderLsn(),
                 c.failover(), c.history(), c.revision()), s.dcsReachable(), s.dcsLastSeenEpochSeconds());
     }

@@ -23,7 +23,7 @@ class CtlPartsTest {
 
     private static ClusterView cluster(boolean paused, Optional<FailoverKey> failover) {
         DynamicConfig cfg = new DynamicConfig(30, 10, 10, 1048576, true, true, 1800, java.util.Set.of(), paused, 300, false,
-                false, Map.of(), Map.of(), 4);
+                false, io.pgkeel.common.cluster.SyncSettings.OFF, Map.of(), Map.of(), 4);
         return new ClusterView(Optional.of("7713"), Optional.of(cfg), Optional.of(new LeaderKey("n1", 7, 1, 1)),
                 List.of(member("n2", "running", "streaming", 10L * 1024 * 1024, Map.of()),
                         member("n1", "running", null, 42L * 1024 * 1024, Map.of()),

@@ -71,7 +71,7 @@ class NodeMemoryTest {
     private static final ClusterView LED_BY_B = cluster(c -> c.leader("b", 7).members("a", "b"));
 
     static Stream<Arguments> observedRows() {
-        DynamicConfig ttl20 = new DynamicConfig(20, 2, 5, 1, true, true, 60, Set.of(), false, 300, false, false, Map.of(),
+        DynamicConfig ttl20 = new DynamicConfig(20, 2, 5, 1, true, true, 60, Set.of(), false, 300, false, false, io.pgkeel.common.cluster.SyncSettings.OFF, Map.of(),
                 Map.of(), 42);
         ClusterView withConfig = new ClusterView(java.util.Optional.of("42"), java.util.Optional.of(ttl20),
                 java.util.Optional.empty(), List.of(), java.util.Optional.empty(), java.util.Optional.empty(),

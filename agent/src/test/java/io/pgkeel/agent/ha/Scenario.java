@@ -289,7 +289,7 @@ final class Scenario {
 
     Observation observation() {
         DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
-                primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, configParameters,
+                primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, io.pgkeel.common.cluster.SyncSettings.OFF, configParameters,
                 Map.copyOf(configRaw), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, removeOnRewindFailure, removeOnDiverged,
                 NodeSettings.fenceMarginFor(10));

@@ -15,6 +15,8 @@ import java.util.Set;
  * @param retainedSlots from the {@code status} key ({@code retain_slots}, as Patroni 4): the members' slots the
  *                      leader keeps, departed members' included, so that a leader that never saw a departed
  *                      member still knows its slot for one
+ * @param sync          the {@code sync} key (synchronous replication); absent when missing or empty ({@code {}},
+ *                      no leader: Patroni's {@code SyncState.is_empty})
  */
 public record ClusterView(
         Optional<String> initialize,
@@ -25,12 +27,27 @@ public record ClusterView(
         Optional<FailoverKey> failover,
         List<List<Object>> history,
         long revision,
-        Set<String> retainedSlots) {
+        Set<String> retainedSlots,
+        Optional<SyncKey> sync) {
 
     public ClusterView {
         members = List.copyOf(members);
         history = List.copyOf(history);
         retainedSlots = Set.copyOf(retainedSlots);
+    }
+
+    /** A view without a sync key. */
+    public ClusterView(Optional<String> initialize, Optional<DynamicConfig> config, Optional<LeaderKey> leader,
+            List<Member> members, Optional<Long> lastLeaderLsn, Optional<FailoverKey> failover,
+            List<List<Object>> history, long revision, Set<String> retainedSlots) {
+        this(initialize, config, leader, members, lastLeaderLsn, failover, history, revision, retainedSlots,
+                Optional.empty());
+    }
+
+    /** The same view with {@code sync} as its sync key. */
+    public ClusterView withSync(Optional<SyncKey> syncKey) {
+        return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
+                retainedSlots, syncKey);
     }
 
     /** A view whose status key names no retained slots. */

@@ -10,6 +10,8 @@ import java.util.Map;
  * a healthy replica take over (0: at once), Patroni's (patroni/ha.py; {@code master_start_timeout} before 2.1).
  * {@code removeDataDirectoryOnRewindFailure} / {@code removeDataDirectoryOnDivergedTimelines}: Patroni's
  * {@code postgresql.*} switches that allow removing a data directory that cannot follow the leader (off: keep it).
+ * {@code sync}: synchronous replication ({@code synchronous_mode}, {@code synchronous_mode_strict},
+ * {@code synchronous_node_count}, {@code maximum_lag_on_syncnode}).
  * {@code raw} keeps every key as read, so writing it back never drops what we do not model.
  */
 public record DynamicConfig(
@@ -25,6 +27,7 @@ public record DynamicConfig(
         int primaryStartTimeout,
         boolean removeDataDirectoryOnRewindFailure,
         boolean removeDataDirectoryOnDivergedTimelines,
+        SyncSettings sync,
         Map<String, String> pgParameters,
         Map<String, Object> raw,
         long modRevision) {
@@ -42,12 +45,13 @@ public record DynamicConfig(
         pgParameters = pgParameters == null ? Map.of() : Map.copyOf(pgParameters);
         permanentSlots = permanentSlots == null ? java.util.Set.of() : java.util.Set.copyOf(permanentSlots);
         raw = raw == null ? Map.of() : raw;
+        sync = sync == null ? SyncSettings.OFF : sync;
     }
 
     public static DynamicConfig defaults() {
         return new DynamicConfig(DEFAULT_TTL, DEFAULT_LOOP_WAIT, DEFAULT_RETRY_TIMEOUT, DEFAULT_MAXIMUM_LAG_ON_FAILOVER,
                 false, true, DEFAULT_MEMBER_SLOTS_TTL, java.util.Set.of(), false, DEFAULT_PRIMARY_START_TIMEOUT, false, false,
-                Map.of(), Map.of(), 0);
+                SyncSettings.OFF, Map.of(), Map.of(), 0);
     }
 
     /**
@@ -62,6 +66,6 @@ public record DynamicConfig(
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
                 memberSlotsTtl, permanentSlots, pause, primaryStartTimeout,
-                removeDataDirectoryOnRewindFailure, removeDataDirectoryOnDivergedTimelines, pgParameters, raw, revision);
+                removeDataDirectoryOnRewindFailure, removeDataDirectoryOnDivergedTimelines, sync, pgParameters, raw, revision);
     }
 }

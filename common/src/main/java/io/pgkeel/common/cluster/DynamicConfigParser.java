@@ -35,6 +35,7 @@ public final class DynamicConfigParser {
                         where, problems),
                 boolValue(pg, "remove_data_directory_on_rewind_failure", false, where + ".postgresql", problems),
                 boolValue(pg, "remove_data_directory_on_diverged_timelines", false, where + ".postgresql", problems),
+                sync(raw, where, problems),
                 params,
                 raw,
                 0);
@@ -48,6 +49,29 @@ public final class DynamicConfigParser {
         return Timing.adjust(intValue(raw, "ttl", DynamicConfig.DEFAULT_TTL, where, problems),
                 intValue(raw, "loop_wait", DynamicConfig.DEFAULT_LOOP_WAIT, where, problems),
                 intValue(raw, "retry_timeout", DynamicConfig.DEFAULT_RETRY_TIMEOUT, where, problems));
+    }
+
+    /**
+     * {@code synchronous_mode} (Patroni's boolean spellings, or {@code quorum}), {@code synchronous_mode_strict},
+     * {@code synchronous_node_count} (at least 1: Patroni's validator) and {@code maximum_lag_on_syncnode} (bytes).
+     * A bad value keeps its default and is named in {@code problems}; a bad synchronous_mode counts as on, so that
+     * a typo never turns synchronous replication off quietly.
+     */
+    static SyncSettings sync(Map<String, Object> raw, String where, List<String> problems) {
+        Object modeValue = raw.get("synchronous_mode");
+        SyncMode mode = SyncMode.parse(modeValue);
+        if (mode == null) {
+            problems.add(where + ".synchronous_mode: expected on, off or quorum, got '" + modeValue + "'; using on");
+            mode = SyncMode.ON;
+        }
+        boolean strict = boolValue(raw, "synchronous_mode_strict", false, where, problems);
+        int count = intValue(raw, "synchronous_node_count", 1, where, problems);
+        if (count < 1) {
+            problems.add(where + ".synchronous_node_count: must be at least 1, got " + count + "; using 1");
+            count = 1;
+        }
+        long maxLag = longValue(raw, "maximum_lag_on_syncnode", -1, where, problems);
+        return new SyncSettings(mode, strict, count, maxLag);
     }
 
     /** {@code postgresql.pg_hba}: a list of pg_hba.conf lines; anything else is named in {@code problems}. */

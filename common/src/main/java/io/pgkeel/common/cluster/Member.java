@@ -78,6 +78,16 @@ public record Member(
         return Tags.failoverPriority(tags);
     }
 
+    /** Never picked as a synchronous standby ({@link Tags#nosync}). */
+    public boolean nosync() {
+        return Tags.nosync(tags);
+    }
+
+    /** Rank as synchronous standby candidate, higher first ({@link Tags#syncPriority}). */
+    public int syncPriority() {
+        return Tags.syncPriority(tags);
+    }
+
     public boolean isRunning() {
         return "running".equals(state);
     }

@@ -25,6 +25,31 @@ public final class Tags {
     }
 
     /**
+     * Never picked as a synchronous standby (Patroni's {@code nosync}; like {@link #nofailover}, a present
+     * {@code nosync} decides on its own, else a {@code sync_priority} of 0 or less means never: patroni/tags.py).
+     */
+    public static boolean nosync(Map<String, Object> tags) {
+        Object tag = tags.get("nosync");
+        if (tag != null) {
+            return truthy(tag);
+        }
+        Integer priority = priority(tags.get("sync_priority"));
+        return priority != null && priority <= 0;
+    }
+
+    /**
+     * Patroni's {@code sync_priority} (3.2+): higher is picked as synchronous standby first; 0 or less means never
+     * (like {@code nosync}); 1 when absent or not a whole number.
+     */
+    public static int syncPriority(Map<String, Object> tags) {
+        if (nosync(tags)) {
+            return 0;
+        }
+        Integer priority = priority(tags.get("sync_priority"));
+        return priority == null ? 1 : priority;
+    }
+
+    /**
      * The rank among members equally far ahead: 0 when {@code nofailover} is true, else {@code failover_priority},
      * else 1 (also for a value that is not a whole number), as Patroni's.
      */

@@ -71,6 +71,16 @@ public interface Dcs extends AutoCloseable {
      */
     boolean deleteFailover(long expectedModRevision);
 
+    /**
+     * CAS: writes the {@code sync} key {@code {"leader": .., "quorum": .., "sync_standby": "a,b"}} (voters sorted,
+     * {@code sync_standby} null when there are none) if its mod revision is still {@code expectedModRevision} (0: the
+     * key must not exist). True when written; false when someone else changed it first.
+     */
+    boolean writeSync(String leader, java.util.Collection<String> voters, int quorum, long expectedModRevision);
+
+    /** CAS: deletes the {@code sync} key if its mod revision is still {@code expectedModRevision}. True when deleted. */
+    boolean deleteSync(long expectedModRevision);
+
     /** Changes the bound on every later call (retry_timeout or ttl changed in the config key). */
     default void callTimeout(java.time.Duration timeout) {
     }

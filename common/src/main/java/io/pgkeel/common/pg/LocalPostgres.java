@@ -49,6 +49,15 @@ public interface LocalPostgres {
     void applyParameters(java.util.Map<String, String> parameters);
 
     /**
+     * Writes {@code synchronous_standby_names} into the configuration and reloads a running instance, then waits
+     * (bounded) until a new session sees the value. Kept across later rewrites, restarts and agent restarts (read back
+     * from the data directory's configuration), so a primary never starts waiting for fewer standbys than the
+     * {@code sync} key promises. Null: no longer managed; the configured {@code postgresql.parameters} value (or none)
+     * applies again.
+     */
+    void setSynchronousStandbyNames(String value);
+
+    /**
      * Makes this former primary able to follow {@code source}: crash recovery if it did not shut down cleanly,
      * then pg_rewind. pg_rewind trusts the source's pg_control, which names the new timeline only once the
      * checkpoint after its promotion is done: until then the answer is {@link RewindOutcome#SOURCE_NOT_READY}.

@@ -24,6 +24,8 @@ import java.util.Set;
  *                          switchover's stop this is the shutdown checkpoint: a standby that has received WAL up to it
  *                          has every committed transaction
  * @param detail            what only monitoring reads ({@link PgDetail#NONE} when PostgreSQL is down)
+ * @param sync              a running primary's synchronous_standby_names and WAL senders ({@link PgSync#NONE}
+ *                          otherwise)
  */
 public record PgStatus(
         boolean initialized,
@@ -43,12 +45,25 @@ public record PgStatus(
         boolean pendingRestart,
         Map<String, String> writtenParameters,
         long shutdownCheckpointLsn,
-        PgDetail detail) {
+        PgDetail detail,
+        PgSync sync) {
 
     public PgStatus {
         detail = detail == null ? PgDetail.NONE : detail;
+        sync = sync == null ? PgSync.NONE : sync;
         slots = slots == null ? Set.of() : Set.copyOf(slots);
         writtenParameters = writtenParameters == null ? null : Map.copyOf(writtenParameters);
+    }
+
+    /** A status without synchronous replication state. */
+    public PgStatus(boolean initialized, String systemIdentifier, boolean lastRunAsPrimary, PgRunState runState,
+                    boolean inRecovery, int timeline, long walPosition, long receiveLsn, long replayLsn,
+                    String replicationState, String following, Set<String> slots, int serverVersion,
+                    String postmasterStartTime, boolean pendingRestart, Map<String, String> writtenParameters,
+                    long shutdownCheckpointLsn, PgDetail detail) {
+        this(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition, receiveLsn,
+                replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime, pendingRestart,
+                writtenParameters, shutdownCheckpointLsn, detail, PgSync.NONE);
     }
 
     /** A status with nothing for monitoring beyond what the decision reads. */
@@ -84,26 +99,32 @@ public record PgStatus(
     public PgStatus withWrittenParameters(Map<String, String> parameters) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, parameters, shutdownCheckpointLsn, detail);
+                pendingRestart, parameters, shutdownCheckpointLsn, detail, sync);
     }
 
     public PgStatus withShutdownCheckpoint(long lsn) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, writtenParameters, lsn, detail);
+                pendingRestart, writtenParameters, lsn, detail, sync);
     }
 
     public PgStatus withDetail(PgDetail d) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, writtenParameters, shutdownCheckpointLsn, d);
+                pendingRestart, writtenParameters, shutdownCheckpointLsn, d, sync);
+    }
+
+    public PgStatus withSync(PgSync s) {
+        return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, runState, inRecovery, timeline, walPosition,
+                receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
+                pendingRestart, writtenParameters, shutdownCheckpointLsn, detail, s);
     }
 
     /** The same status with the postmaster in {@code state}, in recovery or not; every other field as it is. */
     public PgStatus withRunState(PgRunState state, boolean recovery) {
         return new PgStatus(initialized, systemIdentifier, lastRunAsPrimary, state, recovery, timeline, walPosition,
                 receiveLsn, replayLsn, replicationState, following, slots, serverVersion, postmasterStartTime,
-                pendingRestart, writtenParameters, shutdownCheckpointLsn, detail);
+                pendingRestart, writtenParameters, shutdownCheckpointLsn, detail, sync);
     }
 
     public boolean isRunning() {
