@@ -236,10 +236,11 @@ final class SyncPolicy {
             }
         }
         SyncKey k = key.get();
-        if (s.mode() == SyncMode.ON) {
-            return k.matches(me, true) ? Optional.empty()
-                    : Optional.of("sync mode is on and I am not in the sync key");
+        if (s.mode() == SyncMode.ON && !k.matches(me, true)) {
+            return Optional.of("sync mode is on and I am not in the sync key");
         }
+        // the sync key's quorum counts in on mode too: right after a change from quorum mode the leader may already
+        // wait for fewer voters than the key names (with quorum 0, a member of the key needs no one else's vote)
         Set<String> voting = SyncRules.lower(k.voters());
         if (!k.leader().isEmpty()) {
             voting.add(k.leader().toLowerCase(Locale.ROOT));
@@ -260,8 +261,8 @@ final class SyncPolicy {
         if (votes >= k.quorum() + 1 || k.leaderIs(me) && !anyAhead) {
             return Optional.empty();
         }
-        return Optional.of("synchronous_mode is quorum and only " + votes + " of the sync key's members (leader and"
-                + " voters " + names(voting) + ") are known not to be ahead of me; " + (k.quorum() + 1) + " needed");
+        return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
+                + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
     }
 
     private static boolean sameValue(String running, String wanted) {

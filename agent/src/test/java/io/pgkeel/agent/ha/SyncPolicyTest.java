@@ -173,8 +173,15 @@ class SyncPolicyTest {
                                 .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
                                 .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node:"
-                                + " synchronous_mode is quorum and only 1 of the sync key's members (leader and voters"
-                                + " 'a', 'b', 'c') are known not to be ahead of me; 2 needed"),
+                                + " only 1 of the sync key's members (leader and voters 'a', 'b', 'c') are known not to"
+                                + " be ahead of me, quorum 1 needs 2"),
+                row("sync on right after quorum mode (the key still has quorum 1): a voter alone may not promote",
+                        me("b").replica(1000).sync(ON, false, 1)
+                                .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
+                                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node:"
+                                + " only 1 of the sync key's members (leader and voters 'a', 'b', 'c') are known not to"
+                                + " be ahead of me, quorum 1 needs 2"),
                 row("quorum, not a voter, but every voter answers and none is ahead -> promote",
                         me("d").replica(1000).sync(QUORUM, false, 1).peer("b", false, 900).peer("c", false, 900)
                                 .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "c")),
