@@ -85,8 +85,9 @@ final class TestCluster implements AutoCloseable {
         return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, null, factory);
     }
 
-    private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
-                                     BinaryOperator<String> yamlEdit) {
+    /** A cluster of {@code flavor} agents with {@code timing}, whose YAML {@code yamlEdit} changes node by node. */
+    static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                             BinaryOperator<String> yamlEdit) {
         return start(scope, size, timing, flavor, yamlEdit, null);
     }
 
