@@ -443,6 +443,35 @@ class ConfigTextTest {
         assertThat(ConfigText.standby(upstream).primaryConninfo()).isEqualTo(expected);
     }
 
+    /**
+     * A standby's application_name is its member name, as libpq reads primary_conninfo back: PostgreSQL matches
+     * synchronous_standby_names against it (Patroni sets it the same way).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("memberNames")
+    void primaryConninfoCarriesTheMemberNameAsApplicationName(String name) {
+        ConfigText.Upstream u = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR, Path.of("/etc/pgkeel/pgpass"),
+                name, false, 15);
+        assertThat(libpqValue(ConfigText.standby(u).primaryConninfo(), "application_name")).isEqualTo(name);
+    }
+
+    static Stream<String> memberNames() {
+        return Stream.of("node1", "Node-1.a", "o'neil b", "back\\slash", "two  spaces", "\"quoted\"", "a=b");
+    }
+
+    /** What libpq's conninfo parser makes of {@code keyword}'s unquoted value: backslash escapes, up to a space. */
+    private static String libpqValue(String conninfo, String keyword) {
+        int i = conninfo.indexOf(keyword + "=") + keyword.length() + 1;
+        StringBuilder sb = new StringBuilder();
+        for (; i < conninfo.length() && conninfo.charAt(i) != ' '; i++) {
+            if (conninfo.charAt(i) == '\\') {
+                i++;
+            }
+            sb.append(conninfo.charAt(i));
+        }
+        return sb.toString();
+    }
+
     @Test
     void theFirstNonEmptyMarkerNamesTheUpstream() {
         assertThat(ConfigText.followedMember(Stream.of("port = '5432'", "# pgkeel: following  ",
