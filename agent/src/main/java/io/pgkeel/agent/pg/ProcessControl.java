@@ -364,6 +364,9 @@ final class ProcessControl {
             }
         }
         String before = files.synchronousStandbyNames();
+        if (before == null && value == null) {
+            return; // not managed: the files hold the configured value already (every promotion with sync off)
+        }
         boolean serving = dir.postmasterStatus() == PostmasterStatus.READY
                 || dir.postmasterStatus() == PostmasterStatus.STANDBY;
         if (Objects.equals(before, value) && serving && shownSynchronousStandbyNames(value).confirmed()) {
