@@ -116,7 +116,7 @@ public final class ConfigLoader {
         Map<String, Object> tags = new LinkedHashMap<>();
         optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
         tags.values().removeIf(java.util.Objects::isNull);
-        io.pgkeel.common.cluster.Tags.conflict(tags).ifPresent(warnings::add);
+        warnings.addAll(io.pgkeel.common.cluster.Tags.conflicts(tags));
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
