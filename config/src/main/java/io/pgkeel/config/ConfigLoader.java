@@ -226,7 +226,10 @@ public final class ConfigLoader {
         List<String> problems = new ArrayList<>();
         DynamicConfig parsed = DynamicConfigParser.parse(plain, "bootstrap.dcs", problems);
         if (!problems.isEmpty()) {
-            throw new ConfigException(dcs.origin() + ": " + String.join("; ", problems));
+            Map<String, String> origins = new LinkedHashMap<>();
+            collectOrigins(dcs, origins);
+            throw new ConfigException(String.join("\n", problems.stream()
+                    .map(p -> originOf(p, origins, dcs.origin()) + ": " + p).toList()));
         }
         String timingAt = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
         DynamicConfigParser.timing(plain, "bootstrap.dcs", problems).adjustments()
@@ -502,6 +505,18 @@ public final class ConfigLoader {
         if (!refused.isEmpty()) {
             throw new ConfigException(String.join("\n", refused));
         }
+    }
+
+    /** The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else {@code dflt}. */
+    private static String originOf(String problem, Map<String, String> origins, String dflt) {
+        String best = null;
+        for (String path : origins.keySet()) {
+            if ((problem.startsWith(path + ":") || problem.startsWith(path + "."))
+                    && (best == null || path.length() > best.length())) {
+                best = path;
+            }
+        }
+        return best == null ? dflt : origins.get(best);
     }
 
     private static void collectOrigins(ConfigNode node, Map<String, String> origins) {
