@@ -205,8 +205,7 @@ class RestApiHandlerTest {
     @Test
     void safetySettingsAreRefusedNamingTheKey_ignoredOnesAreWarnings() {
         session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
-        for (String patch : java.util.List.of("{\"synchronous_mode\": true}", "{\"synchronous_mode\": \"quorum\"}",
-                "{\"synchronous_mode_strict\": true}", "{\"failsafe_mode\": true}",
+        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}",
                 "{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}")) {
             snapshotFromDcs();
             String key = patch.substring(2, patch.indexOf('"', 2));
@@ -215,8 +214,12 @@ class RestApiHandlerTest {
         }
         assertThat(session.read().config().orElseThrow().raw()).containsOnlyKeys("ttl", "loop_wait", "retry_timeout");
         snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"synchronous_mode\": \"sometimes\"}")))
+                .as("issue 12: a bad synchronous_mode is refused, naming the key")
+                .startsWith("HTTP/1.1 400").contains("config.synchronous_mode: expected on, off or quorum");
+        snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config",
-                "{\"synchronous_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
+                "{\"failsafe_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
                 .startsWith("HTTP/1.1 200")
                 .contains("warning: 299 pgkeel \"config.postgresql.pg_ident is a Patroni setting pgkeel does not use yet");
     }
@@ -224,10 +227,10 @@ class RestApiHandlerTest {
     /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */
     @Test
     void aSafetySettingAlreadyInTheConfigKeyDoesNotBlockOtherEdits() {
-        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "synchronous_mode", true));
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "failsafe_mode", true));
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"))).startsWith("HTTP/1.1 200")
-                .contains("warning: 299 pgkeel \"config.synchronous_mode = true");
+                .contains("warning: 299 pgkeel \"config.failsafe_mode = true");
         assertThat(session.read().config().orElseThrow().pause()).isTrue();
     }
 
