@@ -25,7 +25,9 @@ for flavor in ${flavors//,/ }; do
   # shellcheck disable=SC2086
   flock /tmp/pgkeel-it.lock ./mvnw -q -B -ntp ${MAVEN_FLAGS--o} verify -pl agent -am -Dtest=none \
     -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=SyncBench -Dbench.flavors="$flavor" -Dbench.modes="$modes" \
-    -Dbench.runs="$runs" -Dbench.seconds="$seconds" -Dbench.clients="$clients" -Dbench.out="$out"
+    -Dbench.runs="$runs" -Dbench.seconds="$seconds" -Dbench.clients="$clients" -Dbench.out="$out" \
+    2>&1 | tee -a "${out%.md}.log"
 done
+echo "output (agent logs of a cluster that failed to start): ${out%.md}.log"
 echo "results: $out"
 cat "$out"

@@ -81,7 +81,8 @@ class SyncBench {
                     (name, yaml) -> yaml.replace("    maximum_lag_on_failover: 1048576\n",
                             "    maximum_lag_on_failover: 1048576\n    synchronous_mode: " + mode + "\n"));
         } catch (RuntimeException | AssertionError e) {
-            String why = "the cluster did not start: " + oneLine(e);
+            // TestCluster printed the agents' logs before deleting them (bench/sync.sh keeps that output)
+            String why = "the cluster did not start: " + oneLine(e) + " (agent logs in the run's output)";
             load.append(failureRow(mode, why, 5));
             if (crashes) {
                 crash.append(failureRow(mode, why, 5));
