@@ -6,9 +6,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -20,8 +24,9 @@ import org.junit.jupiter.api.Test;
  * Benchmark, not a test (bench/sync.sh runs it): synchronous replication, pgkeel and Patroni 3.0 (Debian's package)
  * on the same YAML. For each agent of -Dbench.flavors and each {@code synchronous_mode} of -Dbench.modes (default
  * off,on), a fresh 3-node cluster whose bootstrap.dcs sets that mode: PostgreSQL's pgbench (built-in simple-update,
- * -Dbench.clients connections, -Dbench.seconds long) against the primary, its tps and the transaction latency (average,
- * and the 95th percentile from pgbench's per-transaction log). Then, in each mode of -Dbench.failoverModes (default on),
+ * -Dbench.clients connections, -Dbench.seconds long, -Dbench.rounds times, the modes' clusters in turn) against the
+ * primary, its tps and the transaction latency (average, and the 95th percentile from pgbench's per-transaction log),
+ * medians and min/max over the rounds. Then, in each mode of -Dbench.failoverModes (default on),
  * -Dbench.runs crashes of the primary (kill -9 of its agent and of its PostgreSQL) under a client that writes a row every
  * 20 ms and records the acknowledged ids: seconds until another node commits a write, whether that node is the one the
  * sync key named just before the crash, and the acknowledged rows missing at the end (Patroni's promise: none).
@@ -37,92 +42,167 @@ class SyncBench {
     private static final Duration SYNC_WAIT = Duration.ofSeconds(60);
 
     /** What one cluster's run is measured with. */
-    private record Settings(TestCluster.Timing timing, int clients, int seconds, int runs, Set<String> failoverModes) {}
+    private record Settings(TestCluster.Timing timing, int clients, int seconds, int rounds, int runs,
+                            Set<String> failoverModes) {}
 
     @Test
     void syncOnVsOff() throws IOException {
         Settings s = new Settings(new TestCluster.Timing(Integer.getInteger("bench.ttl", 10),
                 Integer.getInteger("bench.loopWait", 2), Integer.getInteger("bench.retryTimeout", 4)),
-                Integer.getInteger("bench.clients", 4), Integer.getInteger("bench.seconds", 20),
-                Integer.getInteger("bench.runs", 3), Set.copyOf(list("bench.failoverModes", "on")));
+                Integer.getInteger("bench.clients", 4), Integer.getInteger("bench.seconds", 15),
+                Integer.getInteger("bench.rounds", 3), Integer.getInteger("bench.runs", 3),
+                Set.copyOf(list("bench.failoverModes", "on")));
         StringBuilder md = new StringBuilder();
         for (String flavor : list("bench.flavors", "PGKEEL,PATRONI")) {
-            AgentProcess.Flavor f = AgentProcess.Flavor.valueOf(flavor);
-            StringBuilder load = new StringBuilder(String.format(Locale.ROOT, """
-
-                    ### %s: pgbench -b simple-update -c %d -j 2 -T %d (scale 1) against the primary; ttl %d, loop_wait \
-                    %d, retry_timeout %d
-
-                    | synchronous_mode | tps | latency average | latency p95 | transactions | synchronous standby at the start |
-                    |---|---|---|---|---|---|
-                    """, agentName(f), s.clients(), s.seconds(), s.timing().ttl(), s.timing().loopWait(),
-                    s.timing().retryTimeout()));
-            StringBuilder crash = new StringBuilder(String.format(Locale.ROOT, """
-
-                    %s: kill -9 of the primary's agent and PostgreSQL -> first write committed on another node, %d runs
-
-                    | synchronous_mode | median | min | max | new primary was the one the sync key named | rows acknowledged, then missing |
-                    |---|---|---|---|---|---|
-                    """, agentName(f), s.runs()));
-            for (String mode : list("bench.modes", "off,on")) {
-                measure(f, mode, s, load, crash);
-            }
-            md.append(load).append(crash);
+            md.append(measure(AgentProcess.Flavor.valueOf(flavor), list("bench.modes", "off,on"), s));
         }
         FailoverBench.report(md);
     }
 
-    /** One fresh cluster of {@code f} agents in {@code mode}: its pgbench row, and its crash row when asked for. */
-    private static void measure(AgentProcess.Flavor f, String mode, Settings s, StringBuilder load, StringBuilder crash) {
-        boolean crashes = s.failoverModes().contains(mode);
-        TestCluster c;
+    /**
+     * One fresh cluster of {@code f} agents per mode, all started first; pgbench rounds alternate between them (off,
+     * on, off, on, ...), so that a busy moment of this shared machine falls on both; then the crash runs, one cluster
+     * at a time. Its two Markdown tables.
+     */
+    private static String measure(AgentProcess.Flavor f, List<String> modes, Settings s) throws IOException {
+        StringBuilder load = new StringBuilder(String.format(Locale.ROOT, """
+
+                ### %s: pgbench -b simple-update -c %d -j 2 -T %d (scale 1) against the primary, %d rounds per mode \
+                taken in turn; ttl %d, loop_wait %d, retry_timeout %d
+
+                | synchronous_mode | tps: median | min | max | latency average: median (min – max) | latency p95: median \
+                (min – max) | transactions | synchronous standby at the start |
+                |---|---|---|---|---|---|---|---|
+                """, agentName(f), s.clients(), s.seconds(), s.rounds(), s.timing().ttl(), s.timing().loopWait(),
+                s.timing().retryTimeout()));
+        StringBuilder crash = new StringBuilder(String.format(Locale.ROOT, """
+
+                %s: kill -9 of the primary's agent and PostgreSQL -> first write committed on another node, %d runs
+
+                | synchronous_mode | median | min | max | new primary was the one the sync key named | rows acknowledged, then missing |
+                |---|---|---|---|---|---|
+                """, agentName(f), s.runs()));
+        Map<String, TestCluster> clusters = new LinkedHashMap<>();
+        Map<String, String> standby = new HashMap<>();
+        Map<String, List<Round>> rounds = new HashMap<>();
+        Map<String, String> failed = new HashMap<>();
         try {
-            c = TestCluster.start("bench-sync-" + f.name().toLowerCase(Locale.ROOT) + "-" + mode, 3, s.timing(), f,
-                    (name, yaml) -> yaml.replace("    maximum_lag_on_failover: 1048576\n",
-                            "    maximum_lag_on_failover: 1048576\n    synchronous_mode: " + mode + "\n"));
-        } catch (RuntimeException | AssertionError e) {
-            // TestCluster printed the agents' logs before deleting them (bench/sync.sh keeps that output)
-            String why = "the cluster did not start: " + oneLine(e) + " (agent logs in the run's output)";
-            load.append(failureRow(mode, why, 5));
-            if (crashes) {
-                crash.append(failureRow(mode, why, 5));
-            }
-            return;
-        }
-        try (c) {
-            boolean sync = !"off".equals(mode);
-            String standby = "none (synchronous_mode off): " + replicationState(c);
-            if (sync) {
+            for (String mode : modes) {
                 try {
-                    standby = awaitSyncStandby(c, SYNC_WAIT) + " in the sync key; " + replicationState(c);
-                } catch (AssertionError e) {
-                    // measured anyway: what a missing synchronous standby does to commits and failover is the point
-                    standby = "**none within " + SYNC_WAIT.toSeconds() + " s**: " + oneLine(e);
+                    clusters.put(mode, TestCluster.start("bench-sync-" + f.name().toLowerCase(Locale.ROOT) + "-" + mode,
+                            3, s.timing(), f, (name, yaml) -> yaml.replace("    maximum_lag_on_failover: 1048576\n",
+                                    "    maximum_lag_on_failover: 1048576\n    synchronous_mode: " + mode + "\n")));
+                } catch (RuntimeException | AssertionError e) {
+                    // TestCluster printed the agents' logs before deleting them (bench/sync.sh keeps that output)
+                    failed.put(mode, "the cluster did not start: " + oneLine(e) + " (agent logs in the run's output)");
                 }
             }
-            try {
-                load.append(pgbench(c, mode, s, standby));
-            } catch (IOException | RuntimeException | AssertionError e) {
-                load.append(failureRow(mode, "pgbench: " + oneLine(e) + "; " + standby, 5));
+            for (Map.Entry<String, TestCluster> e : clusters.entrySet()) {
+                standby.put(e.getKey(), standbyAtStart(e.getValue(), e.getKey()));
+                try {
+                    pgbenchInit(e.getValue(), e.getKey());
+                } catch (IOException | RuntimeException | AssertionError x) {
+                    failed.put(e.getKey(), "pgbench -i: " + oneLine(x) + "; " + standby.get(e.getKey()));
+                }
             }
-            if (crashes) {
-                crash.append(crashes(c, mode, s, sync));
+            for (int r = 1; r <= s.rounds(); r++) {
+                for (Map.Entry<String, TestCluster> e : clusters.entrySet()) {
+                    String mode = e.getKey();
+                    if (failed.containsKey(mode)) {
+                        continue;
+                    }
+                    try {
+                        Round round = pgbench(e.getValue(), mode, r, s);
+                        rounds.computeIfAbsent(mode, m -> new ArrayList<>()).add(round);
+                        System.out.printf(Locale.ROOT, "%s %s round %d: %s%n", agentName(f), mode, r, round);
+                    } catch (IOException | RuntimeException | AssertionError x) {
+                        failed.put(mode, "pgbench round " + r + ": " + oneLine(x) + "; " + standby.get(mode));
+                    }
+                }
             }
-        } catch (RuntimeException | AssertionError e) {
-            load.append(failureRow(mode, oneLine(e), 5));
+            for (String mode : modes) {
+                load.append(failed.containsKey(mode) && !rounds.containsKey(mode) ? failureRow(mode, failed.get(mode), 7)
+                        : loadRow(mode, rounds.get(mode), standby.get(mode))
+                        + (failed.containsKey(mode) ? failureRow("", "then " + failed.get(mode), 7) : ""));
+            }
+            for (String mode : modes) {
+                if (!s.failoverModes().contains(mode)) {
+                    continue;
+                }
+                TestCluster c = clusters.get(mode);
+                if (c == null) {
+                    crash.append(failureRow(mode, failed.get(mode), 5));
+                    continue;
+                }
+                clusters.values().stream().filter(o -> o != c).forEach(TestCluster::close); // one cluster at a time
+                clusters.values().removeIf(o -> o != c);
+                crash.append(crashes(c, mode, s, !"off".equals(mode)));
+            }
+        } finally {
+            clusters.values().forEach(TestCluster::close);
+        }
+        return load.append(crash).toString();
+    }
+
+    /** The sync key's standby once PostgreSQL reports it synchronous (or what was seen instead), and the primary's view. */
+    private static String standbyAtStart(TestCluster c, String mode) {
+        if ("off".equals(mode)) {
+            return "none (synchronous_mode off): " + replicationState(c);
+        }
+        try {
+            return awaitSyncStandby(c, SYNC_WAIT) + " in the sync key; " + replicationState(c);
+        } catch (AssertionError e) {
+            // measured anyway: what a missing synchronous standby does to commits and failover is the point
+            return "**none within " + SYNC_WAIT.toSeconds() + " s**: " + oneLine(e);
         }
     }
 
-    /** pgbench's simple-update through the primary, after pgbench -i; tps, latency average and p95. */
-    private static String pgbench(TestCluster c, String mode, Settings s, String standby) throws IOException {
-        AgentProcess primary = c.leader();
-        String pgbench = Host.pgBinDir().resolve("pgbench").toString();
-        List<String> conn = List.of("-h", "127.0.0.1", "-p", Integer.toString(primary.pgPort), "-U", "postgres");
+    /** One pgbench run's figures: tps, latency average and 95th percentile (ms), transactions. */
+    private record Round(double tps, double averageMs, double p95Ms, long transactions) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.0f tps, average %.3f ms, p95 %.2f ms, %d transactions", tps, averageMs,
+                    p95Ms, transactions);
+        }
+    }
+
+    private static String loadRow(String mode, List<Round> rs, String standby) {
+        List<Double> tps = rs.stream().map(Round::tps).toList();
+        return String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %s | %s | %d | %s |%n", mode, median(tps),
+                Collections.min(tps), Collections.max(tps), spread(rs.stream().map(Round::averageMs).toList()),
+                spread(rs.stream().map(Round::p95Ms).toList()), rs.stream().mapToLong(Round::transactions).sum(),
+                standby.replace("|", "/"));
+    }
+
+    private static String spread(List<Double> xs) {
+        return String.format(Locale.ROOT, "%.2f ms (%.2f – %.2f)", median(xs), Collections.min(xs), Collections.max(xs));
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        Collections.sort(s);
+        return s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+    }
+
+    private static String pgbenchBinary() {
+        return Host.pgBinDir().resolve("pgbench").toString();
+    }
+
+    private static List<String> pgbenchConnection(TestCluster c) {
+        return List.of("-h", "127.0.0.1", "-p", Integer.toString(c.leader().pgPort), "-U", "postgres");
+    }
+
+    private static void pgbenchInit(TestCluster c, String mode) throws IOException {
         Path dir = Files.createDirectories(c.dir.resolve("pgbench-" + mode));
-        run(concat(List.of(pgbench, "-i", "-q", "-s", "1"), conn, List.of("postgres")), dir, 120);
-        String out = run(concat(List.of(pgbench, "-n", "-b", "simple-update", "-c", Integer.toString(s.clients()), "-j",
-                "2", "-T", Integer.toString(s.seconds()), "-l", "--log-prefix=" + dir.resolve("tx")), conn,
-                List.of("postgres")), dir, s.seconds() + 60);
+        run(concat(List.of(pgbenchBinary(), "-i", "-q", "-s", "1"), pgbenchConnection(c), List.of("postgres")), dir, 120);
+    }
+
+    /** One pgbench simple-update run through the primary; the latency p95 from its per-transaction log. */
+    private static Round pgbench(TestCluster c, String mode, int round, Settings s) throws IOException {
+        Path dir = Files.createDirectories(c.dir.resolve("pgbench-" + mode + "-" + round));
+        String out = run(concat(List.of(pgbenchBinary(), "-n", "-b", "simple-update", "-c", Integer.toString(s.clients()),
+                "-j", "2", "-T", Integer.toString(s.seconds()), "-l", "--log-prefix=" + dir.resolve("tx")),
+                pgbenchConnection(c), List.of("postgres")), dir, s.seconds() + 60);
         List<Long> micros = new ArrayList<>();
         try (Stream<Path> logs = Files.list(dir)) {
             for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("tx")).toList()) {
@@ -134,13 +214,12 @@ class SyncBench {
                 }
             }
         }
+        if (micros.isEmpty() || find(TPS, out).isEmpty()) {
+            throw new AssertionError("no transactions: " + out);
+        }
         micros.sort(null);
-        String p95 = micros.isEmpty() ? "?" : String.format(Locale.ROOT, "%.2f ms",
-                micros.get((int) Math.ceil(micros.size() * 0.95) - 1) / 1000.0);
-        String tps = find(TPS, out);
-        return String.format(Locale.ROOT, "| %s | %s | %s ms | %s | %s | %s |%n", mode,
-                tps.isEmpty() ? "?" : String.format(Locale.ROOT, "%.0f", Double.parseDouble(tps)),
-                find(LATENCY, out), p95, find(PROCESSED, out), standby);
+        return new Round(Double.parseDouble(find(TPS, out)), Double.parseDouble(find(LATENCY, out)),
+                micros.get((int) Math.ceil(micros.size() * 0.95) - 1) / 1000.0, Long.parseLong(find(PROCESSED, out)));
     }
 
     /**
