@@ -22,7 +22,8 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         Action.StartPostgres, Action.AcquireLeader, Action.ReattachLeader, Action.LeadAsPrimary, Action.Promote,
         Action.Demote, Action.Follow, Action.Rewind, Action.RemoveDataDirectory, Action.Switchover,
         Action.AwaitHandover, Action.HandOver, Action.ClearFailoverKey, Action.ReleaseLeader, Action.Restart,
-        Action.Reinitialize, Action.DropReplicaSlots, Action.ApplyParameters, Action.Wait {
+        Action.Reinitialize, Action.DropReplicaSlots, Action.ApplyParameters, Action.WriteSyncKey,
+        Action.DeleteSyncKey, Action.SetSyncStandbys, Action.AwaitSyncStandby, Action.Wait {
 
     String reason();
 
@@ -121,14 +122,33 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
     }
 
     /**
-     * CAS-create the leader key on my lease; when won, delete the failover key of revision
-     * {@code clearFailoverRevision} (it has done its job; -1: none), and when {@code promote}, promote the local
-     * standby at once and create {@code slotsAfterPromote} for the replicas. Never promotes without the key.
+     * Synchronous replication before a promotion (Patroni's {@code process_sync_replication_prepromote}): CAS-write
+     * the {@code sync} key naming me as its leader with {@code voters} and {@code quorum} (expecting mod revision
+     * {@code syncKeyRevision}, 0: absent), then set {@code synchronousStandbyNames} on the standby, so that the first
+     * commit after the promotion already waits as the sync key promises. If the sync key changed meanwhile, the
+     * promotion is postponed to the next cycle.
      */
-    record AcquireLeader(boolean promote, Set<String> slotsAfterPromote, long clearFailoverRevision, String reason)
-            implements Action {
+    record SyncBeforePromote(Set<String> voters, int quorum, String synchronousStandbyNames, long syncKeyRevision) {
+        public SyncBeforePromote {
+            voters = Set.copyOf(voters);
+        }
+    }
+
+    /**
+     * CAS-create the leader key on my lease; when won, delete the failover key of revision
+     * {@code clearFailoverRevision} (it has done its job; -1: none), and when {@code promote}, do {@code sync} first
+     * (when not null), promote the local standby at once and create {@code slotsAfterPromote} for the replicas. Never
+     * promotes without the key.
+     */
+    record AcquireLeader(boolean promote, Set<String> slotsAfterPromote, long clearFailoverRevision,
+                         SyncBeforePromote sync, String reason) implements Action {
         public AcquireLeader {
             slotsAfterPromote = Set.copyOf(slotsAfterPromote);
+        }
+
+        /** Without synchronous replication to set up first. */
+        public AcquireLeader(boolean promote, Set<String> slotsAfterPromote, long clearFailoverRevision, String reason) {
+            this(promote, slotsAfterPromote, clearFailoverRevision, null, reason);
         }
 
         public Traits traits() {
@@ -170,10 +190,18 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         }
     }
 
-    /** I hold the key but PostgreSQL is a standby: promote it, then create the replicas' slots. */
-    record Promote(Set<String> slotsAfterPromote, String reason) implements Action {
+    /**
+     * I hold the key but PostgreSQL is a standby: do {@code sync} first (when not null), promote it, then create the
+     * replicas' slots.
+     */
+    record Promote(Set<String> slotsAfterPromote, SyncBeforePromote sync, String reason) implements Action {
         public Promote {
             slotsAfterPromote = Set.copyOf(slotsAfterPromote);
+        }
+
+        /** Without synchronous replication to set up first. */
+        public Promote(Set<String> slotsAfterPromote, String reason) {
+            this(slotsAfterPromote, null, reason);
         }
 
         public Traits traits() {
@@ -308,6 +336,49 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
         public Traits traits() {
             return Traits.SOON_REPROBE;
+        }
+    }
+
+    /**
+     * Synchronous replication, one step of the leader's: CAS-write the {@code sync} key (Patroni's format) naming me
+     * as leader with {@code voters} and {@code quorum}, expecting mod revision {@code expectedRevision} (0: absent).
+     * Each step keeps every acknowledged commit on any member that may be promoted ({@link SyncRules#safe}).
+     */
+    record WriteSyncKey(String leader, Set<String> voters, int quorum, long expectedRevision, String reason)
+            implements Action {
+        public WriteSyncKey {
+            voters = Set.copyOf(voters);
+        }
+
+        public Traits traits() {
+            return Traits.SOON;
+        }
+    }
+
+    /** synchronous_mode is off: CAS-delete the {@code sync} key (mod revision {@code expectedRevision}). */
+    record DeleteSyncKey(long expectedRevision, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON;
+        }
+    }
+
+    /**
+     * Synchronous replication, one step of the leader's: set {@code synchronous_standby_names} to
+     * {@code synchronousStandbyNames} and reload (null: no longer managed; the configured value applies again).
+     */
+    record SetSyncStandbys(String synchronousStandbyNames, String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON_REPROBE;
+        }
+    }
+
+    /**
+     * A newly listed synchronous standby has not yet flushed what the primary had when it was listed: look again in
+     * a moment, so that the sync key can name it soon (at most a couple of seconds; then the routine cycle resumes).
+     */
+    record AwaitSyncStandby(String reason) implements Action {
+        public Traits traits() {
+            return Traits.SOON;
         }
     }
 

@@ -71,8 +71,11 @@ final class Actor {
             }
             return Outcome.dropped(dropped);
         } else if (action instanceof Action.AcquireLeader a) {
-            return acquireLeader(a, cycleStartNanos);
+            return acquireLeader(a, identity, cycleStartNanos);
         } else if (action instanceof Action.Promote a) {
+            if (!syncBeforePromote(a.sync(), identity)) {
+                return Outcome.DONE;
+            }
             pg.promote();
             listener.promoted(clock.nanoTime() - cycleStartNanos);
             createSlotsQuietly(a.slotsAfterPromote());
@@ -108,6 +111,18 @@ final class Actor {
             dcs.deleteFailover(a.failoverRevision());
         } else if (action instanceof Action.ReleaseLeader) {
             dcs.releaseLeader();
+        } else if (action instanceof Action.WriteSyncKey a) {
+            if (!dcs.writeSync(a.leader(), a.voters(), a.quorum(), a.expectedRevision())) {
+                log.info("synchronous replication key updated by someone else");
+            }
+        } else if (action instanceof Action.DeleteSyncKey a) {
+            if (dcs.deleteSync(a.expectedRevision())) {
+                log.info("disabled synchronous replication");
+            }
+        } else if (action instanceof Action.SetSyncStandbys a) {
+            pg.setSynchronousStandbyNames(a.synchronousStandbyNames());
+        } else if (action instanceof Action.AwaitSyncStandby) {
+            return Outcome.DONE;
         } else if (action instanceof Action.Restart a) {
             pg.stop(StopMode.FAST);
             pg.start(a.asPrimary(), a.follow() == null ? null : o.dcs().cluster().member(a.follow()).orElse(null));
@@ -121,7 +136,7 @@ final class Actor {
         return Outcome.DONE;
     }
 
-    private Outcome acquireLeader(Action.AcquireLeader a, long cycleStartNanos) {
+    private Outcome acquireLeader(Action.AcquireLeader a, NodeIdentity identity, long cycleStartNanos) {
         if (!dcs.tryAcquireLeader()) {
             log.info("lost the race for the leader key");
             return Outcome.DONE;
@@ -138,6 +153,9 @@ final class Actor {
             return Outcome.acquired();
         }
         try {
+            if (!syncBeforePromote(a.sync(), identity)) {
+                return Outcome.acquired();
+            }
             pg.promote();
         } catch (PostgresException e) {
             log.error("AcquireLeader failed: {}", e.getMessage());
@@ -147,6 +165,23 @@ final class Actor {
         log.info("promoted self to leader by acquiring session lock");
         createSlotsQuietly(a.slotsAfterPromote());
         return Outcome.acquired();
+    }
+
+    /**
+     * Synchronous replication before a promotion: the sync key first (CAS; false when someone else changed it: the
+     * promotion waits for the next cycle), then synchronous_standby_names on the standby, so that its first commit as
+     * primary waits as the key promises.
+     */
+    private boolean syncBeforePromote(Action.SyncBeforePromote sync, NodeIdentity identity) {
+        if (sync == null) {
+            return true;
+        }
+        if (!dcs.writeSync(identity.name(), sync.voters(), sync.quorum(), sync.syncKeyRevision())) {
+            log.info("postponing promotion because the synchronous replication key was updated by someone else");
+            return false;
+        }
+        pg.setSynchronousStandbyNames(sync.synchronousStandbyNames());
+        return true;
     }
 
     /** Right after promotion the replicas reconnect at once: have their slots ready (LeadAsPrimary retries). */

@@ -136,13 +136,22 @@ public final class HaPolicy {
                     // a standby cluster's standby leader, say: promoting it is what the operator's setting forbids
                     return new Action.Wait("not promoting self although I hold the leader key: " + refused.get());
                 }
-                return new Action.Promote(memberSlots(o, c, Set.of()), "promoting self because I hold the leader key");
+                Optional<String> notSync = SyncPolicy.whyNotPromotable(o, c, o.peers());
+                if (notSync.isPresent()) {
+                    return new Action.ReleaseLeader("releasing the leader key without promoting: " + notSync.get());
+                }
+                return new Action.Promote(memberSlots(o, c, Set.of()), SyncPolicy.beforePromote(o, c),
+                        "promoting self because I hold the leader key");
             }
             if (c.failover().isPresent()) {
                 Optional<Action> handover = Switchovers.fromLeader(o, c, c.failover().get());
                 if (handover.isPresent()) {
                     return handover.get();
                 }
+            }
+            Optional<Action> syncStep = SyncPolicy.leaderStep(o, c);
+            if (syncStep.isPresent()) {
+                return syncStep.get();
             }
             return leadAsPrimary(o, c, "");
         }
@@ -345,12 +354,16 @@ public final class HaPolicy {
         if (refused.isPresent()) {
             return new Action.Wait("not racing for the leader key to promote self: " + refused.get());
         }
+        Optional<String> notSync = o.self().nofailover() ? Optional.empty() : SyncPolicy.whyNotPromotable(o, c, o.peers());
+        if (notSync.isPresent()) {
+            return new Action.Wait("not promoting: " + notSync.get());
+        }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {
             return new Action.Wait("following a different leader because i am not the healthiest node: " + why.get());
         }
         return new Action.AcquireLeader(true, memberSlots(o, c, Set.of()), failoverRevision(c),
-                "racing for the leader key to promote self because i am the healthiest node");
+                SyncPolicy.beforePromote(o, c), "racing for the leader key to promote self because i am the healthiest node");
     }
 
     /**
@@ -406,6 +419,10 @@ public final class HaPolicy {
         if (self.nofailover()) {
             return Optional.of("this member is tagged nofailover");
         }
+        // in synchronous replication only the members the sync key names are weighed: an asynchronous standby may
+        // have received more WAL, but it may not be promoted (Patroni weighs the same members)
+        Optional<io.pgkeel.common.cluster.SyncKey> weighedOnly = self.dynamic().sync().mode().isOn()
+                ? c.sync() : Optional.empty();
         String formerLeader = null;
         if (c.failover().isPresent()) {
             FailoverKey f = c.failover().get();
@@ -426,7 +443,8 @@ public final class HaPolicy {
             if (peer.running() && !peer.inRecovery()) {
                 return Optional.of("primary (" + peer.name() + ") is still alive");
             }
-            if (peer.nofailover() || !peer.running()) {
+            if (peer.nofailover() || !peer.running()
+                    || weighedOnly.isPresent() && !weighedOnly.get().matches(peer.name(), true)) {
                 continue;
             }
             if (peer.walPosition() > pg.walPosition()) {

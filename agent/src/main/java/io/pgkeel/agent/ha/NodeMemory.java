@@ -40,11 +40,14 @@ import java.util.Set;
  * @param primaryDownSinceNanos  since when this leader's PostgreSQL has not been running (stopped, or still starting)
  *                               while no switchover of its own stopped it; null when it runs or the key is not mine.
  *                               Measures Patroni's {@code primary_start_timeout}
+ * @param syncGuarantee          what this running primary's acknowledged commits are known to be on (synchronous
+ *                               replication); null when it is not a running primary
  */
 public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
-                         RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos) {
+                         RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos,
+                         SyncRules.Guarantee syncGuarantee) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
@@ -101,7 +104,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, null);
+                new RunHistory(null, false, false), null, null, null, null);
     }
 
     /**
@@ -177,6 +180,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             // my PostgreSQL is down (stopped or starting) and I hold the key; a switchover's own stop does not count
             b.primaryDownSinceNanos = nowNanos;
         }
+        b.syncGuarantee = SyncRules.Guarantee.next(syncGuarantee, pg, nowNanos);
         return b.build();
     }
 
@@ -269,6 +273,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         Handover handover;
         String rewindFailedFrom;
         Long primaryDownSinceNanos;
+        SyncRules.Guarantee syncGuarantee;
 
         Builder(NodeMemory m) {
             lease = m.lease;
@@ -286,12 +291,13 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             handover = m.handover;
             rewindFailedFrom = m.rewindFailedFrom;
             primaryDownSinceNanos = m.primaryDownSinceNanos;
+            syncGuarantee = m.syncGuarantee;
         }
 
         NodeMemory build() {
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
-                    statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos);
+                    statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee);
         }
     }
 

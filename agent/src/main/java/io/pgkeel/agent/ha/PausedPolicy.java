@@ -65,6 +65,10 @@ final class PausedPolicy {
                         return handover.get();
                     }
                 }
+                Optional<Action> syncStep = SyncPolicy.leaderStep(o, c);
+                if (syncStep.isPresent()) {
+                    return syncStep.get(); // synchronous replication is kept up in pause too, as Patroni does
+                }
                 return HaPolicy.leadAsPrimary(o, c, "PAUSE: ");
             }
             if (c.isUnlocked()) {
@@ -83,8 +87,13 @@ final class PausedPolicy {
             if (refused.isPresent() && Switchovers.namesAsCandidate(c, me)) {
                 return wait("not racing for the leader key to promote self: " + refused.get());
             }
+            Optional<String> notSync = SyncPolicy.whyNotPromotable(o, c, o.peers());
+            if (notSync.isPresent() && Switchovers.namesAsCandidate(c, me)) {
+                return wait("not racing for the leader key to promote self: " + notSync.get());
+            }
             if (Switchovers.namesAsCandidate(c, me) && o.lease().isHeld() && !o.self().nofailover()) {
                 return new Action.AcquireLeader(true, HaPolicy.memberSlots(o, c, Set.of()), HaPolicy.failoverRevision(c),
+                        SyncPolicy.beforePromote(o, c),
                         "PAUSE: racing for the leader key to promote self because the failover key names me");
             }
             return wait("continue to run as replica without lock");

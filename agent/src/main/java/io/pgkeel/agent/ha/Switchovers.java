@@ -106,6 +106,10 @@ final class Switchovers {
                 continue;
             }
             Optional<String> why = whyNotCandidate(p, myWal, maxLag);
+            if (why.isEmpty() && notSynchronous(o, c, p.name())) {
+                // Patroni 4.1 (api.py is_failover_possible): in synchronous mode on, only a synchronous standby
+                why = Optional.of("is not a synchronous standby (synchronous_mode is on)");
+            }
             if (why.isEmpty()) {
                 eligible.add(p);
             } else {
@@ -168,6 +172,12 @@ final class Switchovers {
     }
 
     /** Why {@code p} cannot take over from a leader at {@code leaderWal}; empty when it can. */
+    /** synchronous_mode is on (not quorum) and the sync key does not name {@code name} as a synchronous standby. */
+    static boolean notSynchronous(Observation o, ClusterView c, String name) {
+        return o.self().dynamic().sync().mode() == io.pgkeel.common.cluster.SyncMode.ON
+                && c.sync().filter(k -> k.leaderIs(o.self().name())).map(k -> !k.matches(name, false)).orElse(false);
+    }
+
     static Optional<String> whyNotCandidate(PeerStatus p, long leaderWal, long maxLag) {
         if (!p.reachable()) {
             return Optional.of("did not answer");

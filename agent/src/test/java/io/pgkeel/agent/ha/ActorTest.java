@@ -39,6 +39,8 @@ class ActorTest {
                 new Action.HandOver("a", 1, "x"), new Action.ClearFailoverKey(1, "x"), new Action.ReleaseLeader("x"),
                 new Action.Restart(false, "a", "x"), new Action.Reinitialize("a", "x"),
                 new Action.DropReplicaSlots(Set.of("a"), "x"), new Action.ApplyParameters(Map.of(), "x"),
+                new Action.WriteSyncKey("me", Set.of("a"), 0, 0, "x"), new Action.DeleteSyncKey(1, "x"),
+                new Action.SetSyncStandbys("a", "x"), new Action.AwaitSyncStandby("x"),
                 new Action.Wait("x"));
     }
 
@@ -187,6 +189,42 @@ class ActorTest {
         Outcome won = actor.act(new Action.AcquireLeader(false, Set.of(), revision, "x"), o, identity("b"), 0);
         assertThat(won.acquiredLeader()).isTrue();
         assertThat(dcs.get("failover")).isEmpty();
+    }
+
+    @Test
+    void aPromotionWritesTheSyncKeyAndSynchronousStandbyNamesFirst_aChangedSyncKeyPostponesIt() {
+        FakeClock clock = new FakeClock();
+        FakeDcs dcs = new FakeDcs(clock);
+        FakePostgres.Network net = new FakePostgres.Network();
+        FakePostgres a = net.node("a");
+        a.bootstrap();
+        FakePostgres b = net.node("b");
+        io.pgkeel.common.cluster.Member ma = new io.pgkeel.common.cluster.Member("a", a.connUrl(), "http://a:8008/patroni",
+                "running", "primary", 1, 100, null, Map.of(), 1);
+        b.cloneFrom(ma);
+        b.start(false, ma);
+        a.crash();
+        FakeDcs.Session session = dcs.session("b");
+        session.keepAlive(10);
+        dcs.session("a").writeSync("a", Set.of("b"), 0, 0);
+        long syncRevision = dcs.session("reader").read().sync().orElseThrow().modRevision();
+        Actor actor = new Actor(session, b, new MemberKey(session), new LeaseFence(() -> { }), new OperatorInbox(),
+                clock, HaListener.NONE);
+        Observation o = me("b").cluster(c -> c.members("b")).observation();
+
+        Action.SyncBeforePromote stale = new Action.SyncBeforePromote(Set.of(), 0, "", syncRevision - 1);
+        Outcome postponed = actor.act(new Action.AcquireLeader(true, Set.of(), -1, stale, "x"), o, identity("b"), 0);
+        assertThat(postponed.acquiredLeader()).isTrue();
+        assertThat(b.isWritablePrimary()).as("not promoted: the sync key changed since the decision").isFalse();
+        assertThat(dcs.session("reader").read().sync().orElseThrow().leader()).isEqualTo("a");
+
+        Action.SyncBeforePromote fresh = new Action.SyncBeforePromote(Set.of("a"), 0, "a", syncRevision);
+        actor.act(new Action.Promote(Set.of(), fresh, "x"), o, identity("b"), 0);
+        assertThat(b.isWritablePrimary()).isTrue();
+        io.pgkeel.common.cluster.SyncKey key = dcs.session("reader").read().sync().orElseThrow();
+        assertThat(key.leader()).isEqualTo("b");
+        assertThat(key.voters()).containsExactly("a");
+        assertThat(b.synchronousStandbyNames()).isEqualTo("a");
     }
 
     private static NodeIdentity identity(String name) {

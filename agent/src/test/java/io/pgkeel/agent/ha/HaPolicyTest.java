@@ -545,7 +545,10 @@ class HaPolicyTest {
                 row("reinitialize requested on a replica -> rebuild it from the leader",
                         me("b").replicaFollowing("a", 1000).request(new OperatorRequest.Reinitialize())
                                 .cluster(c -> c.leader("a", OTHER_LEASE).members("a", "b")),
-                        Action.Reinitialize.class, "reinitializing this replica from leader 'a' as requested"));
+                        Action.Reinitialize.class, "reinitializing this replica from leader 'a' as requested"))
+                .flatMap(r -> Stream.of(r))
+                .collect(java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(),
+                        l -> Stream.concat(l.stream(), SyncPolicyTest.rows())));
     }
 
     /** Each refusal of an operator's request says which kind it is, for the requester's answer (not parsed from prose). */

@@ -54,6 +54,11 @@ final class Scenario {
     private boolean removeOnRewindFailure;
     private boolean removeOnDiverged;
     private Long primaryDownSince;
+    private io.pgkeel.common.cluster.SyncSettings sync = io.pgkeel.common.cluster.SyncSettings.OFF;
+    private String synchronousStandbyNames;
+    private boolean syncManaged = true;
+    private final List<io.pgkeel.common.pg.PgSync.WalSender> walSenders = new ArrayList<>();
+    private SyncRules.Guarantee syncGuarantee;
 
     private Scenario(String name) {
         this.name = name;
@@ -123,6 +128,54 @@ final class Scenario {
     private PgStatus status(PgRunState state, boolean standby, long wal, boolean wasPrimary, String following) {
         return new PgStatus(true, "42", wasPrimary, state, standby, 1, wal, wal, wal,
                 state == PgRunState.RUNNING && standby ? "streaming" : null, following, Set.of(), 150000, null);
+    }
+
+    /** synchronous_mode, synchronous_mode_strict, synchronous_node_count in the config key. */
+    Scenario sync(io.pgkeel.common.cluster.SyncMode mode, boolean strict, int nodeCount) {
+        sync = new io.pgkeel.common.cluster.SyncSettings(mode, strict, nodeCount, -1);
+        return this;
+    }
+
+    /** synchronous_mode, synchronous_mode_strict, synchronous_node_count, maximum_lag_on_syncnode (bytes). */
+    Scenario sync(io.pgkeel.common.cluster.SyncMode mode, boolean strict, int nodeCount, long maxLag) {
+        sync = new io.pgkeel.common.cluster.SyncSettings(mode, strict, nodeCount, maxLag);
+        return this;
+    }
+
+    /** This running primary reports synchronous_standby_names = {@code value}, written by the agent. */
+    Scenario ssn(String value) {
+        synchronousStandbyNames = value;
+        return this;
+    }
+
+    /** This running primary reports synchronous_standby_names = {@code value}, configured by the operator. */
+    Scenario ssnConfigured(String value) {
+        synchronousStandbyNames = value;
+        syncManaged = false;
+        return this;
+    }
+
+    /** A WAL sender of this primary: {@code name} streaming, in {@code syncState}, flushed up to {@code flushLsn}. */
+    Scenario walSender(String name, String syncState, long flushLsn) {
+        walSenders.add(new io.pgkeel.common.pg.PgSync.WalSender(name, "streaming", syncState, flushLsn));
+        return this;
+    }
+
+    /** A WAL sender of this primary still catching up. */
+    Scenario walSenderCatchingUp(String name, long flushLsn) {
+        walSenders.add(new io.pgkeel.common.pg.PgSync.WalSender(name, "catchup", "async", flushLsn));
+        return this;
+    }
+
+    /**
+     * What the node remembered from the last cycle: the value {@code ssn} seen since {@code secondsAgo} at LSN
+     * {@code sinceLsn}, with every acknowledged commit known to be on {@code effective}'s standbys, and
+     * {@code pending} not yet caught up.
+     */
+    Scenario syncSeen(String ssn, double secondsAgo, long sinceLsn, String effective, String... pending) {
+        syncGuarantee = new SyncRules.Guarantee(ssn, sinceLsn, NOW - (long) (secondsAgo * 1e9),
+                SyncRules.Commit.of(effective), SyncRules.lower(List.of(pending)));
+        return this;
     }
 
     /** This agent last saw a member with slot {@code slot} in etcd {@code secondsAgo} seconds ago. */
@@ -289,7 +342,7 @@ final class Scenario {
 
     Observation observation() {
         DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
-                primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, io.pgkeel.common.cluster.SyncSettings.OFF, configParameters,
+                primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, sync, configParameters,
                 Map.copyOf(configRaw), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, removeOnRewindFailure, removeOnDiverged,
                 NodeSettings.fenceMarginFor(10));
@@ -304,7 +357,13 @@ final class Scenario {
         memory.rewindFailedFrom = rewindFailedFrom;
         memory.primaryDownSinceNanos = primaryDownSince;
         memory.statusWritten = statusWritten;
-        return new Observation(view, pg, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
+        PgStatus probed = pg;
+        if (synchronousStandbyNames != null && pg.isRunningPrimary()) {
+            probed = pg.withSync(new io.pgkeel.common.pg.PgSync(synchronousStandbyNames, syncManaged, walSenders));
+        }
+        // what the memory learns from this cycle's probe, as NodeMemory.observed does
+        memory.syncGuarantee = SyncRules.Guarantee.next(syncGuarantee, probed, NOW);
+        return new Observation(view, probed, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
                 memory.build());
     }
 
@@ -317,6 +376,20 @@ final class Scenario {
         private boolean config = true;
         private Optional<io.pgkeel.common.cluster.FailoverKey> failover = Optional.empty();
         private final List<List<Object>> history = new ArrayList<>();
+        private Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
+
+        /** The sync key: {@code leader}, {@code quorum}, {@code voters} (sync_standby). */
+        ClusterBuilder syncKey(String leader, int quorum, String... voters) {
+            sync = Optional.of(new io.pgkeel.common.cluster.SyncKey(leader, List.of(voters), quorum, 33));
+            return this;
+        }
+
+        /** A member running as a replica with tags. */
+        ClusterBuilder memberTagged(String name, Map<String, Object> tags) {
+            members.add(new Member(name, "postgres://" + name + ":5432/postgres", "http://" + name + ":8008/patroni",
+                    "running", "replica", 1, 1000, "streaming", tags, 1));
+            return this;
+        }
 
         ClusterBuilder leader(String name, long lease) {
             leader = Optional.of(new LeaderKey(name, lease, 5, 5));
@@ -369,7 +442,8 @@ final class Scenario {
 
         ClusterView build() {
             Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
-            return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10);
+            return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10)
+                    .withSync(sync);
         }
     }
 }

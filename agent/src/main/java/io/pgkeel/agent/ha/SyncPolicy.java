@@ -1,0 +1,309 @@
+package io.pgkeel.agent.ha;
+
+import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.cluster.FailoverKey;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
+import io.pgkeel.common.cluster.SyncMode;
+import io.pgkeel.common.cluster.SyncSettings;
+import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.pg.PgSync;
+import io.pgkeel.common.pg.SyncStandbyNames;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Synchronous replication (Patroni's {@code synchronous_mode}: on, strict, quorum), decided purely like
+ * {@link HaPolicy}: the leader's steps that bring {@code synchronous_standby_names} and the {@code sync} key to the
+ * healthy standbys (patroni/ha.py {@code process_sync_replication}, patroni/quorum.py), what a standby does before
+ * its promotion, and who may be promoted. The rule every step keeps is {@link SyncRules#safe}.
+ */
+final class SyncPolicy {
+    /** How long the leader looks again every 100 ms for a newly listed standby to catch up (Patroni waits 2 s). */
+    static final long CONFIRM_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    private SyncPolicy() {}
+
+    /**
+     * The leader's next synchronous replication step, if one is due: I hold the key on a safe lease and run as
+     * primary. Empty when both sides are where they should be (or nothing can be done safely this cycle).
+     */
+    static Optional<Action> leaderStep(Observation o, ClusterView c) {
+        SyncSettings s = o.self().dynamic().sync();
+        PgSync ps = o.pg().sync();
+        if (ps.synchronousStandbyNames() == null) {
+            return Optional.empty(); // not read this cycle: nothing to base a step on
+        }
+        String me = o.self().name();
+        Optional<SyncKey> key = c.sync();
+        if (!s.mode().isOn()) {
+            if (key.isPresent()) {
+                return Optional.of(new Action.DeleteSyncKey(key.get().modRevision(),
+                        "disabling synchronous replication: synchronous_mode is off, deleting the sync key"));
+            }
+            if (ps.managed()) {
+                return Optional.of(new Action.SetSyncStandbys(null, "disabling synchronous replication:"
+                        + " synchronous_standby_names back to its configured value"));
+            }
+            return Optional.empty();
+        }
+        if (key.isEmpty() || !key.get().leaderIs(me)) {
+            return Optional.of(new Action.WriteSyncKey(me, Set.of(), 0, key.map(SyncKey::modRevision).orElse(0L),
+                    key.isEmpty() ? "enabling synchronous replication: writing the sync key with no synchronous standby"
+                            : "the sync key names leader '" + key.get().leader() + "', not me: rewriting it with no"
+                            + " synchronous standby"));
+        }
+        SyncRules.Guarantee g = o.memory().syncGuarantee();
+        if (g == null) {
+            return Optional.empty();
+        }
+        SyncKey k = key.get();
+        Set<String> voters = new TreeSet<>(k.voters());
+        voters.removeIf(v -> v.equalsIgnoreCase(me));
+        Set<String> votersLower = SyncRules.lower(voters);
+        int quorum = k.quorum();
+        Target t = target(o, c, s, voters, quorum);
+        boolean pgAtTarget = sameValue(ps.synchronousStandbyNames(), t.synchronousStandbyNames());
+        boolean keyAtTarget = votersLower.equals(SyncRules.lower(t.voters())) && quorum == t.quorum();
+        if (pgAtTarget && keyAtTarget) {
+            return Optional.empty();
+        }
+        SyncRules.Commit wanted = SyncRules.Commit.of(t.synchronousStandbyNames());
+        if (!pgAtTarget && SyncRules.safe(votersLower, quorum, wanted)) {
+            return Optional.of(new Action.SetSyncStandbys(t.synchronousStandbyNames(), "assigning"
+                    + " synchronous_standby_names to '" + t.synchronousStandbyNames() + "' (was '"
+                    + ps.synchronousStandbyNames() + "')" + t.why()));
+        }
+        if (!keyAtTarget && SyncRules.safe(SyncRules.lower(t.voters()), t.quorum(), g.effective())) {
+            return Optional.of(new Action.WriteSyncKey(me, t.voters(), t.quorum(), k.modRevision(),
+                    "setting the sync key's synchronous standbys to " + names(t.voters()) + (s.mode() == SyncMode.QUORUM
+                            ? ", quorum " + t.quorum() : "") + t.why()));
+        }
+        boolean catchingUp = !g.pending().isEmpty() && streamingAll(ps, g.pending());
+        if (catchingUp) {
+            return o.nowNanos() - g.sinceNanos() < CONFIRM_WINDOW_NANOS
+                    ? Optional.of(new Action.AwaitSyncStandby("waiting for " + names(g.pending()) + " to catch up"
+                            + " before naming it in the sync key"))
+                    : Optional.empty();
+        }
+        if (!pgAtTarget && !voters.isEmpty()) {
+            // no direct step is safe (a standby replaced by another, say): name no standby in the sync key for a
+            // moment, so that no standby is promoted while synchronous_standby_names changes (Patroni's "updating
+            // /sync key temporarily")
+            return Optional.of(new Action.WriteSyncKey(me, Set.of(), 0, k.modRevision(), "updating the sync key"
+                    + " temporarily to name no synchronous standby, so that synchronous_standby_names can change"
+                    + t.why()));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Where the leader wants both sides: synchronous_standby_names, and the sync key's voters (member names as in
+     * etcd) and quorum.
+     */
+    record Target(String synchronousStandbyNames, Set<String> voters, int quorum, String why) {}
+
+    static Target target(Observation o, ClusterView c, SyncSettings s, Set<String> voters, int quorum) {
+        List<String> active = candidates(o, c, s);
+        boolean quorumMode = s.mode() == SyncMode.QUORUM;
+        if (active.isEmpty()) {
+            if (s.strict()) {
+                // keep waiting for the standbys the sync key names: the first of them to come back releases the
+                // commits; with none, wait for nobody that can answer (Patroni 4's placeholder)
+                if (voters.isEmpty()) {
+                    return new Target(SyncStandbyNames.STRICT_PLACEHOLDER, voters, quorum,
+                            ": synchronous_mode_strict and no standby can be synchronous; commits wait");
+                }
+                int num = Math.max(1, voters.size() - quorum);
+                return new Target(SyncStandbyNames.format(quorumMode, num, voters), voters, quorum,
+                        ": synchronous_mode_strict and no standby can be synchronous; commits wait for the sync key's");
+            }
+            return new Target("", Set.of(), 0, ": no standby can be synchronous");
+        }
+        int wanted = s.nodeCount();
+        List<String> picked;
+        if (quorumMode) {
+            // members that cannot be promoted only when needed to reach the count (Patroni 4.1)
+            picked = new ArrayList<>();
+            Map<String, Member> byName = membersByName(c);
+            for (String name : active) {
+                if (!byName.get(name.toLowerCase(Locale.ROOT)).nofailover() || picked.size() < wanted) {
+                    picked.add(name);
+                }
+            }
+            int num = Math.min(wanted, picked.size());
+            Set<String> set = new TreeSet<>(picked);
+            return new Target(SyncStandbyNames.format(true, num, set), set, set.size() - num, "");
+        }
+        picked = active.subList(0, Math.min(wanted, active.size()));
+        Set<String> set = new TreeSet<>(picked);
+        return new Target(SyncStandbyNames.format(false, set.size(), set), set, 0, "");
+    }
+
+    /**
+     * The standbys that may be synchronous, best first (Patroni's {@code _ReplicaList}): streaming from me, members
+     * in etcd and running, not tagged nosync, within {@code maximum_lag_on_syncnode} of the most advanced one;
+     * ordered by not nofailover, sync_priority, already synchronous, flushed WAL, name. Member names as in etcd.
+     */
+    static List<String> candidates(Observation o, ClusterView c, SyncSettings s) {
+        Map<String, Member> members = membersByName(c);
+        String me = o.self().name().toLowerCase(Locale.ROOT);
+        List<PgSync.WalSender> rows = new ArrayList<>();
+        for (PgSync.WalSender w : o.pg().sync().walSenders()) {
+            String n = w.applicationName() == null ? "" : w.applicationName().toLowerCase(Locale.ROOT);
+            Member m = members.get(n);
+            if (w.streaming() && m != null && !n.equals(me) && m.isRunning() && !m.nosync()) {
+                rows.add(w);
+            }
+        }
+        long maxLsn = rows.size() > 1 ? rows.stream().mapToLong(PgSync.WalSender::flushLsn).max().orElse(0)
+                : o.pg().walPosition();
+        Comparator<PgSync.WalSender> order = Comparator
+                .comparing((PgSync.WalSender w) -> members.get(lowerName(w)).nofailover())
+                .thenComparing(w -> -members.get(lowerName(w)).syncPriority())
+                .thenComparing(w -> !("sync".equals(w.syncState()) || "quorum".equals(w.syncState())))
+                .thenComparing(w -> -w.flushLsn())
+                .thenComparing(SyncPolicy::lowerName);
+        return rows.stream()
+                .filter(w -> s.maximumLagOnSyncnode() <= 0 || maxLsn - w.flushLsn() <= s.maximumLagOnSyncnode())
+                .sorted(order).map(w -> members.get(lowerName(w)).name()).distinct().toList();
+    }
+
+    /**
+     * What a standby does before its promotion (Patroni's {@code process_sync_replication_prepromote}); null when
+     * synchronous_mode is off. On mode: the sync key names only me (strict: also the former leader and voters, and
+     * commits wait for them) and synchronous_standby_names is set to match. Quorum mode: the former leader and
+     * voters stay voters with the same quorum, and commits wait for enough of them that any quorum still meets them.
+     * Each keeps every commit acknowledged before the promotion on a member that may be promoted after it.
+     */
+    static Action.SyncBeforePromote beforePromote(Observation o, ClusterView c) {
+        SyncSettings s = o.self().dynamic().sync();
+        if (!s.mode().isOn()) {
+            return null;
+        }
+        String me = o.self().name();
+        long rev = c.sync().map(SyncKey::modRevision).orElse(0L);
+        Set<String> keep = new TreeSet<>();
+        int quorum = 0;
+        if (c.sync().isPresent() && !c.sync().get().leader().isEmpty()) {
+            keep.addAll(c.sync().get().voters());
+            keep.add(c.sync().get().leader());
+            quorum = c.sync().get().quorum();
+        }
+        keep.removeIf(n -> n.equalsIgnoreCase(me));
+        if (s.mode() == SyncMode.ON && !s.strict()) {
+            return new Action.SyncBeforePromote(Set.of(), 0, "", rev);
+        }
+        if (s.mode() == SyncMode.ON) {
+            quorum = 0;
+        }
+        int num = Math.max(keep.size() - quorum, s.strict() ? 1 : 0);
+        String value = keep.isEmpty() ? (s.strict() ? SyncStandbyNames.STRICT_PLACEHOLDER : "")
+                : SyncStandbyNames.format(s.mode() == SyncMode.QUORUM, Math.min(num, keep.size()), keep);
+        return new Action.SyncBeforePromote(keep, keep.isEmpty() ? 0 : quorum, value, rev);
+    }
+
+    /**
+     * Why this standby may not be promoted now under synchronous replication; empty when it may (or synchronous
+     * replication is off, or not active yet: no sync key, as Patroni's {@code sync_mode_is_active}). An operator's
+     * failover naming me (no leader in the failover key) is theirs to decide, as in Patroni.
+     *
+     * @param peers the other members' answers, when the decision weighs them (quorum votes)
+     */
+    static Optional<String> whyNotPromotable(Observation o, ClusterView c, List<PeerStatus> peers) {
+        SyncSettings s = o.self().dynamic().sync();
+        Optional<SyncKey> key = c.sync();
+        if (!s.mode().isOn() || key.isEmpty()) {
+            return Optional.empty();
+        }
+        String me = o.self().name();
+        Optional<FailoverKey> f = c.failover();
+        if (f.isPresent() && me.equals(f.get().member())) {
+            if (f.get().leader() == null || f.get().leader().isEmpty()) {
+                return Optional.empty(); // a manual failover to me
+            }
+            if (s.mode() == SyncMode.QUORUM) {
+                return Optional.empty(); // a switchover: the leader handed over only once I had all its WAL
+            }
+        }
+        SyncKey k = key.get();
+        if (s.mode() == SyncMode.ON && !k.matches(me, true)) {
+            return Optional.of("sync mode is on and I am not in the sync key");
+        }
+        // the sync key's quorum counts in on mode too: right after a change from quorum mode the leader may already
+        // wait for fewer voters than the key names (with quorum 0, a member of the key needs no one else's vote)
+        Set<String> voting = SyncRules.lower(k.voters());
+        if (!k.leader().isEmpty()) {
+            voting.add(k.leader().toLowerCase(Locale.ROOT));
+        }
+        long mine = o.pg().walPosition();
+        int votes = voting.contains(me.toLowerCase(Locale.ROOT)) ? 1 : 0;
+        boolean anyAhead = false;
+        for (PeerStatus p : peers) {
+            if (!p.reachable() || p.name().equals(me) || !p.running()) {
+                continue;
+            }
+            if (p.walPosition() > mine) {
+                anyAhead = true;
+            } else if (p.walPosition() > 0 && voting.contains(p.name().toLowerCase(Locale.ROOT))) {
+                votes++;
+            }
+        }
+        if (votes >= k.quorum() + 1 || k.leaderIs(me) && !anyAhead) {
+            return Optional.empty();
+        }
+        return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
+                + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
+    }
+
+    private static boolean sameValue(String running, String wanted) {
+        if (running.equals(wanted)) {
+            return true;
+        }
+        try {
+            SyncStandbyNames a = SyncStandbyNames.parse(running);
+            SyncStandbyNames b = SyncStandbyNames.parse(wanted);
+            boolean anyA = a.any() && a.names().size() > 0;
+            boolean anyB = b.any() && b.names().size() > 0;
+            // a single name is FIRST 1 and ANY 1 alike
+            boolean sameKind = anyA == anyB || a.names().size() == 1 && b.names().size() == 1;
+            return sameKind && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static List<String> lowerAll(List<String> names) {
+        return names.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList();
+    }
+
+    private static boolean streamingAll(PgSync ps, Set<String> names) {
+        Set<String> streaming = new HashSet<>();
+        ps.walSenders().stream().filter(PgSync.WalSender::streaming)
+                .forEach(w -> streaming.add(lowerName(w)));
+        return streaming.containsAll(names);
+    }
+
+    private static Map<String, Member> membersByName(ClusterView c) {
+        Map<String, Member> out = new HashMap<>();
+        c.members().forEach(m -> out.put(m.name().toLowerCase(Locale.ROOT), m));
+        return out;
+    }
+
+    private static String lowerName(PgSync.WalSender w) {
+        return w.applicationName() == null ? "" : w.applicationName().toLowerCase(Locale.ROOT);
+    }
+
+    private static String names(Set<String> names) {
+        return names.isEmpty() ? "none" : "'" + String.join("', '", new TreeSet<>(names)) + "'";
+    }
+}
