@@ -229,7 +229,9 @@ public final class FakePostgres implements LocalPostgres {
      * walsender is in state "streaming" from then on, "catchup" before (PostgreSQL counts only the former as
      * synchronous candidates).
      */
-    private String caughtUpOn;
+    private FakePostgres caughtUpFrom;
+    private long caughtUpSourceEpoch;
+    private long caughtUpOwnEpoch;
     private String following;
     private final Set<String> slots = new HashSet<>();
     /** The config key's parameters in its (imagined) postgresql.conf. */
@@ -244,6 +246,9 @@ public final class FakePostgres implements LocalPostgres {
     /** synchronous_standby_names in its (imagined) postgresql.conf: kept across restarts, like the real file. */
     private String synchronousStandbyNames = "";
     private boolean syncManaged;
+    /** The last value parsed, and its text: commits look at it at every step. */
+    private String parsedSsnText;
+    private SyncStandbyNames parsedSsn;
 
     private FakePostgres(String name, Network network) {
         this.name = name;
@@ -366,11 +371,17 @@ public final class FakePostgres implements LocalPostgres {
     }
 
     private SyncStandbyNames parsedSyncStandbyNames() {
-        try {
-            return SyncStandbyNames.parse(synchronousStandbyNames);
-        } catch (IllegalArgumentException e) {
-            return SyncStandbyNames.NONE;
+        if (parsedSsn == null || !parsedSsnText.equals(synchronousStandbyNames)) {
+            SyncStandbyNames parsed;
+            try {
+                parsed = SyncStandbyNames.parse(synchronousStandbyNames);
+            } catch (IllegalArgumentException e) {
+                parsed = SyncStandbyNames.NONE;
+            }
+            parsedSsnText = synchronousStandbyNames;
+            parsedSsn = parsed;
         }
+        return parsedSsn;
     }
 
     /**
@@ -424,11 +435,7 @@ public final class FakePostgres implements LocalPostgres {
     }
 
     private boolean caughtUpWith(FakePostgres src) {
-        return connectionKey(src).equals(caughtUpOn);
-    }
-
-    private String connectionKey(FakePostgres src) {
-        return src.name + "@" + src.runEpoch + "/" + runEpoch;
+        return caughtUpFrom == src && caughtUpSourceEpoch == src.runEpoch && caughtUpOwnEpoch == runEpoch;
     }
 
     /** The postmaster dies (kill -9): no clean shutdown. */
@@ -439,7 +446,7 @@ public final class FakePostgres implements LocalPostgres {
             }
             state = PgRunState.STOPPED;
             cleanlyStopped = false;
-            caughtUpOn = null;
+            caughtUpFrom = null;
             // the backends waiting for synchronous standbys are terminated: their clients get an error
             waiting.forEach(c -> c.state = Commit.State.FAILED);
             waiting.clear();
@@ -605,7 +612,7 @@ public final class FakePostgres implements LocalPostgres {
         state = PgRunState.RUNNING;
         cleanlyStopped = false;
         runEpoch++;
-        caughtUpOn = null;
+        caughtUpFrom = null;
         writtenByThisAgent = true; // a start writes postgresql.conf
     }
 
@@ -685,7 +692,7 @@ public final class FakePostgres implements LocalPostgres {
         String before = following;
         following = leader == null ? null : leader.name();
         if (!java.util.Objects.equals(before, following)) {
-            caughtUpOn = null;
+            caughtUpFrom = null;
         }
     }
 
@@ -833,8 +840,10 @@ public final class FakePostgres implements LocalPostgres {
                     branches.add(src.branches.get(switches.size()));
                     switches.add(src.switches.get(switches.size()));
                 }
-                if (wal == src.wal) {
-                    caughtUpOn = connectionKey(src);
+                if (wal == src.wal && !caughtUpWith(src)) {
+                    caughtUpFrom = src;
+                    caughtUpSourceEpoch = src.runEpoch;
+                    caughtUpOwnEpoch = runEpoch;
                 }
                 return wal - before;
             }
