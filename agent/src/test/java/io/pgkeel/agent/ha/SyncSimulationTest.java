@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * many seeds in each of on, on + strict and quorum.
  *
  * <p>Seeds: {@code -Dsim.seeds=N} runs N per mode (default {@link #DEFAULT_SEEDS}); {@code -Dsim.seed=S} replays seed
- * S alone (with {@code -Dsim.mode=ON|STRICT|QUORUM} to pick one mode) and prints its whole event log.
+ * S alone (or a comma-separated list; with {@code -Dsim.mode=ON|STRICT|QUORUM} to pick one mode) and prints the event
+ * logs.
  */
 class SyncSimulationTest {
     static final int DEFAULT_SEEDS = 2000;
@@ -217,10 +218,32 @@ class SyncSimulationTest {
         assertConverged(c);
     }
 
+    /**
+     * Quorum mode: the operator asks for a switchover to c while c lags (its walsender frozen) and the leader dies
+     * before carrying it out. When the lease runs out, c must not promote past b, which holds commits c lacks.
+     * Seeds 22830922 and 42101058 of the random runs, reduced. Open: today c promotes at once when the lease runs out
+     * (the named candidate skips the quorum check) and the commits only b and the dead leader had are lost.
+     */
+    @org.junit.jupiter.api.Disabled("open: a switchover candidate bypasses the quorum rule once its leader is gone")
+    @Test
+    void aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule() {
+        SimCluster c = started(sync("quorum", false, 1), 15, Duration.ofSeconds(10), "a", "b", "c");
+        String primary = leader(c);
+        List<String> standbys = c.nodes.keySet().stream().filter(n -> !n.equals(primary)).toList();
+        String lagging = standbys.get(1);
+        c.network.freezeShipping(lagging);
+        c.events.add(c.at() + " walsender to " + lagging + " frozen");
+        c.run(Duration.ofSeconds(3));
+        c.node(primary).crash();
+        c.requestSwitchover(primary, lagging);
+        c.run(Duration.ofSeconds(HaSim.TTL + 10));
+        assertThat(c.node(lagging).pg.promotions()).as(c.describe() + "\n" + c.lastEvents(20)).isZero();
+    }
+
     // ---- random faults ---------------------------------------------------------------------------------------
 
     /** One random run; throws (an AssertionError naming the seed) when an invariant fails. */
-    static SimCluster randomRun(Start start, long seed, boolean brokenPostgres) {
+    static SimCluster randomRun(Start start, long seed, boolean brokenPostgres, boolean switchovers) {
         Random r = new Random(seed);
         int size = 3 + r.nextInt(3);
         List<String> names = List.of("a", "b", "c", "d", "e").subList(0, size);
@@ -234,7 +257,7 @@ class SyncSimulationTest {
             c.run(Duration.ofSeconds(5));
             c.requireNoAcknowledgedCommitLost();
             for (int round = 0; round < 10; round++) {
-                fault(c, r, names);
+                fault(c, r, names, switchovers);
                 c.run(Duration.ofMillis(300 + r.nextInt(3500)));
             }
             for (String n : names) {
@@ -256,13 +279,13 @@ class SyncSimulationTest {
         return c;
     }
 
-    private static void fault(SimCluster c, Random r, List<String> names) {
+    private static void fault(SimCluster c, Random r, List<String> names, boolean switchovers) {
         List<SimCluster.Node> primaries = c.writablePrimaries();
         // half the faults hit the primary: failovers are where commits get lost
         SimCluster.Node n = !primaries.isEmpty() && r.nextBoolean() ? primaries.get(0)
                 : c.node(names.get(r.nextInt(names.size())));
         List<String> sync = syncStandbys(c);
-        switch (r.nextInt(12)) {
+        switch (r.nextInt(18)) {
             case 0 -> n.crash();
             case 1 -> {
                 n.resumeAgent();
@@ -293,10 +316,11 @@ class SyncSimulationTest {
                 }
             }
             case 8 -> {
-                Map<String, Object> change = switch (r.nextInt(3)) {
+                Map<String, Object> change = switch (r.nextInt(4)) {
                     case 0 -> Map.of("synchronous_node_count", 1 + r.nextInt(Math.min(3, names.size() - 1)));
                     case 1 -> Map.of("synchronous_mode", r.nextBoolean() ? "on" : "quorum");
-                    default -> Map.of("synchronous_mode_strict", r.nextBoolean());
+                    case 2 -> Map.of("synchronous_mode_strict", r.nextBoolean());
+                    default -> Map.of("maximum_lag_on_syncnode", List.of(-1, 32, 200).get(r.nextInt(3)));
                 };
                 try {
                     changeConfig(c, change);
@@ -305,11 +329,12 @@ class SyncSimulationTest {
                 }
             }
             case 9 -> {
-                boolean nosync = !Boolean.TRUE.equals(n.tags.get("nosync"));
-                if (nosync) {
-                    n.tags.put("nosync", true);
-                } else {
+                if (r.nextInt(3) == 0) {
+                    n.tags.put("sync_priority", r.nextInt(3));
+                } else if (Boolean.TRUE.equals(n.tags.get("nosync"))) {
                     n.tags.remove("nosync");
+                } else {
+                    n.tags.put("nosync", true);
                 }
                 if (n.agentAlive() && !n.agentPaused()) {
                     n.reloadAgent();
@@ -324,6 +349,30 @@ class SyncSimulationTest {
                         : names.get(r.nextInt(names.size()));
                 c.node(other).crash();
             });
+            case 11 -> n.stopAgent();
+            case 12 -> {
+                String candidate = r.nextBoolean() ? null : names.get(r.nextInt(names.size()));
+                if (switchovers) {
+                    c.leaderKey().ifPresent(l -> c.requestSwitchover(l, candidate));
+                }
+            }
+            case 13 -> {
+                c.dcs.setDown(true);
+                c.events.add(c.at() + " dcs down");
+                c.run(Duration.ofMillis(1000 + r.nextInt(11000)));
+                c.dcs.setDown(false);
+                c.events.add(c.at() + " dcs up");
+            }
+            case 14 -> {
+                // kill -9 of the agent alone: on a primary its fence guard stops PostgreSQL at once (immediate)
+                boolean primary = n.pg.isWritablePrimary();
+                n.killAgent();
+                if (primary) {
+                    n.pg.crash();
+                }
+                c.events.add(c.at() + " agent of " + n.name + " killed" + (primary ? ", its guard stopped postgres"
+                        : ""));
+            }
             default -> {
                 // quiet
             }
@@ -333,7 +382,7 @@ class SyncSimulationTest {
     static List<Long> seeds() {
         String one = System.getProperty("sim.seed");
         if (one != null) {
-            return List.of(Long.parseLong(one));
+            return java.util.Arrays.stream(one.split(",")).map(String::trim).map(Long::parseLong).toList();
         }
         int n = Integer.getInteger("sim.seeds", DEFAULT_SEEDS);
         List<Long> out = new ArrayList<>();
@@ -343,9 +392,31 @@ class SyncSimulationTest {
         return out;
     }
 
+    /**
+     * Random faults (see {@link #fault}), operator switchovers among them except in quorum mode: there a switchover
+     * whose leader dies before carrying it out loses acknowledged commits, see
+     * {@link #randomFaultsWithSwitchoversInQuorumMode}.
+     */
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Start.class, names = {"ON", "STRICT", "QUORUM"})
     void randomFaultsNeverLoseAnAcknowledgedCommit(Start start) {
+        runSeeds(start, start != Start.QUORUM);
+    }
+
+    /**
+     * Open (issue 12, found by this simulation): in quorum mode an operator's switchover whose leader dies (or is
+     * fenced) before carrying it out lets the named candidate take the leader key when the lease runs out and promote
+     * without the quorum rule, though other voters are ahead of it: acknowledged commits are lost (17 of the 2,000
+     * default seeds; Patroni 4.1 skips the quorum check for a named candidate too, ha.py is_failover_possible /
+     * manual_failover_process_no_leader). Targeted: {@link #aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule}.
+     */
+    @org.junit.jupiter.api.Disabled("open: a switchover candidate bypasses the quorum rule once its leader is gone")
+    @Test
+    void randomFaultsWithSwitchoversInQuorumMode() {
+        runSeeds(Start.QUORUM, true);
+    }
+
+    private static void runSeeds(Start start, boolean switchovers) {
         String only = System.getProperty("sim.mode");
         if (only != null && !only.equalsIgnoreCase(start.name())) {
             return;
@@ -359,8 +430,17 @@ class SyncSimulationTest {
         int promotions = 0;
         int converged = 0;
         List<String> notConverged = new ArrayList<>();
+        List<AssertionError> failures = new ArrayList<>();
         for (long seed : seeds()) {
-            SimCluster c = randomRun(start, seed, false);
+            SimCluster c;
+            try {
+                c = randomRun(start, seed, false, switchovers);
+            } catch (AssertionError e) {
+                // go on: every failing seed of the run is worth knowing, not only the first
+                failures.add(e);
+                System.out.println(replay ? e.getMessage() : e.getMessage().lines().findFirst().orElse(""));
+                continue;
+            }
             acknowledged += c.acknowledgedCommits();
             failed += c.failedCommits();
             promotions += c.nodes.values().stream().mapToInt(n -> n.pg.promotions()).sum();
@@ -373,10 +453,17 @@ class SyncSimulationTest {
                 System.out.println(String.join("\n", c.events));
             }
         }
-        System.out.printf("%s: %d seeds in %.1f s (%.1f s CPU), %d commits acknowledged, %d failed, %d promotions,"
-                + " %d converged after healing%n", start, seeds().size(), (System.nanoTime() - began) / 1e9,
-                (threads.getCurrentThreadCpuTime() - cpuBegan) / 1e9, acknowledged, failed, promotions, converged);
+        System.out.printf("%s%s: %d seeds in %.1f s (%.1f s CPU), %d commits acknowledged, %d failed, %d promotions,"
+                + " %d converged after healing%n", start, switchovers ? " with switchovers" : "", seeds().size(),
+                (System.nanoTime() - began) / 1e9, (threads.getCurrentThreadCpuTime() - cpuBegan) / 1e9, acknowledged,
+                failed, promotions, converged);
         notConverged.forEach(d -> System.out.println("  not converged: seed " + d));
+        if (!failures.isEmpty()) {
+            AssertionError first = failures.get(0);
+            throw new AssertionError(failures.size() + " of " + seeds().size() + " seeds failed: " + failures.stream()
+                    .map(e -> e.getMessage().substring(0, e.getMessage().indexOf(' ', 5))).toList() + "; the first: "
+                    + first.getMessage(), first);
+        }
         assertThat(acknowledged).as("the writer got commits through").isPositive();
     }
 
@@ -385,7 +472,7 @@ class SyncSimulationTest {
                                                                                     boolean brokenPostgres) {
         for (long seed : seeds) {
             try {
-                randomRun(start, seed, brokenPostgres);
+                randomRun(start, seed, brokenPostgres, true);
             } catch (AssertionError e) {
                 if (e.getCause() instanceof SimCluster.AcknowledgedCommitLost lost) {
                     System.out.println(start + (brokenPostgres ? " with commits acknowledged at once" : "")
