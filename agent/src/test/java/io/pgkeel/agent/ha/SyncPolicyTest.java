@@ -218,6 +218,19 @@ class SyncPolicyTest {
                         me("b").replica(1000).sync(QUORUM, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("b", 1, "a", "c").failover("a", "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("sync on, a switchover's candidate the sync key does not name, leader gone -> not waited for",
+                        me("b").replica(1000).sync(ON, false, 1).peer("c", false, 1000)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover("a", "c", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("sync on, a switchover's candidate the sync key names, leader gone -> waited for",
+                        me("c").replica(1000).sync(ON, false, 1).peer("b", false, 1000)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b", "c").failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the"
+                                + " failover key names 'b' as the candidate"),
+                row("quorum, a switchover's candidate short of a quorum, leader gone -> not waited for",
+                        me("b").replica(2000).sync(QUORUM, false, 1).peer("c", false, 1000).peer("d", false, 1500)
+                                .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "d").failover("a", "c", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("sync on, manual failover (no leader) naming an async member -> the operator's choice is carried out",
                         me("c").replica(1000).sync(ON, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover(null, "c", null)),

@@ -224,7 +224,6 @@ class SyncSimulationTest {
      * Seeds 22830922 and 42101058 of the random runs, reduced. Open: today c promotes at once when the lease runs out
      * (the named candidate skips the quorum check) and the commits only b and the dead leader had are lost.
      */
-    @org.junit.jupiter.api.Disabled("open: a switchover candidate bypasses the quorum rule once its leader is gone")
     @Test
     void aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule() {
         SimCluster c = started(sync("quorum", false, 1), 15, Duration.ofSeconds(10), "a", "b", "c");
@@ -410,7 +409,6 @@ class SyncSimulationTest {
      * default seeds; Patroni 4.1 skips the quorum check for a named candidate too, ha.py is_failover_possible /
      * manual_failover_process_no_leader). Targeted: {@link #aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule}.
      */
-    @org.junit.jupiter.api.Disabled("open: a switchover candidate bypasses the quorum rule once its leader is gone")
     @Test
     void randomFaultsWithSwitchoversInQuorumMode() {
         runSeeds(Start.QUORUM, true);
