@@ -337,11 +337,9 @@ final class SyncPolicy {
         try {
             SyncStandbyNames a = SyncStandbyNames.parse(running);
             SyncStandbyNames b = SyncStandbyNames.parse(wanted);
-            boolean anyA = a.any() && a.names().size() > 0;
-            boolean anyB = b.any() && b.names().size() > 0;
-            // a single name is FIRST 1 and ANY 1 alike
-            boolean sameKind = anyA == anyB || a.names().size() == 1 && b.names().size() == 1;
-            return sameKind && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
+            // ANY 1 (b) waits as b does, but PostgreSQL then reports b as "quorum", not "sync": on mode rewrites it
+            // (Patroni 4.1's "ANY -> FIRST"), quorum mode the other way round
+            return a.any() == b.any() && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
         } catch (IllegalArgumentException e) {
             return false;
         }

@@ -131,6 +131,11 @@ class SyncPolicyTest {
                         me("a").primary(1000).sync(OFF, false, 1).ssnConfigured("b").walSender("b", "sync", 1000)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.LeadAsPrimary.class, "no action. I am (a), the leader with the lock"),
+                row("on mode after quorum mode: one standby under ANY 1 -> written as FIRST (PostgreSQL then says sync)",
+                        me("a").primary(1000).sync(ON, false, 1).ssn("ANY 1 (b)").walSender("b", "quorum", 1000)
+                                .syncSeen("ANY 1 (b)", 60, 10, "ANY 1 (b)")
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").syncKey("a", 0, "b")),
+                        Action.SetSyncStandbys.class, "assigning synchronous_standby_names to 'b' (was 'ANY 1 (b)')"),
                 // ---- the leader, quorum mode
                 row("quorum: two healthy standbys, none listed -> ANY 1 of both first",
                         me("a").primary(1000).sync(QUORUM, false, 1).ssn("").walSender("b", "async", 1000)
