@@ -354,6 +354,10 @@ public final class HaPolicy {
         if (refused.isPresent()) {
             return new Action.Wait("not racing for the leader key to promote self: " + refused.get());
         }
+        Optional<String> notSync = o.self().nofailover() ? Optional.empty() : SyncPolicy.whyNotPromotable(o, c, o.peers());
+        if (notSync.isPresent()) {
+            return new Action.Wait("not promoting: " + notSync.get());
+        }
         Optional<String> why = whyNotHealthiest(o, c);
         if (why.isPresent()) {
             return new Action.Wait("following a different leader because i am not the healthiest node: " + why.get());
@@ -414,10 +418,6 @@ public final class HaPolicy {
         PgStatus pg = o.pg();
         if (self.nofailover()) {
             return Optional.of("this member is tagged nofailover");
-        }
-        Optional<String> notSync = SyncPolicy.whyNotPromotable(o, c, o.peers());
-        if (notSync.isPresent()) {
-            return notSync;
         }
         // in synchronous replication only the members the sync key names are weighed: an asynchronous standby may
         // have received more WAL, but it may not be promoted (Patroni weighs the same members)

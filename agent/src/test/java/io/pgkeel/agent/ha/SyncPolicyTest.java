@@ -158,7 +158,7 @@ class SyncPolicyTest {
                 row("sync on, leader gone, I am not in the sync key -> not promoting",
                         me("b").replica(1000).sync(ON, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "c")),
-                        Action.Wait.class, "following a different leader because i am not the healthiest node:"
+                        Action.Wait.class, "not promoting:"
                                 + " sync mode is on and I am not in the sync key"),
                 row("sync on, leader gone, I am the sync standby; an async one is ahead -> I promote (it may not)",
                         me("b").replica(1000).sync(ON, false, 1).peer("c", false, 5000)
@@ -172,14 +172,14 @@ class SyncPolicyTest {
                         me("b").replica(1000).sync(QUORUM, false, 1)
                                 .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
                                 .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
-                        Action.Wait.class, "following a different leader because i am not the healthiest node:"
+                        Action.Wait.class, "not promoting:"
                                 + " only 1 of the sync key's members (leader and voters 'a', 'b', 'c') are known not to"
                                 + " be ahead of me, quorum 1 needs 2"),
                 row("sync on right after quorum mode (the key still has quorum 1): a voter alone may not promote",
                         me("b").replica(1000).sync(ON, false, 1)
                                 .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
                                 .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
-                        Action.Wait.class, "following a different leader because i am not the healthiest node:"
+                        Action.Wait.class, "not promoting:"
                                 + " only 1 of the sync key's members (leader and voters 'a', 'b', 'c') are known not to"
                                 + " be ahead of me, quorum 1 needs 2"),
                 row("quorum, not a voter, but every voter answers and none is ahead -> promote",
