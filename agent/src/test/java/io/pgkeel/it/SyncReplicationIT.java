@@ -34,7 +34,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Issue 12 on real processes: 3 agents with {@code synchronous_mode: on} in bootstrap.dcs, a client writing a row
  * every 20 ms and recording each acknowledged id. Whatever is killed, every acknowledged id is on the primary that
  * follows, and only a member that holds them all is ever promoted (Patroni's synchronous_mode, strict and quorum).
- * The tests run in order on one cluster: on mode, then quorum (changed at runtime), then on with strict.
+ * The tests run in order on one cluster: on mode, on with strict, quorum, then on again (each changed at runtime).
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
 class SyncReplicationIT extends ClusterTestBase {
@@ -209,16 +209,6 @@ class SyncReplicationIT extends ClusterTestBase {
         lagThenLoseThePrimaryAndItsStandby(primary, standby, async, "sync_lag_on");
     }
 
-    /** (c): quorum mode (set at runtime); both replicas are voters (ANY 1), one lags, the other dies with the primary. */
-    @Test
-    void d_quorumMode_theLaggingVoterIsNotPromotedWhenThePrimaryAndTheOtherVoterDie_andNothingIsLost() {
-        patch("{\"synchronous_mode\": \"quorum\"}");
-        SyncKey sync = awaitSynchronous("quorum");
-        AgentProcess primary = cluster.leader();
-        List<AgentProcess> voters = sync.standbys().stream().map(cluster::node).toList();
-        lagThenLoseThePrimaryAndItsStandby(primary, voters.get(1), voters.get(0), "sync_lag_quorum");
-    }
-
     /**
      * The primary's WAL sender to {@code lagging} is frozen (SIGSTOP) while the writer goes on, then the primary and
      * {@code standby} crash together: {@code lagging} misses acknowledged rows, so it must not be promoted, for
@@ -290,18 +280,19 @@ class SyncReplicationIT extends ClusterTestBase {
 
     /** (d): on mode with synchronous_mode_strict; both replicas stop, a commit waits, and goes through on the return. */
     @Test
-    void e_strictMode_aCommitWaitsWhileBothReplicasAreDown_noFailover_andCompletesWhenOneReturns() throws Exception {
-        patch("{\"synchronous_mode\": true, \"synchronous_mode_strict\": true}");
+    void d_strictMode_aCommitWaitsWhileBothReplicasAreDown_noFailover_andCompletesWhenOneReturns() throws Exception {
+        patch("{\"synchronous_mode_strict\": true}");
         Await.until(Duration.ofSeconds(20), "synchronous_mode_strict in the config key", () -> cluster.etcd
-                .get(cluster.key("config")).map(v -> v.contains("\"synchronous_mode_strict\":true")).orElse(false));
+                .get(cluster.key("config")).map(v -> v.matches("(?s).*\"synchronous_mode_strict\":\\s*true.*")).orElse(false));
         SyncKey sync = awaitSynchronous("sync");
         Await.pause(3000); // every agent has read the config key
         AgentProcess leader = cluster.leader();
         Sql.execute(leader.pgPort, "CREATE TABLE IF NOT EXISTS sync_strict (id bigint PRIMARY KEY)");
         AgentProcess named = cluster.node(sync.standbys().get(0));
         AgentProcess other = replicasOf(leader).stream().filter(n -> n != named).findFirst().orElseThrow();
-        crash(named);
+        // the unnamed one first: the sync key goes on naming the other, and the commit waits for that one
         crash(other);
+        crash(named);
 
         CompletableFuture<Void> write = CompletableFuture.runAsync(() -> insertWithoutTimeout(leader.pgPort,
                 "INSERT INTO sync_strict VALUES (1)"));
@@ -319,7 +310,7 @@ class SyncReplicationIT extends ClusterTestBase {
             assertThat(Sql.isPrimary(leader.pgPort)).as(leader.name + " still runs as primary").isTrue();
             System.out.println("commit waiting, replicas down: " + describeSync());
 
-            // the replica the sync key did not name returns: the leader moves the wait to it
+            // the replica the sync key did not name returns: the leader must move the wait to it
             cluster.startAgent(other);
             write.get(90, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
@@ -333,6 +324,44 @@ class SyncReplicationIT extends ClusterTestBase {
         Await.until(Duration.ofSeconds(20), "the row on " + other.name, () -> "1".equals(Sql.queryString(
                 other.pgPort, "SELECT count(*) FROM sync_strict")));
         cluster.awaitHealthy(Duration.ofSeconds(120));
+        patch("{\"synchronous_mode_strict\": null}");
+        Await.until(Duration.ofSeconds(20), "synchronous_mode_strict gone from the config key", () -> cluster.etcd
+                .get(cluster.key("config")).map(v -> !v.contains("synchronous_mode_strict")).orElse(false));
+    }
+
+    /** (c): quorum mode (set at runtime); both replicas are voters (ANY 1), one lags, the other dies with the primary. */
+    @Test
+    void e_quorumMode_theLaggingVoterIsNotPromotedWhenThePrimaryAndTheOtherVoterDie_andNothingIsLost() {
+        patch("{\"synchronous_mode\": \"quorum\"}");
+        SyncKey sync = awaitSynchronous("quorum");
+        AgentProcess primary = cluster.leader();
+        List<AgentProcess> voters = sync.standbys().stream().map(cluster::node).toList();
+        lagThenLoseThePrimaryAndItsStandby(primary, voters.get(1), voters.get(0), "sync_lag_quorum");
+    }
+
+    /**
+     * Back from quorum to on at runtime, from a quorum of one voter (the other replica crashed): in on mode
+     * synchronous_standby_names is FIRST again and pg_stat_replication says "sync", as Patroni 4.1 rewrites an ANY
+     * value in on mode (ha.py _process_multisync_replication: "ANY -> FIRST"), even when it names one standby.
+     */
+    @Test
+    void f_backFromAQuorumOfOneToOnMode_synchronousStandbyNamesIsFirstAgain() {
+        SyncKey quorum = awaitSynchronous("quorum"); // e_ left quorum mode on
+        AgentProcess leader = cluster.leader();
+        AgentProcess gone = cluster.node(quorum.standbys().get(0));
+        AgentProcess kept = cluster.node(quorum.standbys().get(1));
+        crash(gone);
+        Await.until(Duration.ofSeconds(30), "a quorum of " + kept.name + " alone", () -> syncKey()
+                .equals(Optional.of(new SyncKey(leader.name, List.of(kept.name), 0))) && Sql.queryString(
+                leader.pgPort, "SHOW synchronous_standby_names").matches("(ANY 1 \\()?\"?" + kept.name + "\"?\\)?"),
+                this::describeSync);
+        System.out.println("quorum of one: " + describeSync());
+        patch("{\"synchronous_mode\": true}");
+        cluster.startAgent(gone);
+        SyncKey sync = awaitSynchronous("sync");
+        assertThat(Sql.queryString(cluster.leader().pgPort, "SHOW synchronous_standby_names"))
+                .as("synchronous_standby_names in on mode").doesNotStartWith("ANY");
+        assertThat(sync.quorum()).isZero();
     }
 
     /** A statement on its own connection with no socket timeout: it waits as long as PostgreSQL makes it wait. */
