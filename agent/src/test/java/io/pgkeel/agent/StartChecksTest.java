@@ -62,15 +62,22 @@ class StartChecksTest {
     void aSafetySettingInTheConfigKeyStopsTheAgentAtStart() {
         FakeDcs.Session s = dcs.session("node1");
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("no config key yet").isEmpty();
-        s.initializeConfig(Map.of("ttl", 30, "synchronous_mode", false));
+        s.initializeConfig(Map.of("ttl", 30, "failsafe_mode", false));
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("off").isEmpty();
         var cfg = s.read().config().orElseThrow();
         java.util.Map<String, Object> raw = new java.util.HashMap<>(cfg.raw());
-        raw.put("synchronous_mode", true);
+        raw.put("failsafe_mode", true);
         assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).hasValueSatisfying(r -> assertThat(r)
                 .startsWith("the DCS config key /service/batman/config asks for what pgkeel cannot honour yet:"
-                        + " config.synchronous_mode = true"));
+                        + " config.failsafe_mode = true"));
+        cfg = s.read().config().orElseThrow();
+        raw = new java.util.HashMap<>(cfg.raw());
+        raw.remove("failsafe_mode");
+        raw.putAll(Map.of("synchronous_mode", "quorum", "synchronous_mode_strict", true, "synchronous_node_count", 2));
+        assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config"))
+                .as("issue 12: synchronous replication is acted on, not refused").isEmpty();
         dcs.setDown(true);
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).as("etcd down: said by check").isEmpty();
     }

@@ -24,11 +24,16 @@ class BadConfigIT {
     private record Run(int exit, String output) {}
 
     private Run runAgent(String yaml) throws IOException, InterruptedException {
+        return run("agent", yaml);
+    }
+
+    /** {@code pgkeel <command> bad.yml} ({@code agent} or {@code validate}) as the agent user. */
+    private Run run(String command, String yaml) throws IOException, InterruptedException {
         Path config = dir.resolve("bad.yml");
         Files.writeString(config, yaml);
         Host.giveToAgentUser(config);
         List<String> cmd = new ArrayList<>(Host.asAgentUser());
-        cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
+        cmd.addAll(List.of(Dist.launcher().toString(), command, config.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("PGKEEL_DIST", Dist.home().toString());
         pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -76,10 +81,29 @@ class BadConfigIT {
      * the agent now is a safety setting it cannot honour, named with its line.
      */
     @Test
-    void synchronousModeExitsNonZeroNamingTheKeyAndLine() throws Exception {
-        Run run = runAgent(GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    synchronous_mode: true"));
+    void aRefusedSafetySettingExitsNonZeroNamingTheKeyAndLine() throws Exception {
+        Run run = runAgent(GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    failsafe_mode: true"));
         assertThat(run.exit()).isEqualTo(2);
-        assertThat(run.output()).contains("bad.yml line 12: bootstrap.dcs.synchronous_mode = true")
-                .contains("synchronous replication is not implemented yet");
+        assertThat(run.output()).contains("bad.yml line 12: bootstrap.dcs.failsafe_mode = true")
+                .contains("DCS failsafe mode is not implemented yet");
+    }
+
+    /**
+     * Issue 12: synchronous replication is configured as in Patroni; a value Patroni's validator refuses is named
+     * with its path and its own line, by the agent at start and by {@code pgkeel validate}.
+     */
+    @Test
+    void aBadSynchronousModeIsNamedWithItsPathAndLine_atStartAndByValidate() throws Exception {
+        String bad = GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    synchronous_mode: sometimes");
+        for (String command : List.of("agent", "validate")) {
+            Run run = run(command, bad);
+            assertThat(run.exit()).as(command).isEqualTo(2);
+            assertThat(run.output()).as(command).contains("bad.yml line 12: bootstrap.dcs.synchronous_mode: expected"
+                    + " on, off or quorum (or true/false, yes/no, 1/0), got 'sometimes'");
+        }
+        Run good = run("validate", GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    synchronous_mode: quorum"
+                + "\n    synchronous_mode_strict: true\n    synchronous_node_count: 2\n    maximum_lag_on_syncnode: -1"));
+        assertThat(good.exit()).isZero();
+        assertThat(good.output()).contains("bad.yml: valid").doesNotContain("synchronous");
     }
 }

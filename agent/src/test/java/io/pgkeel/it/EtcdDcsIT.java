@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.dcs.LeaseRenewal;
@@ -186,6 +187,65 @@ class EtcdDcsIT {
                     Map.of("ttl", 20));
             assertThat(a.writeConfig(patched, v.config().orElseThrow().modRevision())).isTrue();
             assertThat(etcd.get("/service/shapes/config")).hasValue(config.replace("\"ttl\":30", "\"ttl\":20"));
+        }
+    }
+
+    /**
+     * The {@code sync} key (synchronous replication): written by CAS only (0: create only; a stale revision is
+     * refused), deleted by CAS, stored byte for byte as Patroni 4.1 writes it ({@code json.dumps(..., separators=(',',
+     * ':'))}: the expected strings were printed by python3's json module), Patroni 3.0.2's value (no quorum) read, and
+     * garbage read as a key naming nobody rather than as no key.
+     */
+    @Test
+    void theSyncKeyIsWrittenByCasInPatronisBytesAndGarbageNamesNobody() {
+        String key = "/service/sync/sync";
+        try (Dcs a = connect("sync", "pg1"); Dcs b = connect("sync", "pg2")) {
+            assertThat(a.read().sync()).isEmpty();
+            assertThat(a.writeSync("pg1", List.of("pg3", "pg2"), 1, 0)).isTrue();
+            assertThat(b.writeSync("pg2", List.of(), 0, 0)).as("0 = create only: the key exists now").isFalse();
+            assertThat(etcd.get(key)).hasValue("{\"leader\":\"pg1\",\"quorum\":1,\"sync_standby\":\"pg2,pg3\"}");
+            SyncKey written = b.read().sync().orElseThrow();
+            assertThat(written).isEqualTo(new SyncKey("pg1", List.of("pg2", "pg3"), 1, written.modRevision()));
+
+            long rev = written.modRevision();
+            assertThat(a.writeSync("pg1", List.of("pg2"), 0, rev)).isTrue();
+            assertThat(etcd.get(key)).hasValue("{\"leader\":\"pg1\",\"quorum\":0,\"sync_standby\":\"pg2\"}");
+            assertThat(b.writeSync("pg1", List.of("pg2", "pg3"), 1, rev)).as("a stale revision is refused").isFalse();
+            long now = a.read().sync().orElseThrow().modRevision();
+            assertThat(now).isGreaterThan(rev);
+            assertThat(a.deleteSync(rev)).as("delete: a stale revision is refused").isFalse();
+            assertThat(etcd.get(key)).isPresent();
+            assertThat(a.deleteSync(now)).isTrue();
+            assertThat(etcd.get(key)).isEmpty();
+            assertThat(b.read().sync()).isEmpty();
+            assertThat(a.deleteSync(now)).as("already gone").isFalse();
+
+            assertThat(a.writeSync("pg1", List.of(), 0, 0)).as("created again after a delete").isTrue();
+            assertThat(etcd.get(key)).hasValue("{\"leader\":\"pg1\",\"quorum\":0,\"sync_standby\":null}");
+            long none = b.read().sync().orElseThrow().modRevision();
+            assertThat(a.writeSync("pg1", List.of("pg\u00fc"), 0, none)).isTrue();
+            assertThat(etcd.get(key)).as("escaped as Python's json.dumps does")
+                    .hasValue("{\"leader\":\"pg1\",\"quorum\":0,\"sync_standby\":\"pg\\u00fc\"}");
+            assertThat(b.read().sync().orElseThrow().voters()).containsExactly("pg\u00fc");
+
+            etcd.put(key, "{\"leader\":\"pg1\",\"sync_standby\":\"pg3\"}");
+            assertThat(b.read().sync()).as("Patroni 3.0.2's value").hasValueSatisfying(k -> {
+                assertThat(k.leader()).isEqualTo("pg1");
+                assertThat(k.voters()).containsExactly("pg3");
+                assertThat(k.quorum()).isZero();
+            });
+
+            etcd.put(key, "{}");
+            assertThat(b.read().sync()).as("{} is Patroni's empty key: no key").isEmpty();
+            etcd.put(key, "{\"leader\":\"pg1\",\"quorum\":\"many\",\"sync_standby\":\"pg2\"}");
+            SyncKey garbage = b.read().sync().orElseThrow();
+            assertThat(garbage.leader()).as("garbage names nobody").isEmpty();
+            assertThat(garbage.voters()).isEmpty();
+            assertThat(garbage.matches("pg1", true)).isFalse();
+            assertThat(garbage.matches("pg2", true)).isFalse();
+            assertThat(a.writeSync("pg1", List.of("pg2"), 0, garbage.modRevision()))
+                    .as("the leader replaces garbage by CAS on its revision").isTrue();
+            assertThat(b.read().sync().orElseThrow().voters()).containsExactly("pg2");
         }
     }
 

@@ -219,15 +219,16 @@ class LeaderLetsGoIT extends ClusterTestBase {
     }
 
     /**
-     * A synchronous cluster moved onto pgkeel: synchronous_mode in the DCS config key (written by patronictl or
-     * another tool) stops a starting agent with the key named, as the same setting in its YAML does.
+     * A cluster moved onto pgkeel with a safety setting pgkeel cannot honour yet (failsafe_mode) in the DCS config
+     * key (written by patronictl or another tool): a starting agent stops with the key named, as the same setting in
+     * its YAML does.
      */
     @Test
-    void a2_anAgentStartingWhileTheConfigKeyAsksForSynchronousModeRefusesToStart() {
+    void a2_anAgentStartingWhileTheConfigKeyAsksForARefusedSafetySettingRefusesToStart() {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         String key = cluster.key("config");
         String before = cluster.etcd.get(key).orElseThrow();
-        cluster.etcd.put(key, before.replaceFirst("^\\{", "{\"synchronous_mode\": true, "));
+        cluster.etcd.put(key, before.replaceFirst("^\\{", "{\"failsafe_mode\": true, "));
         try {
             AgentProcess newcomer = cluster.extraNode("newcomer", "node9");
             newcomer.start();
@@ -235,7 +236,7 @@ class LeaderLetsGoIT extends ClusterTestBase {
             assertThat(exit).as("the newcomer exits by itself").isPresent();
             assertThat(exit.getAsInt()).isEqualTo(1);
             assertThat(newcomer.logText()).contains("the DCS config key " + key + " asks for what pgkeel cannot"
-                    + " honour yet: config.synchronous_mode = true");
+                    + " honour yet: config.failsafe_mode = true");
             assertThat(newcomer.dataDir()).as("nothing was touched").doesNotExist();
         } finally {
             cluster.etcd.put(key, before);

@@ -23,11 +23,16 @@ final class Sql {
     private Sql() {}
 
     static Connection connect(int port) throws SQLException {
+        return connect(port, 5);
+    }
+
+    /** A connection whose statements may take up to {@code socketTimeoutSeconds} (a commit waiting for a standby). */
+    static Connection connect(int port, int socketTimeoutSeconds) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", "postgres");
         p.setProperty("password", PASSWORD);
         p.setProperty("connectTimeout", "2");
-        p.setProperty("socketTimeout", "5");
+        p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         p.setProperty("sslmode", "disable");
         IntFunction<Properties> override = loginOverride;
         if (override != null) {

@@ -102,7 +102,7 @@ class SwitchoverIT extends ClusterTestBase {
         Rest.Answer tagged = Rest.post(leader, "/switchover",
                 "{\"leader\": \"" + leader.name + "\", \"candidate\": \"" + r1.name + "\"}");
         assertThat(tagged.status()).as(tagged.toString()).isEqualTo(412);
-        assertThat(tagged.body()).isEqualTo("no good candidates have been found");
+        assertThat(tagged.body()).isEqualTo("switchover is not possible: no good candidates have been found");
         java.nio.file.Files.writeString(r1.config, yaml);
         Host.signal(r1.pid(), "HUP");
 

@@ -170,6 +170,16 @@ final class TestCluster implements AutoCloseable {
                   initdb:
                     - encoding: UTF8
                     - data-checksums
+                """.formatted(scope, name, api, api, etcd.endpoint(), timing.ttl(), timing.loopWait(), timing.retryTimeout())
+                + postgresqlYaml(pg, nodeDir);
+    }
+
+    /**
+     * The standard YAML's {@code postgresql} section for a node listening on 127.0.0.1:{@code pg}, its data
+     * directory, pgpass and sockets in {@code nodeDir}.
+     */
+    static String postgresqlYaml(int pg, Path nodeDir) {
+        return """
                 postgresql:
                   listen: 127.0.0.1:%d
                   connect_address: 127.0.0.1:%d
@@ -186,9 +196,8 @@ final class TestCluster implements AutoCloseable {
                     - local all all trust
                     - host all all 127.0.0.1/32 scram-sha-256
                     - host replication replicator 127.0.0.1/32 scram-sha-256
-                """.formatted(scope, name, api, api, etcd.endpoint(), timing.ttl(), timing.loopWait(), timing.retryTimeout(), pg, pg,
-                nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"), Sql.PASSWORD,
-                Sql.REPLICATION_PASSWORD.replace("'", "''"), nodeDir);
+                """.formatted(pg, pg, nodeDir.resolve("data"), Host.pgBinDir(), nodeDir.resolve("pgpass"),
+                Sql.PASSWORD, Sql.REPLICATION_PASSWORD.replace("'", "''"), nodeDir);
     }
 
     AgentProcess node(String name) {

@@ -116,7 +116,7 @@ public final class ConfigLoader {
         Map<String, Object> tags = new LinkedHashMap<>();
         optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
         tags.values().removeIf(java.util.Objects::isNull);
-        io.pgkeel.common.cluster.Tags.conflict(tags).ifPresent(warnings::add);
+        warnings.addAll(io.pgkeel.common.cluster.Tags.conflicts(tags));
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
@@ -226,7 +226,10 @@ public final class ConfigLoader {
         List<String> problems = new ArrayList<>();
         DynamicConfig parsed = DynamicConfigParser.parse(plain, "bootstrap.dcs", problems);
         if (!problems.isEmpty()) {
-            throw new ConfigException(dcs.origin() + ": " + String.join("; ", problems));
+            Map<String, String> origins = new LinkedHashMap<>();
+            collectOrigins(dcs, origins);
+            throw new ConfigException(String.join("\n", problems.stream()
+                    .map(p -> originOf(p, origins, dcs.origin()) + ": " + p).toList()));
         }
         String timingAt = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
         DynamicConfigParser.timing(plain, "bootstrap.dcs", problems).adjustments()
@@ -502,6 +505,18 @@ public final class ConfigLoader {
         if (!refused.isEmpty()) {
             throw new ConfigException(String.join("\n", refused));
         }
+    }
+
+    /** The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else {@code dflt}. */
+    private static String originOf(String problem, Map<String, String> origins, String dflt) {
+        String best = null;
+        for (String path : origins.keySet()) {
+            if ((problem.startsWith(path + ":") || problem.startsWith(path + "."))
+                    && (best == null || path.length() > best.length())) {
+                best = path;
+            }
+        }
+        return best == null ? dflt : origins.get(best);
     }
 
     private static void collectOrigins(ConfigNode node, Map<String, String> origins) {

@@ -54,7 +54,7 @@ public final class PatroniKeys {
     public enum Verdict { IGNORED, REFUSED, UNKNOWN }
 
     /**
-     * @param path    dotted path as written ({@code bootstrap.dcs.synchronous_mode}, {@code synchronous_mode})
+     * @param path    dotted path as written ({@code bootstrap.dcs.failsafe_mode}, {@code failsafe_mode})
      * @param message the sentence after the path: why it is ignored or refused
      */
     public record Finding(String path, Verdict verdict, String message) {
@@ -67,8 +67,6 @@ public final class PatroniKeys {
     private static final Map<String, Key> LOCAL = new LinkedHashMap<>();
     private static final Map<String, Key> DYNAMIC = new LinkedHashMap<>();
 
-    private static final String SYNC = "synchronous replication is not implemented yet: a failover could lose"
-            + " transactions the operator expects on two nodes";
     private static final String LOGS = "pgkeel logs through logback (PGKEEL_LOG_LEVEL, logback.xml)";
     private static final String OTHER_DCS = "pgkeel keeps its state in etcd through the v3 API only (etcd3:)";
     private static final String ROLE_SPECIFIC = "role-specific settings are not implemented yet; the common ones apply"
@@ -161,8 +159,8 @@ public final class PatroniKeys {
         local("tags.clonefrom", Status.IGNORED_WARN, "replicas always clone from the leader", Tags::pythonTruthy);
         local("tags.replicatefrom", Status.IGNORED_WARN, "cascading replication is not implemented yet; this"
                 + " node replicates from the leader");
-        local("tags.nosync", Status.IGNORED_WARN, SYNC, Tags::pythonTruthy);
-        local("tags.sync_priority", Status.IGNORED_WARN, SYNC);
+        local("tags.nosync", Status.ACTED_ON, "");
+        local("tags.sync_priority", Status.ACTED_ON, "");
         local("tags.nostream", Status.IGNORED_WARN, "this node streams from the leader", Tags::pythonTruthy);
         local("tags.*", Status.ACTED_ON, "");
 
@@ -178,20 +176,17 @@ public final class PatroniKeys {
         dynamic("permanent_replication_slots.*", Status.ACTED_ON, "");
         dynamic("ignore_slots", Status.IGNORED_WARN, "slots pgkeel did not create are left alone anyway");
         dynamic("primary_race_backoff", Status.IGNORED_WARN, "replicas race for the leader key at once");
-        dynamic("maximum_lag_on_syncnode", Status.IGNORED_WARN, SYNC);
+        dynamic("maximum_lag_on_syncnode", Status.ACTED_ON, "");
         dynamic("max_timelines_history", Status.IGNORED_WARN, "the whole timeline history is kept");
         dynamic("primary_start_timeout", Status.ACTED_ON, "");
         dynamic("master_start_timeout", Status.ACTED_ON, "");
-        // Patroni bounds a primary's stop by it only with synchronous_mode, which pgkeel refuses for now
-        dynamic("primary_stop_timeout", Status.IGNORED_WARN, "applies only with synchronous_mode (Patroni's rule),"
-                + " which pgkeel does not run yet");
-        dynamic("master_stop_timeout", Status.IGNORED_WARN, "applies only with synchronous_mode (Patroni's rule),"
-                + " which pgkeel does not run yet");
+        // Patroni bounds a primary's stop by it (SIGKILL) only with synchronous_mode
+        dynamic("primary_stop_timeout", Status.ACTED_ON, "");
+        dynamic("master_stop_timeout", Status.ACTED_ON, "");
         dynamic("check_timeline", Status.IGNORED_WARN, "not implemented yet");
-        dynamic("synchronous_node_count", Status.IGNORED_WARN, SYNC);
-        dynamic("synchronous_mode", Status.REFUSED_SAFETY, SYNC, PatroniKeys::on);
-        dynamic("synchronous_mode_strict", Status.REFUSED_SAFETY, SYNC + "; writes are not blocked without a"
-                + " synchronous standby", PatroniKeys::on);
+        dynamic("synchronous_node_count", Status.ACTED_ON, "");
+        dynamic("synchronous_mode", Status.ACTED_ON, "");
+        dynamic("synchronous_mode_strict", Status.ACTED_ON, "");
         dynamic("failsafe_mode", Status.REFUSED_SAFETY, "DCS failsafe mode is not implemented yet: a primary"
                 + " that loses etcd stops taking writes when its lease runs out", PatroniKeys::on);
         dynamic("standby_cluster.*", Status.REFUSED_SAFETY, "standby clusters are not implemented yet: pgkeel would"

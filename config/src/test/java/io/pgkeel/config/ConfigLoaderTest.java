@@ -3,9 +3,12 @@ package io.pgkeel.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgkeel.common.cluster.SyncMode;
+import io.pgkeel.common.cluster.SyncSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,11 +146,34 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void synchronousModeStopsTheAgentNamingTheKeyAndLine() {
-        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    synchronous_mode: true")))
+    void aRefusedSafetySettingStopsTheAgentNamingTheKeyAndLine() {
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    failsafe_mode: true")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("patroni.yml line 12: bootstrap.dcs.synchronous_mode = true")
-                .hasMessageContaining("synchronous replication is not implemented yet");
+                .hasMessageContaining("patroni.yml line 12: bootstrap.dcs.failsafe_mode = true")
+                .hasMessageContaining("DCS failsafe mode is not implemented yet");
+    }
+
+    /** Issue 12: synchronous replication's settings load; a bad value is named with its path and its own line. */
+    @Test
+    void synchronousReplicationSettingsLoad_aBadValueIsNamedWithItsPathAndLine() throws IOException {
+        ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    synchronous_mode: quorum"
+                + "\n    synchronous_mode_strict: true\n    synchronous_node_count: 2\n    maximum_lag_on_syncnode: 1048576")
+                .replace("  noloadbalance: false\n", "  noloadbalance: false\n  nosync: false\n  sync_priority: 2\n"));
+        assertThat(loaded.config().bootstrapDynamic().sync()).isEqualTo(new SyncSettings(SyncMode.QUORUM, true, 2,
+                1048576));
+        assertThat(loaded.config().tags()).containsEntry("sync_priority", 2L);
+        assertThat(loaded.warnings()).noneMatch(w -> w.contains("sync"));
+        for (String[] bad : List.of(
+                new String[] {"synchronous_mode: sometimes", "bootstrap.dcs.synchronous_mode: expected on, off or quorum"},
+                new String[] {"synchronous_mode_strict: maybe", "bootstrap.dcs.synchronous_mode_strict: expected true or"
+                        + " false"},
+                new String[] {"synchronous_node_count: 0", "bootstrap.dcs.synchronous_node_count: must be at least 1"},
+                new String[] {"maximum_lag_on_syncnode: 16MB", "bootstrap.dcs.maximum_lag_on_syncnode: expected a whole"
+                        + " number, got '16MB'"})) {
+            assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    " + bad[0])))
+                    .as(bad[0]).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("patroni.yml line 12: " + bad[1]);
+        }
     }
 
     @Test

@@ -195,7 +195,7 @@ class PatroniKeysTest {
     /** Each safety setting, in every form Patroni reads as "on", refuses; every form of "off" is fine. */
     @Test
     void safetySettingsRefuseInEveryFormOfOn() {
-        for (String key : List.of("synchronous_mode", "synchronous_mode_strict", "failsafe_mode")) {
+        for (String key : List.of("failsafe_mode")) {
             for (Object on : List.of(true, "on", "true", "quorum", "ON", "yes", 1)) {
                 assertThat(PatroniKeys.checkDynamic(Map.of(key, on), "config")).as(key + "=" + on).singleElement()
                         .satisfies(f -> {
@@ -211,16 +211,38 @@ class PatroniKeysTest {
                 .singleElement().extracting(Finding::verdict).isEqualTo(Verdict.REFUSED);
         assertThat(PatroniKeys.checkDynamic(Map.of("standby_cluster", Map.of("host", "")), "")).isEmpty();
         // at the top of the local file, where older configurations wrote it, it refuses too
-        assertThat(PatroniKeys.checkLocal(Map.of("synchronous_mode", true))).singleElement()
+        assertThat(PatroniKeys.checkLocal(Map.of("failsafe_mode", true))).singleElement()
                 .extracting(Finding::verdict).isEqualTo(Verdict.REFUSED);
         assertThat(PatroniKeys.checkLocal(Map.of("ttl", 30))).singleElement()
                 .extracting(Finding::verdict).isEqualTo(Verdict.IGNORED);
     }
 
+    /**
+     * Synchronous replication is acted on (issue 12): its four settings in every form Patroni takes, in the config
+     * key, bootstrap.dcs and through the loader, and the nosync and sync_priority tags, draw no finding; at the top
+     * of the local file, where pgkeel does not read them, they are named as ignored there.
+     */
+    @Test
+    void synchronousReplicationSettingsAreActedOn() {
+        for (Object mode : List.of(true, "on", "true", "quorum", "ON", "yes", 1, false, "off", 0)) {
+            Map<String, Object> sync = Map.of("synchronous_mode", mode, "synchronous_mode_strict", true,
+                    "synchronous_node_count", 2, "maximum_lag_on_syncnode", 1048576);
+            assertThat(PatroniKeys.checkDynamic(sync, "config")).as("synchronous_mode=" + mode).isEmpty();
+            assertThat(PatroniKeys.checkLocal(Map.of("bootstrap", Map.of("dcs", sync)))).as("bootstrap.dcs").isEmpty();
+            assertThat(PatroniKeys.checkEdit(Map.of(), sync).refused()).isEmpty();
+            assertThat(PatroniKeys.checkEdit(Map.of(), sync).warnings()).isEmpty();
+        }
+        assertThat(PatroniKeys.checkLocal(Map.of("tags", Map.of("nosync", true, "sync_priority", 0)))).isEmpty();
+        assertThat(PatroniKeys.checkLocal(Map.of("synchronous_mode", true))).singleElement().satisfies(f -> {
+            assertThat(f.verdict()).isEqualTo(Verdict.IGNORED);
+            assertThat(f.message()).startsWith("is ignored here (a dynamic setting");
+        });
+    }
+
     /** postgres0.yml has {@code clonefrom: false} and {@code nostream: false}: off, they ask for nothing to ignore. */
     @Test
     void aBooleanTagThatIsOffIsNoWarning_onIsOne() {
-        for (String tag : List.of("clonefrom", "nosync", "nostream")) {
+        for (String tag : List.of("clonefrom", "nostream")) {
             for (Object off : java.util.Arrays.asList(false, 0, "", null)) {
                 Map<String, Object> tags = new java.util.HashMap<>();
                 tags.put(tag, off);

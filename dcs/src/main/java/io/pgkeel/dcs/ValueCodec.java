@@ -204,10 +204,14 @@ final class ValueCodec {
         if (node == null) {
             return Decoded.garbage("not a JSON object");
         }
-        String leader = text(node, "leader");
-        if (leader == null || leader.isEmpty()) {
+        JsonNode leaderNode = node.get("leader");
+        if (leaderNode == null || leaderNode.isNull() || leaderNode.isTextual() && leaderNode.asText().isEmpty()) {
             return Decoded.garbage("empty");
         }
+        if (!leaderNode.isTextual()) {
+            return Decoded.garbage("leader is not a member name");
+        }
+        String leader = leaderNode.asText();
         JsonNode standby = node.get("sync_standby");
         String names = standby == null || standby.isNull() ? null : standby.isTextual() ? standby.asText() : null;
         if (standby != null && !standby.isNull() && names == null) {
@@ -230,14 +234,38 @@ final class ValueCodec {
 
     /**
      * Patroni 4.1's sync value ({@code write_sync_state}): {@code {"leader":..,"quorum":..,"sync_standby":"a,b"}},
-     * names sorted, {@code sync_standby} null when there are none.
+     * names sorted, {@code sync_standby} null when there are none; byte for byte Python's
+     * {@code json.dumps(..., separators=(',', ':'))}, which escapes every character outside printable ASCII.
      */
     static String encodeSync(String leader, java.util.Collection<String> voters, int quorum) {
-        Map<String, Object> v = new LinkedHashMap<>();
-        v.put("leader", leader);
-        v.put("quorum", quorum);
-        v.put("sync_standby", voters.isEmpty() ? null : String.join(",", new java.util.TreeSet<>(voters)));
-        return json(v);
+        return "{\"leader\":" + pythonJsonString(leader) + ",\"quorum\":" + quorum + ",\"sync_standby\":"
+                + (voters.isEmpty() ? "null" : pythonJsonString(String.join(",", new java.util.TreeSet<>(voters))))
+                + "}";
+    }
+
+    /** A JSON string as Python's json module writes it (ensure_ascii): lower-case hex escapes outside space..~. */
+    private static String pythonJsonString(String value) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
+                default -> {
+                    if (ch >= ' ' && ch <= '~') {
+                        sb.append(ch);
+                    } else {
+                        sb.append(String.format("\\u%04x", (int) ch));
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
     }
 
     /** Patroni's failover value: only the fields that are set. */

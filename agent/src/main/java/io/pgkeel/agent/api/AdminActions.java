@@ -12,6 +12,7 @@ import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.ScheduledAt;
+import io.pgkeel.common.cluster.SyncMode;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.peer.PeerClient;
@@ -25,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,7 +183,7 @@ public final class AdminActions {
             return new Result(400, "Switchover target and source are the same");
         }
         if (scheduledAt == null) {
-            Optional<String> impossible = whyImpossible(c, leader, candidate);
+            Optional<String> impossible = whyImpossible(c, leader, candidate, action);
             if (impossible.isPresent()) {
                 return new Result(412, impossible.get());
             }
@@ -205,20 +207,31 @@ public final class AdminActions {
      * of its last cycle (Patroni's runs SQL per request), so after a WAL segment switch a healthy replica would look
      * 16 MB behind; the leader checks lag on live data and refuses with 503 (docs/decisions.md).
      */
-    private Optional<String> whyImpossible(ClusterView c, String leader, String candidate) {
+    private Optional<String> whyImpossible(ClusterView c, String leader, String candidate, String action) {
         if (leader != null && (c.leader().isEmpty() || !c.leader().get().name().equals(leader))) {
             return Optional.of("leader name does not match");
         }
+        // synchronous_mode on (not quorum): only a member the sync key names has every acknowledged commit
+        boolean syncOn = SyncRole.settings(c).mode() == SyncMode.ON;
+        Predicate<String> named = name -> c.sync().map(k -> k.matches(name, false)).orElse(false);
         List<Member> members;
         if (candidate != null) {
+            if (action.equals("switchover") && syncOn && !named.test(candidate)) {
+                return Optional.of("candidate name does not match with sync_standby");
+            }
             members = c.member(candidate).stream().toList();
             if (members.isEmpty()) {
                 return Optional.of("candidate does not exists");
             }
+        } else if (syncOn) {
+            members = c.members().stream().filter(m -> named.test(m.name())).toList();
+            if (members.isEmpty()) {
+                return Optional.of(action + " is not possible: can not find sync_standby");
+            }
         } else {
             members = c.members().stream().filter(m -> !c.isLeader(m.name()) && m.apiUrl() != null).toList();
             if (members.isEmpty()) {
-                return Optional.of("cluster does not have members except leader");
+                return Optional.of(action + " is not possible: cluster does not have members except leader");
             }
         }
         for (PeerStatus st : hooks.peers().fetch(members)) {
@@ -226,7 +239,7 @@ public final class AdminActions {
                 return Optional.empty();
             }
         }
-        return Optional.of("no good candidates have been found");
+        return Optional.of(action + " is not possible: no good candidates have been found");
     }
 
     private Result awaitNewLeader(String oldLeader, String candidate, String action, ClusterView before,

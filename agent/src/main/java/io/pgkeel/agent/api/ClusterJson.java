@@ -28,7 +28,7 @@ final class ClusterJson {
             // Patroni: the status key's last_lsn, 0 when there is none
             long clusterLsn = c.lastLeaderLsn().orElse(0L);
             for (Member m : c.members()) {
-                members.add(member(m, c.isLeader(m.name()), clusterLsn));
+                members.add(member(m, role(c, m), clusterLsn));
             }
             members.sort(Comparator.comparing(m -> (String) m.get("name")));
             if (c.config().map(cfg -> cfg.pause()).orElse(false)) {
@@ -52,13 +52,24 @@ final class ClusterJson {
     }
 
     /**
-     * One member. Its role is "leader" or "replica": pgkeel runs neither standby clusters nor synchronous
-     * replication, so no member is a standby_leader, sync_standby or quorum_standby.
+     * Patroni 4.1 cluster_as_json: the leader key's holder is "leader" (pgkeel runs no standby cluster, so never
+     * "standby_leader"); a member the current leader's sync key names is "sync_standby" or "quorum_standby"
+     * ({@link SyncRole}); any other "replica".
      */
-    static Map<String, Object> member(Member m, boolean leader, long clusterLsn) {
+    static String role(ClusterView c, Member m) {
+        if (c.isLeader(m.name())) {
+            return "leader";
+        }
+        SyncRole sync = SyncRole.of(c, m.name());
+        return sync == SyncRole.NONE ? "replica" : sync.patroniRole();
+    }
+
+    /** One member, with its role as {@link #role} gives it. */
+    static Map<String, Object> member(Member m, String role, long clusterLsn) {
+        boolean leader = role.equals("leader");
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("name", m.name());
-        j.put("role", leader ? "leader" : "replica");
+        j.put("role", role);
         // a replica shows its replication state (streaming, in archive recovery) when it wrote one
         boolean replicationState = !leader && m.replicationState() != null && !m.replicationState().isEmpty();
         j.put("state", replicationState ? m.replicationState() : m.state() == null ? "" : m.state());

@@ -61,6 +61,12 @@ final class StatusJson {
                 xlog.put("location", pg.walPosition());
             }
             out.put("xlog", xlog);
+            // Patroni's order: right after xlog
+            if (isSyncStandby(s)) {
+                out.put("sync_standby", true);
+            } else if (isQuorumStandby(s)) {
+                out.put("quorum_standby", true);
+            }
             out.put("timeline", pg.timeline());
             if (pg.replicationState() != null) {
                 out.put("replication_state", pg.replicationState());
@@ -68,11 +74,6 @@ final class StatusJson {
             if (!pg.detail().replication().isEmpty()) {
                 out.put("replication", pg.detail().replication());
             }
-        }
-        if (isSyncStandby(s)) {
-            out.put("sync_standby", true);
-        } else if (isQuorumStandby(s)) {
-            out.put("quorum_standby", true);
         }
         if (isPaused(s)) {
             out.put("pause", true);
@@ -111,25 +112,24 @@ final class StatusJson {
     }
 
     /**
-     * Patroni: a replica named in the {@code sync} key while {@code synchronous_mode} is on (not quorum). pgkeel
-     * runs no synchronous replication (the agent refuses to start with synchronous_mode on) and writes no sync key,
-     * so a running replica of a pgkeel cluster is never a synchronous standby.
+     * Patroni 4.1 api.py get_postgresql_status: a running replica that the {@code sync} key names while
+     * {@code synchronous_mode} is on (not quorum), judged on a cluster view read in the last cycle (Patroni's
+     * {@code dcs.cluster} is none once it has expired); the key must be the current leader's ({@link SyncRole}).
      */
     static boolean isSyncStandby(NodeSnapshot s) {
-        return s.pg().isRunningReplica() && synchronousMode(s).equals("on");
+        return syncRole(s) == SyncRole.SYNC_STANDBY;
     }
 
     /** As {@link #isSyncStandby}, for {@code synchronous_mode: quorum}. */
     static boolean isQuorumStandby(NodeSnapshot s) {
-        return s.pg().isRunningReplica() && synchronousMode(s).equals("quorum");
+        return syncRole(s) == SyncRole.QUORUM_STANDBY;
     }
 
-    /**
-     * The synchronous mode this node replicates in: always "off", whatever the config key says, because pgkeel
-     * configures no synchronous standby (synchronous_standby_names stays empty).
-     */
-    private static String synchronousMode(NodeSnapshot s) {
-        return "off";
+    private static SyncRole syncRole(NodeSnapshot s) {
+        if (!s.pg().isRunningReplica() || !s.dcsReachable()) {
+            return SyncRole.NONE;
+        }
+        return SyncRole.of(s.cluster(), s.identity().name());
     }
 
     /** Patroni: no leader key, or no cluster view at all. */

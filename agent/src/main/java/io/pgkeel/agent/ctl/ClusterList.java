@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ctl;
 
+import io.pgkeel.agent.api.SyncRole;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.Member;
 import java.net.URI;
@@ -35,7 +36,7 @@ final class ClusterList {
         for (Member m : ordered) {
             boolean leader = c.isLeader(m.name());
             String name = topology && !leader && c.leader().isPresent() ? "+ " + m.name() : m.name();
-            String role = leader ? "Leader" : "Replica";
+            String role = role(c, m);
             String state = "streaming".equals(m.replicationState()) ? "streaming" : String.valueOf(m.state());
             String lag = leader ? "" : lagMb(leaderLsn, m);
             List<String> row = new ArrayList<>(List.of(name, host(m), role, state,
@@ -98,6 +99,21 @@ final class ClusterList {
             case yaml -> out.append(Format.yaml(objects));
         }
         return out.toString();
+    }
+
+    /**
+     * patronictl 4.1's Role column: cluster_as_json's role with spaces for underscores, in title case (Leader, Sync
+     * Standby, Quorum Standby, Replica).
+     */
+    static String role(ClusterView c, Member m) {
+        if (c.isLeader(m.name())) {
+            return "Leader";
+        }
+        return switch (SyncRole.of(c, m.name())) {
+            case SYNC_STANDBY -> "Sync Standby";
+            case QUORUM_STANDBY -> "Quorum Standby";
+            case NONE -> "Replica";
+        };
     }
 
     /** The lag of a member behind the leader in MB, as patronictl shows it; "unknown" without both positions. */

@@ -2,6 +2,7 @@ package io.pgkeel.agent.ctl;
 
 import static io.pgkeel.agent.ctl.CtlError.FAILED;
 
+import io.pgkeel.agent.api.SyncRole;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.Member;
 import java.util.List;
@@ -42,11 +43,31 @@ final class FailoverCmd extends Sub {
                     + " or is tagged as nofailover");
         }
         ctl.out.print(ClusterList.render(ctl.config.scope(), c, Format.pretty, false, false));
+        Optional<String> async = asyncCandidateQuestion(c, candidate);
+        if (!force && async.isPresent() && !ctl.confirm(async.get())) {
+            throw new CtlError(FAILED, "Aborting failover");
+        }
         if (!force && !ctl.confirm("Are you sure you want to failover cluster " + ctl.config.scope() + "?")) {
             throw new CtlError(FAILED, "Aborting failover");
         }
         Optional<Member> target = c.leaderMember().or(() -> c.member(candidate));
         return ctl.requestFailover(target, "/failover", Map.of("candidate", candidate), "failover", null, candidate,
                 null);
+    }
+
+    /**
+     * patronictl 4.1 (_do_failover_or_switchover): in synchronous mode (on or quorum), a failover to a member the
+     * sync key names neither as a standby nor as its leader may lose acknowledged commits, so it is asked about first;
+     * nothing to ask without a sync key. Unlike the roles {@code list} shows, a key an earlier leader wrote still
+     * counts here: after a crash it is the only record of who holds every acknowledged commit.
+     *
+     * @return the question, or empty when there is nothing to ask
+     */
+    static Optional<String> asyncCandidateQuestion(ClusterView c, String candidate) {
+        boolean synchronous = SyncRole.settings(c).mode().isOn();
+        boolean named = c.sync().map(k -> k.matches(candidate, true)).orElse(true);
+        return synchronous && !named
+                ? Optional.of("Are you sure you want to failover to the asynchronous node " + candidate + "?")
+                : Optional.empty();
     }
 }

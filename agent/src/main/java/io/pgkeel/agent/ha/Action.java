@@ -124,11 +124,15 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
     /**
      * Synchronous replication before a promotion (Patroni's {@code process_sync_replication_prepromote}): CAS-write
      * the {@code sync} key naming me as its leader with {@code voters} and {@code quorum} (expecting mod revision
-     * {@code syncKeyRevision}, 0: absent), then set {@code synchronousStandbyNames} on the standby, so that the first
+     * {@code syncKeyRevision}, 0: absent; negative: no key to write), then set {@code synchronousStandbyNames} on the
+     * standby (null: the configured value), so that the first
      * commit after the promotion already waits as the sync key promises. If the sync key changed meanwhile, the
      * promotion is postponed to the next cycle.
      */
     record SyncBeforePromote(Set<String> voters, int quorum, String synchronousStandbyNames, long syncKeyRevision) {
+        /** synchronous_mode off: no sync key written, synchronous_standby_names back to the configured value. */
+        public static final SyncBeforePromote UNMANAGED = new SyncBeforePromote(Set.of(), 0, null, -1);
+
         public SyncBeforePromote {
             voters = Set.copyOf(voters);
         }

@@ -176,7 +176,8 @@ final class Actor {
         if (sync == null) {
             return true;
         }
-        if (!dcs.writeSync(identity.name(), sync.voters(), sync.quorum(), sync.syncKeyRevision())) {
+        if (sync.syncKeyRevision() >= 0
+                && !dcs.writeSync(identity.name(), sync.voters(), sync.quorum(), sync.syncKeyRevision())) {
             log.info("postponing promotion because the synchronous replication key was updated by someone else");
             return false;
         }

@@ -276,6 +276,12 @@ public final class HaPolicy {
                 // a standby's data started as primary is a promotion; a primary restarting itself is not
                 return new Action.Wait("not starting as primary although I hold the leader key: " + refused.get());
             }
+            if (!pg.lastRunAsPrimary() && o.self().dynamic().sync().mode().isOn()) {
+                // a standby's data started as primary is a promotion: it goes through Promote and its synchronous
+                // replication step (sync key, synchronous_standby_names) instead
+                return new Action.StartPostgres(false, null, "starting as a standby first: a standby's data becomes"
+                        + " primary only through a promotion while synchronous replication is on");
+            }
             return new Action.StartPostgres(true, null, "starting primary after failure");
         }
         if (c.leader().isPresent()) {

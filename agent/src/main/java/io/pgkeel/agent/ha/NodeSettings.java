@@ -24,9 +24,10 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
     }
 
     /**
-     * The safety settings in force that pgkeel cannot honour yet (synchronous_mode on, failsafe_mode, a
-     * standby_cluster, ...; {@link PatroniKeys}), one sentence each. While any is set, no replica promotes itself:
-     * a promotion is where the guarantee the operator asked for would be lost (docs/decisions.md).
+     * The safety settings in force that pgkeel cannot honour yet (failsafe_mode on, a standby_cluster, ...;
+     * {@link PatroniKeys}; synchronous_mode is not one since issue 12), one sentence each. While any is set, no
+     * replica promotes itself: a promotion is where the guarantee the operator asked for would be lost
+     * (docs/decisions.md).
      */
     public List<String> refusedSettings() {
         return refusedSettings(dynamic);

@@ -179,8 +179,8 @@ final class SyncPolicy {
     }
 
     /**
-     * What a standby does before its promotion (Patroni's {@code process_sync_replication_prepromote}); null when
-     * synchronous_mode is off. On mode: the sync key names only me (strict: also the former leader and voters, and
+     * What a standby does before its promotion (Patroni's {@code process_sync_replication_prepromote}); with
+     * synchronous_mode off, only synchronous_standby_names back to the configured value. On mode: the sync key names only me (strict: also the former leader and voters, and
      * commits wait for them) and synchronous_standby_names is set to match. Quorum mode: the former leader and
      * voters stay voters with the same quorum, and commits wait for enough of them that any quorum still meets them.
      * Each keeps every commit acknowledged before the promotion on a member that may be promoted after it.
@@ -188,7 +188,9 @@ final class SyncPolicy {
     static Action.SyncBeforePromote beforePromote(Observation o, ClusterView c) {
         SyncSettings s = o.self().dynamic().sync();
         if (!s.mode().isOn()) {
-            return null;
+            // a value this data directory kept from an earlier life as a synchronous primary must not make the
+            // first commits wait (nothing to do, and nothing written, when it has none)
+            return Action.SyncBeforePromote.UNMANAGED;
         }
         String me = o.self().name();
         long rev = c.sync().map(SyncKey::modRevision).orElse(0L);

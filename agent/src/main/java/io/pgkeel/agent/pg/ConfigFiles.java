@@ -35,11 +35,63 @@ final class ConfigFiles {
     private List<String> loggedNotes = List.of();
     /** postgresql.pg_hba of the config key when the files were last written. */
     private List<String> writtenConfigKeyHba = List.of();
+    /** The agent's own synchronous_standby_names (synchronous mode); null: not managed. */
+    private String synchronousStandbyNames;
+
+    /**
+     * Reads back the synchronous_standby_names this member's agent last wrote as its own into the data directory's
+     * postgresql.conf, if any: it stays managed (see {@link #manageSynchronousStandbyNames}).
+     */
+    /** The config key's settings in force now. */
+    DynamicConfig dynamicConfig() {
+        return dynamic.get();
+    }
 
     ConfigFiles(DataDirectory dir, Supplier<PgkeelConfig> config, Supplier<DynamicConfig> dynamic) {
         this.dir = dir;
         this.config = config;
         this.dynamic = dynamic;
+        this.synchronousStandbyNames = readBackSynchronousStandbyNames();
+    }
+
+    /**
+     * What this member's agent wrote as its own synchronous_standby_names into postgresql.conf, so that a primary
+     * restarted by a new agent process waits for no fewer standbys than before (the sync key may promise them);
+     * null when the file holds none of this member's, or cannot be read (said in a warning).
+     */
+    private String readBackSynchronousStandbyNames() {
+        Path conf = dir.resolve("postgresql.conf");
+        if (!Files.exists(conf)) {
+            return null;
+        }
+        try {
+            String value = ConfigText.managedSynchronousStandbyNames(Files.readAllLines(conf), config.get().name());
+            if (value != null) {
+                log.info("synchronous_standby_names = '{}' stays managed, as written by the agent before", value);
+            }
+            return value;
+        } catch (IOException e) {
+            log.warn("cannot read back a managed synchronous_standby_names from {}: {}", conf, e.getMessage());
+            return null;
+        }
+    }
+
+    /** The agent's own synchronous_standby_names, written into every postgresql.conf; null: not managed. */
+    String synchronousStandbyNames() {
+        return synchronousStandbyNames;
+    }
+
+    /**
+     * Makes {@code value} the synchronous_standby_names of every postgresql.conf written from now on, over any
+     * configured one; null: not managed, the configured value (or none) is written again. It writes nothing itself.
+     */
+    void manageSynchronousStandbyNames(String value) {
+        synchronousStandbyNames = value;
+    }
+
+    /** The data directory was removed or cloned anew: a value managed for the old one no longer applies. */
+    void dataDirectoryReplaced() {
+        synchronousStandbyNames = null;
     }
 
     /**
@@ -75,6 +127,17 @@ final class ConfigFiles {
     }
 
     /**
+     * Writes every file for the role PostgreSQL has now, keeping the upstream it follows, with the config key's
+     * parameters postgresql.conf was last written with (the config key's as they are now when it was not written
+     * since the agent started or re-read its configuration).
+     *
+     * @throws PostgresException when a file cannot be read or written
+     */
+    void rewriteForCurrentRole() {
+        rewriteForCurrentRole(writtenParameters != null ? writtenParameters : dynamic.get().pgParameters());
+    }
+
+    /**
      * Writes every file for the role PostgreSQL has now (standby.signal), keeping the upstream it follows, with
      * {@code configKeyParameters} as the config key's parameters.
      *
@@ -95,7 +158,7 @@ final class ConfigFiles {
         boolean rewind = pgc.usePgRewind().orElse(dyn.usePgRewind());
         ConfigText.Conf in = new ConfigText.Conf(asPrimary, standby, followName, configKeyParameters,
                 pgc.parameters(), rewind, pgc.listenHosts(), pgc.port(), cfg.scope(), socketDirectory,
-                dir.exists("postgresql.base.conf"), dir.majorVersion());
+                dir.exists("postgresql.base.conf"), dir.majorVersion(), cfg.name(), synchronousStandbyNames);
         String conf;
         try {
             List<String> notes = ConfigText.configuredParameters(in).notes();

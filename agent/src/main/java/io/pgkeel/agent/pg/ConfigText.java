@@ -24,6 +24,13 @@ import java.util.stream.Stream;
 final class ConfigText {
     /** Starts the line of postgresql.conf that names the member primary_conninfo points at. */
     static final String FOLLOW_MARKER = "# pgkeel: following ";
+    /**
+     * Starts the line of postgresql.conf that says its synchronous_standby_names is the agent's own (synchronous
+     * mode), followed by the member name that wrote it: a file copied from another member (pg_basebackup and
+     * pg_rewind copy postgresql.conf) does not pass for this member's.
+     */
+    static final String SYNC_MARKER = "# pgkeel: synchronous_standby_names managed by member ";
+    static final String SYNCHRONOUS_STANDBY_NAMES = "synchronous_standby_names";
 
     private ConfigText() {}
 
@@ -45,10 +52,15 @@ final class ConfigText {
      * @param majorVersion        the PostgreSQL major version of the data directory (12, 13, ...): parameters
      *                            renamed or removed between versions are written as this version knows them
      *                            ({@link #serverParameters}); 0 when unknown: written as given
+     * @param member              this member's name, in the marker of a managed synchronous_standby_names
+     * @param synchronousStandbyNames the agent's own synchronous_standby_names (synchronous mode), written over any
+     *                            configured value and marked as the agent's ({@link #SYNC_MARKER}); null: not
+     *                            managed, the configured value (or none) is written
      */
     record Conf(boolean asPrimary, Standby standby, String following, Map<String, String> configKeyParameters,
                 Map<String, String> localParameters, boolean usePgRewind, String listenAddresses, int port,
-                String clusterName, String socketDirectory, boolean includeBaseConf, int majorVersion) {
+                String clusterName, String socketDirectory, boolean includeBaseConf, int majorVersion, String member,
+                String synchronousStandbyNames) {
         Conf {
             Objects.requireNonNull(standby, "standby");
             Objects.requireNonNull(configKeyParameters, "configKeyParameters");
@@ -154,6 +166,11 @@ final class ConfigText {
             settings.put("wal_log_hints", "on");
         }
         settings.putAll(configuredParameters(c).parameters());
+        if (c.synchronousStandbyNames() != null) {
+            // the agent's value replaces the configured one, whatever its spelling: one line, not two to order
+            settings.keySet().removeIf(SYNCHRONOUS_STANDBY_NAMES::equalsIgnoreCase);
+            settings.put(SYNCHRONOUS_STANDBY_NAMES, c.synchronousStandbyNames());
+        }
         settings.put("listen_addresses", c.listenAddresses());
         settings.put("port", String.valueOf(c.port()));
         settings.put("cluster_name", c.clusterName());
@@ -167,6 +184,9 @@ final class ConfigText {
             conf.append("include 'postgresql.base.conf'\n");
         }
         settings.forEach((k, v) -> conf.append(k).append(" = ").append(literal(v)).append('\n'));
+        if (c.synchronousStandbyNames() != null) {
+            conf.append(SYNC_MARKER).append(c.member()).append('\n');
+        }
         if (!c.asPrimary() && c.following() != null) {
             conf.append(FOLLOW_MARKER).append(c.following()).append('\n');
         }
@@ -329,12 +349,25 @@ final class ConfigText {
         for (String line : confLines) {
             for (String key : List.of("primary_conninfo", "primary_slot_name")) {
                 if (line.startsWith(key + " = '") && line.endsWith("'")) {
-                    String quoted = line.substring(key.length() + 4, line.length() - 1);
-                    out.put(key, quoted.replace("''", "'").replace("\\\\", "\\"));
+                    out.put(key, unliteral(line.substring(key.length() + 3)));
                 }
             }
         }
         return new Standby(out.getOrDefault("primary_conninfo", ""), out.getOrDefault("primary_slot_name", ""));
+    }
+
+    /**
+     * The synchronous_standby_names that {@code member} wrote as its own into a postgresql.conf written by
+     * {@link #postgresqlConf} (its {@link #SYNC_MARKER} present), from its lines; null when the file holds no managed
+     * value of this member's (none, or another member's: a copy from pg_basebackup or pg_rewind).
+     */
+    static String managedSynchronousStandbyNames(List<String> confLines, String member) {
+        if (!confLines.contains(SYNC_MARKER + member)) {
+            return null;
+        }
+        String start = SYNCHRONOUS_STANDBY_NAMES + " = '";
+        return confLines.stream().filter(l -> l.startsWith(start) && l.endsWith("'") && l.length() > start.length())
+                .map(l -> unliteral(l.substring(start.length() - 1))).findFirst().orElse(null);
     }
 
     /** The member named by the first non-empty follow marker among these postgresql.conf lines, or null. */
@@ -370,5 +403,10 @@ final class ConfigText {
     /** A quoted value as postgresql.conf reads it: {@code '} doubled, {@code \} escaped. */
     static String literal(String v) {
         return "'" + v.replace("\\", "\\\\").replace("'", "''") + "'";
+    }
+
+    /** The value of a {@link #literal}, from its text with the quotes. */
+    private static String unliteral(String quoted) {
+        return quoted.substring(1, quoted.length() - 1).replace("''", "'").replace("\\\\", "\\");
     }
 }

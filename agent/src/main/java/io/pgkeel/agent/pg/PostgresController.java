@@ -53,10 +53,12 @@ public final class PostgresController implements LocalPostgres {
         this.peers = new PeerSql(keys);
         LocalConnection local = new LocalConnection(() -> this.config.postgresql(), files::unixSocketDirectories,
                 keys);
-        this.probe = new Probe(dir, local, files::writtenParameters);
+        this.probe = new Probe(dir, local, files::writtenParameters, () -> files.synchronousStandbyNames() != null);
         this.slots = new Slots(local);
-        this.control = new ProcessControl(dir, files, local, peers, () -> this.config, clock,
-                probe::forgetSystemIdentifier);
+        this.control = new ProcessControl(dir, files, local, peers, () -> this.config, clock, () -> {
+            probe.forgetSystemIdentifier();
+            files.dataDirectoryReplaced();
+        });
     }
 
     @Override
@@ -160,10 +162,37 @@ public final class PostgresController implements LocalPostgres {
         control.rewriteAndReload(parameters);
     }
 
+    /**
+     * Manages synchronous_standby_names for synchronous mode (Patroni's {@code SyncHandler.set_synchronous_standby_names}
+     * and {@code ConfigHandler.set_synchronous_standby_names}). The rule:
+     * <ul>
+     *   <li>A non-null value is the agent's own: it is written into postgresql.conf over any configured
+     *       {@code postgresql.parameters} value (config key or local), by this call and by every later write of the
+     *       file (ApplyParameters, start, restart, promote, re-point, a role change), marked as written by this
+     *       member. A running PostgreSQL is reloaded, and the call returns once a new statement on the local
+     *       connection shows the value (at most 1 s; Patroni sleeps 0.1 s). On a standby the value takes effect at
+     *       its promotion.</li>
+     *   <li>Null: no longer managed. The configured value, or none (PostgreSQL's default, no synchronous standby),
+     *       is written and applies again.</li>
+     *   <li>An agent that starts reads the managed value back from the data directory's postgresql.conf, if this
+     *       member's agent wrote one: a primary restarted by the new agent process waits for no fewer standbys than
+     *       before, whatever the sync key promised. An agent that starts on a file without this member's mark (sync
+     *       mode was off, or the file was copied from another member by pg_basebackup or pg_rewind) manages nothing,
+     *       and the configured value applies. A data directory removed or cloned anew forgets the value.</li>
+     * </ul>
+     * Patroni keeps the value in memory only: its restarted agent writes the configured value (none in synchronous
+     * mode, or '*' when strict) until its first cycle as leader sets it again. {@link #probe()} reports whether the
+     * value is managed ({@code PgSync.managed}), so a policy can hand a leftover one back with null.
+     *
+     * @param value a synchronous_standby_names PostgreSQL reads ({@code FIRST 1 (a)}, {@code ANY 2 (a,b,c)},
+     *              {@code *}, {@code ''}), or null
+     * @throws io.pgkeel.common.pg.PostgresException when the value is unreadable (nothing changed), the file cannot
+     *              be written or the reload fails (the previous value stays managed), or PostgreSQL does not show
+     *              the value within 1 s (the file holds it; the message says when postgresql.auto.conf overrides it)
+     */
     @Override
     public void setSynchronousStandbyNames(String value) {
-        // TODO(issue 12): written into postgresql.conf and reloaded (in progress on a branch)
-        throw new io.pgkeel.common.pg.PostgresException("synchronous_standby_names cannot be managed yet");
+        control.setSynchronousStandbyNames(value);
     }
 
     /** pg_ctl as configured at start ({@code postgresql.bin_dir}), for the fence guard. */

@@ -4,6 +4,7 @@ import io.pgkeel.common.Lsn;
 import io.pgkeel.common.pg.PgDetail;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
+import io.pgkeel.common.pg.PgSync;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,17 +32,21 @@ final class Probe {
     private final DataDirectory dir;
     private final LocalConnection local;
     private final Supplier<Map<String, String>> writtenParameters;
+    private final BooleanSupplier synchronousStandbyNamesManaged;
     private String systemIdentifier;
     private String lastProbeError;
 
     /**
      * @param writtenParameters the config key's parameters postgresql.conf was last written with (null: not yet),
      *                          reported as they are
+     * @param synchronousStandbyNamesManaged the agent writes synchronous_standby_names itself (synchronous mode)
      */
-    Probe(DataDirectory dir, LocalConnection local, Supplier<Map<String, String>> writtenParameters) {
+    Probe(DataDirectory dir, LocalConnection local, Supplier<Map<String, String>> writtenParameters,
+          BooleanSupplier synchronousStandbyNamesManaged) {
         this.dir = dir;
         this.local = local;
         this.writtenParameters = writtenParameters;
+        this.synchronousStandbyNamesManaged = synchronousStandbyNamesManaged;
     }
 
     /** The data directory was replaced or removed: the system identifier seen last no longer describes it. */
@@ -100,7 +106,8 @@ final class Probe {
                             (SELECT count(*) > 0 FROM pg_settings WHERE pending_restart),
                             CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,
                             pg_last_xact_replay_timestamp()::text,
-                            (SELECT latest_end_lsn FROM pg_stat_get_wal_receiver())::text""")) {
+                            (SELECT latest_end_lsn FROM pg_stat_get_wal_receiver())::text,
+                            current_setting('synchronous_standby_names')""")) {
             rs.next();
             boolean inRecovery = rs.getBoolean(1);
             systemIdentifier = rs.getString(11);
@@ -121,22 +128,36 @@ final class Probe {
             Set<String> slots = Slots.list(c); // on a standby too: slots kept there hold back its WAL
             boolean mayHaveDiverged = !inRecovery || dir.exists(DataDirectory.DIVERGENCE_MARKER);
             boolean pendingRestart = rs.getBoolean(12);
+            String synchronousStandbyNames = rs.getString(16);
+            WalSenders senders = walSenders(c);
             PgDetail detail = new PgDetail(rs.getBoolean(13), patroniTimestamp(rs.getString(14)), lsn(rs.getString(15)),
-                    walSenders(c), pendingRestart ? pendingRestartReason(c) : Map.of());
+                    senders.replication(), pendingRestart ? pendingRestartReason(c) : Map.of());
+            // a standby's synchronous_standby_names waits for nobody until its promotion
+            PgSync sync = inRecovery ? PgSync.NONE : new PgSync(synchronousStandbyNames,
+                    synchronousStandbyNamesManaged.getAsBoolean(), senders.sync());
             return new PgStatus(true, systemIdentifier, mayHaveDiverged, PgRunState.RUNNING, inRecovery, timeline, wal,
                     receive, replay, replicationState, inRecovery ? dir.following() : null, slots, rs.getInt(9),
                     patroniTimestamp(rs.getString(10)), pendingRestart)
-                    .withWrittenParameters(writtenParameters.get()).withDetail(detail);
+                    .withWrittenParameters(writtenParameters.get()).withDetail(detail).withSync(sync);
         }
     }
 
-    /** pg_stat_replication, one row per WAL sender, with the columns and key order of Patroni's "replication". */
-    private static List<Map<String, Object>> walSenders(Connection c) throws SQLException {
+    /**
+     * pg_stat_replication read once, in pid order, for two readers.
+     *
+     * @param replication one row per WAL sender, with the columns and key order of Patroni's "replication"
+     * @param sync        the same WAL senders as synchronous replication reads them (with their flush position)
+     */
+    private record WalSenders(List<Map<String, Object>> replication, List<PgSync.WalSender> sync) {}
+
+    private static WalSenders walSenders(Connection c) throws SQLException {
         List<Map<String, Object>> rows = new ArrayList<>();
+        List<PgSync.WalSender> sync = new ArrayList<>();
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT usename, application_name, host(client_addr), state, sync_state,"
-                     + " sync_priority FROM pg_stat_replication ORDER BY pid")) {
+                     + " sync_priority, flush_lsn::text FROM pg_stat_replication ORDER BY pid")) {
             while (rs.next()) {
+                sync.add(new PgSync.WalSender(rs.getString(2), rs.getString(4), rs.getString(5), lsn(rs.getString(7))));
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("usename", rs.getString(1));
                 row.put("application_name", rs.getString(2));
@@ -147,7 +168,7 @@ final class Probe {
                 rows.add(row);
             }
         }
-        return rows;
+        return new WalSenders(rows, sync);
     }
 
     /**

@@ -2,11 +2,14 @@ package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.Lsn;
+import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.LocalPostgres.RewindOutcome;
 import io.pgkeel.common.pg.LocalPostgres.StopMode;
 import io.pgkeel.common.pg.LocalPostgres.TimelineSwitch;
 import io.pgkeel.common.pg.PostgresException;
+import io.pgkeel.common.pg.PostmasterStatus;
+import io.pgkeel.common.pg.SyncStandbyNames;
 import io.pgkeel.config.Credentials;
 import io.pgkeel.config.PgkeelConfig;
 import java.io.IOException;
@@ -23,7 +26,9 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -241,8 +246,10 @@ final class ProcessControl {
     }
 
     /**
-     * pg_ctl stop -m fast or immediate, waiting up to 120 s; a fast stop of a primary checkpoints first. Nothing
-     * happens when no postmaster runs.
+     * pg_ctl stop -m fast or immediate, waiting up to 120 s; a fast stop of a primary checkpoints first. With
+     * synchronous replication on and Patroni's {@code primary_stop_timeout} set, a fast stop that takes longer (a
+     * WAL sender waiting for a standby that does not answer, say) is cut short by an immediate one, as Patroni kills
+     * the postmaster then. Nothing happens when no postmaster runs.
      *
      * @throws PostgresException when pg_ctl fails and the postmaster still runs
      */
@@ -254,14 +261,26 @@ final class ProcessControl {
         if (mode == StopMode.FAST) {
             checkpointIfPrimary();
         }
+        DynamicConfig dyn = files.dynamicConfig();
+        int bound = mode == StopMode.FAST && dyn.sync().mode().isOn() && dyn.primaryStopTimeout() > 0
+                ? dyn.primaryStopTimeout() : 0;
         String m = mode == StopMode.FAST ? "fast" : "immediate";
         local.close();
-        ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_ctl"), "stop", "-D", dir.path().toString(),
-                "-m", m, "-w", "-t", "120"), Map.of(), TOOL_TIMEOUT, line -> log.debug("pg_ctl: {}", line));
+        ProcessRunner.Result r = pgCtlStop(m, bound > 0 ? bound : 120);
+        if (r.exitCode() != 0 && dir.postmasterAlive() && bound > 0) {
+            log.warn("postgres did not stop within primary_stop_timeout ({} s): stopping it immediately", bound);
+            m = "immediate";
+            r = pgCtlStop(m, 120);
+        }
         if (r.exitCode() != 0 && dir.postmasterAlive()) {
             throw new PostgresException("pg_ctl stop -m " + m + " failed (exit " + r.exitCode() + "): " + r.tail());
         }
         log.info("postgres stopped ({})", m);
+    }
+
+    private ProcessRunner.Result pgCtlStop(String mode, int timeoutSeconds) {
+        return ProcessRunner.run(List.of(dir.tool("pg_ctl"), "stop", "-D", dir.path().toString(), "-m", mode, "-w",
+                "-t", Integer.toString(timeoutSeconds)), Map.of(), TOOL_TIMEOUT, line -> log.debug("pg_ctl: {}", line));
     }
 
     /**
@@ -338,6 +357,117 @@ final class ProcessControl {
             throw e;
         }
         log.info("reloaded the PostgreSQL configuration");
+    }
+
+    /**
+     * Makes {@code value} the agent's own synchronous_standby_names ({@link ConfigFiles#manageSynchronousStandbyNames};
+     * null: no longer managed), writes it into postgresql.conf for the role PostgreSQL has now, reloads a running
+     * PostgreSQL and waits up to 1 s until a new statement on the local connection shows it (for null: the value the
+     * configuration files give now, as pg_file_settings reads them). Patroni's {@code set_synchronous_standby_names}
+     * waits a fixed 0.1 s instead. A value already managed and shown is left alone (no rewrite, no reload).
+     *
+     * @throws PostgresException when {@code value} is not a synchronous_standby_names PostgreSQL reads (nothing is
+     *                           changed), the files cannot be written or the reload fails (the value managed before
+     *                           stays), or PostgreSQL does not show the value within 1 s (the file holds it)
+     */
+    void setSynchronousStandbyNames(String value) {
+        if (value != null) {
+            try {
+                SyncStandbyNames.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new PostgresException(e.getMessage(), e);
+            }
+        }
+        String before = files.synchronousStandbyNames();
+        if (before == null && value == null) {
+            return; // not managed: the files hold the configured value already (every promotion with sync off)
+        }
+        boolean serving = dir.postmasterStatus() == PostmasterStatus.READY
+                || dir.postmasterStatus() == PostmasterStatus.STANDBY;
+        if (Objects.equals(before, value) && serving && shownSynchronousStandbyNames(value).confirmed()) {
+            return;
+        }
+        files.manageSynchronousStandbyNames(value);
+        if (!dir.exists("postgresql.conf")) {
+            return; // nothing written yet: the first configuration written (bootstrap, start) holds it
+        }
+        try {
+            files.rewriteForCurrentRole();
+            if (dir.postmasterAlive()) {
+                pgCtl(List.of("reload", "-s"), "reload");
+            }
+        } catch (PostgresException e) {
+            files.manageSynchronousStandbyNames(before);
+            files.forgetWritten(); // the files may hold either value: the next steady cycle writes them anew
+            throw e;
+        }
+        log.info("synchronous_standby_names {}", value == null ? "no longer managed: the configured value applies"
+                : "= '" + value + "'");
+        if (serving) {
+            awaitSynchronousStandbyNames(value);
+        }
+    }
+
+    private static final Duration SYNC_SHOWN_TIMEOUT = Duration.ofSeconds(1);
+
+    /**
+     * A backend applies a reload when it next reads a command, after the postmaster has passed the signal on: poll,
+     * each time with a new statement, until one shows the value.
+     */
+    private void awaitSynchronousStandbyNames(String value) {
+        long deadline = clock.nanoTime() + SYNC_SHOWN_TIMEOUT.toNanos();
+        while (true) {
+            Shown shown = shownSynchronousStandbyNames(value);
+            if (shown.confirmed()) {
+                return;
+            }
+            if (clock.nanoTime() - deadline >= 0) {
+                String expected = value != null ? "'" + value + "'" : "the configured value";
+                String override = value != null && autoConfSetsSynchronousStandbyNames()
+                        ? "; postgresql.auto.conf (ALTER SYSTEM) sets it, and overrides postgresql.conf" : "";
+                throw new PostgresException("synchronous_standby_names: wrote " + expected + " and reloaded, but"
+                        + " PostgreSQL still shows " + shown.describe() + " after " + SYNC_SHOWN_TIMEOUT.toMillis()
+                        + " ms" + override);
+            }
+            clock.sleepNanos(Duration.ofMillis(10).toNanos());
+        }
+    }
+
+    /** What a new statement shows, and whether it is what was written; {@code error} when it could not ask. */
+    private record Shown(String value, boolean confirmed, String error) {
+        String describe() {
+            return error != null ? "nothing (" + error + ")" : "'" + value + "'";
+        }
+    }
+
+    /**
+     * @param value the managed value expected; null: the value the configuration files give (pg_file_settings reads
+     *              them at query time; the last line without an error wins, else the built-in default)
+     */
+    private Shown shownSynchronousStandbyNames(String value) {
+        String sql = value != null ? "SELECT current_setting('synchronous_standby_names'), NULL" : """
+                SELECT current_setting('synchronous_standby_names'),
+                       coalesce((SELECT setting FROM pg_file_settings
+                                  WHERE lower(name) = 'synchronous_standby_names' AND error IS NULL
+                                  ORDER BY seqno DESC LIMIT 1),
+                                (SELECT boot_val FROM pg_settings WHERE name = 'synchronous_standby_names'))""";
+        try (Statement st = local.get().createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            String shown = rs.getString(1);
+            return new Shown(shown, shown.equals(value != null ? value : rs.getString(2)), null);
+        } catch (SQLException e) {
+            local.close();
+            return new Shown(null, false, e.getMessage());
+        }
+    }
+
+    private boolean autoConfSetsSynchronousStandbyNames() {
+        try {
+            return Files.readAllLines(dir.resolve("postgresql.auto.conf")).stream()
+                    .anyMatch(l -> l.trim().toLowerCase(Locale.ROOT).startsWith("synchronous_standby_names"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

@@ -156,6 +156,54 @@ class ClusterJsonTest {
         assertThat(m.containsKey(field) ? m.get(field) : ABSENT).isEqualTo(expected);
     }
 
+    /**
+     * The members' roles (Patroni 4.1 cluster_as_json: the leader key's holder is leader; with synchronous_mode on or
+     * quorum, a member the sync key names is sync_standby or quorum_standby; the others replica), for n1, n2, n3. A
+     * sync key that another leader than the current one wrote (or with no leader key) names no standby.
+     */
+    static Stream<Arguments> roleRows() {
+        return Stream.of(
+                Arguments.of("off", "off", key("n1", "n2"), "n1", List.of("leader", "replica", "replica")),
+                Arguments.of("on, n2 named", "on", key("n1", "n2"), "n1", List.of("leader", "sync_standby", "replica")),
+                Arguments.of("on, n2 and n3 named", "on", key("n1", "n2,n3"), "n1",
+                        List.of("leader", "sync_standby", "sync_standby")),
+                Arguments.of("on, N3 named in capitals", "on", key("n1", "N3"), "n1",
+                        List.of("leader", "replica", "sync_standby")),
+                Arguments.of("on, the leader also named", "on", key("n1", "n1,n2"), "n1",
+                        List.of("leader", "sync_standby", "replica")),
+                Arguments.of("on, no sync key", "on", null, "n1", List.of("leader", "replica", "replica")),
+                Arguments.of("on, stale key written by n3", "on", key("n3", "n2"), "n1",
+                        List.of("leader", "replica", "replica")),
+                Arguments.of("on, no leader key", "on", key("n1", "n2"), null, List.of("replica", "replica", "replica")),
+                Arguments.of("quorum, n2 and n3 named", "quorum", key("n1", "n2,n3"), "n1",
+                        List.of("leader", "quorum_standby", "quorum_standby")),
+                Arguments.of("quorum, n3 named", "quorum", key("n1", "n3"), "n1",
+                        List.of("leader", "replica", "quorum_standby")),
+                Arguments.of("quorum, stale key written by n3", "quorum", key("n3", "n2"), "n1",
+                        List.of("leader", "replica", "replica")));
+    }
+
+    private static io.pgkeel.common.cluster.SyncKey key(String leader, String voters) {
+        return new io.pgkeel.common.cluster.SyncKey(leader, io.pgkeel.common.cluster.SyncKey.splitNames(voters), 0, 2);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("roleRows")
+    void rolesFollowTheSyncKey(String name, String mode, io.pgkeel.common.cluster.SyncKey sync, String leader,
+                               List<String> roles) {
+        Member n3 = new Member("n3", "postgres://10.0.0.3:5432/postgres", "http://10.0.0.3:8008/patroni", "running",
+                "replica", 3, 4000, "streaming", Map.of(), 1);
+        DynamicConfig cfg = new DynamicConfig(30, 10, 10, 1048576, false, true, 1800, java.util.Set.of(), false, 300,
+                false, false, new io.pgkeel.common.cluster.SyncSettings(io.pgkeel.common.cluster.SyncMode.parse(mode),
+                false, 1, -1), Map.of(), Map.of("synchronous_mode", mode), 1);
+        ClusterView v = new ClusterView(Optional.of("42"), Optional.of(cfg),
+                Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1, 1)), List.of(LEADER, REPLICA, n3),
+                Optional.of(5000L), Optional.empty(), List.of(), 9).withSync(Optional.ofNullable(sync));
+        assertThat(members(v)).extracting(m -> m.get("role")).containsExactlyElementsOf(roles);
+        // as any replica, a synchronous one shows its replication state
+        assertThat(members(v).get(1)).containsEntry("state", "streaming");
+    }
+
     @Test
     void membersAreSortedByNameAndAScheduledSwitchoverShowsInIsoformat() {
         Member a = new Member("a-first", null, null, "running", "replica", 3, 4000, null, Map.of(), 1);

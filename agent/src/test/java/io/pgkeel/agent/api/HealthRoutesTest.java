@@ -122,6 +122,99 @@ class HealthRoutesTest {
                         "/replica", Map.of(), 200));
     }
 
+    /** Every health path that depends on synchronous replication (Patroni 4.1 api.py do_GET, {@code elif cluster:}). */
+    static final List<String> SYNC_PATHS = List.of("/sync", "/synchronous", "/async", "/asynchronous", "/quorum",
+            "/read-only-sync", "/read-only-synchronous", "/read-only-quorum");
+
+    /** One state and the sync paths that answer 200 in it: a row per path, the others expecting 503. */
+    static Stream<Arguments> state(String name, NodeSnapshot s, String... ok) {
+        return SYNC_PATHS.stream().map(p -> row(name + ": " + p, s, p, Map.of(), List.of(ok).contains(p) ? 200 : 503));
+    }
+
+    /**
+     * Who is a synchronous or quorum standby (api.py get_postgresql_status: a running replica named in the sync key
+     * while synchronous_mode is on, or quorum) and what each path answers for it. This node is n1; as a replica it
+     * follows the leader n2. A sync key written by another leader than the current one (or with no leader key) names
+     * no standby of the current primary: nobody is synchronous then (Patroni's ha.py is_sync_standby).
+     */
+    static Stream<Arguments> syncRows() {
+        NodeSnapshot replica = Snapshots.replica(5000, 5000, Map.of());
+        NodeSnapshot primary = Snapshots.primary();
+        String[] async = {"/async", "/asynchronous"};
+        String[] sync = {"/sync", "/synchronous", "/read-only-sync", "/read-only-synchronous"};
+        String[] quorum = {"/quorum", "/read-only-quorum"};
+        String[] leader = {"/read-only-sync", "/read-only-synchronous", "/read-only-quorum"};
+        NodeSnapshot onNamed = Snapshots.inSyncMode(replica, "on", Snapshots.syncKey("n2", "n1"), "n2");
+        return Stream.of(
+                state("off, named in a sync key", Snapshots.inSyncMode(replica, "off", Snapshots.syncKey("n2", "n1"),
+                        "n2"), async),
+                state("on, named", onNamed, sync),
+                state("on, named with another", Snapshots.inSyncMode(replica, "on", Snapshots.syncKey("n2", "n0,n1"),
+                        "n2"), sync),
+                state("on, named in capitals (PostgreSQL compares standby names case-insensitively)",
+                        Snapshots.inSyncMode(replica, "on", Snapshots.syncKey("n2", "N1"), "n2"), sync),
+                state("on, not named", Snapshots.inSyncMode(replica, "on", Snapshots.syncKey("n2", "n3"), "n2"), async),
+                state("on, named only as the key's leader", Snapshots.inSyncMode(replica, "on",
+                        Snapshots.syncKey("n1", "n3"), "n1"), async),
+                state("on, no sync key", Snapshots.inSyncMode(replica, "on", null, "n2"), async),
+                state("on, stale key: written by n3, n2 leads", Snapshots.inSyncMode(replica, "on",
+                        Snapshots.syncKey("n3", "n1"), "n2"), async),
+                state("on, stale key: no leader key", Snapshots.inSyncMode(replica, "on", Snapshots.syncKey("n2", "n1"),
+                        null), async),
+                state("on, named, stopped", Snapshots.inSyncMode(Snapshots.stopped(), "on",
+                        Snapshots.syncKey("n2", "n1"), "n2")),
+                state("on, named, noloadbalance", Snapshots.inSyncMode(Snapshots.replica(5000, 5000,
+                        Map.of("noloadbalance", true)), "on", Snapshots.syncKey("n2", "n1"), "n2")),
+                state("on, named, DCS not reached in this cycle", Snapshots.with(onNamed, onNamed.cluster(), false, 1)),
+                state("quorum, named", Snapshots.inSyncMode(replica, "quorum", Snapshots.syncKey("n2", "n1"), "n2"),
+                        quorum),
+                state("quorum, not named", Snapshots.inSyncMode(replica, "quorum", Snapshots.syncKey("n2", "n3"),
+                        "n2"), async),
+                state("quorum, stale key: written by n3, n2 leads", Snapshots.inSyncMode(replica, "quorum",
+                        Snapshots.syncKey("n3", "n1"), "n2"), async),
+                state("primary, off", Snapshots.inSyncMode(primary, "off", null, "n1"), leader),
+                state("primary, on", Snapshots.inSyncMode(primary, "on", Snapshots.syncKey("n1", "n2"), "n1"), leader),
+                state("primary, quorum", Snapshots.inSyncMode(primary, "quorum", Snapshots.syncKey("n1", "n2"), "n1"),
+                        leader),
+                state("primary named in a stale key", Snapshots.inSyncMode(primary, "on", Snapshots.syncKey("n3", "n1"),
+                        "n1"), leader)).flatMap(x -> x);
+    }
+
+    /** The filters of /replica apply to a synchronous or quorum standby's 200 as to any replica's. */
+    static Stream<Arguments> syncFilterRows() {
+        NodeSnapshot lagging = Snapshots.inSyncMode(Snapshots.replica(5000, 4000, Map.of("zone", "a")), "on",
+                Snapshots.syncKey("n2", "n1"), "n2");
+        NodeSnapshot quorum = Snapshots.inSyncMode(Snapshots.replica(5000, 4000, Map.of("zone", "a")), "quorum",
+                Snapshots.syncKey("n2", "n1"), "n2");
+        NodeSnapshot async = Snapshots.inSyncMode(Snapshots.replica(5000, 4000, Map.of("zone", "a")), "on",
+                Snapshots.syncKey("n2", "n3"), "n2");
+        return Stream.of(
+                row("sync: lag 1000 within ?lag=1kB", lagging, "/sync", Map.of("lag", List.of("1kB")), 200),
+                row("sync: lag 1000 over ?lag=999", lagging, "/sync", Map.of("lag", List.of("999")), 503),
+                row("read-only-sync: lag 1000 over ?lag=999", lagging, "/read-only-sync",
+                        Map.of("lag", List.of("999")), 503),
+                row("quorum: lag 1000 over ?lag=999", quorum, "/quorum", Map.of("lag", List.of("999")), 503),
+                row("read-only-quorum: lag 1000 over ?lag=999", quorum, "/read-only-quorum",
+                        Map.of("lag", List.of("999")), 503),
+                row("async: lag 1000 over ?lag=999", async, "/async", Map.of("lag", List.of("999")), 503),
+                row("async: lag 1000 within ?lag=1000", async, "/async", Map.of("lag", List.of("1000")), 200),
+                row("sync: ?replication_state=streaming", lagging, "/synchronous",
+                        Map.of("replication_state", List.of("streaming")), 200),
+                row("sync: ?replication_state=in archive recovery", lagging, "/sync",
+                        Map.of("replication_state", List.of("in archive recovery")), 503),
+                row("sync: ?tag_zone=a", lagging, "/sync", Map.of("tag_zone", List.of("a")), 200),
+                row("sync: ?tag_zone=b", lagging, "/sync", Map.of("tag_zone", List.of("b")), 503),
+                row("quorum: ?tag_zone=a", quorum, "/quorum", Map.of("tag_zone", List.of("a")), 200),
+                row("quorum: ?tag_zone=b", quorum, "/read-only-quorum", Map.of("tag_zone", List.of("b")), 503),
+                row("async: ?tag_zone=b", async, "/asynchronous", Map.of("tag_zone", List.of("b")), 503));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource({"syncRows", "syncFilterRows"})
+    void syncPathsFollowTheSyncKey(NodeSnapshot snapshot, String path, Map<String, List<String>> query, int status) {
+        assertThat(HealthRoutes.answer(path, query, snapshot, Snapshots.NOW).status()).isEqualTo(status);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("tagRows")
     void tagFilterAndPathMatchingArePatronis(NodeSnapshot snapshot, String path, Map<String, List<String>> query,

@@ -28,6 +28,7 @@ class MetricsTest {
         NodeSnapshot primary = Snapshots.primary();
         NodeSnapshot replica = Snapshots.replica(5000, 4000, Map.of());
         NodeSnapshot stopped = Snapshots.stopped();
+        Snapshots.SyncStates sync = Snapshots.SyncStates.of();
         PgStatus pausedPg = replica.pg().withDetail(new PgDetail(true, "2026-11-28 00:00:01.5+00:00", 6000, List.of(),
                 Map.of()));
         NodeSnapshot paused = Snapshots.with(replica, pausedPg);
@@ -76,6 +77,18 @@ class MetricsTest {
                         "patroni_failsafe_mode_is_active", 0),
                 row("not a standby leader", primary, "patroni_standby_leader", 0),
                 row("sync mode off: no sync standby", replica, "patroni_sync_standby", 0),
+                row("on, named in the sync key: sync standby", sync.onNamed(), "patroni_sync_standby", 1),
+                row("on, named in the sync key: no quorum standby", sync.onNamed(), "patroni_quorum_standby", 0),
+                row("on, not named: no sync standby", sync.onOther(), "patroni_sync_standby", 0),
+                row("on, stale key: no sync standby", sync.onStale(), "patroni_sync_standby", 0),
+                row("on, no leader key: no sync standby", sync.onUnlocked(), "patroni_sync_standby", 0),
+                row("off, named in a sync key: no sync standby", sync.offNamed(), "patroni_sync_standby", 0),
+                row("primary, on: no sync standby", sync.onPrimary(), "patroni_sync_standby", 0),
+                row("stopped, on, named: no sync standby", sync.onStopped(), "patroni_sync_standby", 0),
+                row("quorum, named: quorum standby", sync.quorumNamed(), "patroni_quorum_standby", 1),
+                row("quorum, named: no sync standby", sync.quorumNamed(), "patroni_sync_standby", 0),
+                row("quorum, not named: no quorum standby", sync.quorumOther(), "patroni_quorum_standby", 0),
+                row("quorum, stale key: no quorum standby", sync.quorumStale(), "patroni_quorum_standby", 0),
                 row("failover priority default", replica, "patroni_failover_priority", 1),
                 row("failover priority 7", Snapshots.replica(1, 1, Map.of("failover_priority", 7)),
                         "patroni_failover_priority", 7),

@@ -55,7 +55,8 @@ class RestApiHandlerTest {
 
     private EmbeddedChannel channel() {
         AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
-                members -> peers.get(), operator, clock));
+                members -> peers.get().stream().filter(p -> members.stream().anyMatch(m -> m.name().equals(p.name())))
+                        .toList(), operator, clock));
         return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
                 new HttpServerKeepAliveHandler(), new RestApiHandler.ContentLengthMarker(),
                 new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
@@ -204,8 +205,7 @@ class RestApiHandlerTest {
     @Test
     void safetySettingsAreRefusedNamingTheKey_ignoredOnesAreWarnings() {
         session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
-        for (String patch : java.util.List.of("{\"synchronous_mode\": true}", "{\"synchronous_mode\": \"quorum\"}",
-                "{\"synchronous_mode_strict\": true}", "{\"failsafe_mode\": true}",
+        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}",
                 "{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}")) {
             snapshotFromDcs();
             String key = patch.substring(2, patch.indexOf('"', 2));
@@ -214,8 +214,12 @@ class RestApiHandlerTest {
         }
         assertThat(session.read().config().orElseThrow().raw()).containsOnlyKeys("ttl", "loop_wait", "retry_timeout");
         snapshotFromDcs();
+        assertThat(exchange(channel(), request("PATCH", "/config", "{\"synchronous_mode\": \"sometimes\"}")))
+                .as("issue 12: a bad synchronous_mode is refused, naming the key")
+                .startsWith("HTTP/1.1 400").contains("config.synchronous_mode: expected on, off or quorum");
+        snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config",
-                "{\"synchronous_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
+                "{\"failsafe_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
                 .startsWith("HTTP/1.1 200")
                 .contains("warning: 299 pgkeel \"config.postgresql.pg_ident is a Patroni setting pgkeel does not use yet");
     }
@@ -223,10 +227,10 @@ class RestApiHandlerTest {
     /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */
     @Test
     void aSafetySettingAlreadyInTheConfigKeyDoesNotBlockOtherEdits() {
-        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "synchronous_mode", true));
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "failsafe_mode", true));
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"))).startsWith("HTTP/1.1 200")
-                .contains("warning: 299 pgkeel \"config.synchronous_mode = true");
+                .contains("warning: 299 pgkeel \"config.failsafe_mode = true");
         assertThat(session.read().config().orElseThrow().pause()).isTrue();
     }
 
@@ -317,6 +321,89 @@ class RestApiHandlerTest {
                 .startsWith("HTTP/1.1 400");
         assertThat(session.read().failover()).as("no refused request reaches etcd").isEmpty();
         assertThat(wakeups).hasValue(0);
+    }
+
+    /**
+     * n1 leads with n2 and n3 (both healthy) in synchronous_mode {@code mode}; the sync key, written by n1, names
+     * {@code voters} (null: no sync key). A request that passes the checks reaches the leader, which (here) clears the
+     * failover key without acting, so it answers 503 "... failed".
+     */
+    private static java.util.function.Consumer<RestApiHandlerTest> sync(String mode, String voters) {
+        return t -> {
+            t.clusterWithLeaderN1();
+            t.session.writeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "synchronous_mode", mode),
+                    -1);
+            if (voters != null) {
+                assertThat(t.session.writeSync("n1", java.util.List.of(voters.split(",")), 0, 0)).isTrue();
+            }
+            t.onWake = () -> t.session.deleteFailover(-1);
+        };
+    }
+
+    private static Arguments precheck(String name, java.util.function.Consumer<RestApiHandlerTest> setup, String path,
+                                      String body, int status, String text) {
+        return Arguments.of(Named.of(name, setup), request("POST", path, body), status, text);
+    }
+
+    /**
+     * Patroni 4.1 api.py is_failover_possible in synchronous mode: with synchronous_mode on (not quorum) a switchover
+     * goes only to a member the sync key names, and one without a candidate needs such a member; a failover to a
+     * named candidate is not held to it (patronictl asks first instead).
+     */
+    static Stream<Arguments> syncPrecheckRows() {
+        String toN3 = "{\"leader\": \"n1\", \"candidate\": \"n3\"}";
+        String toN2 = "{\"leader\": \"n1\", \"candidate\": \"n2\"}";
+        String anyone = "{\"leader\": \"n1\"}";
+        String cannot = "candidate name does not match with sync_standby";
+        return Stream.of(
+                precheck("on: switchover to an async member", sync("on", "n2"), "/switchover", toN3, 412, cannot),
+                precheck("on: switchover to the sync standby", sync("on", "n2"), "/switchover", toN2, 503,
+                        "Switchover failed"),
+                precheck("on: switchover to a member not in the cluster", sync("on", "n2"), "/switchover",
+                        "{\"leader\": \"n1\", \"candidate\": \"zz\"}", 412, cannot),
+                precheck("on, no sync key: switchover to n2", sync("on", null), "/switchover", toN2, 412, cannot),
+                precheck("on, no sync key: switchover to anyone", sync("on", null), "/switchover", anyone, 412,
+                        "switchover is not possible: can not find sync_standby"),
+                precheck("on, the key names a departed member: switchover to anyone", sync("on", "n9"), "/switchover",
+                        anyone, 412, "switchover is not possible: can not find sync_standby"),
+                precheck("on: switchover to anyone, the sync standby is healthy", sync("on", "n2"), "/switchover",
+                        anyone, 503, "Switchover failed"),
+                precheck("on: switchover to anyone, only the sync standby is asked", sync("on", "n2").andThen(t ->
+                        t.peers.set(java.util.List.of(replica("n2", true), replica("n3", false)))), "/switchover",
+                        anyone, 412, "switchover is not possible: no good candidates have been found"),
+                precheck("on: failover to an async member", sync("on", "n2"), "/failover",
+                        "{\"candidate\": \"n3\"}", 503, "Failover failed"),
+                precheck("on: failover naming the leader is a switchover", sync("on", "n2"), "/failover", toN3, 412,
+                        cannot),
+                precheck("quorum: switchover to a member not in the key", sync("quorum", "n2"), "/switchover", toN3,
+                        503, "Switchover failed"),
+                precheck("quorum, no sync key: switchover to anyone", sync("quorum", null), "/switchover", anyone,
+                        503, "Switchover failed"),
+                precheck("off: switchover to a member not in a sync key", sync("off", "n2"), "/switchover", toN3, 503,
+                        "Switchover failed"),
+                precheck("off: no good candidate", sync("off", null).andThen(t ->
+                        t.peers.set(java.util.List.of(replica("n2", true), replica("n3", true)))), "/switchover",
+                        anyone, 412, "switchover is not possible: no good candidates have been found"),
+                precheck("a leader alone: switchover to anyone", t -> {
+                    t.session.keepAlive(30);
+                    t.session.tryAcquireLeader();
+                    t.session.publishMember(member("n1"));
+                    t.session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
+                }, "/switchover", anyone, 412,
+                        "switchover is not possible: cluster does not have members except leader"),
+                precheck("failover naming the leader: no good candidate", sync("off", null).andThen(t ->
+                        t.peers.set(java.util.List.of(replica("n2", true)))), "/failover", toN2, 412,
+                        "switchover is not possible: no good candidates have been found"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("syncPrecheckRows")
+    void switchoverPrechecksInSynchronousModeArePatronis(java.util.function.Consumer<RestApiHandlerTest> setup,
+                                                         String raw, int status, String text) {
+        setup.accept(this);
+        String r = exchange(channel(), raw);
+        assertThat(r).startsWith("HTTP/1.1 " + status + " ");
+        assertThat(r.substring(r.indexOf("\r\n\r\n") + 4)).isEqualTo(text);
     }
 
     @Test

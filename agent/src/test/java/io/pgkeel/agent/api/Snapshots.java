@@ -76,6 +76,50 @@ final class Snapshots {
                 c.failover(), c.history(), c.revision()), s.dcsReachable(), s.dcsLastSeenEpochSeconds());
     }
 
+    /**
+     * {@code s} with {@code synchronous_mode} as {@code mode} (off, on, quorum) in the config key, the sync key
+     * {@code key} (null: none) and the leader key held by {@code leader} (null: none).
+     */
+    static NodeSnapshot inSyncMode(NodeSnapshot s, String mode, io.pgkeel.common.cluster.SyncKey key, String leader) {
+        ClusterView c = s.cluster();
+        io.pgkeel.common.cluster.SyncSettings sync = new io.pgkeel.common.cluster.SyncSettings(
+                io.pgkeel.common.cluster.SyncMode.parse(mode), false, 1, -1);
+        DynamicConfig d = new DynamicConfig(30, 10, 10, 1048576, false, true, 1800, Set.of(), false, 300, false,
+                false, sync, Map.of(), Map.of("synchronous_mode", mode), 3);
+        ClusterView v = new ClusterView(c.initialize(), Optional.of(d),
+                leader == null ? Optional.empty() : Optional.of(new LeaderKey(leader, 7, 1, 1)), c.members(),
+                c.lastLeaderLsn(), c.failover(), c.history(), c.revision()).withSync(Optional.ofNullable(key));
+        return with(s, v, s.dcsReachable(), s.dcsLastSeenEpochSeconds());
+    }
+
+    /** The sync key written by {@code leader}, naming {@code voters} (comma separated, as Patroni writes them). */
+    static io.pgkeel.common.cluster.SyncKey syncKey(String leader, String voters) {
+        return new io.pgkeel.common.cluster.SyncKey(leader, io.pgkeel.common.cluster.SyncKey.splitNames(voters), 0, 4);
+    }
+
+    /**
+     * This node (n1) in each synchronous replication state the tables use: a replica of n2 (or the primary, or
+     * stopped), with synchronous_mode on, off or quorum, named in the sync key or not, the key written by the current
+     * leader or by another (stale), or with no leader key.
+     */
+    record SyncStates(NodeSnapshot onNamed, NodeSnapshot onOther, NodeSnapshot onStale, NodeSnapshot onUnlocked,
+                      NodeSnapshot offNamed, NodeSnapshot onPrimary, NodeSnapshot onStopped, NodeSnapshot quorumNamed,
+                      NodeSnapshot quorumOther, NodeSnapshot quorumStale) {
+        static SyncStates of() {
+            NodeSnapshot replica = replica(5000, 4000, Map.of());
+            return new SyncStates(inSyncMode(replica, "on", syncKey("n2", "n1"), "n2"),
+                    inSyncMode(replica, "on", syncKey("n2", "n3"), "n2"),
+                    inSyncMode(replica, "on", syncKey("n3", "n1"), "n2"),
+                    inSyncMode(replica, "on", syncKey("n2", "n1"), null),
+                    inSyncMode(replica, "off", syncKey("n2", "n1"), "n2"),
+                    inSyncMode(primary(), "on", syncKey("n1", "n1,n2"), "n1"),
+                    inSyncMode(stopped(), "on", syncKey("n2", "n1"), "n2"),
+                    inSyncMode(replica, "quorum", syncKey("n2", "n1"), "n2"),
+                    inSyncMode(replica, "quorum", syncKey("n2", "n3"), "n2"),
+                    inSyncMode(replica, "quorum", syncKey("n3", "n1"), "n2"));
+        }
+    }
+
     static NodeSnapshot stopped() {
         PgStatus pg = new PgStatus(true, "42", false, PgRunState.STOPPED, true, 0, 0, 0, 0, null, null, Set.of(), 0,
                 null);

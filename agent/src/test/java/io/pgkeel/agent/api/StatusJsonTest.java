@@ -50,6 +50,7 @@ class StatusJsonTest {
         NodeSnapshot primary = Snapshots.primary();
         NodeSnapshot replica = Snapshots.replica(5000, 4000, Map.of());
         NodeSnapshot stopped = Snapshots.stopped();
+        Snapshots.SyncStates sync = Snapshots.SyncStates.of();
         PgDetail paused = new PgDetail(true, "2026-11-28 00:00:01.5+00:00", 6000, List.of(), Map.of());
         PgDetail senders = new PgDetail(false, null, 0, List.of(sender("n2", "async"), sender("n3", "sync")), Map.of());
         Map<String, Map<String, String>> reason = Map.of("max_connections", Map.of("old_value", "100",
@@ -106,6 +107,18 @@ class StatusJsonTest {
                                 Snapshots.withConfig(primary, Map.of("failsafe_mode", true)).cluster(), false, 1),
                         "failsafe_mode_is_active", ABSENT),
                 row("sync mode off: sync_standby absent", replica, "sync_standby", ABSENT),
+                row("on, named in the sync key: sync_standby", sync.onNamed(), "sync_standby", true),
+                row("on, named in the sync key: quorum_standby absent", sync.onNamed(), "quorum_standby", ABSENT),
+                row("off, named in a sync key: sync_standby absent", sync.offNamed(), "sync_standby", ABSENT),
+                row("on, not named: sync_standby absent", sync.onOther(), "sync_standby", ABSENT),
+                row("on, stale key (written by n3, n2 leads): sync_standby absent", sync.onStale(), "sync_standby", ABSENT),
+                row("on, no leader key: sync_standby absent", sync.onUnlocked(), "sync_standby", ABSENT),
+                row("on, primary named as a voter: sync_standby absent", sync.onPrimary(), "sync_standby", ABSENT),
+                row("on, named, stopped: sync_standby absent", sync.onStopped(), "sync_standby", ABSENT),
+                row("quorum, named: quorum_standby", sync.quorumNamed(), "quorum_standby", true),
+                row("quorum, named: sync_standby absent", sync.quorumNamed(), "sync_standby", ABSENT),
+                row("quorum, not named: quorum_standby absent", sync.quorumOther(), "quorum_standby", ABSENT),
+                row("quorum, stale key: quorum_standby absent", sync.quorumStale(), "quorum_standby", ABSENT),
                 row("database_system_identifier", primary, "database_system_identifier", "42"),
                 row("patroni.version", primary, "patroni.version", "0.1.0"),
                 row("patroni.scope", primary, "patroni.scope", "demo"),

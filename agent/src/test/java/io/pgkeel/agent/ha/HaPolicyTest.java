@@ -220,13 +220,13 @@ class HaPolicyTest {
                 row("no leader, failover_priority 0 -> never race",
                         me("b").replica(1000).tag("failover_priority", 0).cluster(c -> c.members("b")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: this member is tagged nofailover"),
-                row("no leader, healthiest replica, synchronous_mode on in the config key -> never promote self",
-                        me("b").replica(1000).peer("c", false, 900).configKey("synchronous_mode", true)
+                row("no leader, healthiest replica, failsafe_mode on in the config key -> never promote self",
+                        me("b").replica(1000).peer("c", false, 900).configKey("failsafe_mode", true)
                                 .cluster(c -> c.members("b", "c")),
                         Action.Wait.class, "not racing for the leader key to promote self: the DCS config key asks for"
-                                + " what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
-                                + " is not implemented yet: a failover could lose transactions the operator expects on"
-                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
+                                + " what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
+                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
+                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
                 row("no leader, healthiest replica, a standby_cluster in the config key -> never promote self",
                         me("b").replica(1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.members("b")),
@@ -243,33 +243,33 @@ class HaPolicyTest {
                                 + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
                                 + " following the remote one; pgkeel will not run without it (remove the key or switch it"
                                 + " off)"),
-                row("I hold the key, stopped standby, synchronous_mode in the key -> not started as primary",
-                        me("b").stopped(false).configKey("synchronous_mode", true)
+                row("I hold the key, stopped standby, failsafe_mode in the key -> not started as primary",
+                        me("b").stopped(false).configKey("failsafe_mode", true)
                                 .cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
                         Action.Wait.class, "not starting as primary although I hold the leader key: the DCS config key"
-                                + " asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
-                                + " is not implemented yet: a failover could lose transactions the operator expects on"
-                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
-                row("I hold the key, stopped former primary, synchronous_mode in the key -> the leader keeps leading",
-                        me("a").stopped(true).configKey("synchronous_mode", true)
+                                + " asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
+                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
+                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
+                row("I hold the key, stopped former primary, failsafe_mode in the key -> the leader keeps leading",
+                        me("a").stopped(true).configKey("failsafe_mode", true)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.StartPostgres.class, "starting primary after failure"),
-                row("leader, a switchover requested, synchronous_mode in the key -> refused (the candidate could not promote)",
-                        me("a").primary(1000).peer("b", false, 1000).configKey("synchronous_mode", true)
+                row("leader, a switchover requested, failsafe_mode in the key -> refused (the candidate could not promote)",
+                        me("a").primary(1000).peer("b", false, 1000).configKey("failsafe_mode", true)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
                         Action.ClearFailoverKey.class, "clearing the failover key because no standby may become primary"
-                                + " while the DCS config key asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
-                                + " is not implemented yet: a failover could lose transactions the operator expects on"
-                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
-                row("pause, the failover key names me, synchronous_mode in the key -> no promotion",
-                        me("b").paused().replica(1000).configKey("synchronous_mode", true)
+                                + " while the DCS config key asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
+                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
+                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
+                row("pause, the failover key names me, failsafe_mode in the key -> no promotion",
+                        me("b").paused().replica(1000).configKey("failsafe_mode", true)
                                 .cluster(c -> c.members("b").failover(null, "b", null)),
                         Action.Wait.class, "PAUSE: not racing for the leader key to promote self: the DCS config key"
-                                + " asks for what pgkeel cannot honour yet: config.synchronous_mode = true: synchronous replication"
-                                + " is not implemented yet: a failover could lose transactions the operator expects on"
-                                + " two nodes; pgkeel will not run without it (remove the key or switch it off)"),
-                row("no leader, healthiest replica, synchronous_mode off -> race",
-                        me("b").replica(1000).configKey("synchronous_mode", "off").cluster(c -> c.members("b")),
+                                + " asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
+                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
+                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
+                row("no leader, healthiest replica, failsafe_mode off -> race",
+                        me("b").replica(1000).configKey("failsafe_mode", "off").cluster(c -> c.members("b")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("no leader, running primary, failsafe_mode on -> take the key back, no promotion",
                         me("a").primary(1000).configKey("failsafe_mode", true).cluster(c -> c.members("a", "b")),

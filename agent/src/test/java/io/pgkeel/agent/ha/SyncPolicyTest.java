@@ -191,6 +191,11 @@ class SyncPolicyTest {
                                 .cluster(c -> c.leader("b", MY_LEASE).members("b", "c").syncKey("a", 0, "c")),
                         Action.ReleaseLeader.class, "releasing the leader key without promoting: sync mode is on and"
                                 + " I am not in the sync key"),
+                row("sync on, I hold the key, my stopped data was a standby -> start as a standby, promote after",
+                        me("b").stopped(false).sync(ON, false, 1)
+                                .cluster(c -> c.leader("b", MY_LEASE).members("b", "c").syncKey("a", 0, "b")),
+                        Action.StartPostgres.class, "starting as a standby first: a standby's data becomes primary only"
+                                + " through a promotion while synchronous replication is on"),
                 row("sync on, switchover to a member not in the sync key -> refused by the leader",
                         me("a").primary(1000).sync(ON, false, 1).ssn("b").walSender("b", "sync", 1000)
                                 .walSender("c", "async", 1000).syncSeen("b", 60, 10, "b").peer("b", false, 1000)
@@ -239,9 +244,9 @@ class SyncPolicyTest {
     }
 
     @Test
-    void beforePromotionWithSyncOffDoesNothing() {
+    void beforePromotionWithSyncOffOnlyLetsGoOfAnOldValue() {
         Observation o = me("b").replica(1000).cluster(c -> c.members("b")).observation();
-        assertThat(SyncPolicy.beforePromote(o, o.dcs().cluster())).isNull();
+        assertThat(SyncPolicy.beforePromote(o, o.dcs().cluster())).isEqualTo(Action.SyncBeforePromote.UNMANAGED);
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
-import io.pgkeel.config.ConfigLoader;
 import io.pgkeel.config.PgkeelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,22 +23,7 @@ class ConfigFilesHbaTest {
     Path tmp;
 
     private PgkeelConfig config(String localHba) throws Exception {
-        Path file = tmp.resolve("patroni.yml");
-        Files.writeString(file, """
-                scope: batman
-                name: postgresql0
-                restapi:
-                  listen: 127.0.0.1:8008
-                etcd3:
-                  hosts: 127.0.0.1:2379
-                postgresql:
-                  listen: 127.0.0.1:5432
-                  data_dir: %s
-                  authentication:
-                    superuser: {username: postgres, password: x}
-                    replication: {username: replicator, password: y}
-                %s""".formatted(tmp.resolve("data"), localHba));
-        return ConfigLoader.load(file, Map.of()).config();
+        return TestConfigs.member(tmp, "postgresql0", localHba);
     }
 
     private static DynamicConfig dynamic(List<String> hba) {

@@ -50,6 +50,7 @@ class ConfigTextTest {
             primary_conninfo = ''
             primary_slot_name = ''
             """;
+    private static final String SYNC_MARKER = "# pgkeel: synchronous_standby_names managed by member node1\n";
     private static final String CONNINFO = "host=10.0.0.2 port=5433 user=replicator passfile=/etc/pgkeel/pgpass"
             + " application_name=Node-1.a sslmode=prefer connect_timeout=3";
     private static final Credentials REPLICATOR = new Credentials("replicator", "r");
@@ -69,6 +70,7 @@ class ConfigTextTest {
         String socketDirectory = "/var/run/postgresql";
         boolean includeBaseConf = true;
         int majorVersion = 15;
+        String synchronousStandbyNames;
 
         In replicaOf(String member, ConfigText.Upstream upstream) {
             asPrimary = false;
@@ -82,8 +84,8 @@ class ConfigTextTest {
         In in = new In();
         change.accept(in);
         return arguments(name, new ConfigText.Conf(in.asPrimary, in.standby, in.following, in.configKey, in.local,
-                in.usePgRewind, "10.0.0.1", 5432, "demo", in.socketDirectory, in.includeBaseConf, in.majorVersion),
-                expected);
+                in.usePgRewind, "10.0.0.1", 5432, "demo", in.socketDirectory, in.includeBaseConf, in.majorVersion,
+                "node1", in.synchronousStandbyNames), expected);
     }
 
     private static Map<String, String> params(String... keysAndValues) {
@@ -180,6 +182,35 @@ class ConfigTextTest {
                     in.majorVersion = 16;
                     in.configKey = params("promote_trigger_file", "/tmp/x", "work_mem", "8MB");
                 }, HEADER + DEFAULTS + "work_mem = '8MB'\n" + MANAGED + NO_UPSTREAM),
+                row("synchronous_standby_names configured, not managed: written as any parameter", in -> {
+                    in.configKey = params("synchronous_standby_names", "ANY 1 (a,b)", "work_mem", "8MB");
+                }, HEADER + DEFAULTS + "synchronous_standby_names = 'ANY 1 (a,b)'\nwork_mem = '8MB'\n" + MANAGED
+                        + NO_UPSTREAM),
+                row("a managed synchronous_standby_names after the configured parameters, marked as this member's",
+                        in -> {
+                            in.configKey = params("work_mem", "8MB");
+                            in.synchronousStandbyNames = "FIRST 1 (node2)";
+                        }, HEADER + DEFAULTS + "work_mem = '8MB'\nsynchronous_standby_names = 'FIRST 1 (node2)'\n"
+                                + MANAGED + NO_UPSTREAM + SYNC_MARKER),
+                row("the managed value wins over a configured one, in the config key or local, in any case", in -> {
+                    in.configKey = params("synchronous_standby_names", "a", "work_mem", "8MB");
+                    in.local = params("Synchronous_Standby_Names", "b");
+                    in.synchronousStandbyNames = "ANY 1 (\"node-2\",node3)";
+                }, HEADER + DEFAULTS + "work_mem = '8MB'\nsynchronous_standby_names = 'ANY 1 (\"node-2\",node3)'\n"
+                        + MANAGED + NO_UPSTREAM + SYNC_MARKER),
+                row("an empty managed value (wait for nobody) is written and marked: it is not 'not managed'", in -> {
+                    in.configKey = params("synchronous_standby_names", "*");
+                    in.synchronousStandbyNames = "";
+                }, HEADER + DEFAULTS + "synchronous_standby_names = ''\n" + MANAGED + NO_UPSTREAM + SYNC_MARKER),
+                row("a value with ' and \\ quoted as postgresql.conf reads it", in -> {
+                    in.synchronousStandbyNames = "FIRST 1 (\"o'neil\\x\")";
+                }, HEADER + DEFAULTS + "synchronous_standby_names = 'FIRST 1 (\"o''neil\\\\x\")'\n" + MANAGED
+                        + NO_UPSTREAM + SYNC_MARKER),
+                row("a replica keeps a managed value (set before a promotion, in force from it), both markers", in -> {
+                    in.replicaOf("node2", NODE2_NO_SLOTS);
+                    in.synchronousStandbyNames = "*";
+                }, HEADER + DEFAULTS + "synchronous_standby_names = '*'\n" + MANAGED + "primary_conninfo = '"
+                        + CONNINFO + "'\nprimary_slot_name = ''\n" + SYNC_MARKER + "# pgkeel: following node2\n"),
                 row("without postgresql.base.conf: no include line", in -> {
                     in.includeBaseConf = false;
                     in.socketDirectory = "/var/lib/postgresql";
@@ -199,6 +230,22 @@ class ConfigTextTest {
         List<String> lines = ConfigText.postgresqlConf(in).lines().toList();
         assertThat(ConfigText.standbyOf(lines)).isEqualTo(in.asPrimary() ? ConfigText.Standby.NONE : in.standby());
         assertThat(ConfigText.followedMember(lines.stream())).isEqualTo(in.asPrimary() ? null : in.following());
+        assertThat(ConfigText.managedSynchronousStandbyNames(lines, "node1")).as("managed, read back by its writer")
+                .isEqualTo(in.synchronousStandbyNames());
+        assertThat(ConfigText.managedSynchronousStandbyNames(lines, "node2")).as("another member's copy").isNull();
+    }
+
+    /** Only the writer's marker counts, and only with the setting's line; the line alone is a configured value. */
+    @Test
+    void aManagedValueReadsBackOnlyWithThisMembersMarker() {
+        String line = "synchronous_standby_names = 'FIRST 1 (\"o''neil\")'";
+        assertThat(ConfigText.managedSynchronousStandbyNames(List.of(line, SYNC_MARKER.strip()), "node1"))
+                .isEqualTo("FIRST 1 (\"o'neil\")");
+        assertThat(ConfigText.managedSynchronousStandbyNames(List.of(line), "node1")).as("no marker").isNull();
+        assertThat(ConfigText.managedSynchronousStandbyNames(List.of(line, SYNC_MARKER.strip() + "0"), "node1"))
+                .as("node10's marker").isNull();
+        assertThat(ConfigText.managedSynchronousStandbyNames(List.of(SYNC_MARKER.strip()), "node1"))
+                .as("a marker without its line").isNull();
     }
 
     static Stream<Arguments> pgpassRows() {
@@ -394,6 +441,35 @@ class ConfigTextTest {
     @MethodSource("replicationOptionRows")
     void theReplicationRolesOptionsGoIntoPrimaryConninfo(String name, ConfigText.Upstream upstream, String expected) {
         assertThat(ConfigText.standby(upstream).primaryConninfo()).isEqualTo(expected);
+    }
+
+    /**
+     * A standby's application_name is its member name, as libpq reads primary_conninfo back: PostgreSQL matches
+     * synchronous_standby_names against it (Patroni sets it the same way).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("memberNames")
+    void primaryConninfoCarriesTheMemberNameAsApplicationName(String name) {
+        ConfigText.Upstream u = new ConfigText.Upstream("10.0.0.2", 5433, REPLICATOR, Path.of("/etc/pgkeel/pgpass"),
+                name, false, 15);
+        assertThat(libpqValue(ConfigText.standby(u).primaryConninfo(), "application_name")).isEqualTo(name);
+    }
+
+    static Stream<String> memberNames() {
+        return Stream.of("node1", "Node-1.a", "o'neil b", "back\\slash", "two  spaces", "\"quoted\"", "a=b");
+    }
+
+    /** What libpq's conninfo parser makes of {@code keyword}'s unquoted value: backslash escapes, up to a space. */
+    private static String libpqValue(String conninfo, String keyword) {
+        int i = conninfo.indexOf(keyword + "=") + keyword.length() + 1;
+        StringBuilder sb = new StringBuilder();
+        for (; i < conninfo.length() && conninfo.charAt(i) != ' '; i++) {
+            if (conninfo.charAt(i) == '\\') {
+                i++;
+            }
+            sb.append(conninfo.charAt(i));
+        }
+        return sb.toString();
     }
 
     @Test

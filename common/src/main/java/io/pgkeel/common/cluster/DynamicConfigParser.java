@@ -14,6 +14,8 @@ public final class DynamicConfigParser {
 
     public static DynamicConfig parse(Map<String, Object> raw, String where, List<String> problems) {
         pgHba(raw, where, problems);
+        secondsValue(raw, raw.containsKey("primary_stop_timeout") || !raw.containsKey("master_stop_timeout")
+                ? "primary_stop_timeout" : "master_stop_timeout", 0, where, problems); // named here, read on demand
         Map<String, Object> pg = raw.get("postgresql") instanceof Map<?, ?> m ? asStringMap(m) : Map.of();
         Map<String, String> params = new LinkedHashMap<>();
         if (pg.get("parameters") instanceof Map<?, ?> p) {
@@ -52,26 +54,64 @@ public final class DynamicConfigParser {
     }
 
     /**
-     * {@code synchronous_mode} (Patroni's boolean spellings, or {@code quorum}), {@code synchronous_mode_strict},
-     * {@code synchronous_node_count} (at least 1: Patroni's validator) and {@code maximum_lag_on_syncnode} (bytes).
-     * A bad value keeps its default and is named in {@code problems}; a bad synchronous_mode counts as on, so that
-     * a typo never turns synchronous replication off quietly.
+     * {@code synchronous_mode} ({@link SyncMode#parse}), {@code synchronous_mode_strict} ({@link #patroniBool}),
+     * {@code synchronous_node_count} (at least 1: Patroni's validator) and {@code maximum_lag_on_syncnode} (bytes, -1
+     * or more). A bad value is named in {@code problems}; a bad synchronous_mode counts as on and a bad
+     * synchronous_mode_strict as true, so that a typo never weakens what the operator asked for quietly; a bad number
+     * keeps its default.
      */
     static SyncSettings sync(Map<String, Object> raw, String where, List<String> problems) {
         Object modeValue = raw.get("synchronous_mode");
         SyncMode mode = SyncMode.parse(modeValue);
         if (mode == null) {
-            problems.add(where + ".synchronous_mode: expected on, off or quorum, got '" + modeValue + "'; using on");
+            problems.add(where + ".synchronous_mode: expected on, off or quorum (or true/false, yes/no, 1/0), got '"
+                    + modeValue + "'; using on");
             mode = SyncMode.ON;
         }
-        boolean strict = boolValue(raw, "synchronous_mode_strict", false, where, problems);
+        Object strictValue = raw.get("synchronous_mode_strict");
+        Boolean strict = strictValue == null ? Boolean.FALSE : patroniBool(strictValue);
+        if (strict == null) {
+            problems.add(where + ".synchronous_mode_strict: expected true or false (or on/off, yes/no, 1/0), got '"
+                    + strictValue + "'; using true");
+            strict = true;
+        }
         int count = intValue(raw, "synchronous_node_count", 1, where, problems);
         if (count < 1) {
             problems.add(where + ".synchronous_node_count: must be at least 1, got " + count + "; using 1");
             count = 1;
         }
         long maxLag = longValue(raw, "maximum_lag_on_syncnode", -1, where, problems);
+        if (maxLag < -1) {
+            problems.add(where + ".maximum_lag_on_syncnode: must be -1 (no limit) or more bytes, got " + maxLag
+                    + "; using -1");
+            maxLag = -1;
+        }
         return new SyncSettings(mode, strict, count, maxLag);
+    }
+
+    /**
+     * Patroni's {@code parse_bool} (patroni/utils.py) of a YAML or JSON value: {@code str(value).lower()} is one of
+     * on/true/yes/1 (true) or off/false/no/0 (false); null for anything else. As Python's {@code str}, a whole
+     * number 1 or 0 counts, 1.0 does not, and no blank is trimmed.
+     */
+    static Boolean patroniBool(Object value) {
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        String s;
+        if (value instanceof Integer || value instanceof Long || value instanceof Short
+                || value instanceof java.math.BigInteger) {
+            s = value.toString();
+        } else if (value instanceof String str) {
+            s = str.toLowerCase(java.util.Locale.ROOT);
+        } else {
+            return null;
+        }
+        return switch (s) {
+            case "on", "true", "yes", "1" -> Boolean.TRUE;
+            case "off", "false", "no", "0" -> Boolean.FALSE;
+            default -> null;
+        };
     }
 
     /** {@code postgresql.pg_hba}: a list of pg_hba.conf lines; anything else is named in {@code problems}. */

@@ -11,28 +11,20 @@ public enum SyncMode {
     OFF, ON, QUORUM;
 
     /**
-     * The mode a {@code synchronous_mode} value asks for; null for a value that is none of Patroni's spellings (the
-     * caller names it as a problem).
+     * The mode a {@code synchronous_mode} value asks for, as Patroni 4.1 reads it (global_config.py
+     * {@code is_quorum_commit_mode}/{@code check_mode}, validator.py {@code validate_synchronous_mode}):
+     * {@code quorum} in any case, or one of {@code parse_bool}'s on/true/yes/1 and off/false/no/0 (a whole number 1
+     * or 0 too); absent (null) is off. Null for anything else (the caller names it as a problem).
      */
     public static SyncMode parse(Object value) {
         if (value == null) {
             return OFF;
         }
-        if (value instanceof Boolean b) {
-            return b ? ON : OFF;
+        if (value instanceof String s && s.toLowerCase(Locale.ROOT).equals("quorum")) {
+            return QUORUM;
         }
-        if (value instanceof Number n && (n.doubleValue() == 0 || n.doubleValue() == 1)) {
-            return n.doubleValue() == 1 ? ON : OFF;
-        }
-        if (value instanceof String s) {
-            return switch (s.trim().toLowerCase(Locale.ROOT)) {
-                case "quorum" -> QUORUM;
-                case "on", "true", "yes", "1", "y", "t" -> ON;
-                case "off", "false", "no", "0", "n", "f", "" -> OFF;
-                default -> null;
-            };
-        }
-        return null;
+        Boolean on = DynamicConfigParser.patroniBool(value);
+        return on == null ? null : on ? ON : OFF;
     }
 
     /** Synchronous replication of either kind is asked for. */

@@ -1,7 +1,9 @@
 package io.pgkeel.common.cluster;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -38,11 +40,12 @@ public final class Tags {
     }
 
     /**
-     * Patroni's {@code sync_priority} (3.2+): higher is picked as synchronous standby first; 0 or less means never
-     * (like {@code nosync}); 1 when absent or not a whole number.
+     * Patroni's {@code sync_priority} (4.1, patroni/tags.py {@code _priority_tag}): higher is picked as synchronous
+     * standby first; 0 when {@code nosync} is true, else the tag (0 or less: never, {@link #nosync}), else 1 (also for
+     * a value that is not a whole number).
      */
     public static int syncPriority(Map<String, Object> tags) {
-        if (nosync(tags)) {
+        if (truthy(tags.get("nosync"))) {
             return 0;
         }
         Integer priority = priority(tags.get("sync_priority"));
@@ -62,20 +65,28 @@ public final class Tags {
     }
 
     /**
-     * Patroni's start-up warning for tags that say two things (patroni/config.py): nofailover true with a positive
-     * priority, or false with a priority of 0 or less. Empty when they agree; nofailover wins either way.
+     * Patroni's start-up warnings for tags that say two things (patroni/config.py, validate_tag): nofailover or
+     * nosync true with a positive failover_priority or sync_priority, or false with one of 0 or less. Empty when
+     * they agree; the boolean tag wins either way.
      */
-    public static java.util.Optional<String> conflict(Map<String, Object> tags) {
-        if (!tags.containsKey("nofailover")) {
+    public static List<String> conflicts(Map<String, Object> tags) {
+        List<String> out = new ArrayList<>();
+        conflict(tags, "nofailover", "failover_priority").ifPresent(out::add);
+        conflict(tags, "nosync", "sync_priority").ifPresent(out::add);
+        return List.copyOf(out);
+    }
+
+    private static java.util.Optional<String> conflict(Map<String, Object> tags, String boolName, String priorityName) {
+        if (!tags.containsKey(boolName)) {
             return java.util.Optional.empty();
         }
-        Integer priority = priority(tags.get("failover_priority"));
-        boolean nofailover = truthy(tags.get("nofailover"));
-        if (priority == null || nofailover == priority <= 0) {
+        Integer priority = priority(tags.get(priorityName));
+        boolean on = truthy(tags.get(boolName));
+        if (priority == null || on == priority <= 0) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of("tags: conflicting configuration between nofailover: " + nofailover
-                + " and failover_priority: " + priority + "; nofailover: " + nofailover + " wins");
+        return java.util.Optional.of("tags: conflicting configuration between " + boolName + ": " + on + " and "
+                + priorityName + ": " + priority + "; " + boolName + ": " + on + " wins");
     }
 
     private static Integer priority(Object v) {

@@ -41,80 +41,136 @@ public record SyncStandbyNames(boolean any, int num, List<String> names) {
     }
 
     /**
-     * Parses a value. An unreadable one throws IllegalArgumentException naming the problem (PostgreSQL would have
-     * refused it at reload, keeping the value before).
+     * Parses a value as PostgreSQL does (syncrep_scanner.l, syncrep_gram.y, check_synchronous_standby_names): names
+     * are identifiers (letters, digits, {@code _}, {@code $}, any non-ASCII character; not starting with a digit or
+     * {@code $}), numbers, {@code *}, or double-quoted with {@code ""} for a quote; {@code FIRST} and {@code ANY} are
+     * keywords in any case and name a standby only when quoted; the number before the list is 1 to 2147483647. What
+     * PostgreSQL refuses throws IllegalArgumentException naming the value, the problem and its position (1-based):
+     * PostgreSQL keeps the value before on reload, so such a text is never in force.
      */
     public static SyncStandbyNames parse(String value) {
-        if (value == null || value.isBlank()) {
+        if (value == null) {
             return NONE;
         }
-        List<String> tokens = tokens(value);
+        List<Token> tokens = tokens(value);
+        if (tokens.isEmpty()) {
+            return NONE;
+        }
         int i = 0;
         boolean any = false;
         int num = 1;
         boolean listed = false;
-        if (tokens.size() > 1 && (tokens.get(0).equalsIgnoreCase("FIRST") || tokens.get(0).equalsIgnoreCase("ANY"))
-                && tokens.get(1).matches("\\d+")) {
-            any = tokens.get(0).equalsIgnoreCase("ANY");
+        Token first = tokens.get(0);
+        if (first.kind == Kind.KEYWORD && i + 1 < tokens.size()
+                && (tokens.get(1).kind == Kind.NUM || tokens.get(1).is("("))) {
+            any = first.text.equalsIgnoreCase("ANY");
             i = 1;
+            if (tokens.get(1).kind != Kind.NUM) {
+                throw bad(value, "a number expected", tokens.get(1));
+            }
         }
-        if (i < tokens.size() && tokens.get(i).matches("\\d+") && i + 1 < tokens.size() && tokens.get(i + 1).equals("(")) {
-            num = Integer.parseInt(tokens.get(i));
-            i += 2;
+        if (i < tokens.size() && tokens.get(i).kind == Kind.NUM
+                && (i == 1 || i + 1 < tokens.size() && tokens.get(i + 1).is("("))) {
+            num = count(value, tokens.get(i));
+            i++;
+            if (i >= tokens.size() || !tokens.get(i).is("(")) {
+                throw bad(value, "'(' expected", i < tokens.size() ? tokens.get(i) : null);
+            }
+            i++;
             listed = true;
-        } else if (i == 1) {
-            throw new IllegalArgumentException("synchronous_standby_names '" + value + "': expected '(' after the number");
         }
         List<String> names = new ArrayList<>();
-        boolean expectName = true;
-        for (; i < tokens.size(); i++) {
-            String t = tokens.get(i);
-            if (t.equals(")")) {
-                if (!listed || i != tokens.size() - 1 || expectName) {
-                    throw new IllegalArgumentException("synchronous_standby_names '" + value + "': unexpected ')'");
-                }
-                listed = false;
-                break;
+        while (true) {
+            Token name = i < tokens.size() ? tokens.get(i) : null;
+            if (name == null || name.kind == Kind.PUNCT) {
+                throw bad(value, "a name expected", name);
             }
-            if (t.equals(",")) {
-                if (expectName) {
-                    throw new IllegalArgumentException("synchronous_standby_names '" + value + "': empty name");
-                }
-                expectName = true;
+            if (name.kind == Kind.KEYWORD) {
+                throw new IllegalArgumentException("synchronous_standby_names '" + value + "': '" + name.text
+                        + "' at position " + name.position + " is a keyword (double-quote a standby named so)");
+            }
+            names.add(name.text);
+            i++;
+            Token next = i < tokens.size() ? tokens.get(i) : null;
+            if (next != null && next.is(",")) {
+                i++;
                 continue;
             }
-            if (!expectName || t.equals("(")) {
-                throw new IllegalArgumentException("synchronous_standby_names '" + value + "': unexpected '" + t + "'");
+            if (listed) {
+                if (next == null) {
+                    throw bad(value, "')' expected", null);
+                }
+                if (!next.is(")")) {
+                    throw bad(value, "unexpected '" + next.text + "'", next);
+                }
+                i++;
+                next = i < tokens.size() ? tokens.get(i) : null;
             }
-            names.add(t.startsWith("\"") ? t.substring(1, t.length() - 1).replace("\"\"", "\"") : t);
-            expectName = false;
+            if (next != null) {
+                throw bad(value, "unexpected '" + next.text + "'", next);
+            }
+            return new SyncStandbyNames(any, num, names);
         }
-        if (listed || names.isEmpty() || expectName) {
-            throw new IllegalArgumentException("synchronous_standby_names '" + value + "': incomplete list");
-        }
-        return new SyncStandbyNames(any, num, names);
     }
 
-    private static List<String> tokens(String value) {
-        List<String> out = new ArrayList<>();
+    /** The number of a {@code FIRST n}, {@code ANY n} or {@code n (...)}: PostgreSQL refuses 0 (and atoi overflow). */
+    private static int count(String value, Token num) {
+        long n = num.text.length() > 10 ? Long.MAX_VALUE : Long.parseLong(num.text);
+        if (n < 1 || n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("synchronous_standby_names '" + value
+                    + "': the number of synchronous standbys must be between 1 and " + Integer.MAX_VALUE + ", got "
+                    + num.text);
+        }
+        return (int) n;
+    }
+
+    private static IllegalArgumentException bad(String value, String problem, Token at) {
+        return new IllegalArgumentException("synchronous_standby_names '" + value + "': " + problem
+                + (at == null ? " at end of input" : " at position " + at.position));
+    }
+
+    private enum Kind { NAME, NUM, KEYWORD, PUNCT }
+
+    /** One token of the syncrep scanner; {@code text} is a quoted name's content; {@code position} is 1-based. */
+    private record Token(Kind kind, String text, int position) {
+        boolean is(String punct) {
+            return kind == Kind.PUNCT && text.equals(punct);
+        }
+    }
+
+    private static boolean identStart(char ch) {
+        return ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch == '_' || ch >= 0x80;
+    }
+
+    private static boolean identPart(char ch) {
+        return identStart(ch) || ch >= '0' && ch <= '9' || ch == '$';
+    }
+
+    private static List<Token> tokens(String value) {
+        List<Token> out = new ArrayList<>();
         int i = 0;
         while (i < value.length()) {
             char ch = value.charAt(i);
-            if (Character.isWhitespace(ch)) {
+            int at = i + 1;
+            if (" \t\n\r\f\013".indexOf(ch) >= 0) {
                 i++;
             } else if (ch == '(' || ch == ')' || ch == ',') {
-                out.add(String.valueOf(ch));
+                out.add(new Token(Kind.PUNCT, String.valueOf(ch), at));
+                i++;
+            } else if (ch == '*') {
+                out.add(new Token(Kind.NAME, "*", at));
                 i++;
             } else if (ch == '"') {
+                StringBuilder sb = new StringBuilder();
                 int j = i + 1;
-                StringBuilder sb = new StringBuilder("\"");
                 while (true) {
                     if (j >= value.length()) {
-                        throw new IllegalArgumentException("synchronous_standby_names '" + value + "': unterminated quote");
+                        throw new IllegalArgumentException("synchronous_standby_names '" + value
+                                + "': unterminated quoted name at position " + at);
                     }
                     if (value.charAt(j) == '"') {
                         if (j + 1 < value.length() && value.charAt(j + 1) == '"') {
-                            sb.append("\"\"");
+                            sb.append('"');
                             j += 2;
                             continue;
                         }
@@ -122,15 +178,26 @@ public record SyncStandbyNames(boolean any, int num, List<String> names) {
                     }
                     sb.append(value.charAt(j++));
                 }
-                out.add(sb.append('"').toString());
+                out.add(new Token(Kind.NAME, sb.toString(), at));
                 i = j + 1;
-            } else {
+            } else if (ch >= '0' && ch <= '9') {
                 int j = i;
-                while (j < value.length() && !Character.isWhitespace(value.charAt(j)) && "(),\"".indexOf(value.charAt(j)) < 0) {
+                while (j < value.length() && value.charAt(j) >= '0' && value.charAt(j) <= '9') {
                     j++;
                 }
-                out.add(value.substring(i, j));
+                out.add(new Token(Kind.NUM, value.substring(i, j), at));
                 i = j;
+            } else if (identStart(ch)) {
+                int j = i;
+                while (j < value.length() && identPart(value.charAt(j))) {
+                    j++;
+                }
+                String word = value.substring(i, j);
+                boolean keyword = word.equalsIgnoreCase("FIRST") || word.equalsIgnoreCase("ANY");
+                out.add(new Token(keyword ? Kind.KEYWORD : Kind.NAME, word, at));
+                i = j;
+            } else {
+                throw bad(value, "unexpected '" + ch + "'", new Token(Kind.PUNCT, String.valueOf(ch), at));
             }
         }
         return out;

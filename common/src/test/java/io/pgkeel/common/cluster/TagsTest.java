@@ -6,50 +6,72 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The tags a node advertises, as Patroni's {@code Tags._filter_tags} (4.1); and
- * nofailover and failover_priority as Patroni 3.2.2+ reads them (patroni/tags.py): a nofailover tag that is present
- * decides on its own; failover_priority then only ranks; without nofailover, a priority of 0 or less means never.
+ * The tags a node advertises, as Patroni's {@code Tags._filter_tags} (4.1); and nofailover/failover_priority and
+ * nosync/sync_priority as Patroni 3.2.2+/4.1 reads them (patroni/tags.py): a boolean tag that is present decides on
+ * its own (true: priority 0); the priority then only ranks; without the boolean tag, a priority of 0 or less means
+ * never.
  */
 class TagsTest {
 
-    @ParameterizedTest(name = "nofailover={0}, failover_priority={1} -> nofailover {2}, priority {3}")
-    @CsvSource(nullValues = "-", textBlock = """
-            -,     -,   false, 1
-            true,  -,   true,  0
-            false, -,   false, 1
-            false, 0,   false, 0
-            false, -3,  false, -3
-            true,  5,   true,  0
-            -,     0,   true,  0
-            -,     -1,  true,  -1
-            -,     2,   false, 2
-            -,     abc, false, 1
-            false, 2,   false, 2
-            """)
-    void nofailoverWinsOverFailoverPriority(String nofailover, String priority, boolean expectNofailover,
-                                            int expectPriority) {
+    /**
+     * One table for both pairs: Patroni's {@code _bool_tag}/{@code _priority_tag} read nofailover/failover_priority
+     * and nosync/sync_priority alike.
+     */
+    static Stream<Arguments> booleanAndPriorityTags() {
+        List<String> rows = List.of(
+                "-,     -,   false, 1",
+                "true,  -,   true,  0",
+                "false, -,   false, 1",
+                "false, 0,   false, 0",
+                "false, -3,  false, -3",
+                "true,  5,   true,  0",
+                "-,     0,   true,  0",
+                "-,     -1,  true,  -1",
+                "-,     2,   false, 2",
+                "-,     abc, false, 1",
+                "false, 2,   false, 2");
+        return Stream.of("nofailover/failover_priority", "nosync/sync_priority").flatMap(pair -> rows.stream()
+                .map(r -> r.split(",\\s*"))
+                .map(r -> Arguments.of(pair.split("/")[0], pair.split("/")[1], r[0].equals("-") ? null : r[0],
+                        r[1].equals("-") ? null : r[1], Boolean.parseBoolean(r[2]), Integer.parseInt(r[3].trim()))));
+    }
+
+    @ParameterizedTest(name = "{0}={2}, {1}={3} -> {0} {4}, priority {5}")
+    @MethodSource
+    void booleanAndPriorityTags(String boolName, String priorityName, String bool, String priority,
+                                boolean expectBool, int expectPriority) {
         Map<String, Object> tags = new HashMap<>();
-        if (nofailover != null) {
-            tags.put("nofailover", Boolean.parseBoolean(nofailover));
+        if (bool != null) {
+            tags.put(boolName, Boolean.parseBoolean(bool));
         }
         if (priority != null) {
-            tags.put("failover_priority", priority.matches("-?\\d+") ? (Object) Integer.parseInt(priority) : priority);
+            tags.put(priorityName, priority.matches("-?\\d+") ? (Object) Integer.parseInt(priority) : priority);
         }
-        assertThat(Tags.nofailover(tags)).isEqualTo(expectNofailover);
-        assertThat(Tags.failoverPriority(tags)).isEqualTo(expectPriority);
+        boolean nofailover = boolName.equals("nofailover");
+        assertThat(nofailover ? Tags.nofailover(tags) : Tags.nosync(tags)).isEqualTo(expectBool);
+        assertThat(nofailover ? Tags.failoverPriority(tags) : Tags.syncPriority(tags)).isEqualTo(expectPriority);
         // Patroni warns at start when the two say different things (patroni/config.py, validate_tag)
-        boolean conflicting = nofailover != null && priority != null && priority.matches("-?\\d+")
-                && Boolean.parseBoolean(nofailover) == Integer.parseInt(priority) > 0;
-        assertThat(Tags.conflict(tags)).as("conflict warning").isEqualTo(conflicting
-                ? java.util.Optional.of("tags: conflicting configuration between nofailover: " + nofailover
-                        + " and failover_priority: " + priority + "; nofailover: " + nofailover + " wins")
-                : java.util.Optional.empty());
+        boolean conflicting = bool != null && priority != null && priority.matches("-?\\d+")
+                && Boolean.parseBoolean(bool) == Integer.parseInt(priority) > 0;
+        assertThat(Tags.conflicts(tags)).as("conflict warning").isEqualTo(conflicting
+                ? List.of("tags: conflicting configuration between " + boolName + ": " + bool + " and " + priorityName
+                        + ": " + priority + "; " + boolName + ": " + bool + " wins")
+                : List.of());
+    }
+
+    @Test
+    void bothPairsConflictingAreBothNamed() {
+        assertThat(Tags.conflicts(Map.of("nofailover", true, "failover_priority", 1, "nosync", false,
+                "sync_priority", 0))).containsExactly(
+                "tags: conflicting configuration between nofailover: true and failover_priority: 1; nofailover: true"
+                        + " wins",
+                "tags: conflicting configuration between nosync: false and sync_priority: 0; nosync: false wins");
     }
 
     static Stream<Arguments> advertisedTags() {
