@@ -4,8 +4,10 @@ import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
+import io.pgkeel.common.pg.PgSync;
 import io.pgkeel.common.pg.PostgresException;
 import io.pgkeel.common.pg.PostmasterStatus;
+import io.pgkeel.common.pg.SyncStandbyNames;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,28 +17,93 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An in-memory PostgreSQL with just enough of a WAL and timeline model to simulate streaming, promotion,
- * divergence and pg_rewind. Instances that may replicate from each other share one {@link Network}.
+ * divergence, pg_rewind and synchronous commit. Instances that may replicate from each other share one
+ * {@link Network}.
  *
- * <p>WAL: a primary's position grows on {@link #write}. A standby streams from the member it follows when that
- * member is a running primary (or streams itself) and the standby has not diverged from it: its position is not
- * past the point where the source's history left the standby's timeline. Synchronized.
+ * <p>WAL: a primary's position grows on {@link #write} and {@link #commit}. A standby streams from the member it
+ * follows when that member is a running primary (or streams itself) and the standby has not diverged from it: its
+ * position is not past the point where the source's history left the standby's timeline. By default a standby gets
+ * everything at each {@link Network#replicate}; {@link Network#limitShipping} makes it get a random, bounded amount
+ * instead, and {@link Network#freezeShipping} none (a stopped walsender), so standbys trail at different positions.
+ *
+ * <p>Commits: a {@link Commit} waits, as a backend in PostgreSQL's SyncRepWaitForLSN does, until the
+ * synchronous_standby_names in force is met by the flush positions of the standbys streaming from this primary
+ * (FIRST n: the n highest-priority ones; ANY n: any n; {@code *} matches every standby; the strict placeholder none;
+ * empty: at once). A primary that stops or dies fails its waiting commits: the client gets an error.
+ *
+ * <p>Every timeline switch gets a network-wide unique branch id beside its LSN, so that two promotions of the same
+ * parent at the same LSN (equal "timeline 2"s of different content) never pass for one history. Synchronized.
  */
 public final class FakePostgres implements LocalPostgres {
 
-    /** The "machines" of a simulated cluster: who can stream from whom. */
+    /** The "machines" of a simulated cluster: who can stream from whom, and how fast WAL travels. */
     public static final class Network {
         private final Map<String, FakePostgres> byName = new ConcurrentHashMap<>();
         private long nextSysid = 7_000_000_000_000_000_000L;
+        private long nextBranch = 1;
+        private long nextCommit = 1;
+        private java.util.Random shippingRandom;
+        private long maxBytesPerStep = Long.MAX_VALUE;
+        private final Set<String> frozen = new HashSet<>();
+        private boolean acknowledgeWithoutWaiting;
 
         public FakePostgres node(String name) {
             return byName.computeIfAbsent(name, n -> new FakePostgres(n, this));
         }
 
-        /** Moves WAL from each source to the standbys that can stream from it. */
+        /**
+         * WAL shipping delay: at each {@link #replicate} a standby receives between 0 and {@code maxBytesPerStep}
+         * bytes (drawn from {@code random}) instead of everything. A clean shutdown still sends everything.
+         */
+        public synchronized void limitShipping(java.util.Random random, long maxBytesPerStep) {
+            this.shippingRandom = random;
+            this.maxBytesPerStep = maxBytesPerStep;
+        }
+
+        /** The walsender to {@code standby} stops sending (SIGSTOP): it stays connected with its old flush position. */
+        public synchronized void freezeShipping(String standby) {
+            frozen.add(standby);
+        }
+
+        public synchronized void thawShipping(String standby) {
+            frozen.remove(standby);
+        }
+
+        public synchronized boolean isShippingFrozen(String standby) {
+            return frozen.contains(standby);
+        }
+
+        /**
+         * A broken PostgreSQL for the checker's own test: commits are acknowledged at once, whatever
+         * synchronous_standby_names says (as {@code synchronous_commit = local} would).
+         */
+        public synchronized void acknowledgeWithoutWaiting(boolean on) {
+            acknowledgeWithoutWaiting = on;
+        }
+
+        synchronized boolean acknowledgesWithoutWaiting() {
+            return acknowledgeWithoutWaiting;
+        }
+
+        /** Moves WAL from each source to the standbys that can stream from it, then releases satisfied commits. */
         public void replicate() {
-            for (int round = 0; round < byName.size(); round++) {
-                byName.values().forEach(FakePostgres::streamOnce);
+            List<FakePostgres> nodes = new ArrayList<>(byName.values());
+            nodes.sort(java.util.Comparator.comparing(p -> p.name));
+            Map<String, Long> budget = new java.util.HashMap<>();
+            synchronized (this) {
+                for (FakePostgres p : nodes) {
+                    long b = frozen.contains(p.name) ? 0 : shippingRandom == null ? Long.MAX_VALUE
+                            : (long) (shippingRandom.nextDouble() * (maxBytesPerStep + 1));
+                    budget.put(p.name, b);
+                }
             }
+            for (int round = 0; round < nodes.size(); round++) {
+                for (FakePostgres p : nodes) {
+                    long got = p.streamOnce(budget.get(p.name));
+                    budget.put(p.name, budget.get(p.name) - got);
+                }
+            }
+            nodes.forEach(FakePostgres::releaseWaiters);
         }
 
         FakePostgres byConnUrl(String connUrl) {
@@ -45,6 +112,98 @@ public final class FakePostgres implements LocalPostgres {
 
         synchronized String newSysid() {
             return Long.toString(nextSysid++);
+        }
+
+        synchronized long newBranch() {
+            return nextBranch++;
+        }
+
+        synchronized long newCommitId() {
+            return nextCommit++;
+        }
+    }
+
+    /**
+     * A client's COMMIT on a primary: its end LSN on the primary's history. It waits until the primary's
+     * synchronous_standby_names is met, then is acknowledged; if the primary stops first, it fails.
+     */
+    public static final class Commit {
+        /** What the client has been told. */
+        public enum State { WAITING, ACKNOWLEDGED, FAILED }
+
+        private final long id;
+        private final String primary;
+        private final long lsn;
+        private final List<Long> switches;
+        private final List<Long> branches;
+        private volatile State state = State.WAITING;
+
+        Commit(long id, String primary, long lsn, List<Long> switches, List<Long> branches) {
+            this.id = id;
+            this.primary = primary;
+            this.lsn = lsn;
+            this.switches = List.copyOf(switches);
+            this.branches = List.copyOf(branches);
+        }
+
+        public State state() {
+            return state;
+        }
+
+        public String primary() {
+            return primary;
+        }
+
+        public long lsn() {
+            return lsn;
+        }
+
+        public int timeline() {
+            return switches.size() + 1;
+        }
+
+        /**
+         * {@code node}'s WAL holds this commit: its history shares the commit's timelines up to the commit's own
+         * (same switch points and branches), and it has WAL on the commit's timeline up to the commit's LSN (it
+         * reached it before it left that timeline, if it did).
+         */
+        public boolean isIn(FakePostgres node) {
+            synchronized (node) {
+                if (!node.initialized || node.switches.size() < switches.size()) {
+                    return false;
+                }
+                for (int i = 0; i < switches.size(); i++) {
+                    if (!node.switches.get(i).equals(switches.get(i)) || !node.branches.get(i).equals(branches.get(i))) {
+                        return false;
+                    }
+                }
+                long endOnMyTimeline = node.switches.size() > switches.size() ? node.switches.get(switches.size())
+                        : Long.MAX_VALUE;
+                return Math.min(node.wal, endOnMyTimeline) >= lsn;
+            }
+        }
+
+        /**
+         * This commit is in every node that holds {@code later}: {@code later}'s history extends this one's and
+         * passed this LSN on this timeline.
+         */
+        public boolean isImpliedBy(Commit later) {
+            if (later.switches.size() < switches.size()) {
+                return false;
+            }
+            for (int i = 0; i < switches.size(); i++) {
+                if (!later.switches.get(i).equals(switches.get(i)) || !later.branches.get(i).equals(branches.get(i))) {
+                    return false;
+                }
+            }
+            long end = later.switches.size() > switches.size() ? later.switches.get(switches.size()) : later.lsn;
+            return Math.min(later.lsn, end) >= lsn;
+        }
+
+        @Override
+        public String toString() {
+            return "commit#" + id + " lsn " + lsn + " tl" + timeline() + " (switches " + switches + ", branches "
+                    + branches + ") on " + primary + " " + state;
         }
     }
 
@@ -58,7 +217,21 @@ public final class FakePostgres implements LocalPostgres {
     private boolean cleanlyStopped;
     /** Timeline switch points: element i is the LSN where timeline i+2 began. */
     private List<Long> switches = new ArrayList<>();
+    /** Element i is the unique branch id of timeline i+2 (see the class comment). */
+    private List<Long> branches = new ArrayList<>();
     private long wal;
+    /** Commits waiting for synchronous standbys, oldest first. */
+    private final List<Commit> waiting = new ArrayList<>();
+    /** Counts postmaster starts: a standby's walsender connection lives within one start of both ends. */
+    private long runEpoch;
+    /**
+     * The connection (source name, source's and own run epochs) on which this standby has caught up once: its
+     * walsender is in state "streaming" from then on, "catchup" before (PostgreSQL counts only the former as
+     * synchronous candidates).
+     */
+    private FakePostgres caughtUpFrom;
+    private long caughtUpSourceEpoch;
+    private long caughtUpOwnEpoch;
     private String following;
     private final Set<String> slots = new HashSet<>();
     /** The config key's parameters in its (imagined) postgresql.conf. */
@@ -73,6 +246,9 @@ public final class FakePostgres implements LocalPostgres {
     /** synchronous_standby_names in its (imagined) postgresql.conf: kept across restarts, like the real file. */
     private String synchronousStandbyNames = "";
     private boolean syncManaged;
+    /** The last value parsed, and its text: commits look at it at every step. */
+    private String parsedSsnText;
+    private SyncStandbyNames parsedSsn;
 
     private FakePostgres(String name, Network network) {
         this.name = name;
@@ -98,6 +274,22 @@ public final class FakePostgres implements LocalPostgres {
     public synchronized boolean isStreamingFrom(String leader) {
         FakePostgres src = network.byName.get(leader);
         return state == PgRunState.RUNNING && standby && leader.equals(following) && src != null && canStreamFrom(src);
+    }
+
+    /** Role and timeline in a few words, for event logs: "primary ssn='b' tl2", "standby <- a tl2", "stopped tl1". */
+    public synchronized String role() {
+        String role = !initialized ? "no data" : state != PgRunState.RUNNING ? state.name().toLowerCase(java.util.Locale.ROOT)
+                : standby ? "standby <- " + following : "primary ssn='" + synchronousStandbyNames + "'";
+        return role + " tl" + timeline();
+    }
+
+    /** This node's timeline switches, "lsn#branch" each, oldest first. */
+    public synchronized List<String> switchPoints() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < switches.size(); i++) {
+            out.add(switches.get(i) + "#" + branches.get(i));
+        }
+        return out;
     }
 
     public synchronized int promotions() {
@@ -127,6 +319,125 @@ public final class FakePostgres implements LocalPostgres {
         return true;
     }
 
+    /**
+     * A client commits {@code bytes} of WAL and waits for the synchronous standbys, if synchronous_standby_names
+     * names any; null when this node does not take writes. Poll {@link Commit#state()}: it changes at
+     * {@link Network#replicate}, at a new synchronous_standby_names, or when this postmaster stops.
+     */
+    public synchronized Commit commit(long bytes) {
+        if (!isWritablePrimary()) {
+            return null;
+        }
+        wal += bytes;
+        Commit c = new Commit(network.newCommitId(), name, wal, switches, branches);
+        waiting.add(c);
+        releaseWaiters();
+        return c;
+    }
+
+    /** How many commits wait for synchronous standbys here. */
+    public synchronized int waitingCommits() {
+        return waiting.size();
+    }
+
+    /** Acknowledges the waiting commits that synchronous_standby_names in force allows, as the walsenders do. */
+    synchronized void releaseWaiters() {
+        if (waiting.isEmpty() || !isWritablePrimary()) {
+            return;
+        }
+        long released = network.acknowledgesWithoutWaiting() ? Long.MAX_VALUE : syncReleasedLsn();
+        while (!waiting.isEmpty() && waiting.get(0).lsn <= released) {
+            waiting.remove(0).state = Commit.State.ACKNOWLEDGED;
+        }
+    }
+
+    /**
+     * Up to where commits may return under synchronous_standby_names in force (PostgreSQL's SyncRepGetSyncRecPtr):
+     * empty: everything; FIRST n: the least flush position of the n highest-priority streaming candidates, nothing
+     * if fewer than n stream; ANY n: the n-th highest flush position among the streaming candidates.
+     */
+    private long syncReleasedLsn() {
+        SyncStandbyNames ssn = parsedSyncStandbyNames();
+        if (ssn.num() <= 0 || ssn.names().isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        List<Map.Entry<FakePostgres, Long>> chosen = syncCandidates(ssn);
+        if (chosen.size() < ssn.num()) {
+            return -1;
+        }
+        List<Long> flushes = chosen.stream().map(Map.Entry::getValue).sorted(java.util.Comparator.reverseOrder())
+                .toList();
+        return flushes.get(ssn.num() - 1);
+    }
+
+    private SyncStandbyNames parsedSyncStandbyNames() {
+        if (parsedSsn == null || !parsedSsnText.equals(synchronousStandbyNames)) {
+            SyncStandbyNames parsed;
+            try {
+                parsed = SyncStandbyNames.parse(synchronousStandbyNames);
+            } catch (IllegalArgumentException e) {
+                parsed = SyncStandbyNames.NONE;
+            }
+            parsedSsnText = synchronousStandbyNames;
+            parsedSsn = parsed;
+        }
+        return parsedSsn;
+    }
+
+    /**
+     * The standbys whose flush positions count, with them: ANY: every streaming standby the value lists (or all,
+     * with *); FIRST: the n highest-priority ones (priority: the first list entry that matches; ties by name).
+     */
+    private List<Map.Entry<FakePostgres, Long>> syncCandidates(SyncStandbyNames ssn) {
+        List<String> listed = ssn.names().stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+        List<Map.Entry<FakePostgres, Long>> ranked = new ArrayList<>();
+        Map<FakePostgres, Integer> priority = new java.util.HashMap<>();
+        for (FakePostgres o : connectedStandbys()) {
+            synchronized (o) {
+                if (!o.caughtUpWith(this)) {
+                    continue;
+                }
+                int prio = -1;
+                for (int i = 0; i < listed.size() && prio < 0; i++) {
+                    if (listed.get(i).equals("*") || listed.get(i).equals(o.name.toLowerCase(java.util.Locale.ROOT))) {
+                        prio = i;
+                    }
+                }
+                if (prio >= 0) {
+                    priority.put(o, prio);
+                    ranked.add(Map.entry(o, o.wal));
+                }
+            }
+        }
+        if (ssn.any()) {
+            return ranked;
+        }
+        ranked.sort(java.util.Comparator.<Map.Entry<FakePostgres, Long>>comparingInt(e -> priority.get(e.getKey()))
+                .thenComparing(e -> e.getKey().name));
+        return ranked.subList(0, Math.min(ranked.size(), ssn.num()));
+    }
+
+    /** The running standbys that follow this node and can stream from it (its walsenders), by name. */
+    private List<FakePostgres> connectedStandbys() {
+        List<FakePostgres> streaming = new ArrayList<>();
+        for (FakePostgres other : network.byName.values()) {
+            if (other != this) {
+                synchronized (other) {
+                    if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
+                            && other.canStreamFrom(this)) {
+                        streaming.add(other);
+                    }
+                }
+            }
+        }
+        streaming.sort(java.util.Comparator.comparing(o -> o.name));
+        return streaming;
+    }
+
+    private boolean caughtUpWith(FakePostgres src) {
+        return caughtUpFrom == src && caughtUpSourceEpoch == src.runEpoch && caughtUpOwnEpoch == runEpoch;
+    }
+
     /** The postmaster dies (kill -9): no clean shutdown. */
     public synchronized void crash() {
         if (state != PgRunState.STOPPED) {
@@ -135,6 +446,10 @@ public final class FakePostgres implements LocalPostgres {
             }
             state = PgRunState.STOPPED;
             cleanlyStopped = false;
+            caughtUpFrom = null;
+            // the backends waiting for synchronous standbys are terminated: their clients get an error
+            waiting.forEach(c -> c.state = Commit.State.FAILED);
+            waiting.clear();
         }
     }
 
@@ -159,14 +474,16 @@ public final class FakePostgres implements LocalPostgres {
                 wal, replState, standby ? following : null, running ? slots : Set.of(), 150000,
                 running ? "2026-01-01 00:00:00+00" : null, false, writtenByThisAgent ? parameters : null,
                 shutdownCheckpointLsn()).withSync(running && !standby
-                        ? new io.pgkeel.common.pg.PgSync(synchronousStandbyNames, syncManaged, walSenders())
-                        : io.pgkeel.common.pg.PgSync.NONE);
+                        ? new PgSync(synchronousStandbyNames, syncManaged, walSenders())
+                        : PgSync.NONE);
     }
 
     @Override
     public synchronized void setSynchronousStandbyNames(String value) {
         syncManaged = value != null;
         synchronousStandbyNames = value != null ? value : parameters.getOrDefault("synchronous_standby_names", "");
+        // on reload, waiting backends are checked against the new value (an empty one releases them all)
+        releaseWaiters();
     }
 
     /** synchronous_standby_names as this node's configuration holds it now. */
@@ -175,51 +492,27 @@ public final class FakePostgres implements LocalPostgres {
     }
 
     /**
-     * pg_stat_replication of this primary: the running standbys that follow it and can stream from it, with
-     * PostgreSQL's sync_state for the current synchronous_standby_names (FIRST: the first {@code num} listed that
-     * stream are "sync", the other listed "potential"; ANY: every listed one "quorum").
+     * pg_stat_replication of this primary: the running standbys that follow it and can stream from it, in state
+     * "catchup" until they have caught up once on this connection, then "streaming", with PostgreSQL's sync_state
+     * for the synchronous_standby_names in force (FIRST: the standbys commits wait for are "sync", the other listed
+     * ones "potential"; ANY: every listed streaming one "quorum"; not listed: "async").
      */
-    private List<io.pgkeel.common.pg.PgSync.WalSender> walSenders() {
-        io.pgkeel.common.pg.SyncStandbyNames ssn;
-        try {
-            ssn = io.pgkeel.common.pg.SyncStandbyNames.parse(synchronousStandbyNames);
-        } catch (IllegalArgumentException e) {
-            ssn = io.pgkeel.common.pg.SyncStandbyNames.NONE;
-        }
-        List<FakePostgres> streaming = new ArrayList<>();
-        for (FakePostgres other : network.byName.values()) {
-            if (other != this) {
-                synchronized (other) {
-                    if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
-                            && other.canStreamFrom(this)) {
-                        streaming.add(other);
-                    }
-                }
-            }
-        }
-        streaming.sort(java.util.Comparator.comparing(o -> o.name));
+    private List<PgSync.WalSender> walSenders() {
+        SyncStandbyNames ssn = parsedSyncStandbyNames();
         List<String> listed = ssn.names().stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
-        java.util.Set<String> firstSync = new HashSet<>();
-        if (!ssn.any()) {
-            for (String n : listed) {
-                boolean connected = n.equals("*") ? !streaming.isEmpty()
-                        : streaming.stream().anyMatch(o -> o.name.equalsIgnoreCase(n));
-                if (connected && firstSync.size() < ssn.num()) {
-                    firstSync.add(n);
-                }
-            }
+        Set<FakePostgres> chosen = new HashSet<>();
+        if (ssn.num() > 0) {
+            syncCandidates(ssn).forEach(e -> chosen.add(e.getKey()));
         }
-        List<io.pgkeel.common.pg.PgSync.WalSender> out = new ArrayList<>();
-        for (FakePostgres o : streaming) {
-            String lower = o.name.toLowerCase(java.util.Locale.ROOT);
-            boolean isListed = listed.contains(lower) || listed.contains("*");
-            String syncState = !isListed ? "async" : ssn.any() ? "quorum"
-                    : firstSync.contains(lower) || firstSync.contains("*") ? "sync" : "potential";
-            long flushed;
+        List<PgSync.WalSender> out = new ArrayList<>();
+        for (FakePostgres o : connectedStandbys()) {
             synchronized (o) {
-                flushed = o.wal;
+                boolean streaming = o.caughtUpWith(this);
+                boolean isListed = listed.contains(o.name.toLowerCase(java.util.Locale.ROOT)) || listed.contains("*");
+                String syncState = !isListed || !streaming ? "async" : ssn.any() ? "quorum"
+                        : chosen.contains(o) ? "sync" : "potential";
+                out.add(new PgSync.WalSender(o.name, streaming ? "streaming" : "catchup", syncState, o.wal));
             }
-            out.add(new io.pgkeel.common.pg.PgSync.WalSender(o.name, "streaming", syncState, flushed));
         }
         return out;
     }
@@ -260,6 +553,7 @@ public final class FakePostgres implements LocalPostgres {
         sysid = network.newSysid();
         wal = 100;
         switches = new ArrayList<>();
+        branches = new ArrayList<>();
         standby = false;
         lastRunAsPrimary = true;
         state = PgRunState.RUNNING;
@@ -275,6 +569,7 @@ public final class FakePostgres implements LocalPostgres {
         }
         long srcWal;
         List<Long> srcSwitches;
+        List<Long> srcBranches;
         String srcSysid;
         synchronized (src) {
             if (src.state != PgRunState.RUNNING) {
@@ -282,6 +577,7 @@ public final class FakePostgres implements LocalPostgres {
             }
             srcWal = src.wal;
             srcSwitches = new ArrayList<>(src.switches);
+            srcBranches = new ArrayList<>(src.branches);
             srcSysid = src.sysid;
         }
         synchronized (this) {
@@ -292,6 +588,7 @@ public final class FakePostgres implements LocalPostgres {
             sysid = srcSysid;
             wal = srcWal;
             switches = srcSwitches;
+            branches = srcBranches;
             lastRunAsPrimary = false;
             standby = true;
             clones++;
@@ -314,6 +611,8 @@ public final class FakePostgres implements LocalPostgres {
         following = asPrimary || follow == null ? null : follow.name();
         state = PgRunState.RUNNING;
         cleanlyStopped = false;
+        runEpoch++;
+        caughtUpFrom = null;
         writtenByThisAgent = true; // a start writes postgresql.conf
     }
 
@@ -329,6 +628,7 @@ public final class FakePostgres implements LocalPostgres {
                                 && other.canStreamFrom(this)) {
                             other.wal = wal;
                             other.switches = new ArrayList<>(switches);
+                            other.branches = new ArrayList<>(branches);
                         }
                     }
                 }
@@ -377,6 +677,7 @@ public final class FakePostgres implements LocalPostgres {
             throw new PostgresException("cannot promote: not a running standby");
         }
         switches.add(wal);
+        branches.add(network.newBranch());
         standby = false;
         following = null;
         lastRunAsPrimary = true;
@@ -388,7 +689,11 @@ public final class FakePostgres implements LocalPostgres {
         if (state != PgRunState.RUNNING || !standby) {
             throw new PostgresException("cannot follow: not a running standby");
         }
+        String before = following;
         following = leader == null ? null : leader.name();
+        if (!java.util.Objects.equals(before, following)) {
+            caughtUpFrom = null;
+        }
     }
 
     @Override
@@ -406,11 +711,10 @@ public final class FakePostgres implements LocalPostgres {
                     failNextRewind = false;
                     return RewindOutcome.FAILED;
                 }
-                // the histories agree up to the first switch point they do not share: cut back to there
+                // the histories agree up to the first switch point they do not share
                 long divergence = Long.MAX_VALUE;
                 int common = 0;
-                while (common < switches.size() && common < src.switches.size()
-                        && switches.get(common).equals(src.switches.get(common))) {
+                while (common < switches.size() && common < src.switches.size() && sameSwitch(common, src)) {
                     common++;
                 }
                 if (common < switches.size()) {
@@ -419,9 +723,18 @@ public final class FakePostgres implements LocalPostgres {
                 if (common < src.switches.size()) {
                     divergence = Math.min(divergence, src.switches.get(common));
                 }
-                // same history (even if this node is ahead): like pg_rewind, "no rewind required"
-                wal = Math.min(wal, divergence);
-                switches = new ArrayList<>(src.switches);
+                if (wal > divergence) {
+                    // pg_rewind copies the source's changed blocks, its WAL since the divergence and its pg_control:
+                    // the target then holds the source's history up to where the source is now
+                    wal = src.wal;
+                    switches = new ArrayList<>(src.switches);
+                    branches = new ArrayList<>(src.branches);
+                } else {
+                    // "no rewind required" (nothing of ours is off the source's history, even if this node is
+                    // ahead on the same timeline): keep our WAL and the history it actually has
+                    switches = new ArrayList<>(switches.subList(0, common));
+                    branches = new ArrayList<>(branches.subList(0, common));
+                }
                 lastRunAsPrimary = false;
                 rewinds++;
                 return RewindOutcome.DONE;
@@ -447,6 +760,7 @@ public final class FakePostgres implements LocalPostgres {
         sysid = null;
         wal = 0;
         switches = new ArrayList<>();
+        branches = new ArrayList<>();
         lastRunAsPrimary = false;
         following = null;
     }
@@ -484,34 +798,54 @@ public final class FakePostgres implements LocalPostgres {
             return false;
         }
         for (int i = 0; i < switches.size(); i++) {
-            if (i >= src.switches.size() || !switches.get(i).equals(src.switches.get(i))) {
+            if (i >= src.switches.size() || !sameSwitch(i, src)) {
                 return false;
             }
         }
         return wal <= src.endOfTimelineInHistory(timeline());
     }
 
+    /** Switch {@code i} of this history is the one of {@code src}'s: same LSN, same branch. */
+    private boolean sameSwitch(int i, FakePostgres src) {
+        return switches.get(i).equals(src.switches.get(i)) && branches.get(i).equals(src.branches.get(i));
+    }
+
     private boolean sysidMatches(FakePostgres src) {
         return sysid != null && sysid.equals(src.sysid);
     }
 
-    private void streamOnce() {
+    /**
+     * Receives up to {@code budget} bytes from the source this standby follows, taking the source's timeline
+     * switches it passes; returns how many bytes it got.
+     */
+    private long streamOnce(long budget) {
         FakePostgres src;
         synchronized (this) {
             if (state != PgRunState.RUNNING || !standby || following == null) {
-                return;
+                return 0;
             }
             src = network.byName.get(following);
         }
         if (src == null) {
-            return;
+            return 0;
         }
         synchronized (src) {
             synchronized (this) {
-                if (canStreamFrom(src) && src.wal >= wal) {
-                    wal = src.wal;
-                    switches = new ArrayList<>(src.switches);
+                if (!canStreamFrom(src) || src.wal < wal) {
+                    return 0;
                 }
+                long before = wal;
+                wal = budget >= src.wal - wal ? src.wal : wal + budget;
+                while (switches.size() < src.switches.size() && src.switches.get(switches.size()) <= wal) {
+                    branches.add(src.branches.get(switches.size()));
+                    switches.add(src.switches.get(switches.size()));
+                }
+                if (wal == src.wal && !caughtUpWith(src)) {
+                    caughtUpFrom = src;
+                    caughtUpSourceEpoch = src.runEpoch;
+                    caughtUpOwnEpoch = runEpoch;
+                }
+                return wal - before;
             }
         }
     }

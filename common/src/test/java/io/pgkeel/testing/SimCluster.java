@@ -18,12 +18,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * A simulated cluster of agents on fakes, driven by a discrete-event loop on a {@link FakeClock}: each agent cycles
  * when due or when woken by a watch event, its lease fence fires at its deadline, etcd expires leases, standbys
- * stream, and a client writes to whoever takes writes. After every event it checks that at most one PostgreSQL takes
- * writes, and any rule an agent reports broken ({@link Node#violation}). The agents themselves come from an
- * {@link AgentFactory}, so every module's tests can build clusters of the real agent.
+ * stream, and a client commits to whoever takes writes (one commit per step, up to {@link #MAX_IN_FLIGHT} waiting
+ * for synchronous standbys at once). After every event it checks that at most one PostgreSQL takes writes, any rule
+ * an agent reports broken ({@link Node#violation}) and, once {@link #requireNoAcknowledgedCommitLost} is called,
+ * that every writable primary holds every commit acknowledged to the client since. The agents themselves come from
+ * an {@link AgentFactory}, so every module's tests can build clusters of the real agent.
  */
 public final class SimCluster {
     private static final long STEP = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Clients blocked in COMMIT at most: beyond that the writer waits too (a connection pool's limit). */
+    public static final int MAX_IN_FLIGHT = 64;
 
     /** What the simulation needs of one agent process; the agent's own code does the rest. */
     public interface Agent {
@@ -38,6 +42,11 @@ public final class SimCluster {
 
         /** SIGTERM: the agent's clean stop. */
         void shutdown();
+
+        /** SIGHUP: the agent reads its configuration again ({@link Node#tags} included) before its next cycle. */
+        default void reload() {
+            throw new UnsupportedOperationException("this agent does not reload");
+        }
 
         /** PostgreSQL as the agent last published it (what its REST API answers from), empty before it has. */
         Optional<PgStatus> published();
@@ -61,8 +70,19 @@ public final class SimCluster {
     private final AgentFactory factory;
     private final List<String> violations = new ArrayList<>();
     private int maxWritablePrimaries;
-    private long ackedWal;
-    private int ackedTimeline;
+    /** The writer's commits still waiting for an answer. */
+    private final List<FakePostgres.Commit> inFlight = new ArrayList<>();
+    private FakePostgres.Commit lastAcknowledged;
+    private long acknowledgedCount;
+    private long failedCount;
+    private boolean lossless;
+    /**
+     * The acknowledged commits (since {@link #requireNoAcknowledgedCommitLost}) that no later acknowledged commit
+     * implies: while nothing is lost this is the last one alone.
+     */
+    private final List<FakePostgres.Commit> acknowledgedFrontier = new ArrayList<>();
+    /** What {@link #noteChanges} last saw, to log changes of roles, leader, sync key and synchronous_standby_names. */
+    private final Map<String, String> seen = new LinkedHashMap<>();
 
     /** One machine: an agent process (maybe dead) and its PostgreSQL. */
     public final class Node {
@@ -75,6 +95,7 @@ public final class SimCluster {
         public Agent agent;
         private FakeDcs.Session session;
         private long nextRunAt;
+        private boolean paused;
 
         Node(String name) {
             this.name = name;
@@ -104,12 +125,45 @@ public final class SimCluster {
             return agent != null;
         }
 
+        /**
+         * The agent process freezes (SIGSTOP, a stalled JVM): no cycles, no REST answers, but its fence guard (a
+         * separate process) still stops PostgreSQL at the lease deadline.
+         */
+        public void pauseAgent() {
+            if (agent != null && !paused) {
+                paused = true;
+                events.add(at() + " pause agent " + name);
+            }
+        }
+
+        /** SIGCONT: the agent carries on with the memory it had. */
+        public void resumeAgent() {
+            if (agent != null && paused) {
+                paused = false;
+                nextRunAt = clock.nanoTime();
+                events.add(at() + " resume agent " + name);
+            }
+        }
+
+        /** The agent reloads its configuration, with {@link #tags} as they are now (nosync, say). */
+        public void reloadAgent() {
+            if (agent != null) {
+                agent.reload();
+                events.add(at() + " reload " + name + " tags " + tags);
+            }
+        }
+
+        public boolean agentPaused() {
+            return agent != null && paused;
+        }
+
         public void startAgent() {
             pg.agentStarted();
             session = dcs.session(name);
             agent = factory.start(this);
+            paused = false;
             session.watch(() -> {
-                if (agent != null) {
+                if (agent != null && !paused) {
                     nextRunAt = Math.min(nextRunAt, clock.nanoTime());
                 }
             });
@@ -120,6 +174,7 @@ public final class SimCluster {
         /** kill -9 of the agent alone: PostgreSQL keeps running, the lease runs out. */
         public void killAgent() {
             agent = null;
+            paused = false;
         }
 
         /** The whole machine dies: agent and postmaster. */
@@ -158,7 +213,7 @@ public final class SimCluster {
         List<PeerStatus> out = new ArrayList<>();
         for (Member m : members) {
             Node n = nodes.get(m.name());
-            Optional<PgStatus> s = n == null || !n.agentAlive() ? Optional.empty() : n.agent.published();
+            Optional<PgStatus> s = n == null || !n.agentAlive() || n.paused ? Optional.empty() : n.agent.published();
             if (s.isEmpty()) {
                 out.add(PeerStatus.unreachable(m.name()));
                 continue;
@@ -177,7 +232,9 @@ public final class SimCluster {
             long next = Math.min(end, clock.nanoTime() + STEP);
             for (Node n : nodes.values()) {
                 if (n.agentAlive()) {
-                    next = Math.min(next, Math.max(clock.nanoTime(), n.nextRunAt));
+                    if (!n.paused) {
+                        next = Math.min(next, Math.max(clock.nanoTime(), n.nextRunAt));
+                    }
                     OptionalLong fence = n.agent.fenceDeadline();
                     if (fence.isPresent()) {
                         next = Math.min(next, Math.max(clock.nanoTime(), fence.getAsLong()));
@@ -191,29 +248,78 @@ public final class SimCluster {
                     events.add(at() + " fence fired on " + n.name);
                 }
             }
+            collectAnswers();
             checkSafety();
             for (Node n : nodes.values()) {
-                if (n.agentAlive() && n.nextRunAt - clock.nanoTime() <= 0) {
+                if (n.agentAlive() && !n.paused && n.nextRunAt - clock.nanoTime() <= 0) {
                     long wait = n.agent.runCycle();
                     n.nextRunAt = clock.nanoTime() + Math.max(wait, TimeUnit.MILLISECONDS.toNanos(10));
                     clock.advance(Duration.ofMillis(5));
+                    noteChanges();
+                    collectAnswers();
                     checkSafety();
                 }
             }
             network.replicate();
+            collectAnswers();
+            checkSafety();
             writeSomething();
+            collectAnswers();
             checkSafety();
         }
     }
 
-    /** A client writes a little WAL to whoever takes writes. */
+    /** A client commits a little WAL to whoever takes writes, unless too many of its commits still wait. */
     private void writeSomething() {
+        if (inFlight.size() >= MAX_IN_FLIGHT) {
+            return;
+        }
         for (Node n : nodes.values()) {
-            if (n.pg.write(16)) {
-                ackedWal = n.pg.wal();
-                ackedTimeline = n.pg.timeline();
+            FakePostgres.Commit c = n.pg.commit(16);
+            if (c != null) {
+                inFlight.add(c);
             }
         }
+    }
+
+    /** Takes in what the writer's waiting commits were answered. */
+    private void collectAnswers() {
+        for (java.util.Iterator<FakePostgres.Commit> it = inFlight.iterator(); it.hasNext(); ) {
+            FakePostgres.Commit c = it.next();
+            switch (c.state()) {
+                case ACKNOWLEDGED -> {
+                    it.remove();
+                    acknowledged(c);
+                }
+                case FAILED -> {
+                    it.remove();
+                    failedCount++;
+                }
+                default -> {
+                    // still waiting
+                }
+            }
+        }
+    }
+
+    private void acknowledged(FakePostgres.Commit c) {
+        lastAcknowledged = c;
+        acknowledgedCount++;
+        if (lossless) {
+            acknowledgedFrontier.removeIf(older -> older.isImpliedBy(c));
+            acknowledgedFrontier.add(c);
+        }
+    }
+
+    /**
+     * From now on, after every event, every writable primary must hold every commit acknowledged to the client
+     * (zero data loss under synchronous replication). A commit that is lost fails the simulation at the first
+     * event that shows it, with the commit and the last events.
+     */
+    public void requireNoAcknowledgedCommitLost() {
+        lossless = true;
+        acknowledgedFrontier.clear();
+        events.add(at() + " from now on no acknowledged commit may be lost");
     }
 
     /** The last acknowledged write is in the history of the node that takes writes now. */
@@ -222,12 +328,49 @@ public final class SimCluster {
         if (primaries.size() != 1) {
             return false;
         }
-        FakePostgres p = primaries.get(0).pg;
-        if (p.timeline() == ackedTimeline) {
-            return p.wal() >= ackedWal;
+        return lastAcknowledged == null || lastAcknowledged.isIn(primaries.get(0).pg);
+    }
+
+    /** How many of the writer's commits were acknowledged so far. */
+    public long acknowledgedCommits() {
+        return acknowledgedCount;
+    }
+
+    /** How many of the writer's commits got an error (their primary stopped while they waited). */
+    public long failedCommits() {
+        return failedCount;
+    }
+
+    /** How many of the writer's commits wait for an answer now. */
+    public int commitsInFlight() {
+        return inFlight.size();
+    }
+
+    /** Logs what changed since the last look: each PostgreSQL's role, the leader key, the sync key. */
+    private void noteChanges() {
+        note("leader", leaderKey().orElse("none"));
+        note("sync", dcs.get("sync").orElse("none"));
+        for (Node n : nodes.values()) {
+            note(n.name, n.pg.role());
         }
-        return p.timelineHistory(p.timeline()).stream()
-                .anyMatch(s -> s.parentTimeline() == ackedTimeline && s.switchLsn() >= ackedWal);
+    }
+
+    private void note(String what, String now) {
+        String before = seen.put(what, now);
+        if (!now.equals(before)) {
+            events.add(at() + " " + what + ": " + now);
+        }
+    }
+
+    /** {@code member}'s requests to etcd fail until {@link #heal}. */
+    public void partition(String member) {
+        dcs.partition(member);
+        events.add(at() + " partition " + member);
+    }
+
+    public void heal(String member) {
+        dcs.heal(member);
+        events.add(at() + " heal " + member);
     }
 
     /** An operator's request through etcd, as patronictl's fallback writes it. */
@@ -245,6 +388,28 @@ public final class SimCluster {
         }
         if (!violations.isEmpty()) {
             throw new AssertionError("an agent broke its own rules: " + violations + "\nevents:\n" + lastEvents(30));
+        }
+        if (lossless) {
+            for (Node n : nodes.values()) {
+                if (n.pg.isWritablePrimary()) {
+                    for (FakePostgres.Commit c : acknowledgedFrontier) {
+                        if (!c.isIn(n.pg)) {
+                            noteChanges();
+                            throw new AcknowledgedCommitLost("acknowledged commit lost at " + at() + ": " + c
+                                    + " is not in the history of " + n.pg + " (switches " + n.pg.switchPoints()
+                                    + "), which takes writes; " + nodes.values().stream().map(x -> x.pg.toString())
+                                    .toList() + "\nevents:\n" + lastEvents(40));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The invariant of {@link #requireNoAcknowledgedCommitLost} failed. */
+    public static final class AcknowledgedCommitLost extends AssertionError {
+        AcknowledgedCommitLost(String message) {
+            super(message);
         }
     }
 
@@ -277,7 +442,8 @@ public final class SimCluster {
 
     public String describe() {
         return "t=" + at() + " leader=" + leaderKey().orElse("none") + " " + nodes.values().stream()
-                .map(n -> n.pg + (n.agentAlive() ? " last=" + n.agent.lastReason() : "(agent down)"))
+                .map(n -> n.pg + (n.agentPaused() ? "(agent paused)" : n.agentAlive() ? " last=" + n.agent.lastReason()
+                        : "(agent down)"))
                 .toList();
     }
 

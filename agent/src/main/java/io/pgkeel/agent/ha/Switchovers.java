@@ -156,7 +156,8 @@ final class Switchovers {
         for (String candidate : h.candidates()) {
             Long received = o.receivedLsn().get(candidate);
             if (received != null && received >= checkpoint && c.member(candidate).isPresent()) {
-                return Optional.of(new Action.HandOver(candidate, checkpoint, "switchover: '" + candidate
+                return Optional.of(new Action.HandOver(candidate, checkpoint, SyncPolicy.handedOver(o, c, candidate),
+                        "switchover: '" + candidate
                         + "' has received the shutdown checkpoint " + Lsn.format(checkpoint)
                         + "; releasing the leader key"));
             }
@@ -215,15 +216,18 @@ final class Switchovers {
             if (namesAsCandidate(o.dcs().cluster(), me)) {
                 return Optional.of(Optional.empty());
             }
+            // a candidate synchronous replication forbids to promote would keep everyone waiting for ever
             boolean candidateHealthy = o.peers().stream()
-                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p));
+                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p)
+                            && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             if (candidateHealthy) {
                 return Optional.of(Optional.of("the failover key names '" + f.member() + "' as the candidate"));
             }
         }
         if (me.equals(f.leader())) {
             boolean someoneElse = o.peers().stream().anyMatch(p -> !p.name().equals(me)
-                    && !p.name().equals(f.member()) && isHealthyReplica(p));
+                    && !p.name().equals(f.member()) && isHealthyReplica(p)
+                    && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             return Optional.of(someoneElse
                     ? Optional.of("I handed the leader key over and another member can take it")
                     : Optional.empty());

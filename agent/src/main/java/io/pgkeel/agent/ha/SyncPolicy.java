@@ -228,15 +228,11 @@ final class SyncPolicy {
             return Optional.empty();
         }
         String me = o.self().name();
-        Optional<FailoverKey> f = c.failover();
-        if (f.isPresent() && me.equals(f.get().member())) {
-            if (f.get().leader() == null || f.get().leader().isEmpty()) {
-                return Optional.empty(); // a manual failover to me
-            }
-            if (s.mode() == SyncMode.QUORUM) {
-                return Optional.empty(); // a switchover: the leader handed over only once I had all its WAL
-            }
+        if (manualFailoverTo(c, me)) {
+            return Optional.empty();
         }
+        // (a switchover's candidate gets no exemption: its leader may have died before handing over, with the
+        // candidate behind; a leader that hands over writes the sync key naming the candidate its leader first)
         SyncKey k = key.get();
         if (s.mode() == SyncMode.ON && !k.matches(me, true)) {
             return Optional.of("sync mode is on and I am not in the sync key");
@@ -267,6 +263,73 @@ final class SyncPolicy {
                 + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
     }
 
+    /** A failover key naming {@code me} and no leader: an operator's manual failover. */
+    private static boolean manualFailoverTo(ClusterView c, String me) {
+        Optional<FailoverKey> f = c.failover();
+        return f.isPresent() && me.equals(f.get().member()) && (f.get().leader() == null || f.get().leader().isEmpty());
+    }
+
+    /**
+     * Whether {@link #whyNotPromotable} needs the other members' answers to count votes: a sync key with a quorum
+     * that does not name me its leader (the observer then asks them, even for a switchover's candidate).
+     */
+    static boolean needsVotes(ClusterView c, NodeSettings self) {
+        String me = self.name();
+        return self.dynamic().sync().mode().isOn() && !manualFailoverTo(c, me)
+                && c.sync().filter(k -> !k.leaderIs(me) && (k.quorum() > 0 || !k.matches(me, false))).isPresent();
+    }
+
+    /**
+     * Whether {@code peer} passes {@link #whyNotPromotable} as far as this node can tell from its own answers: a
+     * member that waits for a candidate must not wait for one that synchronous replication forbids to promote.
+     * Counts the votes the candidate would count, mine included.
+     */
+    static boolean mayBePromoted(Observation o, ClusterView c, PeerStatus peer) {
+        SyncSettings s = o.self().dynamic().sync();
+        Optional<SyncKey> key = c.sync();
+        String name = peer.name();
+        if (!s.mode().isOn() || key.isEmpty() || manualFailoverTo(c, name) || key.get().leaderIs(name)) {
+            return true;
+        }
+        SyncKey k = key.get();
+        if (s.mode() == SyncMode.ON && !k.matches(name, true)) {
+            return false;
+        }
+        Set<String> voting = SyncRules.lower(k.voters());
+        voting.add(k.leader().toLowerCase(Locale.ROOT));
+        int votes = voting.contains(name.toLowerCase(Locale.ROOT)) ? 1 : 0;
+        if (o.pg().isRunning() && o.pg().walPosition() > 0 && o.pg().walPosition() <= peer.walPosition()
+                && voting.contains(o.self().name().toLowerCase(Locale.ROOT))) {
+            votes++;
+        }
+        for (PeerStatus p : o.peers()) {
+            if (p.reachable() && p.running() && !p.name().equals(name) && !p.name().equals(o.self().name())
+                    && p.walPosition() > 0 && p.walPosition() <= peer.walPosition()
+                    && voting.contains(p.name().toLowerCase(Locale.ROOT))) {
+                votes++;
+            }
+        }
+        return votes >= k.quorum() + 1;
+    }
+
+    /**
+     * The sync key a switching-over leader hands to {@code candidate} once it has every byte up to the shutdown
+     * checkpoint: the same members and quorum, the candidate as leader, me a voter. The set of members is unchanged,
+     * so every other candidate needs the same quorum as before; the candidate itself holds every acknowledged commit.
+     * Null without synchronous replication or a sync key of mine.
+     */
+    static Action.SyncBeforePromote handedOver(Observation o, ClusterView c, String candidate) {
+        String me = o.self().name();
+        if (!o.self().dynamic().sync().mode().isOn() || c.sync().isEmpty() || !c.sync().get().leaderIs(me)) {
+            return null;
+        }
+        SyncKey k = c.sync().get();
+        Set<String> voters = new TreeSet<>(k.voters());
+        voters.add(me);
+        voters.removeIf(v -> v.equalsIgnoreCase(candidate));
+        return new Action.SyncBeforePromote(voters, k.quorum(), null, k.modRevision());
+    }
+
     private static boolean sameValue(String running, String wanted) {
         if (running.equals(wanted)) {
             return true;
@@ -274,11 +337,9 @@ final class SyncPolicy {
         try {
             SyncStandbyNames a = SyncStandbyNames.parse(running);
             SyncStandbyNames b = SyncStandbyNames.parse(wanted);
-            boolean anyA = a.any() && a.names().size() > 0;
-            boolean anyB = b.any() && b.names().size() > 0;
-            // a single name is FIRST 1 and ANY 1 alike
-            boolean sameKind = anyA == anyB || a.names().size() == 1 && b.names().size() == 1;
-            return sameKind && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
+            // ANY 1 (b) waits as b does, but PostgreSQL then reports b as "quorum", not "sync": on mode rewrites it
+            // (Patroni 4.1's "ANY -> FIRST"), quorum mode the other way round
+            return a.any() == b.any() && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
         } catch (IllegalArgumentException e) {
             return false;
         }

@@ -21,15 +21,26 @@ final class HaSim {
     private HaSim() {}
 
     static SimCluster cluster(String... names) {
-        return new SimCluster(HaSim::start, names);
+        return cluster(Map.of(), names);
     }
 
-    private static SimCluster.Agent start(SimCluster.Node n) {
-        Map<String, Object> bootstrapDcs = Map.of("ttl", TTL, "loop_wait", LOOP_WAIT, "retry_timeout", 4,
-                "maximum_lag_on_failover", 1_048_576, "postgresql", Map.of("use_pg_rewind", true, "use_slots", true));
+    /** A cluster whose bootstrap.dcs also has {@code bootstrapDcsExtra} (synchronous_mode, say). */
+    static SimCluster cluster(Map<String, Object> bootstrapDcsExtra, String... names) {
+        return new SimCluster(n -> start(n, bootstrapDcsExtra), names);
+    }
+
+    private static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
+        Map<String, Object> bootstrapDcs = new java.util.LinkedHashMap<>(Map.of("ttl", TTL, "loop_wait", LOOP_WAIT,
+                "retry_timeout", 4, "maximum_lag_on_failover", 1_048_576, "postgresql",
+                Map.of("use_pg_rewind", true, "use_slots", true)));
+        bootstrapDcs.putAll(bootstrapDcsExtra);
         DynamicConfig boot = DynamicConfigParser.parse(bootstrapDcs, "bootstrap.dcs", new ArrayList<>());
-        NodeIdentity id = new NodeIdentity("sim", n.name, n.tags, bootstrapDcs, boot, NodeIdentity.LocalOverrides.NONE, n.pg.connUrl(),
-                "http://" + n.name + ":8008/patroni", "test");
+        return new NodeIdentity("sim", n.name, n.tags, bootstrapDcs, boot, NodeIdentity.LocalOverrides.NONE,
+                n.pg.connUrl(), "http://" + n.name + ":8008/patroni", "test");
+    }
+
+    private static SimCluster.Agent start(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
+        NodeIdentity id = identity(n, bootstrapDcsExtra);
         AtomicReference<NodeSnapshot> published = new AtomicReference<>();
         HaNode node = new HaNode(id, n.session(), n.pg, n.peers(), n.clock(), published::set, new HaListener() {
             @Override
@@ -59,6 +70,11 @@ final class HaSim {
             @Override
             public void shutdown() {
                 node.shutdown();
+            }
+
+            @Override
+            public void reload() {
+                node.inbox().requestReload(identity(n, bootstrapDcsExtra), () -> { });
             }
 
             @Override

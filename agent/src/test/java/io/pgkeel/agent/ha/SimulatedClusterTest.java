@@ -352,14 +352,8 @@ class SimulatedClusterTest {
                 }
                 case 2 -> n.pg.crash();
                 case 3 -> n.stopAgent();
-                case 4 -> {
-                    c.dcs.partition(n.name);
-                    c.events.add(c.at() + " partition " + n.name);
-                }
-                case 5 -> {
-                    c.dcs.heal(n.name);
-                    c.events.add(c.at() + " heal " + n.name);
-                }
+                case 4 -> c.partition(n.name);
+                case 5 -> c.heal(n.name);
                 case 6 -> {
                     c.dcs.setDown(true);
                     c.events.add(c.at() + " dcs down");
