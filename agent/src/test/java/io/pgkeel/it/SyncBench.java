@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -71,8 +72,9 @@ class SyncBench {
                 taken in turn; ttl %d, loop_wait %d, retry_timeout %d
 
                 | synchronous_mode | tps: median | min | max | latency average: median (min – max) | latency p95: median \
-                (min – max) | transactions | synchronous standby at the start |
-                |---|---|---|---|---|---|---|---|
+                (min – max) | transactions | tps per round (samples with a sync walsender / samples) | synchronous \
+                standby at the start |
+                |---|---|---|---|---|---|---|---|---|
                 """, agentName(f), s.clients(), s.seconds(), s.rounds(), s.timing().ttl(), s.timing().loopWait(),
                 s.timing().retryTimeout()));
         StringBuilder crash = new StringBuilder(String.format(Locale.ROOT, """
@@ -121,9 +123,9 @@ class SyncBench {
                 }
             }
             for (String mode : modes) {
-                load.append(failed.containsKey(mode) && !rounds.containsKey(mode) ? failureRow(mode, failed.get(mode), 7)
+                load.append(failed.containsKey(mode) && !rounds.containsKey(mode) ? failureRow(mode, failed.get(mode), 8)
                         : loadRow(mode, rounds.get(mode), standby.get(mode))
-                        + (failed.containsKey(mode) ? failureRow("", "then " + failed.get(mode), 7) : ""));
+                        + (failed.containsKey(mode) ? failureRow("", "then " + failed.get(mode), 8) : ""));
             }
             for (String mode : modes) {
                 if (!s.failoverModes().contains(mode)) {
@@ -158,19 +160,25 @@ class SyncBench {
     }
 
     /** One pgbench run's figures: tps, latency average and 95th percentile (ms), transactions. */
-    private record Round(double tps, double averageMs, double p95Ms, long transactions) {
+    /**
+     * One pgbench run's figures: tps, latency average and 95th percentile (ms), transactions; and how many of the
+     * primary's pg_stat_replication samples taken while it ran (every 0.5 s) showed a synchronous walsender.
+     */
+    private record Round(double tps, double averageMs, double p95Ms, long transactions, int syncSamples, int samples) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%.0f tps, average %.3f ms, p95 %.2f ms, %d transactions", tps, averageMs,
-                    p95Ms, transactions);
+            return String.format(Locale.ROOT, "%.0f tps, average %.3f ms, p95 %.2f ms, %d transactions, a sync walsender"
+                    + " in %d of %d samples", tps, averageMs, p95Ms, transactions, syncSamples, samples);
         }
     }
 
     private static String loadRow(String mode, List<Round> rs, String standby) {
         List<Double> tps = rs.stream().map(Round::tps).toList();
-        return String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %s | %s | %d | %s |%n", mode, median(tps),
+        String each = rs.stream().map(r -> String.format(Locale.ROOT, "%.0f (%d/%d)", r.tps(), r.syncSamples(),
+                r.samples())).collect(Collectors.joining(", "));
+        return String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %s | %s | %d | %s | %s |%n", mode, median(tps),
                 Collections.min(tps), Collections.max(tps), spread(rs.stream().map(Round::averageMs).toList()),
-                spread(rs.stream().map(Round::p95Ms).toList()), rs.stream().mapToLong(Round::transactions).sum(),
+                spread(rs.stream().map(Round::p95Ms).toList()), rs.stream().mapToLong(Round::transactions).sum(), each,
                 standby.replace("|", "/"));
     }
 
@@ -200,9 +208,43 @@ class SyncBench {
     /** One pgbench simple-update run through the primary; the latency p95 from its per-transaction log. */
     private static Round pgbench(TestCluster c, String mode, int round, Settings s) throws IOException {
         Path dir = Files.createDirectories(c.dir.resolve("pgbench-" + mode + "-" + round));
-        String out = run(concat(List.of(pgbenchBinary(), "-n", "-b", "simple-update", "-c", Integer.toString(s.clients()),
-                "-j", "2", "-T", Integer.toString(s.seconds()), "-l", "--log-prefix=" + dir.resolve("tx")),
-                pgbenchConnection(c), List.of("postgres")), dir, s.seconds() + 60);
+        int port = c.leader().pgPort;
+        int[] sampled = new int[2]; // samples with a synchronous walsender, samples
+        // whether commits waited for a standby all along: a round without one would pass for a fast sync round
+        Thread sampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    String n = Sql.queryString(port, "SELECT count(*) FROM pg_stat_replication"
+                            + " WHERE sync_state IN ('sync', 'quorum')");
+                    synchronized (sampled) {
+                        sampled[0] += "0".equals(n) ? 0 : 1;
+                        sampled[1]++;
+                    }
+                    Thread.sleep(500);
+                } catch (RuntimeException e) {
+                    synchronized (sampled) {
+                        sampled[1]++;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "sync-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+        String out;
+        try {
+            out = run(concat(List.of(pgbenchBinary(), "-n", "-b", "simple-update", "-c", Integer.toString(s.clients()),
+                    "-j", "2", "-T", Integer.toString(s.seconds()), "-l", "--log-prefix=" + dir.resolve("tx")),
+                    pgbenchConnection(c), List.of("postgres")), dir, s.seconds() + 60);
+        } finally {
+            sampler.interrupt();
+        }
+        try {
+            sampler.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         List<Long> micros = new ArrayList<>();
         try (Stream<Path> logs = Files.list(dir)) {
             for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("tx")).toList()) {
@@ -219,7 +261,8 @@ class SyncBench {
         }
         micros.sort(null);
         return new Round(Double.parseDouble(find(TPS, out)), Double.parseDouble(find(LATENCY, out)),
-                micros.get((int) Math.ceil(micros.size() * 0.95) - 1) / 1000.0, Long.parseLong(find(PROCESSED, out)));
+                micros.get((int) Math.ceil(micros.size() * 0.95) - 1) / 1000.0, Long.parseLong(find(PROCESSED, out)),
+                sampled[0], sampled[1]);
     }
 
     /**
