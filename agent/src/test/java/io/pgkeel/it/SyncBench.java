@@ -81,8 +81,9 @@ class SyncBench {
 
                 %s: kill -9 of the primary's agent and PostgreSQL -> first write committed on another node, %d runs
 
-                | synchronous_mode | median | min | max | new primary was the one the sync key named | rows acknowledged, then missing |
-                |---|---|---|---|---|---|
+                | synchronous_mode | median | min | max | another node out of recovery: median (min – max) | new primary was \
+                the one the sync key named | rows acknowledged, then missing |
+                |---|---|---|---|---|---|---|
                 """, agentName(f), s.runs()));
         Map<String, TestCluster> clusters = new LinkedHashMap<>();
         Map<String, String> standby = new HashMap<>();
@@ -133,7 +134,7 @@ class SyncBench {
                 }
                 TestCluster c = clusters.get(mode);
                 if (c == null) {
-                    crash.append(failureRow(mode, failed.get(mode), 5));
+                    crash.append(failureRow(mode, failed.get(mode), 6));
                     continue;
                 }
                 clusters.values().stream().filter(o -> o != c).forEach(TestCluster::close); // one cluster at a time
@@ -272,6 +273,7 @@ class SyncBench {
     private static String crashes(TestCluster c, String mode, Settings s, boolean sync) {
         Duration healthy = Duration.ofSeconds(s.timing().ttl() * 4L + 60);
         List<Double> seconds = new ArrayList<>();
+        List<Double> promoted = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         int fromKey = 0;
         Sql.execute(c.leader().pgPort, "CREATE TABLE IF NOT EXISTS sync_probe (id bigserial PRIMARY KEY)");
@@ -294,6 +296,24 @@ class SyncBench {
                 old.kill9();
                 old.killPostgresTree();
                 AgentProcess next;
+                // when another node left recovery, apart from when it first committed: a commit that waits for a
+                // synchronous standby after the promotion shows as the difference
+                long[] promotedAt = {0};
+                Thread watcher = new Thread(() -> {
+                    while (promotedAt[0] == 0 && !Thread.currentThread().isInterrupted()) {
+                        if (c.nodes.stream().anyMatch(n -> n != old && Sql.isPrimary(n.pgPort))) {
+                            promotedAt[0] = System.nanoTime();
+                            return;
+                        }
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                }, "promotion-watcher");
+                watcher.setDaemon(true);
+                watcher.start();
                 try {
                     next = c.awaitFirstWriterOtherThan(old, "INSERT INTO sync_probe DEFAULT VALUES",
                             Duration.ofSeconds(s.timing().ttl() * 3L + 30));
@@ -301,6 +321,15 @@ class SyncBench {
                     c.startAgent(old);
                 }
                 seconds.add((System.nanoTime() - t0) / 1e9);
+                try {
+                    watcher.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                watcher.interrupt();
+                if (promotedAt[0] != 0) {
+                    promoted.add((promotedAt[0] - t0) / 1e9);
+                }
                 if (Arrays.asList(named.split(",")).contains(next.name)) {
                     fromKey++;
                 } else if (sync) {
@@ -316,9 +345,11 @@ class SyncBench {
         }
         String missing = missing(c, w.acknowledged(), healthy);
         String times = seconds.isEmpty() ? "– | – | –" : FailoverBench.stats(seconds);
-        return String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", mode, times,
+        String out = promoted.isEmpty() ? "–" : String.format(Locale.ROOT, "%.2f s (%.2f – %.2f)", median(promoted),
+                Collections.min(promoted), Collections.max(promoted));
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", mode, times, out,
                 sync ? fromKey + " of " + seconds.size() : "– (off)", missing)
-                + (notes.isEmpty() ? "" : "|  | " + String.join("; ", notes).replace("|", "/") + " | | | | |\n");
+                + (notes.isEmpty() ? "" : "|  | " + String.join("; ", notes).replace("|", "/") + " | | | | | |\n");
     }
 
     /** "N of M" acknowledged ids absent from the primary once the cluster is whole again. */
