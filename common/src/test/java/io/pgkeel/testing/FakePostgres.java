@@ -620,9 +620,10 @@ public final class FakePostgres implements LocalPostgres {
     public synchronized void stop(StopMode mode) {
         boolean wasRunningPrimary = state == PgRunState.RUNNING && !standby;
         if (mode == StopMode.FAST && wasRunningPrimary) {
-            // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included
+            // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included; a frozen
+            // walsender sends nothing (the real shutdown would hang on it until the agent's stop escalates)
             for (FakePostgres other : network.byName.values()) {
-                if (other != this) {
+                if (other != this && !network.isShippingFrozen(other.name)) {
                     synchronized (other) {
                         if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
                                 && other.canStreamFrom(this)) {
