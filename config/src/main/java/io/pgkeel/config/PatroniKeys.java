@@ -181,10 +181,8 @@ public final class PatroniKeys {
         dynamic("primary_start_timeout", Status.ACTED_ON, "");
         dynamic("master_start_timeout", Status.ACTED_ON, "");
         // Patroni bounds a primary's stop by it (SIGKILL) only with synchronous_mode
-        dynamic("primary_stop_timeout", Status.IGNORED_WARN, "not implemented yet: a synchronous primary whose"
-                + " stop takes longer is not killed (SIGKILL) after it");
-        dynamic("master_stop_timeout", Status.IGNORED_WARN, "not implemented yet: a synchronous primary whose"
-                + " stop takes longer is not killed (SIGKILL) after it");
+        dynamic("primary_stop_timeout", Status.ACTED_ON, "");
+        dynamic("master_stop_timeout", Status.ACTED_ON, "");
         dynamic("check_timeline", Status.IGNORED_WARN, "not implemented yet");
         dynamic("synchronous_node_count", Status.ACTED_ON, "");
         dynamic("synchronous_mode", Status.ACTED_ON, "");

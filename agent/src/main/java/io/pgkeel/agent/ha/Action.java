@@ -277,10 +277,18 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
 
     /**
      * Switchover, last step: {@code candidate} has every byte up to my shutdown checkpoint, so its promotion loses
-     * nothing. Write the checkpoint as the leader's last position in {@code status}, release the leader key and
-     * start as the candidate's standby (no pg_rewind needed: my WAL is a prefix of its).
+     * nothing. Write the checkpoint as the leader's last position in {@code status}; with synchronous replication,
+     * hand the {@code sync} key to the candidate ({@code syncKey}: its {@code voters} and {@code quorum} written with
+     * the candidate as leader, CAS on {@code syncKeyRevision}; null: none), so that it may be promoted without
+     * gathering a quorum: it holds every acknowledged commit. Then release the leader key and start as the candidate's
+     * standby (no pg_rewind needed: my WAL is a prefix of its).
      */
-    record HandOver(String candidate, long checkpointLsn, String reason) implements Action {
+    record HandOver(String candidate, long checkpointLsn, SyncBeforePromote syncKey, String reason) implements Action {
+        /** Without synchronous replication. */
+        public HandOver(String candidate, long checkpointLsn, String reason) {
+            this(candidate, checkpointLsn, null, reason);
+        }
+
         public Traits traits() {
             return Traits.SOON_REPROBE;
         }

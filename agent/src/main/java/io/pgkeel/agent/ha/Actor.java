@@ -256,6 +256,11 @@ final class Actor {
         Member candidate = member(o, a.candidate());
         NodeMemory.Status written = o.memory().statusWritten();
         dcs.writeStatus(a.checkpointLsn(), written == null ? Set.of() : written.retainSlots());
+        Action.SyncBeforePromote sync = a.syncKey();
+        if (sync != null && !dcs.writeSync(a.candidate(), sync.voters(), sync.quorum(), sync.syncKeyRevision())) {
+            // safe either way: without it the candidate needs a quorum of votes, like any other
+            log.info("switchover: the sync key changed meanwhile; not handing it to '{}'", a.candidate());
+        }
         if (!dcs.releaseLeader()) {
             log.warn("switchover: the leader key no longer named me when releasing it");
         }

@@ -411,11 +411,12 @@ public final class HaPolicy {
     /**
      * Whether {@link #whyNotHealthiest} will weigh the other members' answers this cycle, so the observer asks them:
      * a running replica racing for a free key, unless it is nofailover or the candidate a failover key names (that
-     * one races without asking anyone: every millisecond is write downtime).
+     * one races without asking anyone: every millisecond is write downtime), except when synchronous replication's
+     * quorum needs its votes.
      */
     static boolean weighsPeersBeforeRacing(ClusterView c, PgStatus pg, NodeSettings self) {
         return c.isUnlocked() && pg.isRunningReplica() && !self.nofailover()
-                && !Switchovers.namesAsCandidate(c, self.name());
+                && (!Switchovers.namesAsCandidate(c, self.name()) || SyncPolicy.needsVotes(c, self));
     }
 
     /** Patroni's healthiest-node rules, on peer answers gathered before deciding. Empty means healthiest. */

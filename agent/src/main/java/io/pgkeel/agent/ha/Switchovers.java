@@ -156,7 +156,8 @@ final class Switchovers {
         for (String candidate : h.candidates()) {
             Long received = o.receivedLsn().get(candidate);
             if (received != null && received >= checkpoint && c.member(candidate).isPresent()) {
-                return Optional.of(new Action.HandOver(candidate, checkpoint, "switchover: '" + candidate
+                return Optional.of(new Action.HandOver(candidate, checkpoint, SyncPolicy.handedOver(o, c, candidate),
+                        "switchover: '" + candidate
                         + "' has received the shutdown checkpoint " + Lsn.format(checkpoint)
                         + "; releasing the leader key"));
             }

@@ -228,15 +228,11 @@ final class SyncPolicy {
             return Optional.empty();
         }
         String me = o.self().name();
-        Optional<FailoverKey> f = c.failover();
-        if (f.isPresent() && me.equals(f.get().member())) {
-            if (f.get().leader() == null || f.get().leader().isEmpty()) {
-                return Optional.empty(); // a manual failover to me
-            }
-            if (s.mode() == SyncMode.QUORUM) {
-                return Optional.empty(); // a switchover: the leader handed over only once I had all its WAL
-            }
+        if (manualFailoverTo(c, me)) {
+            return Optional.empty();
         }
+        // (a switchover's candidate gets no exemption: its leader may have died before handing over, with the
+        // candidate behind; a leader that hands over writes the sync key naming the candidate its leader first)
         SyncKey k = key.get();
         if (s.mode() == SyncMode.ON && !k.matches(me, true)) {
             return Optional.of("sync mode is on and I am not in the sync key");
@@ -265,6 +261,39 @@ final class SyncPolicy {
         }
         return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
                 + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
+    }
+
+    /** A failover key naming {@code me} and no leader: an operator's manual failover. */
+    private static boolean manualFailoverTo(ClusterView c, String me) {
+        Optional<FailoverKey> f = c.failover();
+        return f.isPresent() && me.equals(f.get().member()) && (f.get().leader() == null || f.get().leader().isEmpty());
+    }
+
+    /**
+     * Whether {@link #whyNotPromotable} needs the other members' answers to count votes: a sync key with a quorum
+     * that does not name me its leader (the observer then asks them, even for a switchover's candidate).
+     */
+    static boolean needsVotes(ClusterView c, NodeSettings self) {
+        return self.dynamic().sync().mode().isOn() && !manualFailoverTo(c, self.name())
+                && c.sync().filter(k -> k.quorum() > 0 && !k.leaderIs(self.name())).isPresent();
+    }
+
+    /**
+     * The sync key a switching-over leader hands to {@code candidate} once it has every byte up to the shutdown
+     * checkpoint: the same members and quorum, the candidate as leader, me a voter. The set of members is unchanged,
+     * so every other candidate needs the same quorum as before; the candidate itself holds every acknowledged commit.
+     * Null without synchronous replication or a sync key of mine.
+     */
+    static Action.SyncBeforePromote handedOver(Observation o, ClusterView c, String candidate) {
+        String me = o.self().name();
+        if (!o.self().dynamic().sync().mode().isOn() || c.sync().isEmpty() || !c.sync().get().leaderIs(me)) {
+            return null;
+        }
+        SyncKey k = c.sync().get();
+        Set<String> voters = new TreeSet<>(k.voters());
+        voters.add(me);
+        voters.removeIf(v -> v.equalsIgnoreCase(candidate));
+        return new Action.SyncBeforePromote(voters, k.quorum(), null, k.modRevision());
     }
 
     private static boolean sameValue(String running, String wanted) {

@@ -42,6 +42,11 @@ final class ConfigFiles {
      * Reads back the synchronous_standby_names this member's agent last wrote as its own into the data directory's
      * postgresql.conf, if any: it stays managed (see {@link #manageSynchronousStandbyNames}).
      */
+    /** The config key's settings in force now. */
+    DynamicConfig dynamicConfig() {
+        return dynamic.get();
+    }
+
     ConfigFiles(DataDirectory dir, Supplier<PgkeelConfig> config, Supplier<DynamicConfig> dynamic) {
         this.dir = dir;
         this.config = config;

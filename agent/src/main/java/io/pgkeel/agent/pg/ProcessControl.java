@@ -2,6 +2,7 @@ package io.pgkeel.agent.pg;
 
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.Lsn;
+import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.pg.LocalPostgres.RewindOutcome;
 import io.pgkeel.common.pg.LocalPostgres.StopMode;
@@ -245,8 +246,10 @@ final class ProcessControl {
     }
 
     /**
-     * pg_ctl stop -m fast or immediate, waiting up to 120 s; a fast stop of a primary checkpoints first. Nothing
-     * happens when no postmaster runs.
+     * pg_ctl stop -m fast or immediate, waiting up to 120 s; a fast stop of a primary checkpoints first. With
+     * synchronous replication on and Patroni's {@code primary_stop_timeout} set, a fast stop that takes longer (a
+     * WAL sender waiting for a standby that does not answer, say) is cut short by an immediate one, as Patroni kills
+     * the postmaster then. Nothing happens when no postmaster runs.
      *
      * @throws PostgresException when pg_ctl fails and the postmaster still runs
      */
@@ -258,14 +261,26 @@ final class ProcessControl {
         if (mode == StopMode.FAST) {
             checkpointIfPrimary();
         }
+        DynamicConfig dyn = files.dynamicConfig();
+        int bound = mode == StopMode.FAST && dyn.sync().mode().isOn() && dyn.primaryStopTimeout() > 0
+                ? dyn.primaryStopTimeout() : 0;
         String m = mode == StopMode.FAST ? "fast" : "immediate";
         local.close();
-        ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("pg_ctl"), "stop", "-D", dir.path().toString(),
-                "-m", m, "-w", "-t", "120"), Map.of(), TOOL_TIMEOUT, line -> log.debug("pg_ctl: {}", line));
+        ProcessRunner.Result r = pgCtlStop(m, bound > 0 ? bound : 120);
+        if (r.exitCode() != 0 && dir.postmasterAlive() && bound > 0) {
+            log.warn("postgres did not stop within primary_stop_timeout ({} s): stopping it immediately", bound);
+            m = "immediate";
+            r = pgCtlStop(m, 120);
+        }
         if (r.exitCode() != 0 && dir.postmasterAlive()) {
             throw new PostgresException("pg_ctl stop -m " + m + " failed (exit " + r.exitCode() + "): " + r.tail());
         }
         log.info("postgres stopped ({})", m);
+    }
+
+    private ProcessRunner.Result pgCtlStop(String mode, int timeoutSeconds) {
+        return ProcessRunner.run(List.of(dir.tool("pg_ctl"), "stop", "-D", dir.path().toString(), "-m", mode, "-w",
+                "-t", Integer.toString(timeoutSeconds)), Map.of(), TOOL_TIMEOUT, line -> log.debug("pg_ctl: {}", line));
     }
 
     /**

@@ -204,6 +204,20 @@ class SyncPolicyTest {
                                         .failover("a", "c", null)),
                         Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'c' is not"
                                 + " a synchronous standby (synchronous_mode is on)"),
+                row("quorum, switchover whose leader died before handing over: the candidate still needs a quorum",
+                        me("b").replica(1000).sync(QUORUM, false, 1)
+                                .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
+                                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c").failover("a", "b", null)),
+                        Action.Wait.class, "not promoting: only 1 of the sync key's members (leader and voters 'a',"
+                                + " 'b', 'c') are known not to be ahead of me, quorum 1 needs 2"),
+                row("quorum, switchover whose leader died: a voter not ahead of the candidate makes the quorum",
+                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 1000)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, switchover handed over (the sync key names the candidate its leader) -> promote at once",
+                        me("b").replica(1000).sync(QUORUM, false, 1)
+                                .cluster(c -> c.members("b", "c").syncKey("b", 1, "a", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("sync on, manual failover (no leader) naming an async member -> the operator's choice is carried out",
                         me("c").replica(1000).sync(ON, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover(null, "c", null)),
@@ -241,6 +255,32 @@ class SyncPolicyTest {
             assertThat(SyncRules.safe(SyncRules.lower(p.voters()), p.quorum(),
                     SyncRules.Commit.of(p.synchronousStandbyNames()))).isTrue();
         }
+    }
+
+    @Test
+    void aSwitchoverHandsTheSyncKeyToTheCandidateThatHasTheCheckpoint() {
+        Observation o = me("a").handingOver(0.1, 5000, "b").received("b", 5000).sync(QUORUM, false, 1)
+                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").syncKey("a", 1, "b", "c")).observation();
+        Action decided = HaPolicy.decide(o);
+        assertThat(decided).isInstanceOf(Action.HandOver.class);
+        assertThat(((Action.HandOver) decided).syncKey())
+                .isEqualTo(new Action.SyncBeforePromote(Set.of("a", "c"), 1, null, 33));
+        Observation async = me("a").handingOver(0.1, 5000, "b").received("b", 5000)
+                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c")).observation();
+        assertThat(((Action.HandOver) HaPolicy.decide(async)).syncKey()).isNull();
+    }
+
+    @Test
+    void aQuorumSwitchoverCandidateAsksThePeersUnlessTheKeyWasHandedToIt() {
+        Observation notHanded = me("b").replica(1000).sync(QUORUM, false, 1)
+                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c").failover("a", "b", null)).observation();
+        assertThat(HaPolicy.weighsPeersBeforeRacing(notHanded.dcs().cluster(), notHanded.pg(), notHanded.self())).isTrue();
+        Observation handed = me("b").replica(1000).sync(QUORUM, false, 1)
+                .cluster(c -> c.members("b", "c").syncKey("b", 1, "a", "c").failover("a", "b", null)).observation();
+        assertThat(HaPolicy.weighsPeersBeforeRacing(handed.dcs().cluster(), handed.pg(), handed.self())).isFalse();
+        Observation on = me("b").replica(1000).sync(ON, false, 1)
+                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover("a", "b", null)).observation();
+        assertThat(HaPolicy.weighsPeersBeforeRacing(on.dcs().cluster(), on.pg(), on.self())).isFalse();
     }
 
     @Test

@@ -63,6 +63,17 @@ public record DynamicConfig(
         return DynamicConfigParser.pgHba(raw, "config", new java.util.ArrayList<>());
     }
 
+    /**
+     * Patroni's {@code primary_stop_timeout} ({@code master_stop_timeout} before 2.1), seconds: with synchronous
+     * replication on, a primary's fast stop that takes longer is cut short (patroni/postgresql/__init__.py kills the
+     * postmaster); 0 or absent: no such bound. A value that is not seconds counts as 0 (DynamicConfigParser names it).
+     */
+    public int primaryStopTimeout() {
+        String key = raw.containsKey("primary_stop_timeout") || !raw.containsKey("master_stop_timeout")
+                ? "primary_stop_timeout" : "master_stop_timeout";
+        return DynamicConfigParser.secondsValue(raw, key, 0, "config", new java.util.ArrayList<>());
+    }
+
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
                 memberSlotsTtl, permanentSlots, pause, primaryStartTimeout,

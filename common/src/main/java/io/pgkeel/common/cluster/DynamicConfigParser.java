@@ -14,6 +14,8 @@ public final class DynamicConfigParser {
 
     public static DynamicConfig parse(Map<String, Object> raw, String where, List<String> problems) {
         pgHba(raw, where, problems);
+        secondsValue(raw, raw.containsKey("primary_stop_timeout") || !raw.containsKey("master_stop_timeout")
+                ? "primary_stop_timeout" : "master_stop_timeout", 0, where, problems); // named here, read on demand
         Map<String, Object> pg = raw.get("postgresql") instanceof Map<?, ?> m ? asStringMap(m) : Map.of();
         Map<String, String> params = new LinkedHashMap<>();
         if (pg.get("parameters") instanceof Map<?, ?> p) {

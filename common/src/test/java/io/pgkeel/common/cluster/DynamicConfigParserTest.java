@@ -230,4 +230,25 @@ class DynamicConfigParserTest {
         DynamicConfigParser.parse(Map.of("synchronous_mode", "sometimes"), "bootstrap.dcs", problems);
         assertThat(problems).singleElement().asString().startsWith("bootstrap.dcs.synchronous_mode: ");
     }
+
+    static Stream<Arguments> primaryStopTimeoutRows() {
+        return Stream.of(
+                Arguments.of(Map.of(), 0, false),
+                Arguments.of(Map.of("primary_stop_timeout", 30), 30, false),
+                Arguments.of(Map.of("primary_stop_timeout", "2min"), 120, false),
+                Arguments.of(Map.of("master_stop_timeout", 15), 15, false),
+                Arguments.of(Map.of("primary_stop_timeout", 5, "master_stop_timeout", 15), 5, false),
+                Arguments.of(Map.of("primary_stop_timeout", "soon"), 0, true),
+                Arguments.of(Map.of("primary_stop_timeout", -3), 0, true));
+    }
+
+    /** Patroni's primary_stop_timeout (master_stop_timeout before 2.1): seconds, the newer name first. */
+    @ParameterizedTest
+    @MethodSource("primaryStopTimeoutRows")
+    void primaryStopTimeout(Map<String, Object> raw, int seconds, boolean named) {
+        List<String> problems = new ArrayList<>();
+        DynamicConfig c = DynamicConfigParser.parse(raw, "config", problems);
+        assertThat(c.primaryStopTimeout()).isEqualTo(seconds);
+        assertThat(problems.stream().anyMatch(p -> p.contains("_stop_timeout"))).isEqualTo(named);
+    }
 }
