@@ -20,7 +20,8 @@ class PolicyPurityTest {
     /** The files of the decision core: decide, its sub-decisions, and the values they read and return. */
     static final List<String> POLICY_FILES = List.of("HaPolicy.java", "PausedPolicy.java", "Switchovers.java",
             "OperatorRequests.java", "ObservationPlan.java", "NodeMemory.java", "Role.java", "Action.java",
-            "Observation.java", "Outcome.java", "NodeSettings.java", "LeaseStatus.java", "OperatorRequest.java");
+            "Observation.java", "Outcome.java", "NodeSettings.java", "LeaseStatus.java", "OperatorRequest.java",
+            "SyncPolicy.java", "SyncRules.java");
     private static final Pattern FORBIDDEN = Pattern.compile("org\\.slf4j|ch\\.qos\\.logback|java\\.util\\.logging"
             + "|System\\.Logger|\\bLogger\\b|io\\.pgkeel\\.common\\.Clock|\\bClock\\b|io\\.pgkeel\\.common\\.dcs\\.Dcs\\b"
             + "|\\bDcs\\b|\\bLocalPostgres\\b|java\\.sql|javax\\.sql|\\bConnection\\b|\\bDriverManager\\b"

@@ -216,15 +216,18 @@ final class Switchovers {
             if (namesAsCandidate(o.dcs().cluster(), me)) {
                 return Optional.of(Optional.empty());
             }
+            // a candidate synchronous replication forbids to promote would keep everyone waiting for ever
             boolean candidateHealthy = o.peers().stream()
-                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p));
+                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p)
+                            && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             if (candidateHealthy) {
                 return Optional.of(Optional.of("the failover key names '" + f.member() + "' as the candidate"));
             }
         }
         if (me.equals(f.leader())) {
             boolean someoneElse = o.peers().stream().anyMatch(p -> !p.name().equals(me)
-                    && !p.name().equals(f.member()) && isHealthyReplica(p));
+                    && !p.name().equals(f.member()) && isHealthyReplica(p)
+                    && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             return Optional.of(someoneElse
                     ? Optional.of("I handed the leader key over and another member can take it")
                     : Optional.empty());

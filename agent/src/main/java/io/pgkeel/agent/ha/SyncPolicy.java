@@ -274,8 +274,42 @@ final class SyncPolicy {
      * that does not name me its leader (the observer then asks them, even for a switchover's candidate).
      */
     static boolean needsVotes(ClusterView c, NodeSettings self) {
-        return self.dynamic().sync().mode().isOn() && !manualFailoverTo(c, self.name())
-                && c.sync().filter(k -> k.quorum() > 0 && !k.leaderIs(self.name())).isPresent();
+        String me = self.name();
+        return self.dynamic().sync().mode().isOn() && !manualFailoverTo(c, me)
+                && c.sync().filter(k -> !k.leaderIs(me) && (k.quorum() > 0 || !k.matches(me, false))).isPresent();
+    }
+
+    /**
+     * Whether {@code peer} passes {@link #whyNotPromotable} as far as this node can tell from its own answers: a
+     * member that waits for a candidate must not wait for one that synchronous replication forbids to promote.
+     * Counts the votes the candidate would count, mine included.
+     */
+    static boolean mayBePromoted(Observation o, ClusterView c, PeerStatus peer) {
+        SyncSettings s = o.self().dynamic().sync();
+        Optional<SyncKey> key = c.sync();
+        String name = peer.name();
+        if (!s.mode().isOn() || key.isEmpty() || manualFailoverTo(c, name) || key.get().leaderIs(name)) {
+            return true;
+        }
+        SyncKey k = key.get();
+        if (s.mode() == SyncMode.ON && !k.matches(name, true)) {
+            return false;
+        }
+        Set<String> voting = SyncRules.lower(k.voters());
+        voting.add(k.leader().toLowerCase(Locale.ROOT));
+        int votes = voting.contains(name.toLowerCase(Locale.ROOT)) ? 1 : 0;
+        if (o.pg().isRunning() && o.pg().walPosition() > 0 && o.pg().walPosition() <= peer.walPosition()
+                && voting.contains(o.self().name().toLowerCase(Locale.ROOT))) {
+            votes++;
+        }
+        for (PeerStatus p : o.peers()) {
+            if (p.reachable() && p.running() && !p.name().equals(name) && !p.name().equals(o.self().name())
+                    && p.walPosition() > 0 && p.walPosition() <= peer.walPosition()
+                    && voting.contains(p.name().toLowerCase(Locale.ROOT))) {
+                votes++;
+            }
+        }
+        return votes >= k.quorum() + 1;
     }
 
     /**
@@ -303,11 +337,9 @@ final class SyncPolicy {
         try {
             SyncStandbyNames a = SyncStandbyNames.parse(running);
             SyncStandbyNames b = SyncStandbyNames.parse(wanted);
-            boolean anyA = a.any() && a.names().size() > 0;
-            boolean anyB = b.any() && b.names().size() > 0;
-            // a single name is FIRST 1 and ANY 1 alike
-            boolean sameKind = anyA == anyB || a.names().size() == 1 && b.names().size() == 1;
-            return sameKind && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
+            // ANY 1 (b) waits as b does, but PostgreSQL then reports b as "quorum", not "sync": on mode rewrites it
+            // (Patroni 4.1's "ANY -> FIRST"), quorum mode the other way round
+            return a.any() == b.any() && a.num() == b.num() && new HashSet<>(lowerAll(a.names())).equals(new HashSet<>(lowerAll(b.names())));
         } catch (IllegalArgumentException e) {
             return false;
         }

@@ -131,6 +131,11 @@ class SyncPolicyTest {
                         me("a").primary(1000).sync(OFF, false, 1).ssnConfigured("b").walSender("b", "sync", 1000)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.LeadAsPrimary.class, "no action. I am (a), the leader with the lock"),
+                row("on mode after quorum mode: one standby under ANY 1 -> written as FIRST (PostgreSQL then says sync)",
+                        me("a").primary(1000).sync(ON, false, 1).ssn("ANY 1 (b)").walSender("b", "quorum", 1000)
+                                .syncSeen("ANY 1 (b)", 60, 10, "ANY 1 (b)")
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").syncKey("a", 0, "b")),
+                        Action.SetSyncStandbys.class, "assigning synchronous_standby_names to 'b' (was 'ANY 1 (b)')"),
                 // ---- the leader, quorum mode
                 row("quorum: two healthy standbys, none listed -> ANY 1 of both first",
                         me("a").primary(1000).sync(QUORUM, false, 1).ssn("").walSender("b", "async", 1000)
@@ -217,6 +222,19 @@ class SyncPolicyTest {
                 row("quorum, switchover handed over (the sync key names the candidate its leader) -> promote at once",
                         me("b").replica(1000).sync(QUORUM, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("b", 1, "a", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("sync on, a switchover's candidate the sync key does not name, leader gone -> not waited for",
+                        me("b").replica(1000).sync(ON, false, 1).peer("c", false, 1000)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover("a", "c", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("sync on, a switchover's candidate the sync key names, leader gone -> waited for",
+                        me("c").replica(1000).sync(ON, false, 1).peer("b", false, 1000)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b", "c").failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the"
+                                + " failover key names 'b' as the candidate"),
+                row("quorum, a switchover's candidate short of a quorum, leader gone -> not waited for",
+                        me("b").replica(2000).sync(QUORUM, false, 1).peer("c", false, 1000).peer("d", false, 1500)
+                                .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "d").failover("a", "c", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("sync on, manual failover (no leader) naming an async member -> the operator's choice is carried out",
                         me("c").replica(1000).sync(ON, false, 1)
