@@ -658,6 +658,29 @@ public final class FakePostgres implements LocalPostgres {
         }
     }
 
+    /**
+     * Like the real one, a standby's position only; stricter than comparing timeline numbers: only when its history
+     * is this node's (same switches and branches).
+     */
+    @Override
+    public java.util.OptionalLong receivedLsnOnTimeline(Member peer, int timeline) {
+        FakePostgres p = network.byConnUrl(peer.connUrl());
+        if (p == null || p == this) {
+            return java.util.OptionalLong.empty();
+        }
+        List<Long> mySwitches;
+        List<Long> myBranches;
+        synchronized (this) {
+            mySwitches = new ArrayList<>(switches);
+            myBranches = new ArrayList<>(branches);
+        }
+        synchronized (p) {
+            boolean sameHistory = p.switches.equals(mySwitches) && p.branches.equals(myBranches);
+            return p.state == PgRunState.RUNNING && p.standby && sameHistory && p.wal > 0
+                    ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
+        }
+    }
+
     @Override
     public synchronized void startAfterRewind(Member source) {
         start(false, source);
