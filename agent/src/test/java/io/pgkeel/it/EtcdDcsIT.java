@@ -236,7 +236,10 @@ class EtcdDcsIT {
             });
 
             etcd.put(key, "{}");
-            assertThat(b.read().sync()).as("{} is Patroni's empty key: no key").isEmpty();
+            SyncKey empty = b.read().sync().orElseThrow();
+            assertThat(empty.leader()).as("{} (Patroni's empty key) names nobody, and keeps its revision").isEmpty();
+            assertThat(a.writeSync("pg1", List.of("pg3"), 0, empty.modRevision()))
+                    .as("the leader replaces an empty key by CAS on its revision").isTrue();
             etcd.put(key, "{\"leader\":\"pg1\",\"quorum\":\"many\",\"sync_standby\":\"pg2\"}");
             SyncKey garbage = b.read().sync().orElseThrow();
             assertThat(garbage.leader()).as("garbage names nobody").isEmpty();

@@ -620,9 +620,10 @@ public final class FakePostgres implements LocalPostgres {
     public synchronized void stop(StopMode mode) {
         boolean wasRunningPrimary = state == PgRunState.RUNNING && !standby;
         if (mode == StopMode.FAST && wasRunningPrimary) {
-            // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included
+            // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included; a frozen
+            // walsender sends nothing (the real shutdown would hang on it until the agent's stop escalates)
             for (FakePostgres other : network.byName.values()) {
-                if (other != this) {
+                if (other != this && !network.isShippingFrozen(other.name)) {
                     synchronized (other) {
                         if (other.state == PgRunState.RUNNING && other.standby && name.equals(other.following)
                                 && other.canStreamFrom(this)) {
@@ -654,6 +655,29 @@ public final class FakePostgres implements LocalPostgres {
         }
         synchronized (p) {
             return p.state == PgRunState.RUNNING ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
+        }
+    }
+
+    /**
+     * Like the real one, a standby's position only; stricter than comparing timeline numbers: only when its history
+     * is this node's (same switches and branches).
+     */
+    @Override
+    public java.util.OptionalLong receivedLsnOnTimeline(Member peer, int timeline) {
+        FakePostgres p = network.byConnUrl(peer.connUrl());
+        if (p == null || p == this) {
+            return java.util.OptionalLong.empty();
+        }
+        List<Long> mySwitches;
+        List<Long> myBranches;
+        synchronized (this) {
+            mySwitches = new ArrayList<>(switches);
+            myBranches = new ArrayList<>(branches);
+        }
+        synchronized (p) {
+            boolean sameHistory = p.switches.equals(mySwitches) && p.branches.equals(myBranches);
+            return p.state == PgRunState.RUNNING && p.standby && sameHistory && p.wal > 0
+                    ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
         }
     }
 

@@ -186,10 +186,13 @@ final class EtcdDcs implements Dcs {
                     ValueCodec.Decoded<io.pgkeel.common.cluster.SyncKey> d = ValueCodec.sync(value, rev);
                     if (d.isOk()) {
                         sync = Optional.of(d.value());
-                    } else if (!"empty".equals(d.problem())) {
-                        check(key, rev, d);
-                        // unlike Patroni (garbage = no key = any member may be promoted), garbage names nobody: no
-                        // standby is promoted on it, and the leader rewrites it (docs/decisions.md)
+                    } else {
+                        if (!"empty".equals(d.problem())) {
+                            check(key, rev, d);
+                        }
+                        // unlike Patroni (garbage or {} = no key = any member may be promoted), such a key names
+                        // nobody: no standby is promoted on it, and the leader rewrites it on its revision
+                        // (docs/decisions.md)
                         sync = Optional.of(new io.pgkeel.common.cluster.SyncKey("", List.of(), 0, rev));
                     }
                 }

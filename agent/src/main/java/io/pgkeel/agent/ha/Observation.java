@@ -14,8 +14,10 @@ import java.util.Optional;
  *
  * @param peers       the other members' answers to {@code GET /patroni}, when the decision weighs them (a race for
  *                    the leader key, a switchover to check); else empty
- * @param receivedLsn for a switchover's stopped leader: how far each candidate has received WAL (LSN, bytes), asked
- *                    live over SQL; a candidate that could not be asked is missing
+ * @param receivedLsn how far members have received WAL (LSN, bytes), asked live over SQL: a switchover's stopped
+ *                    leader asks its candidates; a replica that needs synchronous replication's quorum asks the sync
+ *                    key's members, and only positions on its own timeline are kept; one that could not be asked is
+ *                    missing
  * @param nowNanos    the observation's time, monotonic
  * @param wallNow     wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
  * @param request     what an operator asked this node to do (restart, reinitialize), if anything

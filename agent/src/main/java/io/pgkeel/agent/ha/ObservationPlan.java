@@ -50,8 +50,18 @@ final class ObservationPlan {
         return Peers.NONE;
     }
 
-    /** A switchover's stopped leader asks its candidates, live, how far they have received WAL. */
-    static List<String> receivedLsnToAsk(NodeMemory m, ClusterView c, PgStatus pg, String me) {
-        return Switchovers.isHandingOver(m, c, pg, me) ? m.handover().candidates() : List.of();
+    /**
+     * Who is asked, live over SQL, how far they have received WAL: a switchover's stopped leader asks its
+     * candidates; a replica racing for the key that needs synchronous replication's quorum asks the sync key's
+     * members, whose votes count only on such a live answer (their REST status may be a loop_wait old).
+     */
+    static List<String> receivedLsnToAsk(NodeMemory m, ClusterView c, PgStatus pg, NodeSettings self) {
+        if (Switchovers.isHandingOver(m, c, pg, self.name())) {
+            return m.handover().candidates();
+        }
+        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self) && SyncPolicy.needsVotes(c, self)) {
+            return SyncPolicy.voters(c, self.name());
+        }
+        return List.of();
     }
 }

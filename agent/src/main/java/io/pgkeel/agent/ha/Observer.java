@@ -97,7 +97,10 @@ final class Observer {
                 case STATUS -> fetchPeers(c, me, false);
                 case STATUS_WITH_LIVE_WAL -> fetchPeers(c, me, true);
             };
-            receivedLsn = receivedLsn(c, ObservationPlan.receivedLsnToAsk(memory, c, status, me));
+            receivedLsn = Switchovers.isHandingOver(memory, c, status, me)
+                    ? receivedLsn(c, ObservationPlan.receivedLsnToAsk(memory, c, status, self))
+                    : receivedLsnOnTimeline(c, ObservationPlan.receivedLsnToAsk(memory, c, status, self),
+                            status.timeline());
         }
         long now = clock.nanoTime();
         NodeMemory seen = memory.observed(read, view, status, lease, me, now, wall.getEpochSecond());
@@ -161,6 +164,15 @@ final class Observer {
             OptionalLong live = p.reachable() && p.inRecovery() && m.isPresent() && m.get().connUrl() != null
                     ? pg.receivedLsnOf(m.get()) : OptionalLong.empty();
             out.add(live.isPresent() ? p.withWalPosition(live.getAsLong()) : p);
+        }
+        return out;
+    }
+
+    /** Live, and only positions on {@code timeline}: what a synchronous replication quorum counts. */
+    private Map<String, Long> receivedLsnOnTimeline(ClusterView c, List<String> voters, int timeline) {
+        Map<String, Long> out = new HashMap<>();
+        for (String name : voters) {
+            c.member(name).ifPresent(m -> pg.receivedLsnOnTimeline(m, timeline).ifPresent(lsn -> out.put(name, lsn)));
         }
         return out;
     }

@@ -4,6 +4,7 @@ import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.ScheduledAt;
+import io.pgkeel.common.cluster.SyncMode;
 import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
@@ -107,8 +108,11 @@ final class Switchovers {
             }
             Optional<String> why = whyNotCandidate(p, myWal, maxLag);
             if (why.isEmpty() && notSynchronous(o, c, p.name())) {
-                // Patroni 4.1 (api.py is_failover_possible): in synchronous mode on, only a synchronous standby
-                why = Optional.of("is not a synchronous standby (synchronous_mode is on)");
+                // Patroni 4.1 (api.py is_failover_possible) in on mode; in quorum mode too (issue 12): a switchover
+                // goes to a member the sync key names
+                why = Optional.of(o.self().dynamic().sync().mode() == SyncMode.QUORUM
+                        ? "is not a quorum standby (synchronous_mode is quorum)"
+                        : "is not a synchronous standby (synchronous_mode is on)");
             }
             if (why.isEmpty()) {
                 eligible.add(p);
@@ -172,13 +176,13 @@ final class Switchovers {
                 + " to receive the shutdown checkpoint " + Lsn.format(checkpoint)));
     }
 
-    /** Why {@code p} cannot take over from a leader at {@code leaderWal}; empty when it can. */
-    /** synchronous_mode is on (not quorum) and the sync key does not name {@code name} as a synchronous standby. */
+    /** Synchronous replication is on and my sync key does not name {@code name} as a synchronous or quorum standby. */
     static boolean notSynchronous(Observation o, ClusterView c, String name) {
-        return o.self().dynamic().sync().mode() == io.pgkeel.common.cluster.SyncMode.ON
+        return o.self().dynamic().sync().mode().isOn()
                 && c.sync().filter(k -> k.leaderIs(o.self().name())).map(k -> !k.matches(name, false)).orElse(false);
     }
 
+    /** Why {@code p} cannot take over from a leader at {@code leaderWal}; empty when it can. */
     static Optional<String> whyNotCandidate(PeerStatus p, long leaderWal, long maxLag) {
         if (!p.reachable()) {
             return Optional.of("did not answer");

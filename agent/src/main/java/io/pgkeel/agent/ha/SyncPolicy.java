@@ -247,12 +247,16 @@ final class SyncPolicy {
         int votes = voting.contains(me.toLowerCase(Locale.ROOT)) ? 1 : 0;
         boolean anyAhead = false;
         for (PeerStatus p : peers) {
-            if (!p.reachable() || p.name().equals(me) || !p.running()) {
-                continue;
-            }
-            if (p.walPosition() > mine) {
+            if (p.reachable() && !p.name().equals(me) && p.running() && p.walPosition() > mine) {
                 anyAhead = true;
-            } else if (p.walPosition() > 0 && voting.contains(p.name().toLowerCase(Locale.ROOT))) {
+            }
+        }
+        // a vote counts only on a live answer: a member's REST status can be a whole loop_wait old, and the primary
+        // may have committed past it before its fence stopped it (acknowledged by exactly that member)
+        for (Map.Entry<String, Long> live : o.receivedLsn().entrySet()) {
+            String name = live.getKey().toLowerCase(Locale.ROOT);
+            if (!name.equals(me.toLowerCase(Locale.ROOT)) && voting.contains(name) && live.getValue() > 0
+                    && live.getValue() <= mine) {
                 votes++;
             }
         }
@@ -261,6 +265,19 @@ final class SyncPolicy {
         }
         return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
                 + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
+    }
+
+    /** The sync key's leader and voters other than {@code me}, as etcd names them; empty without a key. */
+    static List<String> voters(ClusterView c, String me) {
+        List<String> out = new ArrayList<>();
+        c.sync().ifPresent(k -> {
+            k.voters().forEach(out::add);
+            if (!k.leader().isEmpty()) {
+                out.add(k.leader());
+            }
+        });
+        out.removeIf(n -> n.equalsIgnoreCase(me));
+        return out.stream().distinct().toList();
     }
 
     /** A failover key naming {@code me} and no leader: an operator's manual failover. */

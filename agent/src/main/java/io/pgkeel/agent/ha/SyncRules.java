@@ -67,7 +67,9 @@ final class SyncRules {
 
     /**
      * The sync key ({@code voters}, {@code quorum}) promises no more than commits acknowledged under {@code c} keep:
-     * no set of members that may promote one of them can miss an acknowledged commit.
+     * no set of members that may promote one of them can miss an acknowledged commit. ({@code *} is counted as one
+     * name outside the voters: sound only because the leader never aims at a {@code *} value and one is never
+     * confirmed, see {@link Guarantee}.)
      */
     static boolean safe(Set<String> voters, int quorum, Commit c) {
         if (!c.canAck() || voters.isEmpty()) {

@@ -38,15 +38,15 @@ final class ConfigFiles {
     /** The agent's own synchronous_standby_names (synchronous mode); null: not managed. */
     private String synchronousStandbyNames;
 
-    /**
-     * Reads back the synchronous_standby_names this member's agent last wrote as its own into the data directory's
-     * postgresql.conf, if any: it stays managed (see {@link #manageSynchronousStandbyNames}).
-     */
     /** The config key's settings in force now. */
     DynamicConfig dynamicConfig() {
         return dynamic.get();
     }
 
+    /**
+     * Reads back the synchronous_standby_names this member's agent last wrote as its own into the data directory's
+     * postgresql.conf, if any: it stays managed (see {@link #manageSynchronousStandbyNames}).
+     */
     ConfigFiles(DataDirectory dir, Supplier<PgkeelConfig> config, Supplier<DynamicConfig> dynamic) {
         this.dir = dir;
         this.config = config;

@@ -122,6 +122,11 @@ public final class PostgresController implements LocalPostgres {
     }
 
     @Override
+    public OptionalLong receivedLsnOnTimeline(Member peer, int timeline) {
+        return peers.receivedLsnOnTimeline(peer, config.postgresql().superuser(), timeline);
+    }
+
+    @Override
     public void startAfterRewind(Member source) {
         control.startAfterRewind(source);
     }

@@ -170,9 +170,19 @@ class SyncPolicyTest {
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("quorum, leader gone, a voter answers and is not ahead -> quorum 1 reached, promote",
-                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 900)
+                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 900).received("c", 900)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, a voter's REST status (a cycle old) is not ahead but its live position is -> no vote",
+                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 900).received("c", 1100)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
+                        Action.Wait.class, "not promoting: only 1 of the sync key's members (leader and voters 'a',"
+                                + " 'b', 'c') are known not to be ahead of me, quorum 1 needs 2"),
+                row("quorum, a voter answers REST but its position could not be asked live -> no vote",
+                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 900)
+                                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")),
+                        Action.Wait.class, "not promoting: only 1 of the sync key's members (leader and voters 'a',"
+                                + " 'b', 'c') are known not to be ahead of me, quorum 1 needs 2"),
                 row("quorum, leader gone, the other voter does not answer -> quorum not reached",
                         me("b").replica(1000).sync(QUORUM, false, 1)
                                 .peer(io.pgkeel.common.peer.PeerStatus.unreachable("c"))
@@ -189,6 +199,7 @@ class SyncPolicyTest {
                                 + " be ahead of me, quorum 1 needs 2"),
                 row("quorum, not a voter, but every voter answers and none is ahead -> promote",
                         me("d").replica(1000).sync(QUORUM, false, 1).peer("b", false, 900).peer("c", false, 900)
+                                .received("b", 900).received("c", 900)
                                 .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "c")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("sync on, I hold the key as a standby but the sync key does not name me -> let go of it",
@@ -216,7 +227,7 @@ class SyncPolicyTest {
                         Action.Wait.class, "not promoting: only 1 of the sync key's members (leader and voters 'a',"
                                 + " 'b', 'c') are known not to be ahead of me, quorum 1 needs 2"),
                 row("quorum, switchover whose leader died: a voter not ahead of the candidate makes the quorum",
-                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 1000)
+                        me("b").replica(1000).sync(QUORUM, false, 1).peer("c", false, 1000).received("c", 1000)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c").failover("a", "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("quorum, switchover handed over (the sync key names the candidate its leader) -> promote at once",
@@ -234,8 +245,25 @@ class SyncPolicyTest {
                                 + " failover key names 'b' as the candidate"),
                 row("quorum, a switchover's candidate short of a quorum, leader gone -> not waited for",
                         me("b").replica(2000).sync(QUORUM, false, 1).peer("c", false, 1000).peer("d", false, 1500)
-                                .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "d").failover("a", "c", null)),
+                                .received("d", 1500).cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "d").failover("a", "c", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, switchover to a member the sync key does not name -> refused by the leader",
+                        me("a").primary(1000).sync(QUORUM, false, 1).ssn("ANY 1 (b)").walSender("b", "quorum", 1000)
+                                .walSender("c", "async", 1000).syncSeen("ANY 1 (b)", 60, 10, "ANY 1 (b)")
+                                .peer("b", false, 1000).peer("c", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").memberTagged("c",
+                                        Map.of("nosync", true)).syncKey("a", 0, "b").failover("a", "c", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'c'"
+                                + " is not a quorum standby (synchronous_mode is quorum)"),
+                row("sync on, a sync key left empty ({} or garbage) names nobody -> not promoting",
+                        me("b").replica(1000).sync(ON, false, 1)
+                                .cluster(c -> c.members("b", "c").syncKey("", 0)),
+                        Action.Wait.class, "not promoting: sync mode is on and I am not in the sync key"),
+                row("sync on, the leader finds an empty sync key -> rewrites it on its revision",
+                        me("a").primary(1000).sync(ON, false, 1).ssn("b").walSender("b", "sync", 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").syncKey("", 0)),
+                        Action.WriteSyncKey.class,
+                        "the sync key names leader '', not me: rewriting it with no synchronous standby"),
                 row("sync on, manual failover (no leader) naming an async member -> the operator's choice is carried out",
                         me("c").replica(1000).sync(ON, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover(null, "c", null)),
@@ -299,6 +327,18 @@ class SyncPolicyTest {
         Observation on = me("b").replica(1000).sync(ON, false, 1)
                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover("a", "b", null)).observation();
         assertThat(HaPolicy.weighsPeersBeforeRacing(on.dcs().cluster(), on.pg(), on.self())).isFalse();
+    }
+
+    @Test
+    void aRacingReplicaThatNeedsTheQuorumAsksTheSyncKeysMembersLive() {
+        Observation o = me("b").replica(1000).sync(QUORUM, false, 1)
+                .cluster(c -> c.members("b", "c").syncKey("a", 1, "b", "c")).observation();
+        assertThat(ObservationPlan.receivedLsnToAsk(o.memory(), o.dcs().cluster(), o.pg(), o.self()))
+                .containsExactlyInAnyOrder("a", "c");
+        Observation on = me("b").replica(1000).sync(ON, false, 1)
+                .cluster(c -> c.members("b", "c").syncKey("a", 0, "b")).observation();
+        assertThat(ObservationPlan.receivedLsnToAsk(on.memory(), on.dcs().cluster(), on.pg(), on.self()))
+                .as("a member of an on-mode sync key needs no votes").isEmpty();
     }
 
     @Test

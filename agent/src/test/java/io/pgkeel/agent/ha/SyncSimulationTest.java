@@ -221,8 +221,8 @@ class SyncSimulationTest {
     /**
      * Quorum mode: the operator asks for a switchover to c while c lags (its walsender frozen) and the leader dies
      * before carrying it out. When the lease runs out, c must not promote past b, which holds commits c lacks.
-     * Seeds 22830922 and 42101058 of the random runs, reduced. Open: today c promotes at once when the lease runs out
-     * (the named candidate skips the quorum check) and the commits only b and the dead leader had are lost.
+     * Seeds 22830922 and 42101058 of the random runs, reduced: c used to promote when the lease ran out (the named
+     * candidate skipped the quorum check, as in Patroni 4.1) and the commits only b and the dead leader had were lost.
      */
     @Test
     void aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule() {
@@ -239,10 +239,37 @@ class SyncSimulationTest {
         assertThat(c.node(lagging).pg.promotions()).as(c.describe() + "\n" + c.lastEvents(20)).isZero();
     }
 
+    /**
+     * Seeds of longer runs ({@code -Dsim.seeds=12000}) that lost acknowledged commits before a712b1b (a switchover's
+     * candidate skipped the quorum rule; in on and strict mode after a runtime switch to quorum): replayed on every
+     * build.
+     */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"ON, 323822068", "ON, 785048584", "ON, 959527098",
+        "ON, 997334267", "STRICT, 323822068", "STRICT, 785048584", "STRICT, 959527098", "QUORUM, 22830922",
+        "QUORUM, 42101058", "QUORUM, 106299935"})
+    void seedsThatLostAcknowledgedCommitsBefore(Start start, long seed) {
+        randomRun(start, seed, false);
+    }
+
+    /**
+     * Found by {@code -Dsim.seeds=12000} after a712b1b: in quorum mode a candidate counted a voter's vote from the WAL
+     * position that voter published at its last cycle (its REST snapshot, up to loop_wait old, or older when its agent
+     * was stalled), not where its WAL is now; the voter had received commits since, and the candidate, behind them,
+     * promoted (seeds 394409414, 942142084). Seed 300676959: a cleanly stopped former primary (timeline 1, ahead by
+     * LSN) promoted on the vote of a member on timeline 2 but behind by LSN. Votes now count only on a live answer on
+     * the candidate's own timeline.
+     */
+    @ParameterizedTest(name = "QUORUM seed {0}")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {394409414, 942142084, 300676959})
+    void quorumSeedsThatLostCommitsOnStaleOrOtherTimelineVotes(long seed) {
+        randomRun(Start.QUORUM, seed, false);
+    }
+
     // ---- random faults ---------------------------------------------------------------------------------------
 
     /** One random run; throws (an AssertionError naming the seed) when an invariant fails. */
-    static SimCluster randomRun(Start start, long seed, boolean brokenPostgres, boolean switchovers) {
+    static SimCluster randomRun(Start start, long seed, boolean brokenPostgres) {
         Random r = new Random(seed);
         int size = 3 + r.nextInt(3);
         List<String> names = List.of("a", "b", "c", "d", "e").subList(0, size);
@@ -256,7 +283,7 @@ class SyncSimulationTest {
             c.run(Duration.ofSeconds(5));
             c.requireNoAcknowledgedCommitLost();
             for (int round = 0; round < 10; round++) {
-                fault(c, r, names, switchovers);
+                fault(c, r, names);
                 c.run(Duration.ofMillis(300 + r.nextInt(3500)));
             }
             for (String n : names) {
@@ -278,7 +305,7 @@ class SyncSimulationTest {
         return c;
     }
 
-    private static void fault(SimCluster c, Random r, List<String> names, boolean switchovers) {
+    private static void fault(SimCluster c, Random r, List<String> names) {
         List<SimCluster.Node> primaries = c.writablePrimaries();
         // half the faults hit the primary: failovers are where commits get lost
         SimCluster.Node n = !primaries.isEmpty() && r.nextBoolean() ? primaries.get(0)
@@ -351,9 +378,7 @@ class SyncSimulationTest {
             case 11 -> n.stopAgent();
             case 12 -> {
                 String candidate = r.nextBoolean() ? null : names.get(r.nextInt(names.size()));
-                if (switchovers) {
-                    c.leaderKey().ifPresent(l -> c.requestSwitchover(l, candidate));
-                }
+                c.leaderKey().ifPresent(l -> c.requestSwitchover(l, candidate));
             }
             case 13 -> {
                 c.dcs.setDown(true);
@@ -391,30 +416,14 @@ class SyncSimulationTest {
         return out;
     }
 
-    /**
-     * Random faults (see {@link #fault}), operator switchovers among them except in quorum mode: there a switchover
-     * whose leader dies before carrying it out loses acknowledged commits, see
-     * {@link #randomFaultsWithSwitchoversInQuorumMode}.
-     */
+    /** Random faults (see {@link #fault}), operator switchovers among them. */
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Start.class, names = {"ON", "STRICT", "QUORUM"})
     void randomFaultsNeverLoseAnAcknowledgedCommit(Start start) {
-        runSeeds(start, start != Start.QUORUM);
+        runSeeds(start);
     }
 
-    /**
-     * Open (issue 12, found by this simulation): in quorum mode an operator's switchover whose leader dies (or is
-     * fenced) before carrying it out lets the named candidate take the leader key when the lease runs out and promote
-     * without the quorum rule, though other voters are ahead of it: acknowledged commits are lost (17 of the 2,000
-     * default seeds; Patroni 4.1 skips the quorum check for a named candidate too, ha.py is_failover_possible /
-     * manual_failover_process_no_leader). Targeted: {@link #aSwitchoverWhoseLeaderDiesDoesNotBypassTheQuorumRule}.
-     */
-    @Test
-    void randomFaultsWithSwitchoversInQuorumMode() {
-        runSeeds(Start.QUORUM, true);
-    }
-
-    private static void runSeeds(Start start, boolean switchovers) {
+    private static void runSeeds(Start start) {
         String only = System.getProperty("sim.mode");
         if (only != null && !only.equalsIgnoreCase(start.name())) {
             return;
@@ -432,7 +441,7 @@ class SyncSimulationTest {
         for (long seed : seeds()) {
             SimCluster c;
             try {
-                c = randomRun(start, seed, false, switchovers);
+                c = randomRun(start, seed, false);
             } catch (AssertionError e) {
                 // go on: every failing seed of the run is worth knowing, not only the first
                 failures.add(e);
@@ -451,8 +460,8 @@ class SyncSimulationTest {
                 System.out.println(String.join("\n", c.events));
             }
         }
-        System.out.printf("%s%s: %d seeds in %.1f s (%.1f s CPU), %d commits acknowledged, %d failed, %d promotions,"
-                + " %d converged after healing%n", start, switchovers ? " with switchovers" : "", seeds().size(),
+        System.out.printf("%s: %d seeds in %.1f s (%.1f s CPU), %d commits acknowledged, %d failed, %d promotions,"
+                + " %d converged after healing%n", start, seeds().size(),
                 (System.nanoTime() - began) / 1e9, (threads.getCurrentThreadCpuTime() - cpuBegan) / 1e9, acknowledged,
                 failed, promotions, converged);
         notConverged.forEach(d -> System.out.println("  not converged: seed " + d));
@@ -463,6 +472,10 @@ class SyncSimulationTest {
                     + first.getMessage(), first);
         }
         assertThat(acknowledged).as("the writer got commits through").isPositive();
+        // a policy that never promotes would lose nothing: every cluster must also be back to one primary with all
+        // others streaming once the faults stop
+        assertThat(notConverged).as("seeds not converged after healing").isEmpty();
+        assertThat(converged).isEqualTo(seeds().size());
     }
 
     /** The first run of these seeds that loses an acknowledged commit, if any; any other failure is thrown. */
@@ -470,7 +483,7 @@ class SyncSimulationTest {
                                                                                     boolean brokenPostgres) {
         for (long seed : seeds) {
             try {
-                randomRun(start, seed, brokenPostgres, true);
+                randomRun(start, seed, brokenPostgres);
             } catch (AssertionError e) {
                 if (e.getCause() instanceof SimCluster.AcknowledgedCommitLost lost) {
                     System.out.println(start + (brokenPostgres ? " with commits acknowledged at once" : "")

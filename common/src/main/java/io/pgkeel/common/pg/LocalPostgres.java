@@ -96,6 +96,14 @@ public interface LocalPostgres {
     java.util.OptionalLong receivedLsnOf(Member peer);
 
     /**
+     * How far {@code peer}'s standby has received (flushed) or replayed WAL, asked live over SQL, when that WAL is on
+     * {@code timeline}, this node's (LSN, bytes); empty when it cannot be asked, is no standby, has none, or is on
+     * another timeline (LSNs of two timelines cannot be compared: the peer may hold WAL this node never had below
+     * its own position). A synchronous replication quorum counts only such answers.
+     */
+    java.util.OptionalLong receivedLsnOnTimeline(Member peer, int timeline);
+
+    /**
      * Starts this cleanly stopped former primary as a standby of {@code newLeader}, which has received everything up
      * to this node's shutdown checkpoint: this node's WAL is a prefix of the new leader's, so no pg_rewind is needed.
      */
