@@ -187,8 +187,9 @@ final class EtcdDcs implements Dcs {
                     if (d.isOk()) {
                         sync = Optional.of(d.value());
                     } else {
-                        if (!"empty".equals(d.problem())) {
-                            check(key, rev, d);
+                        if (!"empty".equals(d.problem()) && reportedGarbage.add(key + "@" + rev)) {
+                            log.warn("{} (revision {}): {}; it names no synchronous standby until the leader rewrites"
+                                    + " it", key, rev, d.problem());
                         }
                         // unlike Patroni (garbage or {} = no key = any member may be promoted), such a key names
                         // nobody: no standby is promoted on it, and the leader rewrites it on its revision
