@@ -40,24 +40,30 @@ final class PeerSql {
      * timeout 2 s, socket timeout 3 s); empty when it has none or cannot be asked.
      */
     OptionalLong receivedLsnOf(Member peer, Credentials who) {
-        return askPeer(peer, who, "SELECT true, pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text, 0, 0",
-                tli -> true);
+        return askPeer(peer, who, "SELECT true, pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text, 0, 0,"
+                + " true", tli -> true);
     }
 
     /**
      * How far {@code peer}'s standby has received or replayed WAL when its timeline is {@code timeline} (the WAL
-     * receiver's, or else its last checkpoint's, as the local probe reads its own); empty otherwise, or when it
-     * cannot be asked, is a primary, or has no position.
+     * receiver's, or else its last checkpoint's, as the local probe reads its own) and that is the end of the WAL it
+     * has: a WAL receiver runs, or the startup process has replayed all it has and waits for more (a standby just
+     * started replays its own WAL first; its replay position then says nothing of what it holds). Empty otherwise,
+     * or when it cannot be asked, is a primary, or has no position.
      */
     OptionalLong receivedLsnOnTimeline(Member peer, Credentials who, int timeline) {
         return askPeer(peer, who, "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn()::text,"
                 + " pg_last_wal_replay_lsn()::text, COALESCE((SELECT received_tli FROM pg_stat_get_wal_receiver()), 0),"
-                + " (SELECT timeline_id FROM pg_control_checkpoint())", tli -> tli == timeline);
+                + " (SELECT timeline_id FROM pg_control_checkpoint()),"
+                + " EXISTS (SELECT 1 FROM pg_stat_get_wal_receiver() WHERE pid IS NOT NULL)"
+                + " OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'startup' AND wait_event IN"
+                + " ('RecoveryRetrieveRetryInterval', 'RecoveryWalStream', 'RecoveryWalAll'))", tli -> tli == timeline);
     }
 
     /**
-     * One row (in recovery, received LSN, replayed LSN, WAL receiver's timeline or 0, checkpoint timeline) asked over
-     * a kept connection: the larger LSN when in recovery, positive and on a timeline {@code onTimeline} accepts.
+     * One row (in recovery, received LSN, replayed LSN, WAL receiver's timeline or 0, checkpoint timeline, the
+     * position is the end of the WAL it has) asked over a kept connection: the larger LSN when in recovery, at the
+     * end of its WAL, positive and on a timeline {@code onTimeline} accepts.
      */
     private OptionalLong askPeer(Member peer, Credentials who, String sql, java.util.function.IntPredicate onTimeline) {
         if (peer.connUrl() == null || peer.connUrl().isBlank()) {
@@ -74,8 +80,8 @@ final class PeerSql {
                     rs.next();
                     int tli = rs.getInt(4) > 0 ? rs.getInt(4) : rs.getInt(5);
                     long received = Math.max(Probe.lsn(rs.getString(2)), Probe.lsn(rs.getString(3)));
-                    return rs.getBoolean(1) && onTimeline.test(tli) && received > 0 ? OptionalLong.of(received)
-                            : OptionalLong.empty();
+                    return rs.getBoolean(1) && onTimeline.test(tli) && rs.getBoolean(6) && received > 0
+                            ? OptionalLong.of(received) : OptionalLong.empty();
                 }
             } catch (SQLException | IllegalArgumentException | PostgresException e) {
                 // a kept connection may have gone stale: retry once on a fresh one (a bad conn_url fails twice)
