@@ -7,6 +7,7 @@ import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.LeaderKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.dcs.LeaseRenewal;
@@ -181,11 +182,11 @@ public final class FakeDcs {
                 @SuppressWarnings("unchecked")
                 List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
                         .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
-                Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.ofNullable(keys.get("sync"))
-                        .filter(e -> e.value() instanceof io.pgkeel.common.cluster.SyncKey k && k.leader() != null)
+                Optional<SyncKey> sync = Optional.ofNullable(keys.get("sync"))
+                        .filter(e -> e.value() instanceof SyncKey k && k.leader() != null)
                         .map(e -> {
-                            io.pgkeel.common.cluster.SyncKey k = (io.pgkeel.common.cluster.SyncKey) e.value();
-                            return new io.pgkeel.common.cluster.SyncKey(k.leader(), k.voters(), k.quorum(),
+                            SyncKey k = (SyncKey) e.value();
+                            return new SyncKey(k.leader(), k.voters(), k.quorum(),
                                     e.modRevision());
                         });
                 return new ClusterView(init, config, leader, members, optime, failover, history, revision,
@@ -367,7 +368,7 @@ public final class FakeDcs {
                 if (current != expectedModRevision) {
                     return false;
                 }
-                put("sync", new io.pgkeel.common.cluster.SyncKey(leader, new java.util.TreeSet<>(voters).stream()
+                put("sync", new SyncKey(leader, new java.util.TreeSet<>(voters).stream()
                         .toList(), quorum, 0), 0);
                 return true;
             }

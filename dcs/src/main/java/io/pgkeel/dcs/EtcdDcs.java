@@ -22,6 +22,7 @@ import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.LeaderKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.dcs.LeaseRenewal;
@@ -127,7 +128,7 @@ final class EtcdDcs implements Dcs {
         String statusText = null;
         java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
-        Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
+        Optional<SyncKey> sync = Optional.empty();
         List<List<Object>> history = List.of();
         List<Member> members = new ArrayList<>();
         for (KeyValue kvp : response.getKvs()) {
@@ -183,7 +184,7 @@ final class EtcdDcs implements Dcs {
                     }
                 }
                 case "sync" -> {
-                    ValueCodec.Decoded<io.pgkeel.common.cluster.SyncKey> d = ValueCodec.sync(value, rev);
+                    ValueCodec.Decoded<SyncKey> d = ValueCodec.sync(value, rev);
                     if (d.isOk()) {
                         sync = Optional.of(d.value());
                     } else {
@@ -194,7 +195,7 @@ final class EtcdDcs implements Dcs {
                         // unlike Patroni (garbage or {} = no key = any member may be promoted), such a key names
                         // nobody: no standby is promoted on it, and the leader rewrites it on its revision
                         // (docs/decisions.md)
-                        sync = Optional.of(new io.pgkeel.common.cluster.SyncKey("", List.of(), 0, rev));
+                        sync = Optional.of(new SyncKey("", List.of(), 0, rev));
                     }
                 }
                 default -> {

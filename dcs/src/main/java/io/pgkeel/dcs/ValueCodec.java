@@ -7,6 +7,7 @@ import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -195,7 +196,7 @@ final class ValueCodec {
      * The {@code sync} key, as Patroni's {@code SyncState.from_node}: a JSON object with a {@code leader}; no leader
      * (or {@code {}}) is an empty key ("empty", not garbage); {@code quorum} counts only beside a leader.
      */
-    static Decoded<io.pgkeel.common.cluster.SyncKey> sync(String text, long modRevision) {
+    static Decoded<SyncKey> sync(String text, long modRevision) {
         String t = text.trim();
         if (t.isEmpty() || t.equals("{}")) {
             return Decoded.garbage("empty");
@@ -228,8 +229,8 @@ final class ValueCodec {
                 return Decoded.garbage("quorum is not a whole number");
             }
         }
-        return Decoded.ok(new io.pgkeel.common.cluster.SyncKey(leader,
-                io.pgkeel.common.cluster.SyncKey.splitNames(names), quorum, modRevision));
+        return Decoded.ok(new SyncKey(leader,
+                SyncKey.splitNames(names), quorum, modRevision));
     }
 
     /**

@@ -3,6 +3,7 @@ package io.pgkeel.agent.ha;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.cluster.SyncKey;
 import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
@@ -395,7 +396,7 @@ public final class HaPolicy {
 
     /**
      * Why no standby of this node may become primary now: the config key asks for a safety setting pgkeel cannot
-     * honour yet (synchronous_mode, standby_cluster, ...; docs/decisions.md). Empty when none is set.
+     * honour yet (failsafe_mode, standby_cluster, ...; docs/decisions.md). Empty when none is set.
      */
     static Optional<String> refusedByConfigKey(Observation o) {
         List<String> refused = o.self().refusedSettings();
@@ -428,7 +429,7 @@ public final class HaPolicy {
         }
         // in synchronous replication only the members the sync key names are weighed: an asynchronous standby may
         // have received more WAL, but it may not be promoted (Patroni weighs the same members)
-        Optional<io.pgkeel.common.cluster.SyncKey> weighedOnly = self.dynamic().sync().mode().isOn()
+        Optional<SyncKey> weighedOnly = self.dynamic().sync().mode().isOn()
                 ? c.sync() : Optional.empty();
         String formerLeader = null;
         if (c.failover().isPresent()) {
