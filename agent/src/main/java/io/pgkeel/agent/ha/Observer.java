@@ -25,6 +25,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,10 +98,11 @@ final class Observer {
                 case STATUS -> fetchPeers(c, me, false);
                 case STATUS_WITH_LIVE_WAL -> fetchPeers(c, me, true);
             };
-            receivedLsn = Switchovers.isHandingOver(memory, c, status, me)
-                    ? receivedLsn(c, ObservationPlan.receivedLsnToAsk(memory, c, status, self))
-                    : receivedLsnOnTimeline(c, ObservationPlan.receivedLsnToAsk(memory, c, status, self),
-                            status.timeline());
+            // a switchover's candidates are asked how far they received; quorum voters only on my timeline
+            int timeline = status.timeline();
+            Function<Member, OptionalLong> ask = Switchovers.isHandingOver(memory, c, status, me) ? pg::receivedLsnOf
+                    : m -> pg.receivedLsnOnTimeline(m, timeline);
+            receivedLsn = receivedLsn(c, ObservationPlan.receivedLsnToAsk(memory, c, status, self), ask);
         }
         long now = clock.nanoTime();
         NodeMemory seen = memory.observed(read, view, status, lease, me, now, wall.getEpochSecond());
@@ -168,19 +170,11 @@ final class Observer {
         return out;
     }
 
-    /** Live, and only positions on {@code timeline}: what a synchronous replication quorum counts. */
-    private Map<String, Long> receivedLsnOnTimeline(ClusterView c, List<String> voters, int timeline) {
+    /** Each named member's answer to {@code ask}, live; a member that cannot be asked is missing. */
+    private Map<String, Long> receivedLsn(ClusterView c, List<String> names, Function<Member, OptionalLong> ask) {
         Map<String, Long> out = new HashMap<>();
-        for (String name : voters) {
-            c.member(name).ifPresent(m -> pg.receivedLsnOnTimeline(m, timeline).ifPresent(lsn -> out.put(name, lsn)));
-        }
-        return out;
-    }
-
-    private Map<String, Long> receivedLsn(ClusterView c, List<String> candidates) {
-        Map<String, Long> out = new HashMap<>();
-        for (String name : candidates) {
-            c.member(name).ifPresent(m -> pg.receivedLsnOf(m).ifPresent(lsn -> out.put(name, lsn)));
+        for (String name : names) {
+            c.member(name).ifPresent(m -> ask.apply(m).ifPresent(lsn -> out.put(name, lsn)));
         }
         return out;
     }

@@ -239,10 +239,7 @@ final class SyncPolicy {
         }
         // the sync key's quorum counts in on mode too: right after a change from quorum mode the leader may already
         // wait for fewer voters than the key names (with quorum 0, a member of the key needs no one else's vote)
-        Set<String> voting = SyncRules.lower(k.voters());
-        if (!k.leader().isEmpty()) {
-            voting.add(k.leader().toLowerCase(Locale.ROOT));
-        }
+        Set<String> voting = votingSet(k);
         long mine = o.pg().walPosition();
         int votes = voting.contains(me.toLowerCase(Locale.ROOT)) ? 1 : 0;
         boolean anyAhead = false;
@@ -265,6 +262,15 @@ final class SyncPolicy {
         }
         return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
                 + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
+    }
+
+    /** The members whose vote counts toward the sync key's quorum: its leader and voters, lower case. */
+    private static Set<String> votingSet(SyncKey k) {
+        Set<String> voting = SyncRules.lower(k.voters());
+        if (!k.leader().isEmpty()) {
+            voting.add(k.leader().toLowerCase(Locale.ROOT));
+        }
+        return voting;
     }
 
     /** The sync key's leader and voters other than {@code me}, as etcd names them; empty without a key. */
@@ -312,8 +318,7 @@ final class SyncPolicy {
         if (s.mode() == SyncMode.ON && !k.matches(name, true)) {
             return false;
         }
-        Set<String> voting = SyncRules.lower(k.voters());
-        voting.add(k.leader().toLowerCase(Locale.ROOT));
+        Set<String> voting = votingSet(k);
         int votes = voting.contains(name.toLowerCase(Locale.ROOT)) ? 1 : 0;
         if (o.pg().isRunning() && o.pg().walPosition() > 0 && o.pg().walPosition() <= peer.walPosition()
                 && voting.contains(o.self().name().toLowerCase(Locale.ROOT))) {
