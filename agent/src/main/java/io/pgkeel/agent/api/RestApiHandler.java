@@ -16,11 +16,13 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.Clock;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,12 +66,18 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Metrics metrics;
     private final AdminActions admin;
     private final java.util.concurrent.Executor writes;
-    private final AccessPolicy access;
+    private final Supplier<SecurityRefresher.RestSecurity> security;
+    /** The extra headers of the settings in force when this request came (every response of it carries them). */
+    private Map<String, String> extraHeaders = Map.of();
 
-    /** @param writes where write operations (etcd calls) run: never the event loop */
+    /**
+     * @param writes   where write operations (etcd calls) run: never the event loop
+     * @param security the access policy and extra headers in force (read per request, never blocks)
+     */
     RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics,
-                   AdminActions admin, java.util.concurrent.Executor writes, AccessPolicy access) {
-        this.access = access;
+                   AdminActions admin, java.util.concurrent.Executor writes,
+                   Supplier<SecurityRefresher.RestSecurity> security) {
+        this.security = security;
         this.snapshot = snapshot;
         this.clock = clock;
         this.status = status;
@@ -100,6 +108,8 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        SecurityRefresher.RestSecurity settings = security.get();
+        extraHeaders = settings.extraHeaders();
         if (!request.decoderResult().isSuccess()) {
             respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "malformed request")), false);
             return;
@@ -111,16 +121,17 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         boolean statusOnly = method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
         if (!statusOnly && !method.equals(HttpMethod.GET)) {
             java.net.SocketAddress remote = ctx.channel().remoteAddress();
-            int denied = access.check(remote instanceof java.net.InetSocketAddress isa ? isa.getAddress() : null,
-                    request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
-            if (denied != 0) {
+            // api.py: do_POST_failsafe is @check_access(allowlist_check_members=False)
+            boolean checkMembers = !(method.equals(HttpMethod.POST) && path.equals("/failsafe"));
+            var refused = settings.access().check(remote instanceof java.net.InetSocketAddress isa
+                            ? isa.getAddress() : null, request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                    hasClientCertificate(ctx), checkMembers);
+            if (refused.isPresent()) {
                 // api.py RestApiServer.check_access and check_auth_header
-                String text = denied == 403 ? "Access is denied"
-                        : request.headers().get(HttpHeaderNames.AUTHORIZATION) == null ? "no auth header received"
-                        : "not authenticated";
-                log.info("{} {} from {} refused ({})", method, path, remote, denied);
+                int denied = refused.get().status();
+                log.info("{} {} from {} refused ({} {})", method, path, remote, denied, refused.get().text());
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(denied),
-                        Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+                        Unpooled.wrappedBuffer(refused.get().text().getBytes(StandardCharsets.UTF_8)));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
                 if (denied == 401) {
                     r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"Patroni\"");
@@ -312,7 +323,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      * Python's {@code BaseHTTPRequestHandler.send_error}, which Patroni answers with where it has no text of its own:
      * the standard HTML error page, and the connection closed.
      */
-    private static void sendError(ChannelHandlerContext ctx, FullHttpRequest request, int code, String message) {
+    private void sendError(ChannelHandlerContext ctx, FullHttpRequest request, int code, String message) {
         HttpResponseStatus status = HttpResponseStatus.valueOf(code);
         String shortMessage = message == null ? status.reasonPhrase() : message;
         String page = String.format(ERROR_PAGE, code, escape(shortMessage), code,
@@ -322,7 +333,30 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html;charset=utf-8");
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, page.getBytes(StandardCharsets.UTF_8).length);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        addExtraHeaders(r);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * {@code restapi.http_extra_headers} (and https_extra_headers over TLS) on every response. Patroni adds them in
+     * write_response only, so its send_error pages and status-only HEAD/OPTIONS answers lack them; a security header
+     * (HSTS, X-Frame-Options) belongs on every answer, so pgkeel sends them on all (docs/decisions.md).
+     */
+    private void addExtraHeaders(FullHttpResponse response) {
+        extraHeaders.forEach((name, value) -> response.headers().add(name, value));
+    }
+
+    /** The TLS peer presented a certificate the handshake verified (Patroni: {@code request.getpeercert()}). */
+    private static boolean hasClientCertificate(ChannelHandlerContext ctx) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            return false;
+        }
+        try {
+            return tls.engine().getSession().getPeerCertificates().length > 0;
+        } catch (SSLPeerUnverifiedException e) {
+            return false;
+        }
     }
 
     private static String escape(String s) {
@@ -337,7 +371,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
+    private void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
                                 byte[] body, boolean isJson) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.wrappedBuffer(body));
@@ -347,8 +381,9 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         send(ctx, request, response, body.length);
     }
 
-    private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, int length) {
+    private void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, int length) {
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+        addExtraHeaders(response);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         if (keepAlive) {
             if (!request.protocolVersion().isKeepAliveDefault()) {
