@@ -31,6 +31,7 @@ public final class HaNode {
     private final HaListener listener;
     private final LeaseFence fence;
     private final OperatorInbox inbox = new OperatorInbox();
+    private final FailsafePromise failsafe;
     private final Observer observer;
     private final Actor actor;
     private final Publisher publisher;
@@ -52,6 +53,7 @@ public final class HaNode {
         this.clock = clock;
         this.listener = listener;
         this.memory = NodeMemory.initial(identity.bootstrapDynamic());
+        this.failsafe = new FailsafePromise(clock);
         this.fence = new LeaseFence(this::fenceStop);
         MemberKey memberKey = new MemberKey(dcs);
         this.observer = new Observer(dcs, pg, peerClient, clock, listener);
@@ -67,6 +69,14 @@ public final class HaNode {
     /** Where operators' requests, planned restarts and reloads come in (thread-safe). */
     public OperatorInbox inbox() {
         return inbox;
+    }
+
+    /**
+     * The promises this node gives to a primary running in failsafe mode ({@code POST /failsafe}; thread-safe): the
+     * REST handler gives them, the loop claims before it takes the key, promotes or bootstraps.
+     */
+    public FailsafePromise failsafe() {
+        return failsafe;
     }
 
     /** Runs one cycle; returns how long to wait before the next one (the loop may be woken earlier). */
