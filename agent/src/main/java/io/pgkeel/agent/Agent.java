@@ -95,7 +95,8 @@ final class Agent {
         guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock));
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock,
+                node.failsafe()));
         RestApiServer api = RestApiServer.start(config.restapi(), snapshot::get, clock, metrics, admin);
         dcs.watch(loop::wakeup);
         HealthRefresher refresher = new HealthRefresher(pg::postmaster, snapshot, loop::wakeup, clock);

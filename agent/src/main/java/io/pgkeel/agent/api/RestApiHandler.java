@@ -21,6 +21,7 @@ import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.Clock;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
@@ -159,7 +160,14 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         if (method.equals(HttpMethod.GET) && HealthRoutes.firstSegment(path).equals("failsafe")) {
-            sendError(ctx, request, 502, null); // api.py do_GET_failsafe: pgkeel never writes a failsafe key
+            // api.py do_GET_failsafe: the failsafe key as last read, 502 when there is none (the leader keeps it
+            // only while failsafe_mode is on)
+            Map<String, String> topology = s == null ? Map.of() : s.failsafe().topology();
+            if (topology.isEmpty()) {
+                sendError(ctx, request, 502, null);
+            } else {
+                respond(ctx, request, HttpResponseStatus.OK, json(new TreeMap<>(topology)), true);
+            }
             return;
         }
         if (method.equals(HttpMethod.GET) && s != null) {
@@ -209,7 +217,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     /** Patroni's {@code _read_json_content()}: a JSON object, not empty, is required. */
     private static boolean needsBody(String path, HttpMethod method) {
         return path.equals("/config") || method.equals(HttpMethod.POST) && switch (path) {
-            case "/switchover", "/failover", "/citus", "/mpp" -> true;
+            case "/switchover", "/failover", "/citus", "/mpp", "/failsafe" -> true;
             default -> false;
         };
     }
@@ -230,7 +238,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             case "/reinitialize" -> admin.reinitialize();
             case "/citus", "/mpp" -> admin.mpp();
             case "/sigterm" -> admin.sigterm();
-            case "/failsafe" -> AdminActions.Result.error(502); // api.py do_POST_failsafe: failsafe_mode is off
+            case "/failsafe" -> admin.failsafe(body);
             default -> throw new IllegalStateException("no write endpoint " + path);
         };
     }
@@ -241,6 +249,13 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      * write executor, answers back on the event loop.
      */
     private void write(ChannelHandlerContext ctx, FullHttpRequest request, String path, HttpMethod method) {
+        if (path.equals("/failsafe")) {
+            NodeSnapshot s = snapshot.get();
+            if (s == null || !s.failsafe().enabled()) {
+                sendError(ctx, request, 502, null); // api.py do_POST_failsafe: failsafe_mode off, body unread
+                return;
+            }
+        }
         Map<String, Object> body = Map.of();
         boolean required = needsBody(path, method);
         if (required || takesOptionalBody(path, method)) {
@@ -280,6 +295,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                                     HttpResponseStatus.valueOf(result.status()),
                                     Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
                             response.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
+                            result.headers().forEach(response.headers()::set);
                             send(ctx, retained, response, response.content().readableBytes());
                         } else {
                             byte[] bytes = json(result.body());
