@@ -39,11 +39,14 @@ final class Agent {
     private final PostgresController pg;
     private final FenceGuard guard;
     private final HealthRefresher refresher;
+    /** The clients of the other members' REST APIs: SIGHUP gives them the new certificate and credentials. */
+    private final List<HttpPeerClient> peerClients;
     private volatile PgkeelConfig config;
 
     private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, FenceGuard guard,
-            HealthRefresher refresher, PgkeelConfig config) {
+            HealthRefresher refresher, List<HttpPeerClient> peerClients, PgkeelConfig config) {
         this.api = api;
+        this.peerClients = List.copyOf(peerClients);
         this.loop = loop;
         this.node = node;
         this.pg = pg;
@@ -94,9 +97,9 @@ final class Agent {
         node.onFenceChange(() -> guard.update(node.fenceDeadline()));
         guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
+        HttpPeerClient candidates = new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls);
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock,
-                node.failsafe()));
+                () -> self.get().reloadFromFile(), candidates, node.inbox(), clock, node.failsafe()));
         RestApiServer api = RestApiServer.start(config.restapi(), snapshot::get, clock, metrics, admin);
         dcs.watch(loop::wakeup);
         HealthRefresher refresher = new HealthRefresher(pg::postmaster, snapshot, loop::wakeup, clock);
@@ -104,7 +107,7 @@ final class Agent {
         refresher.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        Agent agent = new Agent(api, loop, node, pg, guard, refresher, config);
+        Agent agent = new Agent(api, loop, node, pg, guard, refresher, List.of(peers, candidates), config);
         self.set(agent);
         current.set(agent);
         return agent;
@@ -165,10 +168,27 @@ final class Agent {
                         fresh.postgresql().callbacks(), fresh.postgresql().removeDataDirectoryOnRewindFailure(),
                         fresh.postgresql().removeDataDirectoryOnDivergedTimelines(), fresh.postgresql().useUnixSocket(),
                         fresh.postgresql().useUnixSocketRepl()), fresh.tags(), fresh.source());
+        reconfigurePeerClients(applied);
         config = applied;
         node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();
         log.info("SIGHUP: configuration re-read from {}; applying it at the next cycle", fresh.source());
+    }
+
+    /**
+     * The calls to the other members present the REST API's certificate as it is now, and POST /failsafe sends the
+     * credentials as they are now (Patroni's {@code PatroniRequest.reload_config}); files that cannot be used keep the
+     * certificate in use.
+     */
+    private void reconfigurePeerClients(PgkeelConfig applied) {
+        Optional<String> authorization = applied.ctlConnection().authentication()
+                .map(c -> HttpPeerClient.basicAuthorization(c.username(), c.password()));
+        try {
+            var tls = io.pgkeel.agent.tls.RestApiTls.peer(applied.restapi().tls());
+            peerClients.forEach(p -> p.reconfigure(tls, authorization));
+        } catch (IllegalArgumentException e) {
+            log.error("SIGHUP: calls to the other members keep the certificate in use: {}", e.getMessage());
+        }
     }
 
     private static void compare(List<String> changed, String key, Object before, Object after) {

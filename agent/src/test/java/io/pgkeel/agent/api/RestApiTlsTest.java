@@ -201,6 +201,30 @@ class RestApiTlsTest {
         }
     }
 
+    /** Patroni's PatroniRequest.reload_config: after SIGHUP the calls to the members use the new certificate. */
+    @Test
+    void peerClientsTakeTheNewCertificateOnReconfigure() throws Exception {
+        makeCertificates();
+        int port = freePort();
+        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
+                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        try {
+            io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
+                    "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
+                    2, 5000, null, java.util.Map.of(), 1);
+            HttpPeerClient client = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system());
+            assertThat(client.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("no certificate yet").isFalse());
+            client.reconfigure(RestApiTls.peer(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
+                    dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"))),
+                    Optional.empty());
+            assertThat(client.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("the new certificate and CA").isTrue());
+        } finally {
+            server.close();
+        }
+    }
+
     @Test
     void aKeyThatIsNotAKeyIsAClearError() throws Exception {
         Files.writeString(dir.resolve("bad.pem"), "not a certificate");
