@@ -119,18 +119,30 @@ class RestApiTlsTest {
         }
     }
 
+    private PgkeelConfig.Tls requiringClientCertificates() {
+        return new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"), Optional.empty(),
+                Optional.of(dir.resolve("ca.pem")), "required");
+    }
+
+    /** The restapi section of a member whose certificate is client.pem. */
+    private PgkeelConfig.Tls clientTls() {
+        return new PgkeelConfig.Tls(dir.resolve("client.pem"), dir.resolve("client.key"), Optional.empty(),
+                Optional.of(dir.resolve("ca.pem")), "required");
+    }
+
+    private static io.pgkeel.common.cluster.Member memberAt(int port) {
+        return new io.pgkeel.common.cluster.Member("n1", "postgres://127.0.0.1:5432/postgres",
+                "https://127.0.0.1:" + port + "/patroni", "running", "primary", 2, 5000, null, java.util.Map.of(), 1);
+    }
+
     @Test
     void peersTrustTheCaFileAndPresentTheirCertificateToMembersThatRequireOne() throws Exception {
         makeCertificates();
         int port = freePort();
-        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
-                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        RestApiServer server = start(requiringClientCertificates(), port);
         try {
-            io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
-                    "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
-                    2, 5000, null, java.util.Map.of(), 1);
-            var tls = RestApiTls.peer(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
-                    dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required")));
+            io.pgkeel.common.cluster.Member peer = memberAt(port);
+            var tls = RestApiTls.peer(Optional.of(clientTls()));
             HttpPeerClient trusting = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system(), tls);
             assertThat(trusting.fetch(List.of(peer))).singleElement()
                     .satisfies(p -> assertThat(p.reachable()).as("trusted through restapi.cafile").isTrue())
@@ -206,18 +218,13 @@ class RestApiTlsTest {
     void peerClientsTakeTheNewCertificateOnReconfigure() throws Exception {
         makeCertificates();
         int port = freePort();
-        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
-                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        RestApiServer server = start(requiringClientCertificates(), port);
         try {
-            io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
-                    "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
-                    2, 5000, null, java.util.Map.of(), 1);
+            io.pgkeel.common.cluster.Member peer = memberAt(port);
             HttpPeerClient client = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system());
             assertThat(client.fetch(List.of(peer))).singleElement()
                     .satisfies(p -> assertThat(p.reachable()).as("no certificate yet").isFalse());
-            client.reconfigure(RestApiTls.peer(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
-                    dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"))),
-                    Optional.empty());
+            client.reconfigure(RestApiTls.peer(Optional.of(clientTls())), Optional.empty());
             assertThat(client.fetch(List.of(peer))).singleElement()
                     .satisfies(p -> assertThat(p.reachable()).as("the new certificate and CA").isTrue());
         } finally {
