@@ -30,8 +30,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * SIGHUP applies the REST API's security settings to a running agent, as Patroni's reload_config: a new password,
- * extra headers, an allowlist by host name (and one that resolves to nobody, which stays closed), verify_client, and
- * a certificate renewed in place, which new connections get. What cannot apply (restapi.listen) is named in the
+ * extra headers, an allowlist by host name (and one that resolves to nobody, which stays closed), verify_client,
+ * allowlist_include_members (not for POST /failsafe), and a certificate renewed in place, which new connections get. What cannot apply (restapi.listen) is named in the
  * restart-needed warning.
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
@@ -187,6 +187,29 @@ class RestApiReloadIT extends ClusterTestBase {
         Await.until(Duration.ofSeconds(20), "verify_client in force", () -> post("new", false).statusCode() == 403);
         assertThat(post("new", false).body()).isEqualTo("client certificate required");
         assertThat(post("new", true).statusCode()).isEqualTo(202);
+    }
+
+    /** POST /failsafe (a write every member is asked for) with a client certificate and the password. */
+    private HttpResponse<String> postFailsafe() {
+        return send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + node().apiPort + "/failsafe"))
+                .timeout(Duration.ofSeconds(10)).header("Authorization", "Basic " + Base64.getEncoder()
+                        .encodeToString("admin:new".getBytes(StandardCharsets.UTF_8)))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"x\"}")).build(), true);
+    }
+
+    @Test
+    void cc_allowlistIncludeMembersLetsTheMembersHostsIn_butNotOnPostFailsafe() throws Exception {
+        // every member's api_url is on 127.0.0.1; the allowlist itself lets nobody in
+        rewrite(restapi("new", "[no-such-host.invalid]", "optional", "  allowlist_include_members: true\n"));
+        Await.until(Duration.ofSeconds(20), "the members' hosts allowed", () -> post("new", true).statusCode() == 202,
+                () -> post("new", true).toString());
+        // Patroni's @check_access(allowlist_check_members=False): only the allowlist counts for POST /failsafe
+        HttpResponse<String> failsafe = postFailsafe();
+        assertThat(failsafe.statusCode()).as(failsafe.body()).isEqualTo(403);
+        assertThat(failsafe.body()).isEqualTo("Access is denied");
+        rewrite(restapi("new", "[127.0.0.1]", "optional", "  allowlist_include_members: true\n"));
+        Await.until(Duration.ofSeconds(20), "the allowlist in force", () -> postFailsafe().statusCode() != 403);
+        assertThat(postFailsafe().statusCode()).as("failsafe_mode off: 502").isEqualTo(502);
     }
 
     @Test
