@@ -91,7 +91,7 @@ public final class HaNode {
                 action.reason());
         inbox.decided(action);
         boolean claims = claimsPrimary(action);
-        Outcome outcome = claims && !failsafe.claim() ? promised(action) : actor.act(action, o, identity, start);
+        Outcome outcome = carryOut(action, o, start);
         inbox.carriedOut(action, outcome);
         PgStatus after = action.traits().reprobe() ? observer.probe() : o.pg();
         checkRoleChange(o.pg(), action, outcome, after);
@@ -113,10 +113,19 @@ public final class HaNode {
     }
 
     /**
+     * Carries out {@code action}; one that makes this node a primary only after {@link FailsafePromise#claim}: a
+     * promise given after the observation (the REST thread answers any time) still wins.
+     */
+    Outcome carryOut(Action action, Observation o, long cycleStartNanos) {
+        return claimsPrimary(action) && !failsafe.claim() ? promised(action)
+                : actor.act(action, o, identity, cycleStartNanos);
+    }
+
+    /**
      * The actions that make this node a primary, or keep the key for one: each needs {@link FailsafePromise#claim}
      * first, so that no promise given to a primary in failsafe mode is broken, and none is given from then on.
      */
-    private static boolean claimsPrimary(Action a) {
+    static boolean claimsPrimary(Action a) {
         return a instanceof Action.AcquireLeader || a instanceof Action.Promote || a instanceof Action.Bootstrap
                 || a instanceof Action.StartPostgres s && s.asPrimary() || a instanceof Action.Restart r && r.asPrimary();
     }

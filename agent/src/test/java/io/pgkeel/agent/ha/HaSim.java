@@ -50,7 +50,7 @@ final class HaSim {
         return new SimCluster(n -> start(n, bootstrapDcsExtra, variant), names);
     }
 
-    private static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
+    static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
         Map<String, Object> bootstrapDcs = new java.util.LinkedHashMap<>(Map.of("ttl", TTL, "loop_wait", LOOP_WAIT,
                 "retry_timeout", 4, "maximum_lag_on_failover", 1_048_576, "postgresql",
                 Map.of("use_pg_rewind", true, "use_slots", true)));
