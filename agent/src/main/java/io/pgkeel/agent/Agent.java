@@ -95,9 +95,9 @@ final class Agent {
         guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock));
-        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
-                config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
+                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock,
+                node.failsafe()));
+        RestApiServer api = RestApiServer.start(config.restapi(), snapshot::get, clock, metrics, admin);
         dcs.watch(loop::wakeup);
         HealthRefresher refresher = new HealthRefresher(pg::postmaster, snapshot, loop::wakeup, clock);
         loop.start();
@@ -131,8 +131,9 @@ final class Agent {
     }
 
     /**
-     * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the settings read only
-     * at start (names, addresses, etcd hosts, data directory) are named in a warning.
+     * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the REST API's
+     * authentication, allowlist, verify_client, extra headers and certificate files at once; the settings read only
+     * at start (names, addresses, etcd hosts, data directory, TLS switched on or off) are named in a warning.
      */
     void reload(PgkeelConfig fresh) {
         PgkeelConfig old = config;
@@ -148,11 +149,14 @@ final class Agent {
                 fresh.postgresql().listenHosts() + ":" + fresh.postgresql().port());
         compare(needRestart, "postgresql.connect_address", old.postgresql().connectAddress(),
                 fresh.postgresql().connectAddress());
+        // authentication, allowlist, verify_client, extra headers and the certificate files apply now (Patroni's
+        // RestApiServer.reload_config); what cannot is named with the rest
+        needRestart.addAll(api.reconfigure(fresh.restapi()));
         if (!needRestart.isEmpty()) {
             log.warn("SIGHUP: {} changed; these apply only when pgkeel restarts", String.join(", ", needRestart));
         }
         // keep what is read only at start; take everything else from the new file
-        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), old.restapi(), fresh.ctl(),
+        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), api.settings(), fresh.ctl(),
                 old.etcd(), fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
                         old.postgresql().listenHosts(), old.postgresql().port(), old.postgresql().connectAddress(),
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
