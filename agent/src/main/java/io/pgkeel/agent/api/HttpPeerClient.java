@@ -23,6 +23,13 @@ import java.util.concurrent.TimeUnit;
 /** Fetches members' {@code GET /patroni} in parallel, each bounded by one timeout (Patroni: 2 s, no retries). */
 public final class HttpPeerClient implements PeerClient {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Failsafe rounds' requests: a few daemon threads, idle ones end after a minute. */
+    private static final java.util.concurrent.ExecutorService ROUND = new java.util.concurrent.ThreadPoolExecutor(0,
+            16, 60, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+                Thread t = new Thread(r, "failsafe-round");
+                t.setDaemon(true);
+                return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
 
     private final Duration timeout;
     private final io.pgkeel.common.Clock clock;
@@ -127,31 +134,64 @@ public final class HttpPeerClient implements PeerClient {
 
     /**
      * {@code POST /failsafe} on the member's REST API (the path of {@code apiUrl} replaced, as Patroni does), bounded
-     * by {@code timeout} from connect to the last byte. Accepted only on 200 with the body {@code Accepted}
+     * by {@code timeout} from the first connect to the last byte; a connection that fails fast is tried once more
+     * inside that bound (Patroni: {@code retries=1}). Accepted only on 200 with the body {@code Accepted}
      * (patroni/ha.py {@code call_failsafe_member}).
      */
     @Override
     public FailsafeAnswer postFailsafe(String apiUrl, String bodyJson, Duration timeout) {
-        HttpRequest req;
+        URI uri;
         try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(apiUrl).resolve("/failsafe")).timeout(timeout)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(bodyJson));
-            authorization.ifPresent(a -> b.header("Authorization", a));
-            req = b.build();
+            uri = URI.create(apiUrl).resolve("/failsafe");
         } catch (IllegalArgumentException | NullPointerException e) {
             return FailsafeAnswer.refused("bad api_url " + apiUrl);
         }
-        try {
-            HttpResponse<String> r = http().sendAsync(req, HttpResponse.BodyHandlers.ofString())
-                    .get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            return answer(r.statusCode(), r.body(), r.headers().firstValue("lsn").orElse(null));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return FailsafeAnswer.refused("interrupted");
-        } catch (Exception e) {
-            return FailsafeAnswer.refused("no answer: " + e);
+        long deadline = clock.nanoTime() + timeout.toNanos();
+        FailsafeAnswer last = null;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            long left = deadline - clock.nanoTime();
+            if (left < TimeUnit.MILLISECONDS.toNanos(50)) {
+                break;
+            }
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofNanos(left))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(bodyJson));
+            authorization.ifPresent(a -> b.header("Authorization", a));
+            try {
+                HttpResponse<String> r = http().sendAsync(b.build(), HttpResponse.BodyHandlers.ofString())
+                        .get(left, TimeUnit.NANOSECONDS);
+                return answer(r.statusCode(), r.body(), r.headers().firstValue("lsn").orElse(null));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return FailsafeAnswer.refused("interrupted");
+            } catch (java.util.concurrent.TimeoutException e) {
+                return FailsafeAnswer.refused("no answer within " + timeout.toMillis() + " ms");
+            } catch (Exception e) {
+                last = FailsafeAnswer.refused("no answer: " + (e.getCause() == null ? e : e.getCause()));
+            }
         }
+        return last == null ? FailsafeAnswer.refused("no answer within " + timeout.toMillis() + " ms") : last;
+    }
+
+    /** Every member at once, on the client's own threads: a round takes one timeout (and one retry) at most. */
+    @Override
+    public Map<String, FailsafeAnswer> postFailsafe(Map<String, String> apiUrls, String bodyJson, Duration timeout) {
+        Map<String, CompletableFuture<FailsafeAnswer>> futures = new HashMap<>();
+        apiUrls.forEach((name, url) -> futures.put(name,
+                CompletableFuture.supplyAsync(() -> postFailsafe(url, bodyJson, timeout), ROUND)));
+        Map<String, FailsafeAnswer> out = new HashMap<>();
+        long deadline = clock.nanoTime() + timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(200);
+        futures.forEach((name, f) -> {
+            try {
+                out.put(name, f.get(Math.max(1, deadline - clock.nanoTime()), TimeUnit.NANOSECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.put(name, FailsafeAnswer.refused("interrupted"));
+            } catch (Exception e) {
+                f.cancel(true);
+                out.put(name, FailsafeAnswer.refused("no answer in time"));
+            }
+        });
+        return out;
     }
 
     /** A POST /failsafe answer read as Patroni reads it: 200 and exactly "Accepted", else a refusal. */

@@ -17,4 +17,16 @@ public interface PeerClient {
     default FailsafeAnswer postFailsafe(String apiUrl, String bodyJson, Duration timeout) {
         return FailsafeAnswer.refused("this peer client cannot ask " + apiUrl);
     }
+
+    /**
+     * One failsafe round: {@link #postFailsafe} to every member of {@code apiUrls} (name -> api_url), each bounded by
+     * {@code timeout}; the answers by member name, one per member. This default asks one after the other; a client
+     * that can ask them at once (HttpPeerClient) does, so that the round takes one timeout at most.
+     */
+    default java.util.Map<String, FailsafeAnswer> postFailsafe(java.util.Map<String, String> apiUrls, String bodyJson,
+                                                               Duration timeout) {
+        java.util.Map<String, FailsafeAnswer> out = new java.util.HashMap<>();
+        apiUrls.forEach((name, url) -> out.put(name, postFailsafe(url, bodyJson, timeout)));
+        return out;
+    }
 }
