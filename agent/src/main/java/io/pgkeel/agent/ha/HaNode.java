@@ -39,6 +39,8 @@ public final class HaNode {
     /** Replaced by a reload, between two cycles. */
     private NodeIdentity identity;
     private NodeMemory memory;
+    /** The fence is armed at a failsafe round's deadline, later than the lease's (for the fence thread's log line). */
+    private volatile boolean fencedOnFailsafe;
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots) {
@@ -106,6 +108,7 @@ public final class HaNode {
             failsafe.release();
         }
         long now = clock.nanoTime();
+        fencedOnFailsafe = Publisher.deadline(memory) != memory.lease().validUntilNanos();
         publisher.publish(identity, memory, o, action, after, holdsKey, now,
                 action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null);
         listener.cycle(action.getClass().getSimpleName(), now - start);
@@ -206,7 +209,9 @@ public final class HaNode {
     }
 
     private void fenceStop() {
-        log.warn("demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
+        log.warn(fencedOnFailsafe ? "demoting self because DCS is not accessible and not every member in the failsafe"
+                + " key confirmed this primary before its deadline: stopping postgres now"
+                : "demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
         try {
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
             callbacks.fire("on_stop", "primary");
