@@ -105,7 +105,9 @@ class FailsafeIT extends ClusterTestBase {
             cluster.etcd.thaw();
         }
         // the fence stops it at the last confirmed round's deadline (the loop would demote just after it)
-        assertThat(primary.logText()).contains("failsafe: not every member confirmed this primary: " + silent.name);
+        assertThat(primary.logText()).contains("failsafe: not every member confirmed this primary: " + silent.name)
+                .contains("demoting self because DCS is not accessible and not every member in the failsafe key"
+                        + " confirmed this primary before its deadline: stopping postgres now");
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.writablePrimaries()).hasSize(1);
     }

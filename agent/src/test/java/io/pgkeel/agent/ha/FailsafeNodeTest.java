@@ -150,6 +150,14 @@ class FailsafeNodeTest {
         assertThat(published.get().failsafe().active()).isFalse();
     }
 
+    /** Patroni's POST /failsafe body, plus the ttl the primary counts its deadline with (Patroni ignores it). */
+    @Test
+    void theRoundsBodyNamesThePrimaryAndTheTtlItCountsWith() {
+        SimCluster c = HaSim.cluster("a");
+        assertThat(Actor.failsafeBody(HaSim.identity(c.node("a"), Map.of()), 10)).isEqualTo("{\"name\":\"a\","
+                + "\"conn_url\":\"" + c.node("a").pg.connUrl() + "\",\"api_url\":\"http://a:8008/patroni\",\"ttl\":10}");
+    }
+
     @Test
     void aCorrectedSnapshotKeepsItsFailsafeState() {
         NodeSnapshot.FailsafeState state = new NodeSnapshot.FailsafeState(true, Map.of("a", "http://a"), true);

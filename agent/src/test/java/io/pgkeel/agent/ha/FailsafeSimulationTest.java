@@ -33,6 +33,17 @@ class FailsafeSimulationTest {
         return c;
     }
 
+    /** A converged cluster whose primary has been cut from etcd (only) for 15 s, writing all along on failsafe. */
+    private record OnFailsafe(SimCluster c, String primary, String replica) {}
+
+    private static OnFailsafe primaryOnFailsafe() {
+        SimCluster c = failsafeCluster(HaSim.Variant.REAL);
+        String leader = leader(c);
+        c.partition(leader);
+        runWhileWritable(c, leader, Duration.ofSeconds(15));
+        return new OnFailsafe(c, leader, replicas(c, leader).get(0));
+    }
+
     private static String leader(SimCluster c) {
         return c.leaderKey().orElseThrow();
     }
@@ -144,16 +155,10 @@ class FailsafeSimulationTest {
     /** failsafe_mode switched off while the primary is cut off: the replicas refuse, the primary fences itself. */
     @Test
     void failsafeTurnedOffWhileThePrimaryIsCutOff_itFencesAndAReplicaTakesOver() {
-        SimCluster c = failsafeCluster(HaSim.Variant.REAL);
-        String leader = leader(c);
-        c.partition(leader);
-        runWhileWritable(c, leader, Duration.ofSeconds(15));
-        var session = c.dcs.session("operator");
-        var cfg = session.read().config().orElseThrow();
-        Map<String, Object> raw = new HashMap<>(cfg.raw());
-        raw.put("failsafe_mode", false);
-        assertThat(session.writeConfig(raw, cfg.modRevision())).isTrue();
-        c.events.add(c.at() + " failsafe_mode off");
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        String leader = f.primary();
+        assertThat(editConfig(c, Map.of("failsafe_mode", false))).isTrue();
         c.run(TTL.multipliedBy(3));
         assertThat(c.node(leader).pg.isWritablePrimary()).isFalse();
         assertThat(c.writablePrimaries()).hasSize(1);
@@ -163,14 +168,30 @@ class FailsafeSimulationTest {
         assertThat(c.dcs.get("failsafe")).as("the new leader deletes the key with failsafe_mode off").isEmpty();
     }
 
+    /**
+     * ttl made shorter (10 -> 4 s) while the primary is cut off from etcd: the primary, which cannot read it, counts
+     * its rounds with the ttl it knows; the replicas must promise at least that long, or one of them races while the
+     * primary still takes writes.
+     */
+    @Test
+    void ttlShortenedWhileThePrimaryIsCutOff_promisesLastAsLongAsThePrimaryCounts() {
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        String leader = f.primary();
+        assertThat(editConfig(c, Map.of("ttl", 4, "loop_wait", 1, "retry_timeout", 1))).isTrue();
+        c.run(Duration.ofSeconds(5));
+        c.cutLinks(leader, f.replica());
+        c.run(TTL.multipliedBy(3));
+        assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
+    }
+
     /** A replica's agent restarts while the primary runs on failsafe: it forgot its promise and waits one ttl. */
     @Test
     void aReplicaAgentRestartedDuringTheOutageDoesNotRaceAndThePrimaryKeepsRunning() {
-        SimCluster c = failsafeCluster(HaSim.Variant.REAL);
-        String leader = leader(c);
-        String restarted = replicas(c, leader).get(0);
-        c.partition(leader);
-        runWhileWritable(c, leader, Duration.ofSeconds(15));
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        String leader = f.primary();
+        String restarted = f.replica();
         c.node(restarted).killAgent();
         c.node(restarted).startAgent();
         c.run(Duration.ofMillis(1500));
@@ -288,14 +309,18 @@ class FailsafeSimulationTest {
     }
 
     private static void setFailsafe(SimCluster c, boolean on) {
-        var session = c.dcs.session("operator");
-        if (c.dcs.isDown()) {
-            return;
+        if (!c.dcs.isDown()) {
+            editConfig(c, Map.of("failsafe_mode", on));
         }
+    }
+
+    /** An operator's edit of the config key (patronictl edit-config); true when written. */
+    private static boolean editConfig(SimCluster c, Map<String, Object> changes) {
+        var session = c.dcs.session("operator");
         var cfg = session.read().config().orElseThrow();
         Map<String, Object> raw = new HashMap<>(cfg.raw());
-        raw.put("failsafe_mode", on);
-        session.writeConfig(raw, cfg.modRevision());
-        c.events.add(c.at() + " failsafe_mode " + on);
+        raw.putAll(changes);
+        c.events.add(c.at() + " config " + changes);
+        return session.writeConfig(raw, cfg.modRevision());
     }
 }

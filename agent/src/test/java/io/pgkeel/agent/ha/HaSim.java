@@ -149,9 +149,10 @@ final class HaSim {
         } catch (java.io.IOException e) {
             return FailsafeAnswer.refused("HTTP 400");
         }
+        // at least the ttl the primary counts with (a shorter one read meanwhile would end the promise too soon)
+        int ttl = Math.max(s.ttl(), body.path("ttl").asInt(0));
         if (variant != Variant.PROMISES_NOT_KEPT && !promise.give(body.path("name").asText(),
-                body.path("conn_url").asText(null), body.path("api_url").asText(null),
-                TimeUnit.SECONDS.toNanos(s.ttl()))) {
+                body.path("conn_url").asText(null), body.path("api_url").asText(null), TimeUnit.SECONDS.toNanos(ttl))) {
             return FailsafeAnswer.refused("HTTP 500 about to become primary");
         }
         return FailsafeAnswer.accepted(OptionalLong.of(s.pg().walPosition()));
