@@ -2,12 +2,7 @@ package io.pgkeel.agent.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.RequestRefusal;
@@ -50,6 +45,10 @@ class RestApiHandlerTest {
         };
     }
 
+    /** The access policy and extra headers in force. */
+    private final AtomicReference<SecurityRefresher.RestSecurity> security = new AtomicReference<>(
+            new SecurityRefresher.RestSecurity(AccessPolicy.OPEN, Map.of(), null));
+
     /** What the cluster does when the loop is woken (after a failover key was written). */
     private Runnable onWake = () -> { };
 
@@ -57,23 +56,12 @@ class RestApiHandlerTest {
         AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
                 members -> peers.get().stream().filter(p -> members.stream().anyMatch(m -> m.name().equals(p.name())))
                         .toList(), operator, clock));
-        return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
-                new HttpServerKeepAliveHandler(), new RestApiHandler.ContentLengthMarker(),
-                new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
-                new RestApiHandler(snapshot::get, clock, new StatusJson(),
-                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, AccessPolicy.OPEN));
+        return EmbeddedRest.channel(new RestApiHandler(snapshot::get, clock, new StatusJson(),
+                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, security::get));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
-        ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
-        ch.runPendingTasks();
-        StringBuilder out = new StringBuilder();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            out.append(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
-        return out.toString();
+        return EmbeddedRest.exchange(ch, request);
     }
 
     @Test
@@ -205,8 +193,8 @@ class RestApiHandlerTest {
     @Test
     void safetySettingsAreRefusedNamingTheKey_ignoredOnesAreWarnings() {
         session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
-        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}",
-                "{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}")) {
+        for (String patch : java.util.List.of("{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}",
+                "{\"standby_cluster\": {\"restore_command\": \"cp %f %p\"}}")) {
             snapshotFromDcs();
             String key = patch.substring(2, patch.indexOf('"', 2));
             assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch)
@@ -222,15 +210,23 @@ class RestApiHandlerTest {
                 "{\"failsafe_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
                 .startsWith("HTTP/1.1 200")
                 .contains("warning: 299 pgkeel \"config.postgresql.pg_ident is a Patroni setting pgkeel does not use yet");
+        // issue 13: failsafe_mode is acted on, in each spelling
+        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}")) {
+            snapshotFromDcs();
+            assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch).startsWith("HTTP/1.1 200")
+                    .doesNotContain("config.failsafe_mode");
+            assertThat(session.read().config().orElseThrow().failsafeMode()).as(patch).isTrue();
+        }
     }
 
     /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */
     @Test
     void aSafetySettingAlreadyInTheConfigKeyDoesNotBlockOtherEdits() {
-        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "failsafe_mode", true));
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "standby_cluster",
+                Map.of("host", "10.0.0.9")));
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"))).startsWith("HTTP/1.1 200")
-                .contains("warning: 299 pgkeel \"config.failsafe_mode = true");
+                .contains("warning: 299 pgkeel \"config.standby_cluster = {host=10.0.0.9}");
         assertThat(session.read().config().orElseThrow().pause()).isTrue();
     }
 
