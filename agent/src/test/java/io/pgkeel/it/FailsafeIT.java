@@ -3,6 +3,7 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.function.BinaryOperator;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
@@ -21,10 +22,13 @@ class FailsafeIT extends ClusterTestBase {
         return "it-failsafe";
     }
 
+    /** The standard YAML with failsafe_mode on in bootstrap.dcs. */
+    static final BinaryOperator<String> FAILSAFE_MODE_ON = (name, yaml) -> yaml.replace("    retry_timeout: "
+            + TestCluster.RETRY_TIMEOUT, "    retry_timeout: " + TestCluster.RETRY_TIMEOUT + "\n    failsafe_mode: true");
+
     @Override
     protected TestCluster newCluster() {
-        return TestCluster.start(scope(), 3, (name, yaml) -> yaml.replace("    retry_timeout: " + TestCluster.RETRY_TIMEOUT,
-                "    retry_timeout: " + TestCluster.RETRY_TIMEOUT + "\n    failsafe_mode: true"));
+        return TestCluster.start(scope(), 3, FAILSAFE_MODE_ON);
     }
 
     /** The leader keeps the failsafe key naming every member's REST API. */
