@@ -113,7 +113,7 @@ final class EtcdDcs implements Dcs {
         this.failoverKey = bytes(settings.prefix() + "failover");
         this.syncKey = bytes(settings.prefix() + "sync");
         this.me = bytes(settings.memberName());
-        this.errors = new EtcdErrors(settings, log);
+        this.errors = new EtcdErrors(settings);
         this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dcs-watch-restart");
             t.setDaemon(true);
@@ -561,17 +561,17 @@ final class EtcdDcs implements Dcs {
         try {
             T answer = future.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
             if (answerEndsStreak) {
-                errors.answered();
+                errors.answered().ifPresent(log::info);
             }
             return answer;
         } catch (TimeoutException e) {
             future.cancel(true);
-            errors.failed(e);
+            errors.failed(e).ifPresent(log::error);
             throw new DcsException(what + ": etcd did not answer within " + callTimeoutMillis + " ms (etcd at "
                     + errors.endpoints() + ")", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            errors.failed(cause);
+            errors.failed(cause).ifPresent(log::error);
             if (EtcdErrors.isAnswer(cause)) {
                 throw new DcsException(what + ": " + cause.getMessage(), cause);
             }

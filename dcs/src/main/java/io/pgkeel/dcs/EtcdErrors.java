@@ -3,20 +3,19 @@ package io.pgkeel.dcs;
 import io.etcd.jetcd.common.exception.ErrorCode;
 import io.etcd.jetcd.common.exception.EtcdException;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
-import org.slf4j.Logger;
 
 /**
  * Why an etcd request failed, in one sentence an operator can act on (the setting to fix), from what jetcd, gRPC
- * and the JVM's TLS stack report; and the once-per-streak reporting of it.
+ * and the JVM's TLS stack report; and which of them to log: each kind of cause once per streak of failures.
  *
  * <p>Thread-safety: {@link #failed} and {@link #answered} may be called from any thread.
  */
 final class EtcdErrors {
     private final EtcdSettings settings;
-    private final Logger log;
     /** Set by the first failure of a streak, cleared by the next answer. */
     private final AtomicBoolean failing = new AtomicBoolean();
     /**
@@ -25,28 +24,26 @@ final class EtcdErrors {
      */
     private final java.util.Set<String> said = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    EtcdErrors(EtcdSettings settings, Logger log) {
+    EtcdErrors(EtcdSettings settings) {
         this.settings = settings;
-        this.log = log;
     }
 
     /**
-     * Reports a failed request: the first failure of each kind of cause after an answer is one ERROR line with the
-     * cause and the endpoints; the next ones are DEBUG. Refusals that are answers (a lease etcd no longer knows)
+     * A failed request: the ERROR line to log when it is the first failure of its kind of cause since etcd last
+     * answered (the cause and the endpoints), else empty. Refusals that are answers (a lease etcd no longer knows)
      * are not failures.
      */
-    void failed(Throwable error) {
+    Optional<String> failed(Throwable error) {
         if (isAnswer(error)) {
-            return;
+            return Optional.empty();
         }
         String cause = cause(error, settings);
         failing.set(true);
-        String why = cause + " (etcd at " + endpoints() + ")";
-        if (said.add(kind(cause))) {
-            log.error("{}; pgkeel keeps trying and says this again only after etcd has answered", why);
-        } else {
-            log.debug("{}", why);
+        if (!said.add(kind(cause))) {
+            return Optional.empty();
         }
+        return Optional.of(cause + " (etcd at " + endpoints() + "); pgkeel keeps trying and says this again only"
+                + " after etcd has answered");
     }
 
     /** The kind of a cause: its words before the first colon ("permission denied", "TLS", ...). */
@@ -55,12 +52,13 @@ final class EtcdErrors {
         return colon > 0 ? cause.substring(0, colon) : cause.length() > 40 ? cause.substring(0, 40) : cause;
     }
 
-    /** Reports an answer: it ends a streak of failures. */
-    void answered() {
+    /** An answer: it ends a streak of failures; the INFO line to log when it did. */
+    Optional<String> answered() {
         if (failing.compareAndSet(true, false)) {
             said.clear();
-            log.info("etcd answers again (etcd at {})", endpoints());
+            return Optional.of("etcd answers again (etcd at " + endpoints() + ")");
         }
+        return Optional.empty();
     }
 
     String endpoints() {
