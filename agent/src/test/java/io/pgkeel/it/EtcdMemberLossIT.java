@@ -16,7 +16,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
 class EtcdMemberLossIT extends ClusterTestBase {
-    /** ttl 10 s, loop 1 s, call timeout 2.5 s: a renewal at least every loop + one timeout, with slack for load. */
+    /**
+     * ttl 10 s, loop 1 s, call timeout 2.5 s: a renewal at least every loop + one timeout (etcd rounds down), with
+     * slack for a loaded machine.
+     */
     private static final long LEAST_REMAINING = TestCluster.TTL - 6;
 
     @Override
@@ -30,8 +33,8 @@ class EtcdMemberLossIT extends ClusterTestBase {
     }
 
     @Test
-    void a_aKilledMemberCostsTheLeaderNothing() {
-        int victim = memberServingNothingOfTheHarness();
+    void a_aKilledMemberCostsTheLeaderAtMostOneCycle() {
+        int victim = memberInUseByTheLeader();
         try {
             watchTheLeaderWhile(() -> cluster.etcd.kill(victim), "etcd member " + victim + " killed");
         } finally {
@@ -42,7 +45,7 @@ class EtcdMemberLossIT extends ClusterTestBase {
 
     @Test
     void b_aFrozenMemberCostsTheLeaderAtMostOneCallTimeout() {
-        int victim = memberServingNothingOfTheHarness();
+        int victim = memberInUseByTheLeader();
         try {
             watchTheLeaderWhile(() -> cluster.etcd.freeze(victim), "etcd member " + victim + " frozen");
         } finally {
@@ -51,9 +54,20 @@ class EtcdMemberLossIT extends ClusterTestBase {
         cluster.awaitHealthy(Duration.ofSeconds(30));
     }
 
-    /** Any member does (the harness reads through the running ones): the last. */
-    private int memberServingNothingOfTheHarness() {
-        return cluster.etcd.size() - 1;
+    /**
+     * The member the leader's agent sends its requests to: the first in etcd3.hosts, or the one it last went on
+     * with (its log says so). Losing another member would cost it nothing at all.
+     */
+    private int memberInUseByTheLeader() {
+        String log = cluster.leader().logText();
+        int at = log.lastIndexOf("going on with ");
+        if (at < 0) {
+            return 0;
+        }
+        String endpoint = log.substring(at + "going on with ".length()).lines().findFirst().orElseThrow().trim();
+        int i = cluster.etcd.urls().indexOf(endpoint);
+        assertThat(i).as("member " + endpoint + " of " + cluster.etcd.urls()).isNotNegative();
+        return i;
     }
 
     /**
@@ -63,6 +77,7 @@ class EtcdMemberLossIT extends ClusterTestBase {
     private void watchTheLeaderWhile(Runnable fault, String what) {
         String leader = cluster.leaderName().orElseThrow();
         long lease = cluster.etcd.leaseOf(cluster.key("leader"));
+        int logBefore = cluster.node(leader).logText().length();
         fault.run();
         long end = System.nanoTime() + Duration.ofSeconds(2L * TestCluster.TTL).toNanos();
         List<Long> remaining = new ArrayList<>();
@@ -76,6 +91,12 @@ class EtcdMemberLossIT extends ClusterTestBase {
             Await.pause(500);
         }
         System.out.println(what + ": seconds left on the leader lease, sampled twice a second: " + remaining);
+        // the leader goes on with another member after one failed request: at most one cycle without etcd (with
+        // gRPC's round robin over all members, a hung one got a share of the requests until keepalive dropped it:
+        // three failed cycles were seen)
+        String after = cluster.node(leader).logText().substring(logBefore);
+        assertThat(after.lines().filter(l -> l.contains("DCS is not accessible")).count())
+                .as("cycles without etcd on the leader after " + what + ":\n" + after).isLessThanOrEqualTo(1);
         assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(leader);
     }
 }
