@@ -49,9 +49,10 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: called from several threads at once. The HA loop calls every method; the REST API's
  * {@code rest-writes} pool calls {@link #read}, {@link #writeConfig}, {@link #writeFailover} and
  * {@link #deleteFailover} (operator writes, which need no lease); {@code pgkeel ctl} uses its own instance, without a
- * lease. jetcd's client is thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
- * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the call timeout and the watcher are
- * volatile. The watch callback runs on a jetcd thread and only calls the supplied Runnable.
+ * lease. jetcd's clients are thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
+ * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the member in use is an atomic index
+ * moved by compare-and-set, the call timeout, the watcher and its callback are volatile. The watch callback runs
+ * on a jetcd thread and only calls the supplied Runnable.
  */
 final class EtcdDcs implements Dcs {
     private static final Logger log = LoggerFactory.getLogger(EtcdDcs.class);
@@ -287,7 +288,7 @@ final class EtcdDcs implements Dcs {
         }
         if (leaseId != 0) {
             try {
-                LeaseKeepAliveResponse r = awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(leaseId), "renew lease");
+                LeaseKeepAliveResponse r = renewOnce(leaseId);
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
                 }
@@ -305,6 +306,24 @@ final class EtcdDcs implements Dcs {
         leaseId = id;
         leaseRequestedTtl = ttlSeconds;
         return new LeaseRenewal(id, sentAt, ttlSeconds, true);
+    }
+
+    /**
+     * One keep-alive of the lease. jetcd authenticates again (after etcd dropped or refused the token) only for
+     * requests that go through its retry policy, and keepAliveOnce does not: a leader whose cycle starts with the
+     * renewal would fail it cycle after cycle. On a stale token, a read through the KV client makes jetcd
+     * authenticate, and the renewal is sent once more.
+     */
+    private LeaseKeepAliveResponse renewOnce(long id) {
+        try {
+            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
+        } catch (DcsException e) {
+            if (!EtcdErrors.isStaleToken(e)) {
+                throw e;
+            }
+            await(kv.get(leaderKey), "authenticate again");
+            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
+        }
     }
 
     /**
