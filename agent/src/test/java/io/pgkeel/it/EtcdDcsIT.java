@@ -26,12 +26,12 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EtcdDcsIT {
     private Path dir;
-    private EtcdProcess etcd;
+    private EtcdCluster etcd;
 
     @BeforeAll
     void startEtcd() {
         dir = Host.tempDir("pgkeel-it-etcd-");
-        etcd = EtcdProcess.start(dir);
+        etcd = EtcdCluster.start(dir);
     }
 
     @AfterAll

@@ -13,8 +13,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A real cluster on loopback: one etcd and N pgkeel agents, each with its own PostgreSQL, in a private temp
- * directory on free ports. Everything it starts it ends by PID on {@link #close()}.
+ * A real cluster on loopback: an etcd (one plain member, or an {@link EtcdCluster} of the caller's options) and N
+ * pgkeel agents, each with its own PostgreSQL, in a private temp directory on free ports. Everything it starts it
+ * ends by PID on {@link #close()}.
  */
 final class TestCluster implements AutoCloseable {
     static final int TTL = 10;
@@ -28,7 +29,7 @@ final class TestCluster implements AutoCloseable {
 
     final String scope;
     final Path dir;
-    final EtcdProcess etcd;
+    final EtcdCluster etcd;
     final List<AgentProcess> nodes = new ArrayList<>();
     private final List<AgentProcess> extras = new ArrayList<>();
     final Timing timing;
@@ -36,8 +37,19 @@ final class TestCluster implements AutoCloseable {
     /** Writes each node's YAML and environment: the standard YAML, edited or not, unless a class brings its own. */
     private NodeFactory factory;
 
-    /** Where one node lives: its member name, private directory, free ports, and the cluster's etcd (host:port). */
-    record NodeSlot(String name, Path dir, int apiPort, int pgPort, String etcdEndpoint) {}
+    /**
+     * Where one node lives: its member name, private directory, free ports, the cluster's etcd endpoints
+     * (host:port, comma-separated) and the agent's whole {@code etcd3:} section for that etcd (TLS, user).
+     */
+    record NodeSlot(String name, Path dir, int apiPort, int pgPort, String etcdEndpoint, String etcd3Yaml) {}
+
+    /**
+     * A cluster on an etcd started with {@code etcdOptions} (several members, TLS, auth: see {@link EtcdCluster}),
+     * the agents' YAML carrying {@link EtcdCluster#etcd3Yaml()}, edited node by node by {@code yamlEdit}.
+     */
+    static TestCluster start(String scope, int size, EtcdCluster.Options etcdOptions, BinaryOperator<String> yamlEdit) {
+        return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, yamlEdit, null, etcdOptions);
+    }
 
     /** A class's own configuration for every node: the whole YAML and the agent's extra environment variables. */
     interface NodeFactory {
@@ -48,7 +60,7 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    private TestCluster(String scope, Path dir, EtcdProcess etcd, Timing timing) {
+    private TestCluster(String scope, Path dir, EtcdCluster etcd, Timing timing) {
         this.scope = scope;
         this.dir = dir;
         this.etcd = etcd;
@@ -93,9 +105,21 @@ final class TestCluster implements AutoCloseable {
 
     private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
                                      BinaryOperator<String> yamlEdit, NodeFactory factory) {
+        return start(scope, size, timing, flavor, yamlEdit, factory, EtcdCluster.Options.plain(1));
+    }
+
+    private static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                                     BinaryOperator<String> yamlEdit, NodeFactory factory,
+                                     EtcdCluster.Options etcdOptions) {
         Host.pgBinDir();
         Path dir = Host.tempDir("pgkeel-it-");
-        EtcdProcess etcd = EtcdProcess.start(dir);
+        EtcdCluster etcd;
+        try {
+            etcd = EtcdCluster.start(dir, etcdOptions);
+        } catch (RuntimeException | Error e) {
+            Host.deleteTree(dir);
+            throw e;
+        }
         TestCluster c = new TestCluster(scope, dir, etcd, timing);
         c.flavor = flavor;
         c.factory = factory != null ? factory
@@ -137,7 +161,7 @@ final class TestCluster implements AutoCloseable {
             int api = Host.freePort();
             int pg = Host.freePort();
             Path config = nodeDir.resolve("pgkeel.yml");
-            NodeSlot slot = new NodeSlot(name, nodeDir, api, pg, etcd.endpoint());
+            NodeSlot slot = new NodeSlot(name, nodeDir, api, pg, etcd.endpoint(), etcd.etcd3Yaml());
             Files.writeString(config, factory.yaml(slot));
             Host.giveToAgentUser(config);
             return new AgentProcess(name, nodeDir, api, pg, config, flavor, factory.environment(slot));
@@ -154,9 +178,7 @@ final class TestCluster implements AutoCloseable {
                 restapi:
                   listen: 127.0.0.1:%d
                   connect_address: 127.0.0.1:%d
-                etcd3:
-                  hosts: %s
-                bootstrap:
+                %sbootstrap:
                   dcs:
                     ttl: %d
                     loop_wait: %d
@@ -171,7 +193,7 @@ final class TestCluster implements AutoCloseable {
                   initdb:
                     - encoding: UTF8
                     - data-checksums
-                """.formatted(scope, name, api, api, etcd.endpoint(), timing.ttl(), timing.loopWait(), timing.retryTimeout())
+                """.formatted(scope, name, api, api, etcd.etcd3Yaml(), timing.ttl(), timing.loopWait(), timing.retryTimeout())
                 + postgresqlYaml(pg, nodeDir);
     }
 
