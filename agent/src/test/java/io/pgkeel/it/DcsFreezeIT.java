@@ -18,45 +18,8 @@ class DcsFreezeIT extends ClusterTestBase {
     @Test
     void frozenEtcdMakesThePrimaryStopWritesBeforeItsLeaseCanExpireAndNobodyPromotes() {
         AgentProcess primary = cluster.leader();
-        Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS freeze_check (id serial PRIMARY KEY)");
-        long lease = cluster.etcd.leaseOf(cluster.key("leader"));
-        assertThat(lease).as("the leader key rides on a lease").isNotZero();
-        // etcd cannot expire the lease before (now + remaining): measured before asking, so the bound is safe. The
-        // agent is held still meanwhile: a renewal landing between this question and the freeze would move the
-        // lease (and the agent's deadline) past the bound measured here
-        long askedAt;
-        long remaining;
-        Host.signal(primary.pid(), "STOP");
-        try {
-            Await.pause(100); // a renewal already on its way arrives
-            askedAt = System.nanoTime();
-            remaining = cluster.etcd.leaseRemainingSeconds(lease);
-            cluster.etcd.freeze();
-        } finally {
-            Host.signal(primary.pid(), "CONT");
-        }
-        long frozenAt = System.nanoTime();
-        try {
-            assertThat(remaining).isPositive();
-            while (Sql.tryExecute(primary.pgPort, "INSERT INTO freeze_check DEFAULT VALUES")) {
-                assertThat(System.nanoTime() - askedAt).as("still writable %d s after etcd froze",
-                        (System.nanoTime() - frozenAt) / 1_000_000_000L).isLessThan(Duration.ofSeconds(60).toNanos());
-                Await.pause(50);
-            }
-            long stoppedAfter = System.nanoTime() - askedAt;
-            System.out.printf("etcd frozen: primary %s stopped taking writes %.2f s after the freeze; lease had >= %d s"
-                    + " left%n", primary.name, (System.nanoTime() - frozenAt) / 1e9, remaining);
-            assertThat(stoppedAfter).as("writes stop before the lease can have expired in etcd")
-                    .isLessThan(Duration.ofSeconds(remaining).toNanos());
-
-            long until = frozenAt + Duration.ofSeconds(TestCluster.TTL + 3).toNanos();
-            while (System.nanoTime() - until < 0) {
-                assertThat(cluster.writablePrimaries()).as("nobody takes writes while etcd is frozen").isEmpty();
-                Await.pause(200);
-            }
-        } finally {
-            cluster.etcd.thaw();
-        }
+        DcsOutage.assertPrimaryStopsBeforeItsLeaseCanExpire(cluster, primary, new DcsOutage.Fault(
+                cluster.etcd::freeze, cluster.etcd::thaw), Duration.ofSeconds(TestCluster.TTL + 3), "etcd frozen");
         cluster.awaitHealthy(Duration.ofSeconds(90));
         assertThat(cluster.writablePrimaries()).hasSize(1);
         assertThat(primary.logText()).contains("demoting self because the leader lease could not be renewed");

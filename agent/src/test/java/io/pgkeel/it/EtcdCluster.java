@@ -427,7 +427,7 @@ final class EtcdCluster implements AutoCloseable {
         }
     }
 
-    /** POSTs to the JSON gateway of the first running member (plain clusters only). */
+    /** POSTs to the JSON gateway of the first running member that answers without an error (plain clusters only). */
     private JsonNode post(String path, String body) {
         IllegalStateException last = null;
         for (Member m : members) {
@@ -438,7 +438,13 @@ final class EtcdCluster implements AutoCloseable {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(clientUrl(m) + path))
                         .timeout(Duration.ofSeconds(3)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                         HttpResponse.BodyHandlers.ofString());
-                return JSON.readTree(r.body());
+                JsonNode answer = JSON.readTree(r.body());
+                // an error ("no leader", "leader changed" while a member is down) has no kvs: not an absent key
+                if (r.statusCode() == 200 && !answer.has("error")) {
+                    return answer;
+                }
+                last = new IllegalStateException("etcd " + path + " on " + m.name + ": " + r.statusCode() + " "
+                        + r.body());
             } catch (IOException e) {
                 last = new IllegalStateException("etcd " + path + " on " + m.name + ": " + e.getMessage(), e);
             } catch (InterruptedException e) {
