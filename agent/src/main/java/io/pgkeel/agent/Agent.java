@@ -76,7 +76,10 @@ final class Agent {
         PostgresController pg = new PostgresController(config, dynamic::get, clock);
         NodeIdentity identity = identity(config);
         Metrics metrics = new Metrics(config.scope(), config.name(), Version.PGKEEL, snapshot::get);
-        HaNode node = new HaNode(identity, dcs, pg, new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), clock, s -> {
+        // POST /failsafe carries Patroni's credentials for the REST API (ctl.authentication, else restapi's)
+        HttpPeerClient peers = new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls, config.ctlConnection()
+                .authentication().map(c -> HttpPeerClient.basicAuthorization(c.username(), c.password())));
+        HaNode node = new HaNode(identity, dcs, pg, peers, clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
         }, metrics);

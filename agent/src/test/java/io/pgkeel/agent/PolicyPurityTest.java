@@ -21,7 +21,7 @@ class PolicyPurityTest {
     static final List<String> POLICY_FILES = List.of("HaPolicy.java", "PausedPolicy.java", "Switchovers.java",
             "OperatorRequests.java", "ObservationPlan.java", "NodeMemory.java", "Role.java", "Action.java",
             "Observation.java", "Outcome.java", "NodeSettings.java", "LeaseStatus.java", "OperatorRequest.java",
-            "SyncPolicy.java", "SyncRules.java");
+            "SyncPolicy.java", "SyncRules.java", "FailsafeRules.java");
     private static final Pattern FORBIDDEN = Pattern.compile("org\\.slf4j|ch\\.qos\\.logback|java\\.util\\.logging"
             + "|System\\.Logger|\\bLogger\\b|io\\.pgkeel\\.common\\.Clock|\\bClock\\b|io\\.pgkeel\\.common\\.dcs\\.Dcs\\b"
             + "|\\bDcs\\b|\\bLocalPostgres\\b|java\\.sql|javax\\.sql|\\bConnection\\b|\\bDriverManager\\b"

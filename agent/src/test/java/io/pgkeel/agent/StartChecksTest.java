@@ -68,12 +68,19 @@ class StartChecksTest {
         java.util.Map<String, Object> raw = new java.util.HashMap<>(cfg.raw());
         raw.put("failsafe_mode", true);
         assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
+        assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config"))
+                .as("issue 13: failsafe_mode is acted on, not refused").isEmpty();
+        cfg = s.read().config().orElseThrow();
+        raw = new java.util.HashMap<>(cfg.raw());
+        raw.put("standby_cluster", Map.of("host", "10.0.0.9"));
+        assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config")).hasValueSatisfying(r -> assertThat(r)
                 .startsWith("the DCS config key /service/batman/config asks for what pgkeel cannot honour yet:"
-                        + " config.failsafe_mode = true"));
+                        + " config.standby_cluster = {host=10.0.0.9}"));
         cfg = s.read().config().orElseThrow();
         raw = new java.util.HashMap<>(cfg.raw());
         raw.remove("failsafe_mode");
+        raw.remove("standby_cluster");
         raw.putAll(Map.of("synchronous_mode", "quorum", "synchronous_mode_strict", true, "synchronous_node_count", 2));
         assertThat(s.writeConfig(raw, cfg.modRevision())).isTrue();
         assertThat(StartChecks.configKeyRefusal(s, "/service/batman/config"))

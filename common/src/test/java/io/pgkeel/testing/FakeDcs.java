@@ -189,8 +189,14 @@ public final class FakeDcs {
                             return new SyncKey(k.leader(), k.voters(), k.quorum(),
                                     e.modRevision());
                         });
+                // as EtcdDcs: only an object of strings is a failsafe key (putRaw text is garbage, left out)
+                @SuppressWarnings("unchecked")
+                Optional<Map<String, String>> failsafe = Optional.ofNullable(keys.get("failsafe"))
+                        .filter(e -> e.value() instanceof Map<?, ?> m && m.values().stream()
+                                .allMatch(v -> v instanceof String))
+                        .map(e -> (Map<String, String>) e.value());
                 return new ClusterView(init, config, leader, members, optime, failover, history, revision,
-                        status.map(Status::retainSlots).orElse(java.util.Set.of()), sync);
+                        status.map(Status::retainSlots).orElse(java.util.Set.of()), sync, failsafe);
             }
         }
 
@@ -384,6 +390,22 @@ public final class FakeDcs {
                 }
                 delete("sync");
                 return true;
+            }
+        }
+
+        @Override
+        public void writeFailsafe(Map<String, String> topology) {
+            synchronized (FakeDcs.this) {
+                reachable("write failsafe");
+                put("failsafe", new java.util.TreeMap<>(topology), 0);
+            }
+        }
+
+        @Override
+        public void deleteFailsafe() {
+            synchronized (FakeDcs.this) {
+                reachable("delete failsafe");
+                delete("failsafe");
             }
         }
 

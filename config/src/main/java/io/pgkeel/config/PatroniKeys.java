@@ -187,8 +187,7 @@ public final class PatroniKeys {
         dynamic("synchronous_node_count", Status.ACTED_ON, "");
         dynamic("synchronous_mode", Status.ACTED_ON, "");
         dynamic("synchronous_mode_strict", Status.ACTED_ON, "");
-        dynamic("failsafe_mode", Status.REFUSED_SAFETY, "DCS failsafe mode is not implemented yet: a primary"
-                + " that loses etcd stops taking writes when its lease runs out", PatroniKeys::on);
+        dynamic("failsafe_mode", Status.ACTED_ON, "");
         dynamic("standby_cluster.*", Status.REFUSED_SAFETY, "standby clusters are not implemented yet: pgkeel would"
                 + " run a primary of its own instead of following the remote one", PatroniKeys::isStandbyCluster);
         dynamic("postgresql.use_pg_rewind", Status.ACTED_ON, "");

@@ -147,10 +147,25 @@ class ConfigLoaderTest {
 
     @Test
     void aRefusedSafetySettingStopsTheAgentNamingTheKeyAndLine() {
-        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    failsafe_mode: true")))
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    standby_cluster:\n"
+                + "      host: 10.0.0.9")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("patroni.yml line 12: bootstrap.dcs.failsafe_mode = true")
-                .hasMessageContaining("DCS failsafe mode is not implemented yet");
+                .hasMessageContaining("patroni.yml line 13: bootstrap.dcs.standby_cluster = {host=10.0.0.9}")
+                .hasMessageContaining("standby clusters are not implemented yet");
+    }
+
+    /** Issue 13: failsafe_mode is acted on, in each of Patroni's spellings; off unless set. */
+    @Test
+    void failsafeModeLoadsInEachSpelling() throws IOException {
+        assertThat(load(PATRONI_YAML).config().bootstrapDynamic().failsafeMode()).isFalse();
+        for (String on : java.util.List.of("true", "on", "yes", "'1'", "True")) {
+            assertThat(load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    failsafe_mode: " + on)).config()
+                    .bootstrapDynamic().failsafeMode()).as(on).isTrue();
+        }
+        for (String off : java.util.List.of("false", "off", "no", "0")) {
+            assertThat(load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    failsafe_mode: " + off)).config()
+                    .bootstrapDynamic().failsafeMode()).as(off).isFalse();
+        }
     }
 
     /** Issue 12: synchronous replication's settings load; a bad value is named with its path and its own line. */

@@ -66,6 +66,7 @@ final class EtcdDcs implements Dcs {
     private final ByteSequence statusKey;
     private final ByteSequence failoverKey;
     private final ByteSequence syncKey;
+    private final ByteSequence failsafeKey;
     private final ByteSequence me;
     /** Garbage already reported, by key and revision, so a bad key is logged once, not every cycle. */
     private final Set<String> reportedGarbage = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -108,6 +109,7 @@ final class EtcdDcs implements Dcs {
         this.statusKey = bytes(settings.prefix() + "status");
         this.failoverKey = bytes(settings.prefix() + "failover");
         this.syncKey = bytes(settings.prefix() + "sync");
+        this.failsafeKey = bytes(settings.prefix() + "failsafe");
         this.me = bytes(settings.memberName());
         this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dcs-watch-restart");
@@ -129,6 +131,7 @@ final class EtcdDcs implements Dcs {
         java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
         Optional<SyncKey> sync = Optional.empty();
+        Optional<java.util.Map<String, String>> failsafe = Optional.empty();
         List<List<Object>> history = List.of();
         List<Member> members = new ArrayList<>();
         for (KeyValue kvp : response.getKvs()) {
@@ -198,6 +201,14 @@ final class EtcdDcs implements Dcs {
                         sync = Optional.of(new SyncKey("", List.of(), 0, rev));
                     }
                 }
+                case "failsafe" -> {
+                    ValueCodec.Decoded<java.util.Map<String, String>> d = ValueCodec.failsafe(value);
+                    if (d.isOk()) {
+                        failsafe = Optional.of(d.value());
+                    } else if (!"empty".equals(d.problem())) {
+                        check(key, rev, d);
+                    }
+                }
                 default -> {
                     if (name.startsWith("members/") && name.length() > "members/".length()) {
                         ValueCodec.Decoded<Member> d = ValueCodec.member(name.substring("members/".length()), value, rev);
@@ -210,7 +221,7 @@ final class EtcdDcs implements Dcs {
         }
         lastStatus = statusText;
         return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime, failover, history,
-                response.getHeader().getRevision(), retained, sync);
+                response.getHeader().getRevision(), retained, sync, failsafe);
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
@@ -409,6 +420,16 @@ final class EtcdDcs implements Dcs {
         TxnResponse r = await(kv.txn().If(revisionIs(syncKey, expectedModRevision))
                 .Then(Op.delete(syncKey, DeleteOption.DEFAULT)).commit(), "delete sync key");
         return r.isSucceeded();
+    }
+
+    @Override
+    public void writeFailsafe(java.util.Map<String, String> topology) {
+        await(kv.put(failsafeKey, bytes(ValueCodec.encodeFailsafe(topology))), "write failsafe key");
+    }
+
+    @Override
+    public void deleteFailsafe() {
+        await(kv.delete(failsafeKey), "delete failsafe key");
     }
 
     /** Revision 0 means "the key must not exist". */

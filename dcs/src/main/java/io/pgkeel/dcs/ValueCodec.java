@@ -197,14 +197,11 @@ final class ValueCodec {
      * (or {@code {}}) is an empty key ("empty", not garbage); {@code quorum} counts only beside a leader.
      */
     static Decoded<SyncKey> sync(String text, long modRevision) {
-        String t = text.trim();
-        if (t.isEmpty() || t.equals("{}")) {
-            return Decoded.garbage("empty");
+        Decoded<JsonNode> read = nonEmptyObject(text);
+        if (!read.isOk()) {
+            return Decoded.garbage(read.problem());
         }
-        JsonNode node = object(t);
-        if (node == null) {
-            return Decoded.garbage("not a JSON object");
-        }
+        JsonNode node = read.value();
         JsonNode leaderNode = node.get("leader");
         if (leaderNode == null || leaderNode.isNull() || leaderNode.isTextual() && leaderNode.asText().isEmpty()) {
             return Decoded.garbage("empty");
@@ -242,6 +239,52 @@ final class ValueCodec {
         return "{\"leader\":" + pythonJsonString(leader) + ",\"quorum\":" + quorum + ",\"sync_standby\":"
                 + (voters.isEmpty() ? "null" : pythonJsonString(String.join(",", new java.util.TreeSet<>(voters))))
                 + "}";
+    }
+
+    /**
+     * The {@code failsafe} key (Patroni 3.0+): a JSON object of member name -> api_url. {@code {}} or blank is
+     * "empty"; anything else that is not an object of strings is garbage (Patroni then runs without failsafe).
+     */
+    static Decoded<Map<String, String>> failsafe(String text) {
+        Decoded<JsonNode> read = nonEmptyObject(text);
+        if (!read.isOk()) {
+            return Decoded.garbage(read.problem());
+        }
+        JsonNode node = read.value();
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (var it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (!e.getValue().isTextual() || e.getKey().isEmpty()) {
+                return Decoded.garbage("the api_url of member '" + e.getKey() + "' is not a string");
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        }
+        return out.isEmpty() ? Decoded.garbage("empty") : Decoded.ok(out);
+    }
+
+    /** A key's JSON object; blank or {@code {}} is "empty", anything but an object "not a JSON object". */
+    private static Decoded<JsonNode> nonEmptyObject(String text) {
+        String t = text.trim();
+        if (t.isEmpty() || t.equals("{}")) {
+            return Decoded.garbage("empty");
+        }
+        JsonNode node = object(t);
+        return node == null ? Decoded.garbage("not a JSON object") : Decoded.ok(node);
+    }
+
+    /**
+     * Patroni's failsafe value ({@code write_failsafe}): {@code {"a":"http://a:8008/patroni",...}}, names sorted
+     * (Patroni writes its members' order; any order reads the same), byte for byte Python's compact JSON.
+     */
+    static String encodeFailsafe(Map<String, String> topology) {
+        StringBuilder sb = new StringBuilder("{");
+        new java.util.TreeMap<>(topology).forEach((name, url) -> {
+            if (sb.length() > 1) {
+                sb.append(',');
+            }
+            sb.append(pythonJsonString(name)).append(':').append(pythonJsonString(url));
+        });
+        return sb.append('}').toString();
     }
 
     /** A JSON string as Python's json module writes it (ensure_ascii): lower-case hex escapes outside space..~. */

@@ -23,7 +23,7 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         Action.Demote, Action.Follow, Action.Rewind, Action.RemoveDataDirectory, Action.Switchover,
         Action.AwaitHandover, Action.HandOver, Action.ClearFailoverKey, Action.ReleaseLeader, Action.Restart,
         Action.Reinitialize, Action.DropReplicaSlots, Action.ApplyParameters, Action.WriteSyncKey,
-        Action.DeleteSyncKey, Action.SetSyncStandbys, Action.AwaitSyncStandby, Action.Wait {
+        Action.DeleteSyncKey, Action.SetSyncStandbys, Action.AwaitSyncStandby, Action.FailsafeRound, Action.Wait {
 
     String reason();
 
@@ -172,15 +172,27 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
      * those of members gone for longer than {@code member_slots_ttl}, write the {@code initialize}/{@code config}
      * keys if they are missing, bring {@code history} up to my timeline when it is behind, and, when
      * {@code writeStatus}, publish my WAL position and the members' slots I keep, departed members' included
-     * ({@code slotsToRetain}), in {@code status}.
+     * ({@code slotsToRetain}), in {@code status}; put the {@code failsafe} key when {@code failsafeToWrite} is present
+     * (failsafe_mode on and the key differs: Patroni's {@code _failsafe_config}), delete it when {@code deleteFailsafe}
+     * (failsafe_mode off and the key exists: pgkeel only).
      */
     record LeadAsPrimary(long optime, Set<String> slotsToCreate, Set<String> slotsToDrop, Set<String> slotsToRetain,
                          boolean writeStatus, String systemIdentifierToWrite, boolean writeConfig,
-                         boolean writeHistory, String reason) implements Action {
+                         boolean writeHistory, java.util.Optional<Map<String, String>> failsafeToWrite,
+                         boolean deleteFailsafe, String reason) implements Action {
         public LeadAsPrimary {
             slotsToCreate = Set.copyOf(slotsToCreate);
             slotsToDrop = Set.copyOf(slotsToDrop);
             slotsToRetain = Set.copyOf(slotsToRetain);
+            failsafeToWrite = failsafeToWrite.map(Map::copyOf);
+        }
+
+        /** Leading without touching the failsafe key. */
+        public LeadAsPrimary(long optime, Set<String> slotsToCreate, Set<String> slotsToDrop, Set<String> slotsToRetain,
+                             boolean writeStatus, String systemIdentifierToWrite, boolean writeConfig,
+                             boolean writeHistory, String reason) {
+            this(optime, slotsToCreate, slotsToDrop, slotsToRetain, writeStatus, systemIdentifierToWrite, writeConfig,
+                    writeHistory, java.util.Optional.empty(), false, reason);
         }
 
         public Traits traits() {
@@ -190,7 +202,7 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
         /** The same work, with a different sentence. */
         LeadAsPrimary withReason(String newReason) {
             return new LeadAsPrimary(optime, slotsToCreate, slotsToDrop, slotsToRetain, writeStatus,
-                    systemIdentifierToWrite, writeConfig, writeHistory, newReason);
+                    systemIdentifierToWrite, writeConfig, writeHistory, failsafeToWrite, deleteFailsafe, newReason);
         }
     }
 
@@ -391,6 +403,25 @@ public sealed interface Action permits Action.Bootstrap, Action.CloneFromLeader,
     record AwaitSyncStandby(String reason) implements Action {
         public Traits traits() {
             return Traits.SOON;
+        }
+    }
+
+    /**
+     * A running primary that cannot reach the DCS, with failsafe_mode on, asks every other member the failsafe
+     * topology names to confirm it ({@code POST /failsafe}, Patroni's {@code check_failsafe_topology}). When every one
+     * accepts, the primary may keep taking writes until the round's send time plus ttl (minus the fence margin); the
+     * outcome carries that send time. Not routine: nothing may take its place in the cycle.
+     *
+     * @param members member name -> api_url of every member to ask (the topology without me); empty for a single
+     *                member, which is confirmed at once (Patroni: "A single node cluster")
+     */
+    record FailsafeRound(Map<String, String> members, String reason) implements Action {
+        public FailsafeRound {
+            members = Map.copyOf(members);
+        }
+
+        public Traits traits() {
+            return Traits.STEADY;
         }
     }
 

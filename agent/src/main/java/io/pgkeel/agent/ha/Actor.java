@@ -5,11 +5,15 @@ import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
+import io.pgkeel.common.peer.FailsafeAnswer;
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.LocalPostgres.StopMode;
 import io.pgkeel.common.pg.PostgresException;
+import java.time.Duration;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Actor {
     private static final Logger log = LoggerFactory.getLogger(Actor.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final Dcs dcs;
     private final LocalPostgres pg;
@@ -30,9 +35,17 @@ final class Actor {
     private final OperatorInbox inbox;
     private final Clock clock;
     private final HaListener listener;
+    private final PeerClient peers;
 
     Actor(Dcs dcs, LocalPostgres pg, MemberKey memberKey, LeaseFence fence, OperatorInbox inbox, Clock clock,
           HaListener listener) {
+        this(dcs, pg, memberKey, fence, inbox, clock, listener, members -> List.of());
+    }
+
+    /** @param peers how a failsafe round asks the other members ({@code POST /failsafe}) */
+    Actor(Dcs dcs, LocalPostgres pg, MemberKey memberKey, LeaseFence fence, OperatorInbox inbox, Clock clock,
+          HaListener listener, PeerClient peers) {
+        this.peers = peers;
         this.dcs = dcs;
         this.pg = pg;
         this.memberKey = memberKey;
@@ -123,6 +136,8 @@ final class Actor {
             pg.setSynchronousStandbyNames(a.synchronousStandbyNames());
         } else if (action instanceof Action.AwaitSyncStandby) {
             return Outcome.DONE;
+        } else if (action instanceof Action.FailsafeRound a) {
+            return failsafeRound(a, o, identity);
         } else if (action instanceof Action.Restart a) {
             pg.stop(StopMode.FAST);
             pg.start(a.asPrimary(), a.follow() == null ? null : o.dcs().cluster().member(a.follow()).orElse(null));
@@ -294,7 +309,55 @@ final class Actor {
         if (a.writeStatus()) {
             dcs.writeStatus(a.optime(), a.slotsToRetain());
         }
+        if (a.failsafeToWrite().isPresent()) {
+            dcs.writeFailsafe(a.failsafeToWrite().get());
+            log.info("failsafe key written: {}", new java.util.TreeMap<>(a.failsafeToWrite().get()));
+        } else if (a.deleteFailsafe()) {
+            dcs.deleteFailsafe();
+            log.info("failsafe key deleted: failsafe_mode is off");
+        }
         return Outcome.dropped(dropped);
+    }
+
+    /**
+     * {@code POST /failsafe} to every member of the round at once (Patroni's {@code check_failsafe_topology}), each
+     * bounded by min(2 s, ttl/4) so that a round ends well inside the deadline it is to move. Confirmed only when every
+     * member accepted; the send time is taken before the first request, so that every member's promise runs from a
+     * later instant than the deadline it grants.
+     */
+    private Outcome failsafeRound(Action.FailsafeRound a, Observation o, NodeIdentity identity) {
+        long sentAt = clock.nanoTime();
+        if (a.members().isEmpty()) {
+            return Outcome.failsafeConfirmed(sentAt);
+        }
+        Duration timeout = Duration.ofMillis(Math.min(2000, o.self().dynamic().ttl() * 250L));
+        Map<String, FailsafeAnswer> answers = peers.postFailsafe(a.members(), failsafeBody(identity), timeout);
+        List<String> refused = new java.util.ArrayList<>();
+        for (String member : new java.util.TreeSet<>(a.members().keySet())) {
+            FailsafeAnswer answer = answers.get(member);
+            if (answer == null || !answer.accepted()) {
+                refused.add(member + " (" + (answer == null ? "no answer" : answer.detail()) + ")");
+            }
+        }
+        if (!refused.isEmpty()) {
+            log.warn("failsafe: not every member confirmed this primary: {}", String.join(", ", refused));
+            return Outcome.DONE;
+        }
+        log.info("{}", FailsafeRules.CONFIRMED);
+        return Outcome.failsafeConfirmed(sentAt);
+    }
+
+    /** Patroni's POST /failsafe body: who the primary is and where to reach it. */
+    private static String failsafeBody(NodeIdentity identity) {
+        Map<String, String> body = new java.util.LinkedHashMap<>();
+        body.put("name", identity.name());
+        body.put("conn_url", identity.connUrl());
+        body.put("api_url", identity.apiUrl());
+        try {
+            return JSON.writeValueAsString(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Patroni's history key from the timeline history file; see {@link ClusterHistory#update}. */

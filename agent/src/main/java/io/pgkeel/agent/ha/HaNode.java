@@ -31,6 +31,7 @@ public final class HaNode {
     private final HaListener listener;
     private final LeaseFence fence;
     private final OperatorInbox inbox = new OperatorInbox();
+    private final FailsafePromise failsafe;
     private final Observer observer;
     private final Actor actor;
     private final Publisher publisher;
@@ -52,11 +53,12 @@ public final class HaNode {
         this.clock = clock;
         this.listener = listener;
         this.memory = NodeMemory.initial(identity.bootstrapDynamic());
+        this.failsafe = new FailsafePromise(clock);
         this.fence = new LeaseFence(this::fenceStop);
         MemberKey memberKey = new MemberKey(dcs);
-        this.observer = new Observer(dcs, pg, peerClient, clock, listener);
-        this.actor = new Actor(dcs, pg, memberKey, fence, inbox, clock, listener);
-        this.publisher = new Publisher(memberKey, fence, snapshots, inbox::scheduledRestart);
+        this.observer = new Observer(dcs, pg, peerClient, clock, listener, failsafe);
+        this.actor = new Actor(dcs, pg, memberKey, fence, inbox, clock, listener, peerClient);
+        this.publisher = new Publisher(memberKey, fence, snapshots, inbox::scheduledRestart, failsafe);
     }
 
     /** Patroni's postgresql.callbacks; set before the loop starts. */
@@ -67,6 +69,14 @@ public final class HaNode {
     /** Where operators' requests, planned restarts and reloads come in (thread-safe). */
     public OperatorInbox inbox() {
         return inbox;
+    }
+
+    /**
+     * The promises this node gives to a primary running in failsafe mode ({@code POST /failsafe}; thread-safe): the
+     * REST handler gives them, the loop claims before it takes the key, promotes or bootstraps.
+     */
+    public FailsafePromise failsafe() {
+        return failsafe;
     }
 
     /** Runs one cycle; returns how long to wait before the next one (the loop may be woken earlier). */
@@ -80,7 +90,8 @@ public final class HaNode {
         log.info("[{} {}] {}: {}", identity.name(), NodeSnapshot.roleOf(o.pg()), action.getClass().getSimpleName(),
                 action.reason());
         inbox.decided(action);
-        Outcome outcome = actor.act(action, o, identity, start);
+        boolean claims = claimsPrimary(action);
+        Outcome outcome = claims && !failsafe.claim() ? promised(action) : actor.act(action, o, identity, start);
         inbox.carriedOut(action, outcome);
         PgStatus after = action.traits().reprobe() ? observer.probe() : o.pg();
         checkRoleChange(o.pg(), action, outcome, after);
@@ -90,10 +101,34 @@ public final class HaNode {
         boolean holdsKey = outcome.acquiredLeader() || !(outcome.ok() && action.releasesLeaderKey())
                 && o.dcs().isReachable() && o.dcs().cluster().leader()
                 .map(l -> l.name().equals(identity.name()) && l.leaseId() == memory.lease().leaseId()).orElse(false);
+        if (!claims && !holdsKey && (after.runState() == PgRunState.STOPPED || after.inRecovery())) {
+            // a replica again without the key (or never anything else): it may give failsafe promises
+            failsafe.release();
+        }
         long now = clock.nanoTime();
-        publisher.publish(identity, memory, o, action, after, holdsKey, now);
+        publisher.publish(identity, memory, o, action, after, holdsKey, now,
+                action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null);
         listener.cycle(action.getClass().getSimpleName(), now - start);
         return nextWait(action, outcome, now);
+    }
+
+    /**
+     * The actions that make this node a primary, or keep the key for one: each needs {@link FailsafePromise#claim}
+     * first, so that no promise given to a primary in failsafe mode is broken, and none is given from then on.
+     */
+    private static boolean claimsPrimary(Action a) {
+        return a instanceof Action.AcquireLeader || a instanceof Action.Promote || a instanceof Action.Bootstrap
+                || a instanceof Action.StartPostgres s && s.asPrimary() || a instanceof Action.Restart r && r.asPrimary();
+    }
+
+    /** The outcome of an action not carried out because a failsafe promise runs. */
+    private Outcome promised(Action action) {
+        String why = failsafe.active().map(p -> "a failsafe promise to primary '" + p.name() + "' runs for "
+                + Math.max(0, p.untilNanos() - clock.nanoTime()) / 1_000_000_000L + " more s")
+                .orElse("a failsafe promise ran when it was to be carried out");
+        String name = action.getClass().getSimpleName();
+        log.warn("not carrying out {}: {}", name, why);
+        return Outcome.failed("not carrying out " + name + ": " + why);
     }
 
     private void applyReload(OperatorInbox.Reload reload) {

@@ -132,6 +132,10 @@ public final class HaPolicy {
                         : new Action.Demote(false, "demoting self because the leader lease could not be renewed");
             }
             if (pg.inRecovery()) {
+                Optional<Action> promised = FailsafeRules.beforePromoting(o);
+                if (promised.isPresent()) {
+                    return promised.get();
+                }
                 Optional<String> refused = refusedByConfigKey(o);
                 if (refused.isPresent()) {
                     // a standby cluster's standby leader, say: promoting it is what the operator's setting forbids
@@ -228,6 +232,10 @@ public final class HaPolicy {
         PgStatus pg = o.pg();
         boolean primaryish = pg.runState() != PgRunState.STOPPED && !pg.inRecovery();
         if (primaryish) {
+            Optional<Action> failsafe = FailsafeRules.primaryWithoutDcs(o);
+            if (failsafe.isPresent()) {
+                return failsafe.get();
+            }
             if (o.lease().isSafeAt(o.nowNanos(), o.self().fenceMarginNanos())) {
                 return new Action.Wait("keeping primary while DCS is not accessible because the leader lease is still valid");
             }
@@ -356,6 +364,10 @@ public final class HaPolicy {
             }
             return new Action.AcquireLeader(false, Set.of(), failoverRevision(c),
                     "acquiring the leader key as the running primary");
+        }
+        Optional<Action> failsafe = FailsafeRules.beforeRacing(o, c);
+        if (failsafe.isPresent()) {
+            return failsafe.get();
         }
         Optional<String> refused = refusedByConfigKey(o);
         if (refused.isPresent()) {
@@ -492,7 +504,7 @@ public final class HaPolicy {
         boolean writeStatus = written == null || written.optime() != pg.walPosition()
                 || !written.retainSlots().equals(retain);
         return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, retain, writeStatus, sysidToWrite,
-                c.config().isEmpty(), historyBehind,
+                c.config().isEmpty(), historyBehind, FailsafeRules.toWrite(o, c), FailsafeRules.toDelete(o, c),
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");
     }
 

@@ -42,15 +42,25 @@ import java.util.Set;
  *                               Measures Patroni's {@code primary_start_timeout}
  * @param syncGuarantee          what this running primary's acknowledged commits are known to be on (synchronous
  *                               replication); null when it is not a running primary
+ * @param failsafeUntilNanos     a running primary's failsafe deadline: {@code sentAt + ttl} of the last failsafe round
+ *                               every member accepted; null when there is none, or once the DCS is reachable again and
+ *                               I hold the key (the lease is fresher), or PostgreSQL no longer runs as primary
+ * @param failsafeTopology       the members a failsafe round asks (name -> api_url): the {@code failsafe} key as last
+ *                               read, plus every value this node tried to write since (a write whose answer was lost
+ *                               may have landed and named a member the last read did not)
+ * @param startedNanos           when this agent observed for the first time (null before): a restarted agent forgot
+ *                               the failsafe promises it gave
  */
 public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
                          RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos,
-                         SyncRules.Guarantee syncGuarantee) {
+                         SyncRules.Guarantee syncGuarantee, Long failsafeUntilNanos, Map<String, String> failsafeTopology,
+                         Long startedNanos) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
+        failsafeTopology = Map.copyOf(failsafeTopology);
     }
 
     /** A standby that does not stream from {@code from}, the leader it follows, since {@code sinceNanos}. */
@@ -104,7 +114,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, null, null);
+                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), null);
     }
 
     /**
@@ -120,7 +130,11 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                                long nowNanos, long wallEpochSeconds) {
         Builder b = new Builder(this);
         b.lease = renewed;
+        if (startedNanos == null) {
+            b.startedNanos = nowNanos;
+        }
         if (read != null) {
+            b.failsafeTopology = read.failsafe().orElse(Map.of());
             b.lastView = read;
             b.dcsLastSeenEpochSeconds = wallEpochSeconds;
             read.config().ifPresent(cfg -> {
@@ -181,6 +195,11 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             b.primaryDownSinceNanos = nowNanos;
         }
         b.syncGuarantee = SyncRules.Guarantee.next(syncGuarantee, pg, nowNanos);
+        boolean primaryish = pg.runState() != PgRunState.STOPPED && !pg.inRecovery();
+        if (!primaryish || dcs.isReachable() && dcs.cluster().isLeader(me)) {
+            // the lease renewed with the key is the deadline again; a node not taking writes needs none
+            b.failsafeUntilNanos = null;
+        }
         return b.build();
     }
 
@@ -194,6 +213,18 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     public Remembered acted(Action action, Outcome outcome, Observation o, PgStatus after, long nowNanos) {
         Builder b = new Builder(this);
         b.lastAction = action;
+        if (action instanceof Action.LeadAsPrimary lead && lead.failsafeToWrite().isPresent()) {
+            // attempted, whatever the outcome: a write whose answer was lost may have landed
+            Map<String, String> asked = new HashMap<>(failsafeTopology);
+            asked.putAll(lead.failsafeToWrite().get());
+            b.failsafeTopology = asked;
+        }
+        if (action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null) {
+            long until = outcome.failsafeConfirmedSentAt() + java.util.concurrent.TimeUnit.SECONDS.toNanos(dynamic.ttl());
+            // never shorter than a deadline already confirmed: those promises still run (ttl may have shrunk)
+            b.failsafeUntilNanos = failsafeUntilNanos != null && failsafeUntilNanos - until > 0 ? failsafeUntilNanos
+                    : Long.valueOf(until);
+        }
         if (outcome.ok()) {
             if (action instanceof Action.LeadAsPrimary lead) {
                 if (lead.writeStatus()) {
@@ -274,6 +305,9 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         String rewindFailedFrom;
         Long primaryDownSinceNanos;
         SyncRules.Guarantee syncGuarantee;
+        Long failsafeUntilNanos;
+        Map<String, String> failsafeTopology;
+        Long startedNanos;
 
         Builder(NodeMemory m) {
             lease = m.lease;
@@ -292,12 +326,16 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             rewindFailedFrom = m.rewindFailedFrom;
             primaryDownSinceNanos = m.primaryDownSinceNanos;
             syncGuarantee = m.syncGuarantee;
+            failsafeUntilNanos = m.failsafeUntilNanos;
+            failsafeTopology = m.failsafeTopology;
+            startedNanos = m.startedNanos;
         }
 
         NodeMemory build() {
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
-                    statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee);
+                    statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee,
+                    failsafeUntilNanos, failsafeTopology, startedNanos);
         }
     }
 

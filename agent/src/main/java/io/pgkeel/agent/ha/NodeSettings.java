@@ -15,12 +15,21 @@ import java.util.Map;
  * @param removeDataDirectoryOnRewindFailure    the effective remove_data_directory_on_rewind_failure (likewise)
  * @param removeDataDirectoryOnDivergedTimelines the effective remove_data_directory_on_diverged_timelines (likewise)
  * @param fenceMarginNanos how long before the lease can expire the primary must already have stopped taking writes
+ * @param apiUrl       this member's REST API address as published ({@code api_url}), or null when unknown
  */
 public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig dynamic, boolean usePgRewind,
                            boolean removeDataDirectoryOnRewindFailure, boolean removeDataDirectoryOnDivergedTimelines,
-                           long fenceMarginNanos) {
+                           long fenceMarginNanos, String apiUrl) {
     public NodeSettings {
         tags = Map.copyOf(tags);
+    }
+
+    /** Settings of a node whose REST address is not known. */
+    public NodeSettings(String name, Map<String, Object> tags, DynamicConfig dynamic, boolean usePgRewind,
+                        boolean removeDataDirectoryOnRewindFailure, boolean removeDataDirectoryOnDivergedTimelines,
+                        long fenceMarginNanos) {
+        this(name, tags, dynamic, usePgRewind, removeDataDirectoryOnRewindFailure,
+                removeDataDirectoryOnDivergedTimelines, fenceMarginNanos, null);
     }
 
     /**
@@ -54,7 +63,7 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
                 local.usePgRewind().orElse(dynamic.usePgRewind()),
                 local.removeDataDirectoryOnRewindFailure().orElse(dynamic.removeDataDirectoryOnRewindFailure()),
                 local.removeDataDirectoryOnDivergedTimelines().orElse(dynamic.removeDataDirectoryOnDivergedTimelines()),
-                fenceMarginFor(dynamic.ttl()));
+                fenceMarginFor(dynamic.ttl()), identity.apiUrl());
     }
 
     /** Every etcd request is bounded: a quarter of the ttl, at least 1 s, at most retry_timeout. */

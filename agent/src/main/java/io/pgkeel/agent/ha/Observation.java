@@ -22,13 +22,22 @@ import java.util.Optional;
  * @param wallNow     wall-clock time, only to compare with a scheduled switchover's {@code scheduled_at}
  * @param request     what an operator asked this node to do (restart, reinitialize), if anything
  * @param memory      the node's memory, this observation included ({@link NodeMemory#observed})
+ * @param failsafeLeader the primary in failsafe mode this node promised not to race against, while that promise
+ *                    runs ({@link FailsafePromise#active} at observe time)
  */
 public record Observation(DcsView dcs, PgStatus pg, List<PeerStatus> peers, Map<String, Long> receivedLsn,
                           NodeSettings self, long nowNanos, Instant wallNow, Optional<OperatorRequest> request,
-                          NodeMemory memory) {
+                          NodeMemory memory, Optional<FailsafePromise.FailsafeLeader> failsafeLeader) {
     public Observation {
         peers = List.copyOf(peers);
         receivedLsn = Map.copyOf(receivedLsn);
+    }
+
+    /** An observation while no failsafe promise runs. */
+    public Observation(DcsView dcs, PgStatus pg, List<PeerStatus> peers, Map<String, Long> receivedLsn,
+                       NodeSettings self, long nowNanos, Instant wallNow, Optional<OperatorRequest> request,
+                       NodeMemory memory) {
+        this(dcs, pg, peers, receivedLsn, self, nowNanos, wallNow, request, memory, Optional.empty());
     }
 
     /** This agent's lease, as renewed (or not) in this cycle. */

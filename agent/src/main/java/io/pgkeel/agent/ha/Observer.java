@@ -42,13 +42,16 @@ final class Observer {
     private final PeerClient peerClient;
     private final Clock clock;
     private final HaListener listener;
+    private final FailsafePromise failsafe;
 
-    Observer(Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock, HaListener listener) {
+    Observer(Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock, HaListener listener,
+             FailsafePromise failsafe) {
         this.dcs = dcs;
         this.pg = pg;
         this.peerClient = peerClient;
         this.clock = clock;
         this.listener = listener;
+        this.failsafe = failsafe;
     }
 
     /** A lease renewal's result: the lease as it stands, and the DCS failure that stopped it (null on success). */
@@ -106,7 +109,7 @@ final class Observer {
         }
         long now = clock.nanoTime();
         NodeMemory seen = memory.observed(read, view, status, lease, me, now, wall.getEpochSecond());
-        return new Observation(view, status, peers, receivedLsn, self, now, wall, request, seen);
+        return new Observation(view, status, peers, receivedLsn, self, now, wall, request, seen, failsafe.active());
     }
 
     /** PostgreSQL again, after an action that may have changed it. */

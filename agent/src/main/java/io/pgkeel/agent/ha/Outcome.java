@@ -10,12 +10,24 @@ import java.util.Set;
  * @param droppedSlots   the replication slots it dropped
  * @param rewindFailed   pg_rewind ran and failed: the data directory cannot follow the leader as it is. The action
  *                       itself did what it says (stop, try pg_rewind): it is not an error, and its pace applies
+ * @param failsafeConfirmedSentAt a failsafe round every member accepted: the monotonic time just before its first
+ *                       request was sent (each member's promise runs from a later instant); null otherwise
  */
-public record Outcome(String error, boolean acquiredLeader, Set<String> droppedSlots, boolean rewindFailed) {
+public record Outcome(String error, boolean acquiredLeader, Set<String> droppedSlots, boolean rewindFailed,
+                      Long failsafeConfirmedSentAt) {
     public static final Outcome DONE = new Outcome(null, false, Set.of(), false);
 
     public Outcome {
         droppedSlots = Set.copyOf(droppedSlots);
+    }
+
+    public Outcome(String error, boolean acquiredLeader, Set<String> droppedSlots, boolean rewindFailed) {
+        this(error, acquiredLeader, droppedSlots, rewindFailed, null);
+    }
+
+    /** Every member the failsafe round asked accepted; the round was sent at {@code sentAtNanos}. */
+    static Outcome failsafeConfirmed(long sentAtNanos) {
+        return new Outcome(null, false, Set.of(), false, sentAtNanos);
     }
 
     public static Outcome failed(String error) {

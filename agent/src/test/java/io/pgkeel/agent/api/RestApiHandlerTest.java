@@ -205,8 +205,8 @@ class RestApiHandlerTest {
     @Test
     void safetySettingsAreRefusedNamingTheKey_ignoredOnesAreWarnings() {
         session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10));
-        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}",
-                "{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}")) {
+        for (String patch : java.util.List.of("{\"standby_cluster\": {\"host\": \"10.0.0.9\", \"port\": 5432}}",
+                "{\"standby_cluster\": {\"restore_command\": \"cp %f %p\"}}")) {
             snapshotFromDcs();
             String key = patch.substring(2, patch.indexOf('"', 2));
             assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch)
@@ -222,15 +222,23 @@ class RestApiHandlerTest {
                 "{\"failsafe_mode\": false, \"postgresql\": {\"pg_ident\": [\"map1 alice postgres\"]}}")))
                 .startsWith("HTTP/1.1 200")
                 .contains("warning: 299 pgkeel \"config.postgresql.pg_ident is a Patroni setting pgkeel does not use yet");
+        // issue 13: failsafe_mode is acted on, in each spelling
+        for (String patch : java.util.List.of("{\"failsafe_mode\": true}", "{\"failsafe_mode\": \"on\"}")) {
+            snapshotFromDcs();
+            assertThat(exchange(channel(), request("PATCH", "/config", patch))).as(patch).startsWith("HTTP/1.1 200")
+                    .doesNotContain("config.failsafe_mode");
+            assertThat(session.read().config().orElseThrow().failsafeMode()).as(patch).isTrue();
+        }
     }
 
     /** Written by another tool, a safety setting must not lock the operator out: pause still goes through. */
     @Test
     void aSafetySettingAlreadyInTheConfigKeyDoesNotBlockOtherEdits() {
-        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "failsafe_mode", true));
+        session.initializeConfig(Map.of("ttl", 30, "loop_wait", 10, "retry_timeout", 10, "standby_cluster",
+                Map.of("host", "10.0.0.9")));
         snapshotFromDcs();
         assertThat(exchange(channel(), request("PATCH", "/config", "{\"pause\": true}"))).startsWith("HTTP/1.1 200")
-                .contains("warning: 299 pgkeel \"config.failsafe_mode = true");
+                .contains("warning: 299 pgkeel \"config.standby_cluster = {host=10.0.0.9}");
         assertThat(session.read().config().orElseThrow().pause()).isTrue();
     }
 

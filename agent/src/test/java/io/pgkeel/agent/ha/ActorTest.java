@@ -41,7 +41,7 @@ class ActorTest {
                 new Action.DropReplicaSlots(Set.of("a"), "x"), new Action.ApplyParameters(Map.of(), "x"),
                 new Action.WriteSyncKey("me", Set.of("a"), 0, 0, "x"), new Action.DeleteSyncKey(1, "x"),
                 new Action.SetSyncStandbys("a", "x"), new Action.AwaitSyncStandby("x"),
-                new Action.Wait("x"));
+                new Action.FailsafeRound(Map.of("a", "http://a:8008/patroni"), "x"), new Action.Wait("x"));
     }
 
     @Test

@@ -43,6 +43,75 @@ class HaPolicyTest {
                         me("a").starting(false).leaseRenewedSecondsAgo(9, false)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.Demote.class, "demoting self because the leader lease could not be renewed"),
+                // ---- failsafe_mode (issue 13; Patroni 3.0+): the primary asks, the others promise
+                row("primary, DCS unreachable, failsafe on, the key names me, lease still safe -> ask every other member",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(3, false).failsafeMode().dcsUnreachable()
+                                .cluster(c -> c.failsafeKey("a", "b", "c")),
+                        Action.FailsafeRound.class, FailsafeRules.ASKING),
+                row("primary, DCS unreachable, failsafe on, lease past its deadline, a round confirmed 3 s ago -> keep asking",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).failsafeMode().dcsUnreachable()
+                                .failsafeConfirmedSecondsAgo(3).cluster(c -> c.failsafeKey("a", "b", "c")),
+                        Action.FailsafeRound.class, "continue to run as a leader because failsafe mode is enabled and"
+                                + " all members are accessible"),
+                row("primary, DCS unreachable, failsafe on, lease past its deadline, no round confirmed -> demote",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).failsafeMode().dcsUnreachable()
+                                .cluster(c -> c.failsafeKey("a", "b", "c")),
+                        Action.Demote.class, "demoting self because DCS is not accessible and not every member in the"
+                                + " failsafe key confirmed this primary"),
+                row("primary, DCS unreachable, failsafe on, lease past, last confirmed round past its deadline too -> demote",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).failsafeMode().dcsUnreachable()
+                                .failsafeConfirmedSecondsAgo(8).cluster(c -> c.failsafeKey("a", "b", "c")),
+                        Action.Demote.class, "demoting self because DCS is not accessible and not every member in the"
+                                + " failsafe key confirmed this primary"),
+                row("primary, DCS unreachable, failsafe on, the key does not name me -> the lease rules",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(3, false).failsafeMode().dcsUnreachable()
+                                .cluster(c -> c.failsafeKey("b", "c")),
+                        Action.Wait.class, "keeping primary while DCS is not accessible because the leader lease is still valid"),
+                row("primary, DCS unreachable, failsafe off, the key names me -> the lease rules",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(9, false).dcsUnreachable()
+                                .failsafeConfirmedSecondsAgo(3).cluster(c -> c.failsafeKey("a", "b")),
+                        Action.Demote.class, "demoting self because DCS is not accessible and the leader lease could not be renewed"),
+                row("primary, DCS unreachable, failsafe on, no key read, one only tried to be written -> the lease rules",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(3, false).failsafeMode().dcsUnreachable()
+                                .failsafeKeyAttempted("a", "b"),
+                        Action.Wait.class, "keeping primary while DCS is not accessible because the leader lease is still valid"),
+                row("primary, DCS unreachable, failsafe on, the key names me alone -> a round of nobody",
+                        me("a").primary(1000).leaseRenewedSecondsAgo(3, false).failsafeMode().dcsUnreachable()
+                                .cluster(c -> c.failsafeKey("a")),
+                        Action.FailsafeRound.class, FailsafeRules.ASKING),
+                row("replica, no leader, a failsafe promise to 'a' runs -> do not race",
+                        me("b").replica(1000).failsafeMode().promisedFailsafeTo("a", 3)
+                                .cluster(c -> c.members("b", "c").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: primary 'a' runs in failsafe mode and asked"
+                                + " me to keep following it 3 s ago"),
+                row("replica, no leader, the failsafe key does not name me -> do not race",
+                        me("d").replica(1000).failsafeMode().cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me"),
+                row("replica, no leader, failsafe off but the key is left and does not name me -> do not race",
+                        me("d").replica(1000).cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me"),
+                row("replica, no leader, the failsafe key names me, agent started 5 s ago -> do not race yet",
+                        me("b").replica(1000).failsafeMode().agentStartedSecondsAgo(5)
+                                .cluster(c -> c.members("b").failsafeKey("a", "b")),
+                        Action.Wait.class, "not racing for the leader key within ttl of starting: a failsafe promise"
+                                + " given before a restart may still run"),
+                row("replica, no leader, failsafe on, no key, agent started 5 s ago -> do not race yet",
+                        me("b").replica(1000).failsafeMode().agentStartedSecondsAgo(5).cluster(c -> c.members("b")),
+                        Action.Wait.class, "not racing for the leader key within ttl of starting: a failsafe promise"
+                                + " given before a restart may still run"),
+                row("replica, no leader, the failsafe key names me, agent started 11 s ago, no promise -> race",
+                        me("b").replica(1000).failsafeMode().agentStartedSecondsAgo(11)
+                                .cluster(c -> c.members("b").failsafeKey("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("I hold the key, standby, a failsafe promise to 'a' runs -> never promote",
+                        me("b").replica(1000).failsafeMode().promisedFailsafeTo("a", 4)
+                                .cluster(c -> c.leader("b", MY_LEASE).members("a", "b").failsafeKey("a", "b")),
+                        Action.Wait.class, "not promoting self although I hold the leader key: a failsafe promise to"
+                                + " primary 'a' runs for 6 more s"),
+                row("no leader, running primary seeing the DCS again after failsafe -> take the key back",
+                        me("a").primary(1000).failsafeMode().failsafeConfirmedSecondsAgo(1)
+                                .cluster(c -> c.members("a", "b").failsafeKey("a", "b")),
+                        Action.AcquireLeader.class, "acquiring the leader key as the running primary"),
                 row("replica, DCS unreachable -> wait, never promote",
                         me("b").replica(1000).dcsUnreachable(),
                         Action.Wait.class, "DCS is not accessible"),
@@ -220,13 +289,10 @@ class HaPolicyTest {
                 row("no leader, failover_priority 0 -> never race",
                         me("b").replica(1000).tag("failover_priority", 0).cluster(c -> c.members("b")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: this member is tagged nofailover"),
-                row("no leader, healthiest replica, failsafe_mode on in the config key -> never promote self",
+                row("no leader, healthiest replica, failsafe_mode on (issue 13), no failsafe key -> race",
                         me("b").replica(1000).peer("c", false, 900).configKey("failsafe_mode", true)
                                 .cluster(c -> c.members("b", "c")),
-                        Action.Wait.class, "not racing for the leader key to promote self: the DCS config key asks for"
-                                + " what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
-                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
-                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("no leader, healthiest replica, a standby_cluster in the config key -> never promote self",
                         me("b").replica(1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.members("b")),
@@ -243,31 +309,34 @@ class HaPolicyTest {
                                 + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
                                 + " following the remote one; pgkeel will not run without it (remove the key or switch it"
                                 + " off)"),
-                row("I hold the key, stopped standby, failsafe_mode in the key -> not started as primary",
-                        me("b").stopped(false).configKey("failsafe_mode", true)
+                row("I hold the key, stopped standby, standby_cluster in the key -> not started as primary",
+                        me("b").stopped(false).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.leader("b", MY_LEASE).members("a", "b")),
                         Action.Wait.class, "not starting as primary although I hold the leader key: the DCS config key"
-                                + " asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
-                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
-                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
-                row("I hold the key, stopped former primary, failsafe_mode in the key -> the leader keeps leading",
-                        me("a").stopped(true).configKey("failsafe_mode", true)
+                                + " asks for what pgkeel cannot honour yet: config.standby_cluster = {host=10.0.0.9}: standby"
+                                + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
+                                + " following the remote one; pgkeel will not run without it (remove the key or switch it"
+                                + " off)"),
+                row("I hold the key, stopped former primary, standby_cluster in the key -> the leader keeps leading",
+                        me("a").stopped(true).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.StartPostgres.class, "starting primary after failure"),
-                row("leader, a switchover requested, failsafe_mode in the key -> refused (the candidate could not promote)",
-                        me("a").primary(1000).peer("b", false, 1000).configKey("failsafe_mode", true)
+                row("leader, a switchover requested, standby_cluster in the key -> refused (the candidate could not promote)",
+                        me("a").primary(1000).peer("b", false, 1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
                         Action.ClearFailoverKey.class, "clearing the failover key because no standby may become primary"
-                                + " while the DCS config key asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
-                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
-                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
-                row("pause, the failover key names me, failsafe_mode in the key -> no promotion",
-                        me("b").paused().replica(1000).configKey("failsafe_mode", true)
+                                + " while the DCS config key asks for what pgkeel cannot honour yet: config.standby_cluster = {host=10.0.0.9}: standby"
+                                + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
+                                + " following the remote one; pgkeel will not run without it (remove the key or switch it"
+                                + " off)"),
+                row("pause, the failover key names me, standby_cluster in the key -> no promotion",
+                        me("b").paused().replica(1000).configKey("standby_cluster", Map.of("host", "10.0.0.9"))
                                 .cluster(c -> c.members("b").failover(null, "b", null)),
                         Action.Wait.class, "PAUSE: not racing for the leader key to promote self: the DCS config key"
-                                + " asks for what pgkeel cannot honour yet: config.failsafe_mode = true: DCS failsafe mode is not"
-                                + " implemented yet: a primary that loses etcd stops taking writes when its lease runs"
-                                + " out; pgkeel will not run without it (remove the key or switch it off)"),
+                                + " asks for what pgkeel cannot honour yet: config.standby_cluster = {host=10.0.0.9}: standby"
+                                + " clusters are not implemented yet: pgkeel would run a primary of its own instead of"
+                                + " following the remote one; pgkeel will not run without it (remove the key or switch it"
+                                + " off)"),
                 row("no leader, healthiest replica, failsafe_mode off -> race",
                         me("b").replica(1000).configKey("failsafe_mode", "off").cluster(c -> c.members("b")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),

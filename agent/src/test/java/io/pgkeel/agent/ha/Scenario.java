@@ -59,6 +59,10 @@ final class Scenario {
     private boolean syncManaged = true;
     private final List<io.pgkeel.common.pg.PgSync.WalSender> walSenders = new ArrayList<>();
     private SyncRules.Guarantee syncGuarantee;
+    private FailsafePromise.FailsafeLeader failsafeLeader;
+    private Long failsafeUntil;
+    private final Map<String, String> failsafeTopologyAttempted = new HashMap<>();
+    private long startedNanos = NOW - TimeUnit.SECONDS.toNanos(1000);
 
     private Scenario(String name) {
         this.name = name;
@@ -340,15 +344,55 @@ final class Scenario {
         return this;
     }
 
+    /** failsafe_mode: true in the config key. */
+    Scenario failsafeMode() {
+        return configKey("failsafe_mode", true);
+    }
+
+    /** I promised primary {@code primary} (POST /failsafe) {@code secondsAgo} seconds ago, with ttl 10. */
+    Scenario promisedFailsafeTo(String primary, double secondsAgo) {
+        failsafeLeader = new FailsafePromise.FailsafeLeader(primary, "postgres://" + primary + ":5432/postgres",
+                "http://" + primary + ":8008/patroni", NOW - (long) (secondsAgo * 1e9) + TimeUnit.SECONDS.toNanos(10));
+        return this;
+    }
+
+    /** My last failsafe round every member accepted was sent {@code secondsAgo} seconds ago (ttl 10). */
+    Scenario failsafeConfirmedSecondsAgo(double secondsAgo) {
+        failsafeUntil = NOW - (long) (secondsAgo * 1e9) + TimeUnit.SECONDS.toNanos(10);
+        return this;
+    }
+
+    /** As leader I tried to write a failsafe key naming also {@code names} since the last read. */
+    Scenario failsafeKeyAttempted(String... names) {
+        for (String n : names) {
+            failsafeTopologyAttempted.put(n, "http://" + n + ":8008/patroni");
+        }
+        return this;
+    }
+
+    /** This agent observed for the first time {@code secondsAgo} seconds ago. */
+    Scenario agentStartedSecondsAgo(double secondsAgo) {
+        startedNanos = NOW - (long) (secondsAgo * 1e9);
+        return this;
+    }
+
     Observation observation() {
         DynamicConfig dyn = new DynamicConfig(10, 1, 4, 1_048_576, rewind, true, memberSlotsTtl, permanentSlots, paused,
                 primaryStartTimeout, removeOnRewindFailure, removeOnDiverged, sync, configParameters,
                 Map.copyOf(configRaw), 1);
         NodeSettings self = new NodeSettings(name, tags, dyn, rewind, removeOnRewindFailure, removeOnDiverged,
-                NodeSettings.fenceMarginFor(10));
-        DcsView view = dcs != null ? dcs : DcsView.reachable(cluster.build());
+                NodeSettings.fenceMarginFor(10), "http://" + name + ":8008/patroni");
+        ClusterView lastRead = cluster.build();
+        DcsView view = dcs != null ? dcs : DcsView.reachable(lastRead);
         NodeMemory.Builder memory = NodeMemory.initial(dyn).edit();
         memory.lease = lease;
+        // as NodeMemory.observed: the last read is remembered, with the failsafe key it showed
+        memory.lastView = lastRead;
+        Map<String, String> topology = new HashMap<>(lastRead.failsafe().orElse(Map.of()));
+        topology.putAll(failsafeTopologyAttempted);
+        memory.failsafeTopology = topology;
+        memory.failsafeUntilNanos = failsafeUntil;
+        memory.startedNanos = startedNanos;
         memory.notStreaming = notStreamingSince < 0 ? null : new NodeMemory.NotStreaming(notStreamingSince,
                 pg.following());
         memory.failedReplicaStarts = failedStarts;
@@ -364,7 +408,7 @@ final class Scenario {
         // what the memory learns from this cycle's probe, as NodeMemory.observed does
         memory.syncGuarantee = SyncRules.Guarantee.next(syncGuarantee, probed, NOW);
         return new Observation(view, probed, peers, receivedLsn, self, NOW, WALL_NOW, Optional.ofNullable(request),
-                memory.build());
+                memory.build(), Optional.ofNullable(failsafeLeader));
     }
 
     /** The cluster as etcd holds it. */
@@ -377,6 +421,17 @@ final class Scenario {
         private Optional<io.pgkeel.common.cluster.FailoverKey> failover = Optional.empty();
         private final List<List<Object>> history = new ArrayList<>();
         private Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
+        private Optional<Map<String, String>> failsafe = Optional.empty();
+
+        /** The failsafe key naming {@code names}, each at http://name:8008/patroni. */
+        ClusterBuilder failsafeKey(String... names) {
+            Map<String, String> key = new HashMap<>();
+            for (String n : names) {
+                key.put(n, "http://" + n + ":8008/patroni");
+            }
+            failsafe = Optional.of(key);
+            return this;
+        }
 
         /** The sync key: {@code leader}, {@code quorum}, {@code voters} (sync_standby). */
         ClusterBuilder syncKey(String leader, int quorum, String... voters) {
@@ -443,7 +498,7 @@ final class Scenario {
         ClusterView build() {
             Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
             return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10)
-                    .withSync(sync);
+                    .withSync(sync).withFailsafe(failsafe);
         }
     }
 }

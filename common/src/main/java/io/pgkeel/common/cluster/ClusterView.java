@@ -1,6 +1,7 @@
 package io.pgkeel.common.cluster;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -17,6 +18,9 @@ import java.util.Set;
  *                      member still knows its slot for one
  * @param sync          the {@code sync} key (synchronous replication); absent when missing or empty ({@code {}},
  *                      no leader: Patroni's {@code SyncState.is_empty})
+ * @param failsafe      the {@code failsafe} key (Patroni 3.0+): member name -> api_url of every member the leader
+ *                      last saw; absent when missing, {@code {}}, or not a JSON object of strings (garbage is logged
+ *                      by the reader), as Patroni discards such a key
  */
 public record ClusterView(
         Optional<String> initialize,
@@ -28,12 +32,30 @@ public record ClusterView(
         List<List<Object>> history,
         long revision,
         Set<String> retainedSlots,
-        Optional<SyncKey> sync) {
+        Optional<SyncKey> sync,
+        Optional<Map<String, String>> failsafe) {
 
     public ClusterView {
         members = List.copyOf(members);
         history = List.copyOf(history);
         retainedSlots = Set.copyOf(retainedSlots);
+        failsafe = failsafe == null ? Optional.empty()
+                : failsafe.filter(f -> !f.isEmpty()).map(f -> java.util.Collections.unmodifiableMap(
+                        new java.util.TreeMap<>(f)));
+    }
+
+    /** A view without a failsafe key. */
+    public ClusterView(Optional<String> initialize, Optional<DynamicConfig> config, Optional<LeaderKey> leader,
+            List<Member> members, Optional<Long> lastLeaderLsn, Optional<FailoverKey> failover,
+            List<List<Object>> history, long revision, Set<String> retainedSlots, Optional<SyncKey> sync) {
+        this(initialize, config, leader, members, lastLeaderLsn, failover, history, revision, retainedSlots, sync,
+                Optional.empty());
+    }
+
+    /** The same view with {@code failsafe} as its failsafe key. */
+    public ClusterView withFailsafe(Optional<Map<String, String>> failsafeKey) {
+        return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
+                retainedSlots, sync, failsafeKey);
     }
 
     /** A view without a sync key. */
@@ -47,7 +69,7 @@ public record ClusterView(
     /** The same view with {@code sync} as its sync key. */
     public ClusterView withSync(Optional<SyncKey> syncKey) {
         return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
-                retainedSlots, syncKey);
+                retainedSlots, syncKey, failsafe);
     }
 
     /** A view whose status key names no retained slots. */

@@ -74,6 +74,16 @@ public record DynamicConfig(
         return DynamicConfigParser.secondsValue(raw, key, 0, "config", new java.util.ArrayList<>());
     }
 
+    /**
+     * Patroni's {@code failsafe_mode} (3.0+, patroni/ha.py {@code is_failsafe_mode}): when the DCS is not accessible,
+     * a primary every member of the {@code failsafe} key confirms keeps running. Patroni's {@code parse_bool}
+     * spellings; absent or a value that is not one of them counts as off (DynamicConfigParser names it): without
+     * failsafe a primary stops at its lease deadline, the behaviour pgkeel always had.
+     */
+    public boolean failsafeMode() {
+        return DynamicConfigParser.failsafeMode(raw, "config", new java.util.ArrayList<>());
+    }
+
     public DynamicConfig withRevision(long revision) {
         return new DynamicConfig(ttl, loopWait, retryTimeout, maximumLagOnFailover, usePgRewind, useSlots,
                 memberSlotsTtl, permanentSlots, pause, primaryStartTimeout,

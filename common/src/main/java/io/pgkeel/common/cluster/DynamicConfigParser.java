@@ -14,6 +14,7 @@ public final class DynamicConfigParser {
 
     public static DynamicConfig parse(Map<String, Object> raw, String where, List<String> problems) {
         pgHba(raw, where, problems);
+        failsafeMode(raw, where, problems); // named here, read on demand
         secondsValue(raw, raw.containsKey("primary_stop_timeout") || !raw.containsKey("master_stop_timeout")
                 ? "primary_stop_timeout" : "master_stop_timeout", 0, where, problems); // named here, read on demand
         Map<String, Object> pg = raw.get("postgresql") instanceof Map<?, ?> m ? asStringMap(m) : Map.of();
@@ -87,6 +88,21 @@ public final class DynamicConfigParser {
             maxLag = -1;
         }
         return new SyncSettings(mode, strict, count, maxLag);
+    }
+
+    /** {@code failsafe_mode}: see {@link DynamicConfig#failsafeMode}; a bad value is named and counts as off. */
+    static boolean failsafeMode(Map<String, Object> raw, String where, List<String> problems) {
+        Object v = raw.get("failsafe_mode");
+        if (v == null) {
+            return false;
+        }
+        Boolean on = patroniBool(v);
+        if (on == null) {
+            problems.add(where + ".failsafe_mode: expected true or false (or on/off, yes/no, 1/0), got '" + v
+                    + "'; using false");
+            return false;
+        }
+        return on;
     }
 
     /**

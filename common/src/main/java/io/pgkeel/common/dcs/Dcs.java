@@ -81,6 +81,16 @@ public interface Dcs extends AutoCloseable {
     /** CAS: deletes the {@code sync} key if its mod revision is still {@code expectedModRevision}. True when deleted. */
     boolean deleteSync(long expectedModRevision);
 
+    /**
+     * Puts the {@code failsafe} key (Patroni 3.0+ {@code write_failsafe}): {@code {"<member>":"<api_url>",...}} as
+     * Python's compact JSON, on no lease: it outlives the leader, so the members it names are known while the DCS
+     * is not accessible.
+     */
+    void writeFailsafe(Map<String, String> topology);
+
+    /** Deletes the {@code failsafe} key (the leader does when failsafe_mode is off; pgkeel only). */
+    void deleteFailsafe();
+
     /** Changes the bound on every later call (retry_timeout or ttl changed in the config key). */
     default void callTimeout(java.time.Duration timeout) {
     }
