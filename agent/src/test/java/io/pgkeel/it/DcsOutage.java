@@ -3,6 +3,7 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.function.Function;
 
 /**
  * A DCS outage the primary cannot see through (etcd frozen, quorum lost), checked against the lease: the primary
@@ -60,5 +61,23 @@ final class DcsOutage {
         } finally {
             fault.end().run();
         }
+    }
+
+    /** Switches failsafe_mode on or off through {@code node}'s PATCH /config, as patronictl edit-config would. */
+    static void switchFailsafeMode(AgentProcess node, boolean on) {
+        Rest.Answer a = Rest.call(node, "PATCH", "/config", "{\"failsafe_mode\": " + on + "}");
+        assertThat(a.status()).as("PATCH /config failsafe_mode %s: %s", on, a).isEqualTo(200);
+    }
+
+    /**
+     * Switches failsafe_mode on through {@code leader} and waits until the leader has written the failsafe key
+     * naming every node with the api_url {@code apiUrl} gives it.
+     */
+    static void switchFailsafeModeOn(TestCluster cluster, AgentProcess leader, Function<AgentProcess, String> apiUrl) {
+        switchFailsafeMode(leader, true);
+        Await.until(Duration.ofSeconds(20), "the failsafe key naming every member", () -> cluster.etcd
+                .get(cluster.key("failsafe")).map(v -> cluster.nodes.stream()
+                        .allMatch(n -> v.contains("\"" + n.name + "\":\"" + apiUrl.apply(n) + "\""))).orElse(false),
+                () -> cluster.etcd.get(cluster.key("failsafe")).orElse("none"));
     }
 }
