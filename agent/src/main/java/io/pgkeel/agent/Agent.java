@@ -20,7 +20,6 @@ import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.config.HostPort;
 import io.pgkeel.config.PgkeelConfig;
 import io.pgkeel.dcs.EtcdDcsFactory;
-import io.pgkeel.dcs.EtcdSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,9 +55,8 @@ final class Agent {
         Clock clock = Clock.system();
         DynamicConfig boot = config.bootstrapDynamic();
         Duration callTimeout = NodeSettings.callTimeoutFor(boot);
-        Dcs dcs = EtcdDcsFactory.connect(new EtcdSettings(
-                config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), config.name(),
-                callTimeout, Version.PGKEEL, clock));
+        Dcs dcs = EtcdDcsFactory.connect(EtcdClientSettings.of(config, config.name(), callTimeout, Version.PGKEEL,
+                clock));
         var peerTls = io.pgkeel.agent.tls.RestApiTls.peer(config.restapi().tls());
         HttpPeerClient liveness = new HttpPeerClient(StartChecks.LIVENESS_TIMEOUT, clock, peerTls);
         Optional<String> cannotStart = StartChecks.check(dcs, config.name(),
@@ -142,7 +140,11 @@ final class Agent {
         compare(needRestart, "name", old.name(), fresh.name());
         compare(needRestart, "restapi.listen", old.restapi().listen(), fresh.restapi().listen());
         compare(needRestart, "restapi.connect_address", old.restapi().connectAddress(), fresh.restapi().connectAddress());
-        compare(needRestart, "etcd3.hosts", old.etcd().hosts(), fresh.etcd().hosts());
+        compare(needRestart, "etcd3.hosts", old.etcd().urls(), fresh.etcd().urls());
+        compare(needRestart, "etcd3.cacert, cert, key", List.of(old.etcd().cacert(), old.etcd().cert(), old.etcd().key()),
+                List.of(fresh.etcd().cacert(), fresh.etcd().cert(), fresh.etcd().key()));
+        compare(needRestart, "etcd3.username, password", List.of(old.etcd().username(), old.etcd().password()),
+                List.of(fresh.etcd().username(), fresh.etcd().password()));
         compare(needRestart, "postgresql.data_dir", old.postgresql().dataDir(), fresh.postgresql().dataDir());
         compare(needRestart, "postgresql.listen", old.postgresql().listenHosts() + ":" + old.postgresql().port(),
                 fresh.postgresql().listenHosts() + ":" + fresh.postgresql().port());

@@ -26,7 +26,12 @@ import java.util.Map;
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
     static final String PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level [%thread] %logger{0}: %msg%n";
     /** Libraries that log at INFO about their own plumbing; their warnings and errors still show. */
-    private static final String[] QUIET = {"io.netty", "io.grpc", "io.vertx", "io.etcd"};
+    private static final String[] QUIET = {"io.netty", "io.grpc", "io.vertx"};
+    /**
+     * jetcd warns once per retry of every failed request; the DCS client reports each failure itself, once per
+     * streak, with its cause and the endpoints (EtcdDcs), so only jetcd's errors show.
+     */
+    private static final String[] ERRORS_ONLY = {"io.etcd"};
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -78,6 +83,9 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         root.addAppender(stderr);
         for (String name : QUIET) {
             context.getLogger(name).setLevel(Level.WARN);
+        }
+        for (String name : ERRORS_ONLY) {
+            context.getLogger(name).setLevel(Level.ERROR);
         }
     }
 

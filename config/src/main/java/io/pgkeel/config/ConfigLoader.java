@@ -102,8 +102,7 @@ public final class ConfigLoader {
 
         PgkeelConfig.Ctl ctl = optionalMap(root, "ctl").map(this::readCtl).orElse(PgkeelConfig.Ctl.NONE);
 
-        MapNode etcd3 = requiredMap(root, "etcd3");
-        List<HostPort> hosts = etcdHosts(etcd3);
+        PgkeelConfig.Etcd etcd = readEtcd(requiredMap(root, "etcd3"));
 
         MapNode bootstrap = optionalMap(root, "bootstrap").orElse(new MapNode("bootstrap", root.origin(), Map.of()));
         MapNode dcs = optionalMap(bootstrap, "dcs").orElse(new MapNode("bootstrap.dcs", bootstrap.origin(), Map.of()));
@@ -122,7 +121,7 @@ public final class ConfigLoader {
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
         return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
                 readTls(restapi)), ctl,
-                new PgkeelConfig.Etcd(hosts), dcsPlain, dynamic, initdb, postgresql, tags, file);
+                etcd, dcsPlain, dynamic, initdb, postgresql, tags, file);
     }
 
     /** listen and connect_address; without a connect_address, the address that reaches listen from this host. */
@@ -364,27 +363,114 @@ public final class ConfigLoader {
                 options);
     }
 
-    private List<HostPort> etcdHosts(MapNode etcd3) {
+    /**
+     * The {@code etcd3} section as Patroni's {@code get_etcd_client} reads it (patroni/dcs/etcd.py): {@code url}
+     * wins over {@code hosts}, which wins over {@code host}; the url's scheme is the protocol and its user info the
+     * etcd user; a host without a port takes {@code port} or 2379; {@code cert} without {@code key} holds both.
+     */
+    private PgkeelConfig.Etcd readEtcd(MapNode etcd3) {
+        int defaultPort = optionalInt(etcd3, "port").orElse(2379);
+        if (defaultPort < 1 || defaultPort > 65535) {
+            throw bad(etcd3.entries().get("port"), defaultPort + " is not a TCP port (1-65535)");
+        }
+        String protocol = optionalString(etcd3, "protocol").orElse("http");
+        if (!protocol.equals("http") && !protocol.equals("https")) {
+            throw bad(etcd3.entries().get("protocol"), "'" + protocol + "' is not one of [http, https]");
+        }
+        Optional<String> username = optionalString(etcd3, "username");
+        Optional<String> password = optionalString(etcd3, "password");
+        List<HostPort> hosts;
+        ConfigNode url = etcd3.entries().get("url");
+        if (url != null) {
+            EtcdUrl parsed = etcdUrl(url, scalar(url));
+            protocol = parsed.scheme();
+            hosts = List.of(parsed.host());
+            if (parsed.username().isPresent()) {
+                username = parsed.username();
+                password = parsed.password();
+            }
+        } else {
+            hosts = etcdHosts(etcd3, defaultPort);
+        }
+        if (username.isPresent() && password.isEmpty()) {
+            warnings.add(etcd3.entries().getOrDefault("username", etcd3).origin() + ": etcd3.username without"
+                    + " etcd3.password: pgkeel connects without authenticating, as Patroni does");
+            username = Optional.empty();
+        }
+        Optional<Path> cacert = optionalString(etcd3, "cacert").map(v -> readableFile(etcd3, "cacert"));
+        Optional<Path> cert = optionalString(etcd3, "cert").map(v -> readableFile(etcd3, "cert"));
+        if (cert.isEmpty() && etcd3.entries().containsKey("key")) {
+            throw bad(etcd3.entries().get("key"), "needs etcd3.cert (the client certificate the key belongs to)");
+        }
+        Optional<Path> key = optionalString(etcd3, "key").map(v -> readableFile(etcd3, "key"));
+        if (protocol.equals("http")) {
+            for (String file : List.of("cacert", "cert", "key")) {
+                if (etcd3.entries().containsKey(file)) {
+                    warnings.add(etcd3.entries().get(file).origin() + ": etcd3." + file + " is set but"
+                            + " etcd3.protocol is http: the TLS files are not used");
+                }
+            }
+        }
+        return new PgkeelConfig.Etcd(hosts, protocol, cacert, cert, key, username, password);
+    }
+
+    /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info, decoded. */
+    private record EtcdUrl(String scheme, HostPort host, Optional<String> username, Optional<String> password) {}
+
+    private EtcdUrl etcdUrl(ConfigNode node, String text) {
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(text.trim());
+        } catch (java.net.URISyntaxException e) {
+            uri = null;
+        }
+        if (uri == null || uri.getHost() == null || !("http".equals(uri.getScheme())
+                || "https".equals(uri.getScheme()))) {
+            throw bad(node, "'" + text + "' must be http://host:port or https://host:port");
+        }
+        Optional<String> user = Optional.empty();
+        Optional<String> password = Optional.empty();
+        String info = uri.getUserInfo();
+        if (info != null) {
+            int colon = info.indexOf(':');
+            user = Optional.of(colon < 0 ? info : info.substring(0, colon));
+            password = colon < 0 ? Optional.empty() : Optional.of(info.substring(colon + 1));
+        }
+        return new EtcdUrl(uri.getScheme(), new HostPort(uri.getHost().replaceAll("^\\[|\\]$", ""),
+                uri.getPort() < 0 ? 2379 : uri.getPort()), user, password);
+    }
+
+    private List<HostPort> etcdHosts(MapNode etcd3, int defaultPort) {
         List<HostPort> hosts = new ArrayList<>();
         ConfigNode node = etcd3.entries().get("hosts");
         if (node instanceof ListNode list) {
             for (ConfigNode item : list.items()) {
-                hosts.add(parseHostPort(item, scalar(item)));
+                hosts.add(etcdHost(item, scalar(item), defaultPort));
             }
         } else if (node != null) {
             for (String part : scalar(node).split(",")) {
                 if (!part.isBlank()) {
-                    hosts.add(parseHostPort(node, part.trim()));
+                    hosts.add(etcdHost(node, part.trim(), defaultPort));
                 }
             }
         } else if (etcd3.entries().containsKey("host")) {
             ConfigNode host = etcd3.entries().get("host");
-            hosts.add(parseHostPort(host, scalar(host)));
+            hosts.add(etcdHost(host, scalar(host), defaultPort));
         }
         if (hosts.isEmpty()) {
-            throw new ConfigException(etcd3.origin() + ": etcd3 needs 'hosts' (host:port, ...) or 'host'");
+            throw new ConfigException(etcd3.origin() + ": etcd3 needs 'hosts' (host:port, ...), 'host' or 'url'");
         }
         return hosts;
+    }
+
+    /** {@code host:port} or a bare host (Patroni's split_host_port with the default port). */
+    private HostPort etcdHost(ConfigNode node, String text, int defaultPort) {
+        String t = text.trim().replaceFirst("^https?://", "");
+        boolean bareIpv6 = t.indexOf(':') != t.lastIndexOf(':') && !t.startsWith("[");
+        if (bareIpv6 || !t.contains(":") || t.endsWith("]")) {
+            return new HostPort(t.replaceAll("^\\[|\\]$", ""), defaultPort);
+        }
+        return parseHostPort(node, t);
     }
 
     private HostPort parseHostPort(ConfigNode node, String text) {

@@ -102,13 +102,18 @@ public final class PatroniKeys {
         local("restapi.request_queue_size", Status.IGNORED_WARN, "Netty's default backlog is used");
         local("restapi.server_tokens", Status.IGNORED_WARN, "the Server header is not configurable");
         // --- etcd3 (and the other stores) ---
-        local("etcd3.hosts", Status.ACTED_ON, "");
-        local("etcd3.host", Status.ACTED_ON, "");
-        for (String k : List.of("protocol", "username", "password", "cacert", "cert", "key", "url", "proxy", "srv",
-                "srv_suffix", "use_proxies")) {
-            local("etcd3." + k, Status.IGNORED_WARN, "pgkeel connects to etcd3.hosts over plain http without"
-                    + " authentication");
+        for (String k : List.of("hosts", "host", "url", "port", "protocol", "username", "password", "cacert", "cert",
+                "key")) {
+            local("etcd3." + k, Status.ACTED_ON, "");
         }
+        local("etcd3.srv", Status.IGNORED_WARN, "etcd members are not discovered through DNS SRV records; list them"
+                + " in etcd3.hosts");
+        local("etcd3.srv_suffix", Status.IGNORED_WARN, "etcd members are not discovered through DNS SRV records;"
+                + " list them in etcd3.hosts");
+        local("etcd3.proxy", Status.IGNORED_WARN, "pgkeel connects to the etcd members directly, not through a"
+                + " proxy");
+        local("etcd3.use_proxies", Status.IGNORED_WARN, "pgkeel connects to the etcd members in etcd3.hosts and"
+                + " never treats them as proxies");
         for (String k : List.of("etcd", "consul", "zookeeper", "exhibitor", "kubernetes", "raft")) {
             local(k + ".*", Status.IGNORED_WARN, OTHER_DCS);
         }

@@ -98,9 +98,38 @@ public record PgkeelConfig(
                 ctl.keyfile(), ctl.keyfilePassword(), ctl.authentication().or(restapi::authentication));
     }
 
-    public record Etcd(List<HostPort> hosts) {
+    /**
+     * How to reach etcd (Patroni's {@code etcd3} section after {@code get_etcd_client} has read it).
+     *
+     * @param hosts    every member's client endpoint
+     * @param protocol {@code http} or {@code https}
+     * @param cacert   the CA bundle that signs etcd's certificates; empty: the JVM's trust store
+     * @param cert     the client certificate (PEM), or a file holding the certificate and its key
+     * @param key      the client key (PEM, PKCS#8 or PKCS#1); empty: it is in {@code cert}
+     * @param username etcd's user, authenticated only together with a password (Patroni)
+     */
+    public record Etcd(List<HostPort> hosts, String protocol, Optional<Path> cacert, Optional<Path> cert,
+                       Optional<Path> key, Optional<String> username, Optional<String> password) {
         public Etcd {
             hosts = List.copyOf(hosts);
+        }
+
+        /** Plain http without a user, as the tests of other sections write it. */
+        public Etcd(List<HostPort> hosts) {
+            this(hosts, "http", Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                    Optional.empty());
+        }
+
+        /** {@code protocol://host:port} of each member. */
+        public List<String> urls() {
+            return hosts.stream().map(h -> protocol + "://" + h).toList();
+        }
+
+        /** Never prints the password. */
+        @Override
+        public String toString() {
+            return "Etcd[urls=" + urls() + ", cacert=" + cacert + ", cert=" + cert + ", key=" + key + ", username="
+                    + username + ", password=" + password.map(p -> "***") + "]";
         }
     }
 

@@ -2,6 +2,7 @@ package io.pgkeel.dcs;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
@@ -71,6 +72,7 @@ final class EtcdDcs implements Dcs {
     /** Garbage already reported, by key and revision, so a bad key is logged once, not every cycle. */
     private final Set<String> reportedGarbage = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchRestarter;
+    private final EtcdErrors errors;
 
     private long leaseId;
     /** The TTL this agent asked for when its lease was granted (etcd may round it up). */
@@ -89,8 +91,7 @@ final class EtcdDcs implements Dcs {
         this.settings = settings;
         Duration timeout = settings.callTimeout();
         this.callTimeoutMillis = timeout.toMillis();
-        this.client = Client.builder()
-                .endpoints(settings.endpoints().toArray(String[]::new))
+        this.client = clientBuilder(settings)
                 .connectTimeout(timeout)
                 // jetcd retries on its own; bound it so a call never outlives our own timeout by much
                 .retryMaxDuration(timeout)
@@ -99,6 +100,9 @@ final class EtcdDcs implements Dcs {
                 .retryChronoUnit(java.time.temporal.ChronoUnit.MILLIS)
                 .keepaliveTime(Duration.ofSeconds(5))
                 .keepaliveTimeout(Duration.ofSeconds(3))
+                // fail fast instead of waiting for a connection: a refused TLS handshake or a dead member is then
+                // reported as such (with its cause) rather than as a timeout
+                .waitForReady(false)
                 .build();
         this.kv = client.getKVClient();
         this.prefix = bytes(settings.prefix());
@@ -111,11 +115,35 @@ final class EtcdDcs implements Dcs {
         this.syncKey = bytes(settings.prefix() + "sync");
         this.failsafeKey = bytes(settings.prefix() + "failsafe");
         this.me = bytes(settings.memberName());
+        this.errors = new EtcdErrors(settings);
         this.watchRestarter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dcs-watch-restart");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * jetcd's builder for the endpoints, with TLS when they are https (trusting etcd3.cacert, presenting
+     * etcd3.cert) and etcd's user when a user and a password are set. jetcd authenticates on the first call and
+     * again when etcd answers that the token is invalid or the auth store has moved on.
+     *
+     * @throws IllegalArgumentException naming the setting and the file when the TLS material cannot be used
+     */
+    private static ClientBuilder clientBuilder(EtcdSettings settings) {
+        ClientBuilder b = Client.builder().endpoints(settings.endpoints().toArray(String[]::new));
+        if (settings.tls()) {
+            try {
+                b.sslContext(ssl -> EtcdTls.configure(ssl, settings.security()));
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IllegalArgumentException("etcd3: the TLS settings cannot be used: " + e.getMessage(), e);
+            }
+        }
+        EtcdSettings.Security security = settings.security();
+        if (security.authenticates()) {
+            b.user(bytes(security.username().orElseThrow())).password(bytes(security.password().orElseThrow()));
+        }
+        return b;
     }
 
     @Override
@@ -246,7 +274,7 @@ final class EtcdDcs implements Dcs {
         }
         if (leaseId != 0) {
             try {
-                LeaseKeepAliveResponse r = await(client.getLeaseClient().keepAliveOnce(leaseId), "renew lease");
+                LeaseKeepAliveResponse r = awaitLease(client.getLeaseClient().keepAliveOnce(leaseId), "renew lease");
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
                 }
@@ -260,7 +288,7 @@ final class EtcdDcs implements Dcs {
             leaseId = 0;
             sentAt = settings.clock().nanoTime();
         }
-        long id = await(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        long id = awaitLease(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
         leaseId = id;
         leaseRequestedTtl = ttlSeconds;
         return new LeaseRenewal(id, sentAt, ttlSeconds, true);
@@ -274,7 +302,7 @@ final class EtcdDcs implements Dcs {
      */
     private LeaseRenewal moveToNewLease(long ttlSeconds) {
         long sentAt = settings.clock().nanoTime();
-        long id = await(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        long id = awaitLease(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
         try {
             await(kv.txn()
                     .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(me)))
@@ -525,7 +553,7 @@ final class EtcdDcs implements Dcs {
         }
         if (id != 0) {
             try {
-                await(client.getLeaseClient().revoke(id), "revoke lease");
+                awaitLease(client.getLeaseClient().revoke(id), "revoke lease");
             } catch (DcsException e) {
                 log.warn("could not revoke lease {} on close: {}; keys expire with it", Long.toHexString(id),
                         e.getMessage());
@@ -534,15 +562,42 @@ final class EtcdDcs implements Dcs {
         client.close();
     }
 
+    /**
+     * Waits for {@code future} within the call timeout. A failure is a {@link DcsException} whose message names the
+     * operation, the cause (the setting to check) and the endpoints; the first of a streak is also logged.
+     */
     private <T> T await(CompletableFuture<T> future, String what) {
+        return await(future, what, true);
+    }
+
+    /**
+     * {@link #await} for a lease request: its answer does not end a streak of failures, since etcd grants and
+     * renews leases to any authenticated user, also one that may not touch the cluster's keys.
+     */
+    private <T> T awaitLease(CompletableFuture<T> future, String what) {
+        return await(future, what, false);
+    }
+
+    private <T> T await(CompletableFuture<T> future, String what, boolean answerEndsStreak) {
         try {
-            return future.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
+            T answer = future.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
+            if (answerEndsStreak) {
+                errors.answered().ifPresent(log::info);
+            }
+            return answer;
         } catch (TimeoutException e) {
             future.cancel(true);
-            throw new DcsException(what + ": etcd did not answer within " + callTimeoutMillis + " ms", e);
+            errors.failed(e).ifPresent(log::error);
+            throw new DcsException(what + ": etcd did not answer within " + callTimeoutMillis + " ms (etcd at "
+                    + errors.endpoints() + ")", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new DcsException(what + ": " + cause.getMessage(), cause);
+            errors.failed(cause).ifPresent(log::error);
+            if (EtcdErrors.isAnswer(cause)) {
+                throw new DcsException(what + ": " + cause.getMessage(), cause);
+            }
+            throw new DcsException(what + ": " + EtcdErrors.cause(cause, settings) + " (etcd at "
+                    + errors.endpoints() + ")", cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             future.cancel(true);

@@ -2,6 +2,7 @@ package io.pgkeel.agent.ctl;
 
 import static io.pgkeel.agent.ctl.CtlError.FAILED;
 
+import io.pgkeel.agent.EtcdClientSettings;
 import io.pgkeel.agent.Version;
 import io.pgkeel.agent.tls.RestApiTls;
 import io.pgkeel.common.Clock;
@@ -11,7 +12,6 @@ import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.config.PgkeelConfig;
 import io.pgkeel.dcs.EtcdDcsFactory;
-import io.pgkeel.dcs.EtcdSettings;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -55,9 +55,8 @@ final class Ctl implements AutoCloseable {
         this.in = in;
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
                 .sslContext(RestApiTls.ctl(config.ctlConnection())).build();
-        this.dcs = EtcdDcsFactory.connect(new EtcdSettings(
-                config.etcd().hosts().stream().map(h -> "http://" + h).toList(), config.clusterPrefix(), "pgkeel-ctl",
-                Duration.ofSeconds(5), Version.PGKEEL, clock));
+        this.dcs = EtcdDcsFactory.connect(EtcdClientSettings.of(config, "pgkeel-ctl", Duration.ofSeconds(5),
+                Version.PGKEEL, clock));
     }
 
     ClusterView read() {

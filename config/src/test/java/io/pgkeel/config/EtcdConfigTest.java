@@ -1,0 +1,225 @@
+package io.pgkeel.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgkeel.config.PatroniKeys.Finding;
+import io.pgkeel.config.PatroniKeys.Verdict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The {@code etcd3} section in every form Patroni's {@code AbstractEtcd.get_etcd_client} takes (patroni/dcs/etcd.py):
+ * url over hosts over host, the url's scheme as the protocol and its user info as the credentials, a default port,
+ * TLS files and etcd's user; and their {@code PATRONI_ETCD3_*} variables.
+ */
+class EtcdConfigTest {
+    @TempDir
+    Path dir;
+    private Path ca;
+    private Path cert;
+    private Path key;
+
+    @BeforeEach
+    void files() throws IOException {
+        ca = Files.writeString(dir.resolve("ca.crt"), "ca");
+        cert = Files.writeString(dir.resolve("client.crt"), "cert");
+        key = Files.writeString(dir.resolve("client.key"), "key");
+    }
+
+    private static final String BASE = """
+            scope: batman
+            name: pg0
+            restapi:
+              listen: 127.0.0.1:8008
+            postgresql:
+              listen: 127.0.0.1:5432
+              data_dir: /tmp/data
+              authentication:
+                superuser: {username: postgres, password: x}
+                replication: {username: rep, password: y}
+            """;
+
+    private ConfigLoader.Loaded load(String etcd3, Map<String, String> env) throws IOException {
+        Path f = dir.resolve("patroni.yml");
+        Files.writeString(f, BASE + etcd3.replace("$CA", ca.toString()).replace("$CERT", cert.toString())
+                .replace("$KEY", key.toString()));
+        return ConfigLoader.load(f, env);
+    }
+
+    static Stream<Arguments> endpointForms() {
+        return Stream.of(
+                Arguments.of("hosts as a comma string", "etcd3:\n  hosts: a:1,b:2\n", Map.of(),
+                        List.of("http://a:1", "http://b:2")),
+                Arguments.of("hosts as a list", "etcd3:\n  hosts: [a:1, b:2]\n", Map.of(),
+                        List.of("http://a:1", "http://b:2")),
+                Arguments.of("host", "etcd3:\n  host: a:1\n", Map.of(), List.of("http://a:1")),
+                Arguments.of("hosts without a port take 2379", "etcd3:\n  hosts: a, b:2\n", Map.of(),
+                        List.of("http://a:2379", "http://b:2")),
+                Arguments.of("hosts without a port take etcd3.port", "etcd3:\n  hosts: a\n  port: 2390\n", Map.of(),
+                        List.of("http://a:2390")),
+                Arguments.of("host without a port takes 2379", "etcd3:\n  host: a\n", Map.of(),
+                        List.of("http://a:2379")),
+                Arguments.of("an IPv6 host", "etcd3:\n  hosts: '[::1]:2379'\n", Map.of(), List.of("http://[::1]:2379")),
+                Arguments.of("protocol https", "etcd3:\n  hosts: a:1,b:2\n  protocol: https\n", Map.of(),
+                        List.of("https://a:1", "https://b:2")),
+                Arguments.of("url sets the protocol", "etcd3:\n  url: https://a:1\n  protocol: http\n", Map.of(),
+                        List.of("https://a:1")),
+                Arguments.of("url wins over hosts", "etcd3:\n  url: http://c:3\n  hosts: a:1\n", Map.of(),
+                        List.of("http://c:3")),
+                Arguments.of("url without a port takes 2379", "etcd3:\n  url: https://etcd.example.org\n", Map.of(),
+                        List.of("https://etcd.example.org:2379")),
+                Arguments.of("PATRONI_ETCD3_HOSTS", "etcd3:\n  host: x:9\n",
+                        Map.of("PATRONI_ETCD3_HOSTS", "'a:1','b:2'"), List.of("http://a:1", "http://b:2")),
+                Arguments.of("PATRONI_ETCD3_PROTOCOL", "etcd3:\n  hosts: a:1\n",
+                        Map.of("PATRONI_ETCD3_PROTOCOL", "https"), List.of("https://a:1")),
+                Arguments.of("PATRONI_ETCD3_URL", "etcd3:\n  hosts: a:1\n",
+                        Map.of("PATRONI_ETCD3_URL", "https://c:3"), List.of("https://c:3")),
+                Arguments.of("PATRONI_ETCD3_HOST and _PORT", "etcd3:\n  protocol: http\n",
+                        Map.of("PATRONI_ETCD3_HOST", "c", "PATRONI_ETCD3_PORT", "2391"), List.of("http://c:2391")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endpointForms")
+    void everyEndpointFormBecomesTheUrlsPatroniConnectsTo(String form, String etcd3, Map<String, String> env,
+                                                         List<String> urls) throws IOException {
+        assertThat(load(etcd3, env).config().etcd().urls()).containsExactlyElementsOf(urls);
+    }
+
+    @Test
+    void tlsFilesAndUserAreRead() throws IOException {
+        PgkeelConfig.Etcd etcd = load("""
+                etcd3:
+                  hosts: a:1
+                  protocol: https
+                  cacert: $CA
+                  cert: $CERT
+                  key: $KEY
+                  username: pgkeel
+                  password: 's3cret'
+                """, Map.of()).config().etcd();
+        assertThat(etcd.cacert()).hasValue(ca);
+        assertThat(etcd.cert()).hasValue(cert);
+        assertThat(etcd.key()).hasValue(key);
+        assertThat(etcd.username()).hasValue("pgkeel");
+        assertThat(etcd.password()).hasValue("s3cret");
+        assertThat(etcd.toString()).doesNotContain("s3cret");
+    }
+
+    /** Patroni hands {@code cert} alone to its client as a file holding the certificate and the key. */
+    @Test
+    void certWithoutKeyIsACertificateAndKeyInOneFile() throws IOException {
+        PgkeelConfig.Etcd etcd = load("etcd3:\n  hosts: a:1\n  protocol: https\n  cert: $CERT\n", Map.of())
+                .config().etcd();
+        assertThat(etcd.cert()).hasValue(cert);
+        assertThat(etcd.key()).isEmpty();
+    }
+
+    private Map<String, Optional<?>> fields(PgkeelConfig.Etcd e) {
+        return Map.of("cacert", e.cacert(), "cert", e.cert(), "key", e.key(), "username", e.username(),
+                "password", e.password());
+    }
+
+    @ParameterizedTest(name = "PATRONI_ETCD3_{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"cacert", "cert", "key", "username", "password"})
+    void securitySettingsComeFromTheirPatroniVariables(String field) throws IOException {
+        Map<String, Object> values = Map.of("cacert", ca, "cert", cert, "key", key, "username", "u", "password", "p");
+        // a key needs its certificate, a user its password and back: give the partner in the file
+        String partner = switch (field) {
+            case "key" -> "  cert: $CERT\n";
+            case "password" -> "  username: u\n";
+            case "username" -> "  password: p\n";
+            default -> "";
+        };
+        PgkeelConfig.Etcd etcd = load("etcd3:\n  hosts: a:1\n  protocol: https\n" + partner,
+                Map.of("PATRONI_ETCD3_" + field.toUpperCase(java.util.Locale.ROOT), values.get(field).toString()))
+                .config().etcd();
+        assertThat(fields(etcd).get(field).map(Object.class::cast)).hasValue(values.get(field));
+    }
+
+    /** The url's user info is the etcd user, as Patroni's get_etcd_client takes it. */
+    @Test
+    void urlUserInfoIsTheEtcdUser() throws IOException {
+        PgkeelConfig.Etcd etcd = load("etcd3:\n  url: https://u:p%40ss@a:1\n", Map.of()).config().etcd();
+        assertThat(etcd.urls()).containsExactly("https://a:1");
+        assertThat(etcd.username()).hasValue("u");
+        assertThat(etcd.password()).hasValue("p@ss");
+    }
+
+    static Stream<Arguments> badSettings() {
+        return Stream.of(
+                Arguments.of("etcd3:\n  hosts: a:1\n  protocol: ftp\n", "patroni.yml line 13", "etcd3.protocol",
+                        "'ftp' is not one of [http, https]"),
+                Arguments.of("etcd3:\n  url: ftp://a:1\n", "patroni.yml line 12", "etcd3.url",
+                        "must be http://host:port or https://host:port"),
+                Arguments.of("etcd3:\n  url: 'https://'\n", "patroni.yml line 12", "etcd3.url",
+                        "must be http://host:port or https://host:port"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  protocol: https\n  cacert: /nonexistent/ca.crt\n",
+                        "patroni.yml line 14", "etcd3.cacert", "cannot read /nonexistent/ca.crt"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  protocol: https\n  cert: /nonexistent/c.crt\n",
+                        "patroni.yml line 14", "etcd3.cert", "cannot read /nonexistent/c.crt"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  protocol: https\n  cert: $CERT\n  key: /nonexistent/c.key\n",
+                        "patroni.yml line 15", "etcd3.key", "cannot read /nonexistent/c.key"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  protocol: https\n  key: $KEY\n", "patroni.yml line 14",
+                        "etcd3.key", "needs etcd3.cert"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  port: x\n", "patroni.yml line 13", "etcd3.port", "x"));
+    }
+
+    @ParameterizedTest(name = "{2}: {3}")
+    @MethodSource("badSettings")
+    void aBadSettingIsAnErrorNamingTheFieldAndLine(String etcd3, String where, String field, String message) {
+        assertThatThrownBy(() -> load(etcd3, Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(where).hasMessageContaining(field).hasMessageContaining(message);
+    }
+
+    @Test
+    void aMissingFileNamedByAVariableIsAnErrorNamingTheVariable() {
+        assertThatThrownBy(() -> load("etcd3:\n  hosts: a:1\n  protocol: https\n",
+                Map.of("PATRONI_ETCD3_CACERT", "/nonexistent/ca.crt")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("PATRONI_ETCD3_CACERT")
+                .hasMessageContaining("cannot read /nonexistent/ca.crt");
+    }
+
+    static Stream<Arguments> doubtfulSettings() {
+        return Stream.of(
+                Arguments.of("etcd3:\n  hosts: a:1\n  username: u\n", "etcd3.username",
+                        "without etcd3.password: pgkeel connects without authenticating, as Patroni does"),
+                Arguments.of("etcd3:\n  hosts: a:1\n  cacert: $CA\n", "etcd3.cacert",
+                        "etcd3.protocol is http: the TLS files are not used"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("doubtfulSettings")
+    void aDoubtfulSettingIsAWarningNamingTheField(String etcd3, String field, String message) throws IOException {
+        assertThat(load(etcd3, Map.of()).warnings()).anyMatch(w -> w.contains(field) && w.contains(message));
+    }
+
+    /** What the agent connects with is acted on; what pgkeel does not do is named, with why. */
+    @Test
+    void theCatalogueSaysWhichEtcd3KeysAreActedOn() {
+        for (String k : List.of("host", "hosts", "url", "port", "protocol", "cacert", "cert", "key", "username",
+                "password")) {
+            assertThat(PatroniKeys.checkLocal(Map.of("etcd3", Map.of(k, "x")))).as(k).isEmpty();
+        }
+        for (String k : List.of("proxy", "srv", "srv_suffix", "use_proxies")) {
+            List<Finding> findings = PatroniKeys.checkLocal(Map.of("etcd3", Map.of(k, "x")));
+            assertThat(findings).as(k).singleElement().satisfies(f -> {
+                assertThat(f.verdict()).isEqualTo(Verdict.IGNORED);
+                assertThat(f.message()).doesNotContain("plain http").doesNotContain("without authentication");
+            });
+        }
+        assertThat(Optional.of(PatroniKeys.checkLocal(Map.of("etcd3", Map.of("srv", "x"))).get(0).message()))
+                .hasValueSatisfying(m -> assertThat(m).contains("DNS SRV"));
+    }
+}
