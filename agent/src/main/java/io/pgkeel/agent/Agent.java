@@ -38,11 +38,14 @@ final class Agent {
     private final PostgresController pg;
     private final FenceGuard guard;
     private final HealthRefresher refresher;
+    /** The clients of the other members' REST APIs: SIGHUP gives them the new certificate and credentials. */
+    private final List<HttpPeerClient> peerClients;
     private volatile PgkeelConfig config;
 
     private Agent(RestApiServer api, HaLoop loop, HaNode node, PostgresController pg, FenceGuard guard,
-            HealthRefresher refresher, PgkeelConfig config) {
+            HealthRefresher refresher, List<HttpPeerClient> peerClients, PgkeelConfig config) {
         this.api = api;
+        this.peerClients = List.copyOf(peerClients);
         this.loop = loop;
         this.node = node;
         this.pg = pg;
@@ -92,17 +95,17 @@ final class Agent {
         node.onFenceChange(() -> guard.update(node.fenceDeadline()));
         guard.start();
         AtomicReference<Agent> self = new AtomicReference<>();
+        HttpPeerClient candidates = new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls);
         AdminActions admin = new AdminActions(dcs, snapshot::get, new AdminActions.Hooks(loop::wakeup,
-                () -> self.get().reloadFromFile(), new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls), node.inbox(), clock));
-        RestApiServer api = RestApiServer.start(listen.host(), listen.port(), snapshot::get, clock, metrics, admin,
-                config.restapi().authentication(), config.restapi().allowlist(), config.restapi().tls());
+                () -> self.get().reloadFromFile(), candidates, node.inbox(), clock, node.failsafe()));
+        RestApiServer api = RestApiServer.start(config.restapi(), snapshot::get, clock, metrics, admin);
         dcs.watch(loop::wakeup);
         HealthRefresher refresher = new HealthRefresher(pg::postmaster, snapshot, loop::wakeup, clock);
         loop.start();
         refresher.start();
         log.info("pgkeel {} started: member {} of cluster {}, REST API on {}", Version.PGKEEL, config.name(),
                 config.scope(), listen);
-        Agent agent = new Agent(api, loop, node, pg, guard, refresher, config);
+        Agent agent = new Agent(api, loop, node, pg, guard, refresher, List.of(peers, candidates), config);
         self.set(agent);
         current.set(agent);
         return agent;
@@ -129,8 +132,9 @@ final class Agent {
     }
 
     /**
-     * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the settings read only
-     * at start (names, addresses, etcd hosts, data directory) are named in a warning.
+     * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the REST API's
+     * authentication, allowlist, verify_client, extra headers and certificate files at once; the settings read only
+     * at start (names, addresses, etcd hosts, data directory, TLS switched on or off) are named in a warning.
      */
     void reload(PgkeelConfig fresh) {
         PgkeelConfig old = config;
@@ -150,11 +154,14 @@ final class Agent {
                 fresh.postgresql().listenHosts() + ":" + fresh.postgresql().port());
         compare(needRestart, "postgresql.connect_address", old.postgresql().connectAddress(),
                 fresh.postgresql().connectAddress());
+        // authentication, allowlist, verify_client, extra headers and the certificate files apply now (Patroni's
+        // RestApiServer.reload_config); what cannot is named with the rest
+        needRestart.addAll(api.reconfigure(fresh.restapi()));
         if (!needRestart.isEmpty()) {
             log.warn("SIGHUP: {} changed; these apply only when pgkeel restarts", String.join(", ", needRestart));
         }
         // keep what is read only at start; take everything else from the new file
-        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), old.restapi(), fresh.ctl(),
+        PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), api.settings(), fresh.ctl(),
                 old.etcd(), fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
                         old.postgresql().listenHosts(), old.postgresql().port(), old.postgresql().connectAddress(),
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
@@ -163,10 +170,27 @@ final class Agent {
                         fresh.postgresql().callbacks(), fresh.postgresql().removeDataDirectoryOnRewindFailure(),
                         fresh.postgresql().removeDataDirectoryOnDivergedTimelines(), fresh.postgresql().useUnixSocket(),
                         fresh.postgresql().useUnixSocketRepl()), fresh.tags(), fresh.source());
+        reconfigurePeerClients(applied);
         config = applied;
         node.inbox().requestReload(identity(applied), () -> pg.reload(applied));
         loop.wakeup();
         log.info("SIGHUP: configuration re-read from {}; applying it at the next cycle", fresh.source());
+    }
+
+    /**
+     * The calls to the other members present the REST API's certificate as it is now, and POST /failsafe sends the
+     * credentials as they are now (Patroni's {@code PatroniRequest.reload_config}); files that cannot be used keep the
+     * certificate in use.
+     */
+    private void reconfigurePeerClients(PgkeelConfig applied) {
+        Optional<String> authorization = applied.ctlConnection().authentication()
+                .map(c -> HttpPeerClient.basicAuthorization(c.username(), c.password()));
+        try {
+            var tls = io.pgkeel.agent.tls.RestApiTls.peer(applied.restapi().tls());
+            peerClients.forEach(p -> p.reconfigure(tls, authorization));
+        } catch (IllegalArgumentException e) {
+            log.error("SIGHUP: calls to the other members keep the certificate in use: {}", e.getMessage());
+        }
     }
 
     private static void compare(List<String> changed, String key, Object before, Object after) {

@@ -128,6 +128,49 @@ final class AddressForms {
         return h;
     }
 
+    /**
+     * Why {@code entry} cannot be a {@code restapi.allowlist} entry, or null when it can: an IPv4 or IPv6 address,
+     * a network {@code address/prefix} (host bits allowed, as Python's {@code ip_network(v, strict=False)}), or a host
+     * name. Nothing is looked up in DNS here.
+     */
+    static String allowlistEntryProblem(String entry) {
+        int slash = entry.indexOf('/');
+        String address = slash < 0 ? entry : entry.substring(0, slash);
+        boolean ipv4 = address.matches("[0-9.]+");
+        boolean ipv6 = address.contains(":") && address.matches("[0-9A-Fa-f:.]+");
+        if (ipv4 && !isIpv4Literal(address) || ipv6 && !isIpv6Literal(address)) {
+            return "is not an IP address";
+        }
+        boolean hostName = address.matches("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?");
+        if (!ipv4 && !ipv6 && !hostName) {
+            return "is not an IP address, CIDR range or host name";
+        }
+        if (slash >= 0) {
+            if (!ipv4 && !ipv6) {
+                return "is not a network: write address/prefix, for example 10.0.0.0/8";
+            }
+            String prefix = entry.substring(slash + 1);
+            int bits = ipv4 ? 32 : 128;
+            if (!prefix.matches("\\d{1,3}") || Integer.parseInt(prefix) > bits) {
+                return "has no prefix length between 0 and " + bits;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isIpv4Literal(String h) {
+        String[] parts = h.split("\\.", -1);
+        if (parts.length != 4) {
+            return false;
+        }
+        for (String p : parts) {
+            if (!p.matches("\\d{1,3}") || Integer.parseInt(p) > 255) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean isIpv6Literal(String h) {
         try {
             // a text with ':' is parsed as an IPv6 literal, never looked up in DNS

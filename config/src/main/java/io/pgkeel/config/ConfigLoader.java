@@ -85,20 +85,10 @@ public final class ConfigLoader {
             throw new ConfigException(restapi.entries().get("authentication").origin()
                     + ": restapi.authentication.password is required");
         });
-        List<String> allowlist = new ArrayList<>();
-        ConfigNode allowNode = restapi.entries().get("allowlist");
-        if (allowNode != null) {
-            if (!(allowNode instanceof ListNode list)) {
-                throw bad(allowNode, "must be a list of IP addresses or CIDR ranges");
-            }
-            for (ConfigNode item : list.items()) {
-                String entry = scalar(item);
-                if (!entry.matches("[0-9a-fA-F:.]+(/\\d{1,3})?")) {
-                    throw bad(item, "'" + entry + "' is not an IP address or CIDR range (host names are not supported)");
-                }
-                allowlist.add(entry);
-            }
-        }
+        List<String> allowlist = readAllowlist(restapi);
+        boolean includeMembers = optionalBool(restapi, "allowlist_include_members").orElse(false);
+        Map<String, String> httpHeaders = readHeaders(restapi, "http_extra_headers");
+        Map<String, String> httpsHeaders = readHeaders(restapi, "https_extra_headers");
 
         PgkeelConfig.Ctl ctl = optionalMap(root, "ctl").map(this::readCtl).orElse(PgkeelConfig.Ctl.NONE);
 
@@ -120,8 +110,66 @@ public final class ConfigLoader {
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
         return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
-                readTls(restapi)), ctl,
+                readTls(restapi), includeMembers, httpHeaders, httpsHeaders), ctl,
                 etcd, dcsPlain, dynamic, initdb, postgresql, tags, file);
+    }
+
+    /**
+     * {@code restapi.allowlist}: as Patroni's {@code _build_allowlist}, an entry with a {@code /} is a network
+     * (address/prefix), any other an address or a host name that the REST API resolves at run time (never here: a
+     * name that does not resolve yet must not stop the agent). Patroni logs and skips an entry it cannot read;
+     * pgkeel refuses it naming the entry, so a typo never silently narrows (or empties) the list.
+     */
+    private List<String> readAllowlist(MapNode restapi) {
+        List<String> allowlist = new ArrayList<>();
+        ConfigNode allowNode = restapi.entries().get("allowlist");
+        if (allowNode == null || allowNode instanceof ScalarNode s && s.toPlain() == null) {
+            return allowlist;
+        }
+        if (!(allowNode instanceof ListNode list)) {
+            throw bad(allowNode, "must be a list of IP addresses, CIDR ranges or host names");
+        }
+        for (ConfigNode item : list.items()) {
+            String entry = scalar(item);
+            String why = AddressForms.allowlistEntryProblem(entry == null ? "" : entry.trim());
+            if (why != null) {
+                throw bad(item, "'" + entry + "' " + why);
+            }
+            allowlist.add(entry.trim());
+        }
+        return allowlist;
+    }
+
+    /**
+     * {@code restapi.http_extra_headers} / {@code https_extra_headers}: a mapping of header name to value, sent as
+     * Patroni's {@code send_header} does ({@code str(value)}). A name that is not an HTTP token, a value with a line
+     * break (it would split the response), or a header pgkeel frames the response with is refused naming the key.
+     */
+    private Map<String, String> readHeaders(MapNode restapi, String key) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        Optional<MapNode> node = optionalMap(restapi, key);
+        if (node.isEmpty()) {
+            return headers;
+        }
+        node.get().entries().forEach((name, valueNode) -> {
+            if (!name.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+                throw bad(valueNode, "'" + name + "' is not an HTTP header name");
+            }
+            if (Set.of("content-length", "transfer-encoding", "connection")
+                    .contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                throw bad(valueNode, "pgkeel sets " + name + " itself (it frames the response)");
+            }
+            Object plain = valueNode instanceof ScalarNode s ? s.toPlain() : null;
+            if (!(valueNode instanceof ScalarNode) || plain == null) {
+                throw bad(valueNode, "must be a single value (the header's value)");
+            }
+            String value = plain instanceof Boolean b ? (b ? "True" : "False") : scalar(valueNode);
+            if (value.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0)) {
+                throw bad(valueNode, "must not contain a line break");
+            }
+            headers.put(name, value);
+        });
+        return headers;
     }
 
     /** listen and connect_address; without a connect_address, the address that reaches listen from this host. */

@@ -90,15 +90,12 @@ public final class PatroniKeys {
         }
         // --- restapi ---
         for (String k : List.of("listen", "connect_address", "authentication.username", "authentication.password",
-                "certfile", "keyfile", "keyfile_password", "cafile", "verify_client", "allowlist")) {
+                "certfile", "keyfile", "keyfile_password", "cafile", "verify_client", "allowlist",
+                "allowlist_include_members", "http_extra_headers", "https_extra_headers")) {
             local("restapi." + k, Status.ACTED_ON, "");
         }
         local("restapi.thread_pool_size", Status.IGNORED_WARN, "the REST API runs on Netty's event loop");
         local("restapi.ciphers", Status.IGNORED_WARN, "the JVM's default TLS cipher suites are used");
-        local("restapi.allowlist_include_members", Status.IGNORED_WARN,
-                "members are not added to restapi.allowlist; list their addresses");
-        local("restapi.http_extra_headers", Status.IGNORED_WARN, "extra response headers are not sent");
-        local("restapi.https_extra_headers", Status.IGNORED_WARN, "extra response headers are not sent");
         local("restapi.request_queue_size", Status.IGNORED_WARN, "Netty's default backlog is used");
         local("restapi.server_tokens", Status.IGNORED_WARN, "the Server header is not configurable");
         // --- etcd3 (and the other stores) ---

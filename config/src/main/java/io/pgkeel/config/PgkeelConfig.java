@@ -2,6 +2,8 @@ package io.pgkeel.config;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,12 +44,39 @@ public record PgkeelConfig(
      * @param listen         where the REST API binds; host {@code *} binds every address, IPv4 and IPv6
      * @param connectAddress how other members reach it (api_url)
      * @param authentication basic-auth user for the write endpoints, if any
-     * @param allowlist      IPs or CIDR ranges allowed to call the write endpoints; empty allows everyone
+     * @param allowlist      IPs, CIDR ranges or host names allowed to call the write endpoints; empty (and
+     *                       {@code allowlistIncludeMembers} off) allows everyone
+     * @param allowlistIncludeMembers {@code restapi.allowlist_include_members}: the hosts of the members' api_url
+     *                       (from etcd) are allowed too
+     * @param httpExtraHeaders  {@code restapi.http_extra_headers}: sent on every response, in the order written
+     * @param httpsExtraHeaders {@code restapi.https_extra_headers}: sent on every response when the API runs TLS
+     *                       (after, and instead of, an http one of the same name: Patroni's dict update)
      */
     public record RestApi(HostPort listen, HostPort connectAddress, Optional<Credentials> authentication,
-                          List<String> allowlist, Optional<Tls> tls) {
+                          List<String> allowlist, Optional<Tls> tls, boolean allowlistIncludeMembers,
+                          Map<String, String> httpExtraHeaders, Map<String, String> httpsExtraHeaders) {
         public RestApi {
             allowlist = List.copyOf(allowlist);
+            httpExtraHeaders = Collections.unmodifiableMap(new LinkedHashMap<>(httpExtraHeaders));
+            httpsExtraHeaders = Collections.unmodifiableMap(new LinkedHashMap<>(httpsExtraHeaders));
+        }
+
+        /** Without allowlist_include_members or extra headers. */
+        public RestApi(HostPort listen, HostPort connectAddress, Optional<Credentials> authentication,
+                       List<String> allowlist, Optional<Tls> tls) {
+            this(listen, connectAddress, authentication, allowlist, tls, false, Map.of(), Map.of());
+        }
+
+        /**
+         * The extra headers every response carries: Patroni's reload_config, http_extra_headers updated with
+         * https_extra_headers when the API runs TLS (a name in both takes the https value, in the http position).
+         */
+        public Map<String, String> extraHeaders() {
+            Map<String, String> all = new LinkedHashMap<>(httpExtraHeaders);
+            if (tls.isPresent()) {
+                all.putAll(httpsExtraHeaders);
+            }
+            return Collections.unmodifiableMap(all);
         }
 
         /** The scheme members and tools use to reach this API. */

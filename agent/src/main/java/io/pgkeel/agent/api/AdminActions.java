@@ -1,5 +1,6 @@
 package io.pgkeel.agent.api;
 
+import io.pgkeel.agent.ha.FailsafePromise;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.OperatorChannel;
 import io.pgkeel.agent.ha.OperatorRequest;
@@ -41,7 +42,16 @@ public final class AdminActions {
      * An HTTP answer: status and a body (text when a String, Python's error page when a {@link SendError}, else
      * JSON), and warnings sent as {@code Warning} headers (the body keeps Patroni's shape).
      */
-    public record Result(int status, Object body, List<String> warnings) {
+    public record Result(int status, Object body, List<String> warnings, Map<String, String> headers) {
+        public Result {
+            warnings = List.copyOf(warnings);
+            headers = Map.copyOf(headers);
+        }
+
+        public Result(int status, Object body, List<String> warnings) {
+            this(status, body, warnings, Map.of());
+        }
+
         public Result(int status, Object body) {
             this(status, body, List.of());
         }
@@ -55,8 +65,18 @@ public final class AdminActions {
     /** The body of Python's {@code send_error}, with {@code message} in place of the status's reason when set. */
     record SendError(String message) {}
 
-    /** What the write endpoints need from the rest of the agent. */
-    public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock) {}
+    /**
+     * What the write endpoints need from the rest of the agent.
+     *
+     * @param failsafe the promises POST /failsafe gives ({@link io.pgkeel.agent.ha.HaNode#failsafe()})
+     */
+    public record Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock,
+                        FailsafePromise failsafe) {
+        /** Hooks whose promises nobody else reads (tests of the other endpoints). */
+        public Hooks(Runnable wakeLoop, Runnable reload, PeerClient peers, OperatorChannel operator, Clock clock) {
+            this(wakeLoop, reload, peers, operator, clock, new FailsafePromise(clock));
+        }
+    }
 
     private static final Logger log = LoggerFactory.getLogger(AdminActions.class);
     private static final long RESTART_WAIT_SECONDS = 300;
@@ -375,6 +395,41 @@ public final class AdminActions {
     /** POST /citus and /mpp: this node is never a Citus coordinator, so Patroni's answer is a plain "OK". */
     Result mpp() {
         return new Result(200, "OK");
+    }
+
+    /**
+     * POST /failsafe from a primary that runs without the DCS (Patroni 4.1 api.py {@code do_POST_failsafe}, ha.py
+     * {@code update_failsafe}): 500 {@code Running as a leader} when this node runs as a primary, or has claimed the
+     * right to become one (the promise would be a lie); else this node promises not to race for ttl seconds (the
+     * config key's, as last read) and answers 200 {@code Accepted} with its received/replayed LSN in the {@code lsn}
+     * header. The body was checked to be a non-empty JSON object; {@code name}, {@code conn_url} and {@code api_url}
+     * must be strings (Patroni fails the request with a KeyError; pgkeel answers 400 naming the field).
+     * failsafe_mode off (502) is the handler's check, before the body is read, as Patroni's.
+     */
+    Result failsafe(Map<String, Object> body) {
+        for (String field : List.of("name", "conn_url", "api_url")) {
+            if (!(body.get(field) instanceof String v) || v.isBlank()) {
+                return new Result(400, "Invalid failsafe request: '" + field + "' must be a non-empty string");
+            }
+        }
+        if (body.get("slots") != null && !(body.get("slots") instanceof Map)) {
+            return new Result(400, "Invalid failsafe request: 'slots' must be an object of slot name to LSN");
+        }
+        NodeSnapshot s = snapshot.get();
+        String name = (String) body.get("name");
+        if (s == null) {
+            return Result.error(503); // nothing published yet: no promise from a node that knows nothing
+        }
+        if (s.pg().isRunningPrimary()) {
+            return new Result(500, "Running as a leader");
+        }
+        if (!hooks.failsafe().give(name, (String) body.get("conn_url"), (String) body.get("api_url"),
+                TimeUnit.SECONDS.toNanos(s.ttl()))) {
+            log.info("POST /failsafe from {}: refused, this member is about to become primary", name);
+            return new Result(500, "Running as a leader");
+        }
+        long lsn = s.pg().walPosition();
+        return new Result(200, "Accepted", List.of(), lsn > 0 ? Map.of("lsn", Long.toString(lsn)) : Map.of());
     }
 
     /** POST /sigterm: Patroni schedules a shutdown only on Windows under behave; elsewhere it just answers. */

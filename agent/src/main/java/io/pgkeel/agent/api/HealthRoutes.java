@@ -51,7 +51,7 @@ final class HealthRoutes {
     private static int healthCheck(String rawPath, Map<String, List<String>> query, NodeSnapshot s) {
         String path = rawPath.equals("/") ? "/primary" : rawPath;
         PgStatus pg = s.pg();
-        boolean leader = s.holdsLeaderKey() && pg.isRunning();
+        boolean leader = leads(s) && pg.isRunning();
         int primary = leader && !pg.inRecovery() ? 200 : 503;
         int standbyLeader = 503; // standby clusters are not supported: no node is ever a standby leader
         int replica = replicaStatus(query, s);
@@ -87,6 +87,15 @@ final class HealthRoutes {
             };
         }
         return tagsApply && status == 200 && !tagsMatch(query, s.identity().tags()) ? 503 : status;
+    }
+
+    /**
+     * Whether this node answers as the leader: it holds the leader key, or it is a primary that keeps running in
+     * failsafe mode without the DCS because every member confirmed it (Patroni's {@code set_is_leader(True)} in
+     * {@code _handle_dcs_error}, which {@code is_leader()} then reports for ttl).
+     */
+    static boolean leads(NodeSnapshot s) {
+        return s.holdsLeaderKey() || s.failsafe().active() && s.pg().isRunningPrimary();
     }
 
     /** Patroni's replica_status_code: a running standby without noloadbalance, within ?lag and ?replication_state. */
@@ -173,13 +182,13 @@ final class HealthRoutes {
         if (paused(s)) {
             return true; // Patroni: always alive in maintenance mode
         }
-        long threshold = TimeUnit.SECONDS.toNanos(s.holdsLeaderKey() ? s.ttl() : 2L * s.ttl());
+        long threshold = TimeUnit.SECONDS.toNanos(leads(s) ? s.ttl() : 2L * s.ttl());
         return nowNanos - s.lastCycleNanos() < threshold;
     }
 
     /** Patroni 4.1 api.py {@code _readiness}; the leader also needs PostgreSQL running (docs/decisions.md). */
     private static boolean ready(Map<String, List<String>> query, NodeSnapshot s) {
-        if (s.holdsLeaderKey() && s.pg().isRunning()) {
+        if (leads(s) && s.pg().isRunning()) {
             return true;
         }
         if (!s.pg().isRunningReplica() || !"streaming".equals(s.pg().replicationState())) {
@@ -187,7 +196,8 @@ final class HealthRoutes {
         }
         boolean haveCluster = s.cluster() != null && s.dcsReachable();
         if (!haveCluster && s.pg().detail().latestEndLsn() == 0) {
-            return false; // "DCS is not accessible" (pgkeel has no failsafe mode)
+            // "DCS is not accessible", unless a primary in failsafe mode asked this replica to keep following it
+            return s.failsafe().active();
         }
         long max = parseSize(first(query, "lag"), haveCluster ? s.cluster().config()
                 .map(DynamicConfig::maximumLagOnFailover).orElse(DynamicConfig.DEFAULT_MAXIMUM_LAG_ON_FAILOVER)

@@ -33,9 +33,10 @@ public final class HttpPeerClient implements PeerClient {
 
     private final Duration timeout;
     private final io.pgkeel.common.Clock clock;
-    private final java.util.Optional<javax.net.ssl.SSLContext> tls;
+    /** Guarded by this (replaced on SIGHUP, with the client built from it). */
+    private java.util.Optional<javax.net.ssl.SSLContext> tls;
     /** The {@code Authorization} header of write requests (POST /failsafe), if the REST API asks for one. */
-    private final java.util.Optional<String> authorization;
+    private volatile java.util.Optional<String> authorization;
     /**
      * Built on first use: building an HttpClient initialises the JDK's default TLS context, which parses the whole
      * CA bundle and loads a few hundred classes (about 4 MB of an idle agent's memory), and peers are asked only
@@ -68,6 +69,17 @@ public final class HttpPeerClient implements PeerClient {
     public static String basicAuthorization(String username, String password) {
         return "Basic " + java.util.Base64.getEncoder().encodeToString((username + ":" + (password == null ? "" : password))
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * SIGHUP (Patroni's {@code PatroniRequest.reload_config}): requests from now on present {@code tls}'s client
+     * certificate and send {@code authorization}; those in flight finish on the client they started with.
+     */
+    public synchronized void reconfigure(java.util.Optional<javax.net.ssl.SSLContext> tls,
+                                         java.util.Optional<String> authorization) {
+        this.tls = tls;
+        this.authorization = authorization;
+        this.http = null;
     }
 
     private synchronized HttpClient http() {

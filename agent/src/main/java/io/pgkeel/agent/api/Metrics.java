@@ -74,9 +74,8 @@ public final class Metrics implements HaListener {
                 s -> bit(StatusJson.isFailsafeActive(s)));
         gauge("patroni.failsafe.mode.enabled", "Value is 1 if failsafe_mode is enabled, 0 otherwise.",
                 s -> bit(StatusJson.isFailsafeModeEnabled(s)));
-        // Patroni: this node is in the failsafe key, which only a leader in failsafe mode writes; pgkeel never does
         gauge("patroni.failsafe.member", "Value is 1 if this node is a member of failsafe, 0 otherwise.",
-                s -> bit(StatusJson.isFailsafeActive(s)));
+                s -> bit(StatusJson.isFailsafeMember(s)));
         gauge("patroni.postgres.timeline", "Postgres timeline of this node (if running), 0 otherwise.",
                 s -> s.pg().isRunning() ? s.pg().timeline() : 0);
         gauge("patroni.dcs.last.seen", "Epoch timestamp when DCS was last contacted successfully.",

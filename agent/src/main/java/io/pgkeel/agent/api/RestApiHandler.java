@@ -16,11 +16,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.common.Clock;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,12 +67,18 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Metrics metrics;
     private final AdminActions admin;
     private final java.util.concurrent.Executor writes;
-    private final AccessPolicy access;
+    private final Supplier<SecurityRefresher.RestSecurity> security;
+    /** The extra headers of the settings in force when this request came (every response of it carries them). */
+    private Map<String, String> extraHeaders = Map.of();
 
-    /** @param writes where write operations (etcd calls) run: never the event loop */
+    /**
+     * @param writes   where write operations (etcd calls) run: never the event loop
+     * @param security the access policy and extra headers in force (read per request, never blocks)
+     */
     RestApiHandler(Supplier<NodeSnapshot> snapshot, Clock clock, StatusJson status, Metrics metrics,
-                   AdminActions admin, java.util.concurrent.Executor writes, AccessPolicy access) {
-        this.access = access;
+                   AdminActions admin, java.util.concurrent.Executor writes,
+                   Supplier<SecurityRefresher.RestSecurity> security) {
+        this.security = security;
         this.snapshot = snapshot;
         this.clock = clock;
         this.status = status;
@@ -100,6 +109,8 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        SecurityRefresher.RestSecurity settings = security.get();
+        extraHeaders = settings.extraHeaders();
         if (!request.decoderResult().isSuccess()) {
             respond(ctx, request, HttpResponseStatus.BAD_REQUEST, json(Map.of("error", "malformed request")), false);
             return;
@@ -111,16 +122,17 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         boolean statusOnly = method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS);
         if (!statusOnly && !method.equals(HttpMethod.GET)) {
             java.net.SocketAddress remote = ctx.channel().remoteAddress();
-            int denied = access.check(remote instanceof java.net.InetSocketAddress isa ? isa.getAddress() : null,
-                    request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
-            if (denied != 0) {
+            // api.py: do_POST_failsafe is @check_access(allowlist_check_members=False)
+            boolean checkMembers = !(method.equals(HttpMethod.POST) && path.equals("/failsafe"));
+            var refused = settings.access().check(remote instanceof java.net.InetSocketAddress isa
+                            ? isa.getAddress() : null, request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                    hasClientCertificate(ctx), checkMembers);
+            if (refused.isPresent()) {
                 // api.py RestApiServer.check_access and check_auth_header
-                String text = denied == 403 ? "Access is denied"
-                        : request.headers().get(HttpHeaderNames.AUTHORIZATION) == null ? "no auth header received"
-                        : "not authenticated";
-                log.info("{} {} from {} refused ({})", method, path, remote, denied);
+                int denied = refused.get().status();
+                log.info("{} {} from {} refused ({} {})", method, path, remote, denied, refused.get().text());
                 FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(denied),
-                        Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
+                        Unpooled.wrappedBuffer(refused.get().text().getBytes(StandardCharsets.UTF_8)));
                 r.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
                 if (denied == 401) {
                     r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"Patroni\"");
@@ -148,7 +160,14 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         if (method.equals(HttpMethod.GET) && HealthRoutes.firstSegment(path).equals("failsafe")) {
-            sendError(ctx, request, 502, null); // api.py do_GET_failsafe: pgkeel never writes a failsafe key
+            // api.py do_GET_failsafe: the failsafe key as last read, 502 when there is none (the leader keeps it
+            // only while failsafe_mode is on)
+            Map<String, String> topology = s == null ? Map.of() : s.failsafe().topology();
+            if (topology.isEmpty()) {
+                sendError(ctx, request, 502, null);
+            } else {
+                respond(ctx, request, HttpResponseStatus.OK, json(new TreeMap<>(topology)), true);
+            }
             return;
         }
         if (method.equals(HttpMethod.GET) && s != null) {
@@ -198,7 +217,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     /** Patroni's {@code _read_json_content()}: a JSON object, not empty, is required. */
     private static boolean needsBody(String path, HttpMethod method) {
         return path.equals("/config") || method.equals(HttpMethod.POST) && switch (path) {
-            case "/switchover", "/failover", "/citus", "/mpp" -> true;
+            case "/switchover", "/failover", "/citus", "/mpp", "/failsafe" -> true;
             default -> false;
         };
     }
@@ -219,7 +238,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             case "/reinitialize" -> admin.reinitialize();
             case "/citus", "/mpp" -> admin.mpp();
             case "/sigterm" -> admin.sigterm();
-            case "/failsafe" -> AdminActions.Result.error(502); // api.py do_POST_failsafe: failsafe_mode is off
+            case "/failsafe" -> admin.failsafe(body);
             default -> throw new IllegalStateException("no write endpoint " + path);
         };
     }
@@ -230,6 +249,13 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      * write executor, answers back on the event loop.
      */
     private void write(ChannelHandlerContext ctx, FullHttpRequest request, String path, HttpMethod method) {
+        if (path.equals("/failsafe")) {
+            NodeSnapshot s = snapshot.get();
+            if (s == null || !s.failsafe().enabled()) {
+                sendError(ctx, request, 502, null); // api.py do_POST_failsafe: failsafe_mode off, body unread
+                return;
+            }
+        }
         Map<String, Object> body = Map.of();
         boolean required = needsBody(path, method);
         if (required || takesOptionalBody(path, method)) {
@@ -269,6 +295,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                                     HttpResponseStatus.valueOf(result.status()),
                                     Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8)));
                             response.headers().set(HttpHeaderNames.CONTENT_TYPE, TEXT);
+                            result.headers().forEach(response.headers()::set);
                             send(ctx, retained, response, response.content().readableBytes());
                         } else {
                             byte[] bytes = json(result.body());
@@ -312,7 +339,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      * Python's {@code BaseHTTPRequestHandler.send_error}, which Patroni answers with where it has no text of its own:
      * the standard HTML error page, and the connection closed.
      */
-    private static void sendError(ChannelHandlerContext ctx, FullHttpRequest request, int code, String message) {
+    private void sendError(ChannelHandlerContext ctx, FullHttpRequest request, int code, String message) {
         HttpResponseStatus status = HttpResponseStatus.valueOf(code);
         String shortMessage = message == null ? status.reasonPhrase() : message;
         String page = String.format(ERROR_PAGE, code, escape(shortMessage), code,
@@ -322,7 +349,30 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html;charset=utf-8");
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, page.getBytes(StandardCharsets.UTF_8).length);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        addExtraHeaders(r);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * {@code restapi.http_extra_headers} (and https_extra_headers over TLS) on every response. Patroni adds them in
+     * write_response only, so its send_error pages and status-only HEAD/OPTIONS answers lack them; a security header
+     * (HSTS, X-Frame-Options) belongs on every answer, so pgkeel sends them on all (docs/decisions.md).
+     */
+    private void addExtraHeaders(FullHttpResponse response) {
+        extraHeaders.forEach((name, value) -> response.headers().add(name, value));
+    }
+
+    /** The TLS peer presented a certificate the handshake verified (Patroni: {@code request.getpeercert()}). */
+    private static boolean hasClientCertificate(ChannelHandlerContext ctx) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            return false;
+        }
+        try {
+            return tls.engine().getSession().getPeerCertificates().length > 0;
+        } catch (SSLPeerUnverifiedException e) {
+            return false;
+        }
     }
 
     private static String escape(String s) {
@@ -337,7 +387,7 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
+    private void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
                                 byte[] body, boolean isJson) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.wrappedBuffer(body));
@@ -347,8 +397,9 @@ final class RestApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         send(ctx, request, response, body.length);
     }
 
-    private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, int length) {
+    private void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response, int length) {
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+        addExtraHeaders(response);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         if (keepAlive) {
             if (!request.protocolVersion().isKeepAliveDefault()) {

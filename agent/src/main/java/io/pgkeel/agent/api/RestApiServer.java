@@ -12,11 +12,19 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
-import io.pgkeel.agent.tls.RestApiTls;
 import io.pgkeel.common.Clock;
+import io.pgkeel.config.Credentials;
+import io.pgkeel.config.HostPort;
+import io.pgkeel.config.PgkeelConfig;
 import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** Patroni's REST API on Netty: one small event loop, requests answered from the published snapshot. */
@@ -27,26 +35,43 @@ public final class RestApiServer implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final Channel channel;
+    private final SecurityRefresher security;
 
-    private RestApiServer(EventLoopGroup group, Channel channel) {
+    private RestApiServer(EventLoopGroup group, Channel channel, SecurityRefresher security) {
         this.group = group;
         this.channel = channel;
+        this.security = security;
     }
 
     /**
      * @param authentication basic-auth user required on write endpoints, if any
-     * @param allowlist      addresses / CIDR ranges allowed on write endpoints (empty: any)
+     * @param allowlist      addresses / CIDR ranges / host names allowed on write endpoints (empty: any)
      */
     public static RestApiServer start(String host, int port, Supplier<NodeSnapshot> snapshot, Clock clock,
-                                      Metrics metrics, AdminActions admin,
-                                      java.util.Optional<io.pgkeel.config.Credentials> authentication,
-                                      java.util.List<String> allowlist,
-                                      java.util.Optional<io.pgkeel.config.PgkeelConfig.Tls> tls) {
-        AccessPolicy access = new AccessPolicy(authentication, allowlist);
-        io.netty.handler.ssl.SslContext ssl = tls.map(RestApiTls::server).orElse(null);
+                                      Metrics metrics, AdminActions admin, Optional<Credentials> authentication,
+                                      List<String> allowlist, Optional<PgkeelConfig.Tls> tls) {
+        HostPort listen = new HostPort(host, port);
+        return start(new PgkeelConfig.RestApi(listen, listen, authentication, allowlist, tls), snapshot, clock,
+                metrics, admin, SecurityRefresher.Resolver.SYSTEM);
+    }
+
+    /**
+     * Binds {@code restapi.listen} and serves until {@link #close()}. Host names in the allowlist and the members'
+     * hosts are resolved before this returns and then on a thread of their own, never on the event loop.
+     *
+     * @throws IllegalArgumentException when the TLS files cannot be used
+     */
+    public static RestApiServer start(PgkeelConfig.RestApi restapi, Supplier<NodeSnapshot> snapshot, Clock clock,
+                                      Metrics metrics, AdminActions admin) {
+        return start(restapi, snapshot, clock, metrics, admin, SecurityRefresher.Resolver.SYSTEM);
+    }
+
+    static RestApiServer start(PgkeelConfig.RestApi restapi, Supplier<NodeSnapshot> snapshot, Clock clock,
+                               Metrics metrics, AdminActions admin, SecurityRefresher.Resolver dns) {
+        SecurityRefresher security = new SecurityRefresher(restapi, snapshot, dns, clock);
         // a switchover request waits for its outcome for up to 20 s: a few threads, so one does not hold up the rest
-        java.util.concurrent.ThreadPoolExecutor writes = new java.util.concurrent.ThreadPoolExecutor(4, 4, 60,
-                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(64), r -> {
+        ThreadPoolExecutor writes = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(64),
+                r -> {
                     Thread t = new Thread(r, "rest-writes");
                     t.setDaemon(true);
                     return t;
@@ -67,6 +92,9 @@ public final class RestApiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
+                            // the context in force when the connection comes: a reloaded certificate serves new
+                            // connections, those open keep theirs (Patroni re-creates its socket on reload)
+                            SslContext ssl = security.current().ssl();
                             if (ssl != null) {
                                 c.pipeline().addLast(ssl.newHandler(c.alloc()));
                             }
@@ -76,15 +104,33 @@ public final class RestApiServer implements AutoCloseable {
                                     .addLast(new HttpServerKeepAliveHandler())
                                     .addLast(new RestApiHandler.ContentLengthMarker())
                                     .addLast(new HttpObjectAggregator(MAX_BODY_BYTES))
-                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes, access));
+                                    .addLast(new RestApiHandler(snapshot, clock, status, metrics, admin, writes,
+                                            security::current));
                         }
                     })
-                    .bind(bindAddress(host, port)).syncUninterruptibly().channel();
-            return new RestApiServer(group, ch);
+                    .bind(bindAddress(restapi.listen().host(), restapi.listen().port())).syncUninterruptibly()
+                    .channel();
+            security.start();
+            return new RestApiServer(group, ch, security);
         } catch (RuntimeException e) {
             group.shutdownGracefully();
             throw e;
         }
+    }
+
+    /**
+     * SIGHUP: applies a new {@code restapi} section as Patroni's {@code reload_config} does (authentication,
+     * allowlist, allowlist_include_members, verify_client, extra headers, certificate files re-read) and answers the
+     * keys it could not apply, for the restart-needed warning. {@code listen} and {@code connect_address} are the
+     * caller's to compare. Runs the resolution on the caller's thread, never the event loop.
+     */
+    public List<String> reconfigure(PgkeelConfig.RestApi fresh) {
+        return security.reconfigure(fresh);
+    }
+
+    /** The {@code restapi} settings in force: those of the start, and what SIGHUP applied since. */
+    public PgkeelConfig.RestApi settings() {
+        return security.settings();
     }
 
     /**
@@ -97,7 +143,8 @@ public final class RestApiServer implements AutoCloseable {
 
     @Override
     public void close() {
+        security.close();
         channel.close().syncUninterruptibly();
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

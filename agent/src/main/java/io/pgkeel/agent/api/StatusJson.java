@@ -137,23 +137,22 @@ final class StatusJson {
         return s.cluster() == null || s.cluster().isUnlocked();
     }
 
-    /** {@code failsafe_mode} in the config key last read (Patroni's {@code is_failsafe_mode}). */
+    /** {@code failsafe_mode} in force: the config key as last read (Patroni's {@code is_failsafe_mode}). */
     static boolean isFailsafeModeEnabled(NodeSnapshot s) {
-        return s.cluster() != null && s.cluster().config()
-                .map(c -> io.pgkeel.common.cluster.Tags.truthy(c.raw().get("failsafe_mode"))).orElse(false);
+        return s.failsafe().enabled();
     }
 
     /**
-     * Patroni's failsafe is active when failsafe_mode is on and a primary keeps running without the DCS because
-     * every member confirmed it. pgkeel has no failsafe: a leader that loses etcd always lets go (decisions.md), so
-     * with failsafe_mode on or off this node is never running in failsafe.
+     * Patroni's {@code failsafe_is_active}: on a primary, its last round of {@code POST /failsafe} was confirmed by
+     * every member and the DCS is not accessible; on a replica, a primary in failsafe mode asked it to keep
+     * following within the last ttl.
      */
     static boolean isFailsafeActive(NodeSnapshot s) {
-        return isFailsafeModeEnabled(s) && keepsPrimaryWithoutDcs(s);
+        return s.failsafe().active();
     }
 
-    /** Never: pgkeel demotes a primary that cannot reach the DCS within its lease (it has no failsafe mode). */
-    private static boolean keepsPrimaryWithoutDcs(NodeSnapshot s) {
-        return false;
+    /** Patroni's {@code patroni_failsafe_member}: this node is named in the {@code failsafe} key last read. */
+    static boolean isFailsafeMember(NodeSnapshot s) {
+        return s.failsafe().topology().containsKey(s.identity().name());
     }
 }

@@ -222,6 +222,64 @@ class HealthRoutesTest {
         assertThat(HealthRoutes.answer(path, query, snapshot, Snapshots.NOW).status()).isEqualTo(status);
     }
 
+    /** {@code s} as published while the DCS is not accessible: no leader key held, failsafe active or not. */
+    private static NodeSnapshot withoutDcs(NodeSnapshot s, boolean failsafeActive) {
+        NodeSnapshot cut = new NodeSnapshot(s.identity(), s.pg(), s.cluster(), false, false, s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait());
+        return Snapshots.withFailsafe(cut, new NodeSnapshot.FailsafeState(true,
+                Map.of("n1", "http://127.0.0.1:8008/patroni", "n2", "http://127.0.0.1:8009/patroni"), failsafeActive));
+    }
+
+    /**
+     * Patroni 4.1 with failsafe_mode: a primary whose failsafe round every member confirmed is the leader for ttl
+     * ({@code _handle_dcs_error}: {@code set_is_leader(True)}, which do_GET and _readiness ask); a replica whose
+     * promise runs is ready without the DCS ({@code _readiness}: {@code failsafe_is_active()}).
+     */
+    static Stream<Arguments> failsafeRows() {
+        NodeSnapshot confirmed = withoutDcs(Snapshots.primary(), true);
+        NodeSnapshot unconfirmed = withoutDcs(Snapshots.primary(), false);
+        // a replica that heard nothing from a WAL sender (no latest_end_lsn) and has no cluster view
+        NodeSnapshot promised = withoutDcs(Snapshots.replica(0, 0, Map.of()), true);
+        NodeSnapshot unpromised = withoutDcs(Snapshots.replica(0, 0, Map.of()), false);
+        NodeSnapshot stoppedConfirmed = withoutDcs(Snapshots.stopped(), true);
+        Map<String, List<String>> none = Map.of();
+        return Stream.of(
+                row("primary in failsafe, confirmed: /primary", confirmed, "/primary", none, 200),
+                row("primary in failsafe, confirmed: /", confirmed, "/", none, 200),
+                row("primary in failsafe, confirmed: /read-write", confirmed, "/read-write", none, 200),
+                row("primary in failsafe, confirmed: /leader", confirmed, "/leader", none, 200),
+                row("primary in failsafe, confirmed: /read-only", confirmed, "/read-only", none, 200),
+                row("primary in failsafe, confirmed: /replica", confirmed, "/replica", none, 503),
+                row("primary in failsafe, confirmed: /readiness", confirmed, "/readiness", none, 200),
+                row("primary in failsafe, confirmed: /health", confirmed, "/health", none, 200),
+                row("primary without the DCS, not confirmed: /primary", unconfirmed, "/primary", none, 503),
+                row("primary without the DCS, not confirmed: /leader", unconfirmed, "/leader", none, 503),
+                row("primary without the DCS, not confirmed: /readiness", unconfirmed, "/readiness", none, 503),
+                row("replica with a promise running: /readiness without the DCS", promised, "/readiness", none, 200),
+                row("replica with a promise running: /primary", promised, "/primary", none, 503),
+                row("replica with a promise running: /leader", promised, "/leader", none, 503),
+                row("replica with a promise running: /replica", promised, "/replica", none, 200),
+                row("replica without a promise: /readiness without the DCS", unpromised, "/readiness", none, 503),
+                row("stopped primary, failsafe active: /primary", stoppedConfirmed, "/primary", none, 503));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("failsafeRows")
+    void aPrimaryInFailsafeAnswersAsTheLeader(NodeSnapshot snapshot, String path, Map<String, List<String>> query,
+                                              int status) {
+        assertThat(HealthRoutes.answer(path, query, snapshot, Snapshots.NOW).status()).isEqualTo(status);
+    }
+
+    @Test
+    void livenessGivesAPrimaryInFailsafeTheLeadersTtl() {
+        NodeSnapshot confirmed = withoutDcs(Snapshots.primary(), true);
+        NodeSnapshot unconfirmed = withoutDcs(Snapshots.primary(), false);
+        long after45s = confirmed.lastCycleNanos() + 45_000_000_000L;
+        // Patroni: ttl on a running primary, 2 x ttl elsewhere (pgkeel: on the leader, which this primary is)
+        assertThat(HealthRoutes.answer("/liveness", Map.of(), confirmed, after45s).status()).isEqualTo(503);
+        assertThat(HealthRoutes.answer("/liveness", Map.of(), unconfirmed, after45s).status()).isEqualTo(200);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void answers(NodeSnapshot snapshot, String path, Map<String, List<String>> query, int status) {

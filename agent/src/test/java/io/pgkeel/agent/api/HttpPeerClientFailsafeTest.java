@@ -71,6 +71,18 @@ class HttpPeerClientFailsafeTest {
     }
 
     @Test
+    void sighupChangesTheCredentialsOfTheNextRequest() throws IOException {
+        AtomicReference<String> auth = new AtomicReference<>();
+        serve(200, "Accepted", null, new AtomicReference<>(), auth, Duration.ZERO);
+        HttpPeerClient c = client(Optional.of(HttpPeerClient.basicAuthorization("u", "p")));
+        assertThat(c.postFailsafe(url(), "{}", Duration.ofSeconds(2)).accepted()).isTrue();
+        assertThat(auth.get()).isEqualTo("Basic dTpw");
+        c.reconfigure(Optional.empty(), Optional.of(HttpPeerClient.basicAuthorization("u", "q")));
+        assertThat(c.postFailsafe(url(), "{}", Duration.ofSeconds(2)).accepted()).isTrue();
+        assertThat(auth.get()).isEqualTo("Basic dTpx");
+    }
+
+    @Test
     void noAnswerWithinTheTimeoutIsARefusal() throws IOException {
         serve(200, "Accepted", null, new AtomicReference<>(), new AtomicReference<>(), Duration.ofSeconds(3));
         long start = System.nanoTime();

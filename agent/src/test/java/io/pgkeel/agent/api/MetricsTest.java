@@ -3,6 +3,7 @@ package io.pgkeel.agent.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgkeel.agent.ha.NodeSnapshot;
+import io.pgkeel.agent.ha.NodeSnapshot.FailsafeState;
 import io.pgkeel.common.pg.PgDetail;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
@@ -70,11 +71,25 @@ class MetricsTest {
                 row("dcs last seen", Snapshots.with(primary, primary.cluster(), true, 1_700_000_123L),
                         "patroni_dcs_last_seen", 1_700_000_123L),
                 row("failsafe_mode off", primary, "patroni_failsafe_mode_enabled", 0),
-                row("failsafe_mode on", Snapshots.withConfig(primary, Map.of("failsafe_mode", true)),
+                row("failsafe_mode on", Snapshots.withFailsafe(primary, new FailsafeState(true, Map.of(), false)),
                         "patroni_failsafe_mode_enabled", 1),
-                row("failsafe_mode on: never active in pgkeel",
-                        Snapshots.withConfig(primary, Map.of("failsafe_mode", true)),
+                row("failsafe_mode on, not active", Snapshots.withFailsafe(primary,
+                        new FailsafeState(true, Map.of("n1", "http://a/patroni"), false)),
                         "patroni_failsafe_mode_is_active", 0),
+                row("failsafe_mode on, active", Snapshots.withFailsafe(primary,
+                        new FailsafeState(true, Map.of("n1", "http://a/patroni"), true)),
+                        "patroni_failsafe_mode_is_active", 1),
+                row("failsafe key names me: member", Snapshots.withFailsafe(primary,
+                        new FailsafeState(true, Map.of("n1", "http://a/patroni", "n2", "http://b/patroni"), false)),
+                        "patroni_failsafe_member", 1),
+                row("failsafe key without me: not a member", Snapshots.withFailsafe(primary,
+                        new FailsafeState(true, Map.of("n2", "http://b/patroni"), true)),
+                        "patroni_failsafe_member", 0),
+                row("no failsafe key: not a member", Snapshots.withFailsafe(primary,
+                        new FailsafeState(true, Map.of(), true)), "patroni_failsafe_member", 0),
+                row("failsafe_mode off, a key left naming me: member (Patroni reads the key alone)",
+                        Snapshots.withFailsafe(primary, new FailsafeState(false, Map.of("n1", "http://a/patroni"),
+                                false)), "patroni_failsafe_member", 1),
                 row("not a standby leader", primary, "patroni_standby_leader", 0),
                 row("sync mode off: no sync standby", replica, "patroni_sync_standby", 0),
                 row("on, named in the sync key: sync standby", sync.onNamed(), "patroni_sync_standby", 1),

@@ -2,12 +2,7 @@ package io.pgkeel.agent.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.RequestOutcome;
 import io.pgkeel.agent.ha.RequestRefusal;
@@ -50,6 +45,10 @@ class RestApiHandlerTest {
         };
     }
 
+    /** The access policy and extra headers in force. */
+    private final AtomicReference<SecurityRefresher.RestSecurity> security = new AtomicReference<>(
+            new SecurityRefresher.RestSecurity(AccessPolicy.OPEN, Map.of(), null));
+
     /** What the cluster does when the loop is woken (after a failover key was written). */
     private Runnable onWake = () -> { };
 
@@ -57,23 +56,12 @@ class RestApiHandlerTest {
         AdminActions admin = new AdminActions(session, snapshot::get, new AdminActions.Hooks(() -> { wakeups.incrementAndGet(); onWake.run(); }, reloads::incrementAndGet,
                 members -> peers.get().stream().filter(p -> members.stream().anyMatch(m -> m.name().equals(p.name())))
                         .toList(), operator, clock));
-        return new EmbeddedChannel(new HttpServerCodec(4096, RestApiServer.MAX_HEADER_BYTES, 8192),
-                new HttpServerKeepAliveHandler(), new RestApiHandler.ContentLengthMarker(),
-                new HttpObjectAggregator(RestApiServer.MAX_BODY_BYTES),
-                new RestApiHandler(snapshot::get, clock, new StatusJson(),
-                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, AccessPolicy.OPEN));
+        return EmbeddedRest.channel(new RestApiHandler(snapshot::get, clock, new StatusJson(),
+                        new Metrics("demo", "n1", "0.1.0", snapshot::get), admin, Runnable::run, security::get));
     }
 
     private static String exchange(EmbeddedChannel ch, String request) {
-        ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
-        ch.runPendingTasks();
-        StringBuilder out = new StringBuilder();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            out.append(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
-        return out.toString();
+        return EmbeddedRest.exchange(ch, request);
     }
 
     @Test

@@ -119,18 +119,30 @@ class RestApiTlsTest {
         }
     }
 
+    private PgkeelConfig.Tls requiringClientCertificates() {
+        return new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"), Optional.empty(),
+                Optional.of(dir.resolve("ca.pem")), "required");
+    }
+
+    /** The restapi section of a member whose certificate is client.pem. */
+    private PgkeelConfig.Tls clientTls() {
+        return new PgkeelConfig.Tls(dir.resolve("client.pem"), dir.resolve("client.key"), Optional.empty(),
+                Optional.of(dir.resolve("ca.pem")), "required");
+    }
+
+    private static io.pgkeel.common.cluster.Member memberAt(int port) {
+        return new io.pgkeel.common.cluster.Member("n1", "postgres://127.0.0.1:5432/postgres",
+                "https://127.0.0.1:" + port + "/patroni", "running", "primary", 2, 5000, null, java.util.Map.of(), 1);
+    }
+
     @Test
     void peersTrustTheCaFileAndPresentTheirCertificateToMembersThatRequireOne() throws Exception {
         makeCertificates();
         int port = freePort();
-        RestApiServer server = start(new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
-                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required"), port);
+        RestApiServer server = start(requiringClientCertificates(), port);
         try {
-            io.pgkeel.common.cluster.Member peer = new io.pgkeel.common.cluster.Member("n1",
-                    "postgres://127.0.0.1:5432/postgres", "https://127.0.0.1:" + port + "/patroni", "running", "primary",
-                    2, 5000, null, java.util.Map.of(), 1);
-            var tls = RestApiTls.peer(Optional.of(new PgkeelConfig.Tls(dir.resolve("client.pem"),
-                    dir.resolve("client.key"), Optional.empty(), Optional.of(dir.resolve("ca.pem")), "required")));
+            io.pgkeel.common.cluster.Member peer = memberAt(port);
+            var tls = RestApiTls.peer(Optional.of(clientTls()));
             HttpPeerClient trusting = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system(), tls);
             assertThat(trusting.fetch(List.of(peer))).singleElement()
                     .satisfies(p -> assertThat(p.reachable()).as("trusted through restapi.cafile").isTrue())
@@ -138,6 +150,83 @@ class RestApiTlsTest {
             HttpPeerClient defaults = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system());
             assertThat(defaults.fetch(List.of(peer))).singleElement()
                     .satisfies(p -> assertThat(p.reachable()).as("the JVM's trust store does not know the CA").isFalse());
+        } finally {
+            server.close();
+        }
+    }
+
+    private static java.math.BigInteger servedSerial(HttpClient client, int port) throws Exception {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/health"))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return ((java.security.cert.X509Certificate) r.sslSession().orElseThrow().getPeerCertificates()[0])
+                .getSerialNumber();
+    }
+
+    private static java.math.BigInteger serialOf(Path pem) throws Exception {
+        try (InputStream in = Files.newInputStream(pem)) {
+            return ((java.security.cert.X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(in)).getSerialNumber();
+        }
+    }
+
+    /** Patroni's reload_config / reload_local_certificate: SIGHUP re-reads the files; new connections use them. */
+    @Test
+    void sighupRereadsTheCertificateAndVerifyClient() throws Exception {
+        makeCertificates();
+        int port = freePort();
+        PgkeelConfig.Tls none = new PgkeelConfig.Tls(dir.resolve("server.pem"), dir.resolve("server.key"),
+                Optional.empty(), Optional.of(dir.resolve("ca.pem")), "none");
+        FakeClock clock = new FakeClock();
+        AdminActions admin = new AdminActions(new FakeDcs(clock).session("n1"), snapshot::get, new AdminActions.Hooks(
+                () -> { }, () -> { }, members -> List.of(), new FakeOperator(), clock));
+        io.pgkeel.config.HostPort listen = new io.pgkeel.config.HostPort("127.0.0.1", port);
+        RestApiServer server = RestApiServer.start(new PgkeelConfig.RestApi(listen, listen, Optional.empty(),
+                List.of(), Optional.of(none)), snapshot::get, clock, new Metrics("demo", "n1", "0.1.0", snapshot::get),
+                admin);
+        try {
+            java.math.BigInteger first = serialOf(dir.resolve("server.pem"));
+            assertThat(servedSerial(HttpClient.newBuilder().sslContext(clientContext(false)).build(), port))
+                    .isEqualTo(first);
+            // the certificate is renewed in place (same paths, new serial), and client certificates become required
+            openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", "server.pem", "-days", "2", "-extfile", "san.ext");
+            java.math.BigInteger renewed = serialOf(dir.resolve("server.pem"));
+            assertThat(renewed).isNotEqualTo(first);
+            List<String> notApplied = server.reconfigure(new PgkeelConfig.RestApi(listen, listen, Optional.empty(),
+                    List.of(), Optional.of(new PgkeelConfig.Tls(none.certfile(), none.keyfile(), Optional.empty(),
+                            none.cafile(), "required"))));
+            assertThat(notApplied).isEmpty();
+            assertThat(servedSerial(HttpClient.newBuilder().sslContext(clientContext(true)).build(), port))
+                    .as("a new connection gets the renewed certificate").isEqualTo(renewed);
+            HttpClient withoutCert = HttpClient.newBuilder().sslContext(clientContext(false)).build();
+            assertThatThrownBy(() -> servedSerial(withoutCert, port))
+                    .as("verify_client required now: no certificate, no answer").isInstanceOf(IOException.class);
+            // files that cannot be used: the ones in use stay, and the warning names them
+            Files.writeString(dir.resolve("server.pem"), "garbage");
+            assertThat(server.reconfigure(new PgkeelConfig.RestApi(listen, listen, Optional.empty(), List.of(),
+                    Optional.of(none)))).singleElement().asString().contains("restapi.certfile");
+            assertThat(servedSerial(HttpClient.newBuilder().sslContext(clientContext(true)).build(), port))
+                    .as("still served").isEqualTo(renewed);
+        } finally {
+            server.close();
+        }
+    }
+
+    /** Patroni's PatroniRequest.reload_config: after SIGHUP the calls to the members use the new certificate. */
+    @Test
+    void peerClientsTakeTheNewCertificateOnReconfigure() throws Exception {
+        makeCertificates();
+        int port = freePort();
+        RestApiServer server = start(requiringClientCertificates(), port);
+        try {
+            io.pgkeel.common.cluster.Member peer = memberAt(port);
+            HttpPeerClient client = new HttpPeerClient(Duration.ofSeconds(2), io.pgkeel.common.Clock.system());
+            assertThat(client.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("no certificate yet").isFalse());
+            client.reconfigure(RestApiTls.peer(Optional.of(clientTls())), Optional.empty());
+            assertThat(client.fetch(List.of(peer))).singleElement()
+                    .satisfies(p -> assertThat(p.reachable()).as("the new certificate and CA").isTrue());
         } finally {
             server.close();
         }

@@ -66,6 +66,13 @@ final class Snapshots {
                 new io.pgkeel.agent.ha.ScheduledRestart(at, role));
     }
 
+    /** {@code s} with failsafe_mode as the HA loop runs it. */
+    static NodeSnapshot withFailsafe(NodeSnapshot s, NodeSnapshot.FailsafeState failsafe) {
+        return new NodeSnapshot(s.identity(), s.pg(), s.cluster(), s.dcsReachable(), s.holdsLeaderKey(), s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait(),
+                s.scheduledRestart(), failsafe);
+    }
+
     /** {@code s} with the dynamic configuration {@code raw} (pause and failsafe_mode are read from it). */
     static NodeSnapshot withConfig(NodeSnapshot s, Map<String, Object> raw) {
         ClusterView c = s.cluster();
