@@ -78,6 +78,10 @@ final class EtcdDcs implements Dcs {
     /** The TTL this agent asked for when its lease was granted (etcd may round it up). */
     private long leaseRequestedTtl;
     private volatile Watch.Watcher watcher;
+    /** The current watch; callbacks of earlier ones are ignored. */
+    private final java.util.concurrent.atomic.AtomicLong watchGeneration = new java.util.concurrent.atomic.AtomicLong();
+    /** Watch failures in a row, for the re-watch pause. */
+    private final java.util.concurrent.atomic.AtomicInteger watchFailures = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
     /**
      * The status key as last read, so that the leader's rewrite keeps the fields other Patroni versions put there
@@ -488,27 +492,38 @@ final class EtcdDcs implements Dcs {
 
     @Override
     public void watch(Runnable onChange) {
-        startWatch(onChange);
+        startWatch(onChange, watchGeneration.incrementAndGet());
     }
 
-    private void startWatch(Runnable onChange) {
-        if (closed) {
+    /**
+     * Starts watch number {@code generation}. Only the current generation's callbacks count: jetcd may report an
+     * error more than once for one watcher, and go on calling a watcher it has resumed on its own, so without the
+     * generation check every error would start another watch and their errors multiply (thousands of wake-ups a
+     * second and a heap filled within a minute of an etcd quorum loss: JetcdRecoveryIT).
+     */
+    private void startWatch(Runnable onChange, long generation) {
+        if (closed || generation != watchGeneration.get()) {
             return;
         }
         WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
         watcher = client.getWatchClient().watch(prefix, option, Watch.listener(
                 response -> {
+                    if (generation != watchGeneration.get()) {
+                        return;
+                    }
+                    watchFailures.set(0);
                     if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue()))) {
                         onChange.run();
                     }
                 },
                 error -> {
-                    // a broken watch must not leave replicas deaf to a vanished leader: wake the loop, re-watch
-                    log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
-                    onChange.run();
-                    restartWatchLater(onChange);
+                    // a broken watch must not leave replicas deaf to a vanished leader: wake the loop once, re-watch
+                    if (restartWatchLater(onChange, generation)) {
+                        log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
+                        onChange.run();
+                    }
                 },
-                () -> restartWatchLater(onChange)));
+                () -> restartWatchLater(onChange, generation)));
     }
 
     /**
@@ -523,9 +538,13 @@ final class EtcdDcs implements Dcs {
 
     private static final Set<String> WAKING_KEYS = Set.of("leader", "config", "failover", "initialize");
 
-    private void restartWatchLater(Runnable onChange) {
-        if (closed) {
-            return;
+    /**
+     * Replaces watch {@code generation} by a new one after a pause that doubles with each failure in a row (0.5 s up
+     * to 8 s: an etcd without quorum fails every watch at once). False when that generation was replaced already.
+     */
+    private boolean restartWatchLater(Runnable onChange, long generation) {
+        if (closed || !watchGeneration.compareAndSet(generation, generation + 1)) {
+            return false;
         }
         Watch.Watcher old = watcher;
         if (old != null) {
@@ -535,7 +554,9 @@ final class EtcdDcs implements Dcs {
                 log.debug("closing broken watch: {}", e.toString());
             }
         }
-        watchRestarter.schedule(() -> startWatch(onChange), 500, TimeUnit.MILLISECONDS);
+        int failures = Math.min(watchFailures.incrementAndGet(), 5);
+        watchRestarter.schedule(() -> startWatch(onChange, generation + 1), 250L << failures, TimeUnit.MILLISECONDS);
+        return true;
     }
 
     @Override
