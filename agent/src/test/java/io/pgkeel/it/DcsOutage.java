@@ -70,14 +70,18 @@ final class DcsOutage {
     }
 
     /**
-     * Switches failsafe_mode on through {@code leader} and waits until the leader has written the failsafe key
-     * naming every node with the api_url {@code apiUrl} gives it.
+     * Switches failsafe_mode on through {@code leader} and waits until every node has read the failsafe key naming
+     * every node with the api_url {@code apiUrl} gives it (GET /failsafe: the key as that node last read it). Only
+     * then does failsafe apply: a primary acts on the key it read, not on the one it wrote.
      */
     static void switchFailsafeModeOn(TestCluster cluster, AgentProcess leader, Function<AgentProcess, String> apiUrl) {
         switchFailsafeMode(leader, true);
-        Await.until(Duration.ofSeconds(20), "the failsafe key naming every member", () -> cluster.etcd
-                .get(cluster.key("failsafe")).map(v -> cluster.nodes.stream()
-                        .allMatch(n -> v.contains("\"" + n.name + "\":\"" + apiUrl.apply(n) + "\""))).orElse(false),
-                () -> cluster.etcd.get(cluster.key("failsafe")).orElse("none"));
+        for (AgentProcess node : cluster.nodes) {
+            Await.until(Duration.ofSeconds(20), node.name + " to have read the failsafe key naming every member", () -> {
+                Rest.Answer a = Rest.call(node, "GET", "/failsafe", null);
+                return a.status() == 200 && cluster.nodes.stream()
+                        .allMatch(n -> a.body().contains("\"" + n.name + "\":\"" + apiUrl.apply(n) + "\""));
+            }, () -> Rest.call(node, "GET", "/failsafe", null).toString());
+        }
     }
 }

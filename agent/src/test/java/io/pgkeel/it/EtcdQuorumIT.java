@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * A 3-node pgkeel cluster on a 3-member etcd: losing one etcd member changes nothing a client sees; losing etcd's
+ * A 3-node pgkeel cluster on a 3-member etcd with TLS (peers with mutual TLS, clients with certificates) and auth:
+ * losing one etcd member changes nothing a client sees; losing etcd's
  * quorum stops the primary before its lease could expire (failsafe off), and nobody promotes until etcd is back.
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
@@ -30,7 +31,9 @@ class EtcdQuorumIT extends ClusterTestBase {
 
     @Override
     protected TestCluster newCluster() {
-        return TestCluster.start(scope(), 3, EtcdCluster.Options.plain(3), (name, yaml) -> yaml);
+        // production's etcd: TLS for clients and peers, client certificates required, and auth on; the agents log in
+        // as a user whose role reaches only /service/ (EtcdCluster)
+        return TestCluster.start(scope(), 3, EtcdCluster.Options.secured(3).withClientCertAuth(), (name, yaml) -> yaml);
     }
 
     /** kill -9 of each etcd member in turn, each down for 2 x ttl, then back: no leader change, no write gap. */
