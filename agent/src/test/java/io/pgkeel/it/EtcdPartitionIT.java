@@ -177,37 +177,27 @@ class EtcdPartitionIT extends ClusterTestBase {
      */
     private final class LeaderSampler implements AutoCloseable {
         private final String old;
-        private final Thread thread;
-        private volatile boolean running = true;
+        private final Poller poller;
         private volatile long lastFreeNanos;
         private volatile long takenNanos;
         private volatile String taken;
 
         LeaderSampler(String old) {
             this.old = old;
-            this.thread = new Thread(this::run, "it-leader-sampler");
-            thread.setDaemon(true);
-            thread.start();
+            this.poller = new Poller("it-leader-sampler", 20, this::poll);
         }
 
-        private void run() {
-            while (running && taken == null) {
-                long startedAt = System.nanoTime();
-                Optional<String> leader;
-                try {
-                    leader = cluster.leaderName();
-                } catch (IllegalStateException e) {
-                    Await.pause(20);
-                    continue; // etcd did not answer this poll: it proves nothing either way
-                }
-                if (leader.isPresent() && !leader.get().equals(old)) {
-                    takenNanos = System.nanoTime();
-                    taken = leader.get();
-                } else {
-                    lastFreeNanos = startedAt;
-                    Await.pause(20);
-                }
+        /** One look at the leader key; false (stop) once another member holds it. */
+        private boolean poll() {
+            long startedAt = System.nanoTime();
+            Optional<String> leader = cluster.leaderName();
+            if (leader.isPresent() && !leader.get().equals(old)) {
+                takenNanos = System.nanoTime();
+                taken = leader.get();
+                return false;
             }
+            lastFreeNanos = startedAt;
+            return true;
         }
 
         Optional<String> taken() {
@@ -224,12 +214,7 @@ class EtcdPartitionIT extends ClusterTestBase {
 
         @Override
         public void close() {
-            running = false;
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            poller.close();
         }
     }
 }
