@@ -26,8 +26,8 @@ final class StartChecks {
     private StartChecks() {}
 
     /**
-     * A safety setting pgkeel cannot honour yet in the DCS config key (failsafe_mode,
-     * standby_cluster, ...): the agent does not start, as with the same setting in its YAML (issue 11 §3). Read once
+     * A safety setting pgkeel cannot honour yet in the DCS config key (standby_cluster,
+     * ...): the agent does not start, as with the same setting in its YAML (issue 11 §3). Read once
      * at start; one written later stops promotions instead (HaPolicy). Empty when none is set or etcd cannot be read
      * (then {@link #check} has already said so).
      *

@@ -82,10 +82,12 @@ class BadConfigIT {
      */
     @Test
     void aRefusedSafetySettingExitsNonZeroNamingTheKeyAndLine() throws Exception {
-        Run run = runAgent(GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    failsafe_mode: true"));
+        // (failsafe_mode was the example until issue 13 implemented it)
+        Run run = runAgent(GOOD.replace("retry_timeout: 10", "retry_timeout: 10\n    standby_cluster:\n"
+                + "      host: 10.0.0.9"));
         assertThat(run.exit()).isEqualTo(2);
-        assertThat(run.output()).contains("bad.yml line 12: bootstrap.dcs.failsafe_mode = true")
-                .contains("DCS failsafe mode is not implemented yet");
+        assertThat(run.output()).contains("bad.yml line 13: bootstrap.dcs.standby_cluster = {host=10.0.0.9}")
+                .contains("standby clusters are not implemented yet");
     }
 
     /**

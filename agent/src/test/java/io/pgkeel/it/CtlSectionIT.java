@@ -143,7 +143,7 @@ class CtlSectionIT extends ClusterTestBase {
     }
 
     /** A CA; the REST API's certificate for 127.0.0.1 and ctl's client certificate, both signed by it. */
-    private static void makeCertificates(Path dir) {
+    static void makeCertificates(Path dir) {
         try {
             Files.writeString(dir.resolve("server.ext"), "subjectAltName=IP:127.0.0.1\n");
         } catch (IOException e) {

@@ -219,7 +219,7 @@ class LeaderLetsGoIT extends ClusterTestBase {
     }
 
     /**
-     * A cluster moved onto pgkeel with a safety setting pgkeel cannot honour yet (failsafe_mode) in the DCS config
+     * A cluster moved onto pgkeel with a safety setting pgkeel cannot honour yet (standby_cluster) in the DCS config
      * key (written by patronictl or another tool): a starting agent stops with the key named, as the same setting in
      * its YAML does.
      */
@@ -228,7 +228,7 @@ class LeaderLetsGoIT extends ClusterTestBase {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         String key = cluster.key("config");
         String before = cluster.etcd.get(key).orElseThrow();
-        cluster.etcd.put(key, before.replaceFirst("^\\{", "{\"failsafe_mode\": true, "));
+        cluster.etcd.put(key, before.replaceFirst("^\\{", "{\"standby_cluster\": {\"host\": \"10.0.0.9\"}, "));
         try {
             AgentProcess newcomer = cluster.extraNode("newcomer", "node9");
             newcomer.start();
@@ -236,7 +236,7 @@ class LeaderLetsGoIT extends ClusterTestBase {
             assertThat(exit).as("the newcomer exits by itself").isPresent();
             assertThat(exit.getAsInt()).isEqualTo(1);
             assertThat(newcomer.logText()).contains("the DCS config key " + key + " asks for what pgkeel cannot"
-                    + " honour yet: config.failsafe_mode = true");
+                    + " honour yet: config.standby_cluster = {host=10.0.0.9}");
             assertThat(newcomer.dataDir()).as("nothing was touched").doesNotExist();
         } finally {
             cluster.etcd.put(key, before);

@@ -59,6 +59,20 @@ final class Sql {
         }
     }
 
+    /**
+     * Commits {@code sql} every 50 ms until the node refuses it; returns how long after {@code sinceNanos} that was.
+     * Fails when it still commits {@code bound} after {@code sinceNanos}.
+     */
+    static long writeUntilRefused(int port, String sql, long sinceNanos, java.time.Duration bound, String what) {
+        while (tryExecute(port, sql)) {
+            if (System.nanoTime() - sinceNanos >= bound.toNanos()) {
+                throw new AssertionError("still writable " + bound.toSeconds() + " s after " + what);
+            }
+            Await.pause(50);
+        }
+        return System.nanoTime() - sinceNanos;
+    }
+
     static void execute(int port, String sql) {
         try (Connection c = connect(port); Statement st = c.createStatement()) {
             st.execute(sql);

@@ -3,16 +3,20 @@ package io.pgkeel.testing;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.cluster.Tags;
 import io.pgkeel.common.dcs.Dcs;
+import io.pgkeel.common.peer.FailsafeAnswer;
 import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgStatus;
 import java.time.Duration;
+import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,6 +55,14 @@ public final class SimCluster {
         /** PostgreSQL as the agent last published it (what its REST API answers from), empty before it has. */
         Optional<PgStatus> published();
 
+        /**
+         * Its REST API's answer to a primary's {@code POST /failsafe} with {@code bodyJson}; an agent that knows no
+         * failsafe refuses.
+         */
+        default FailsafeAnswer failsafe(String bodyJson) {
+            return FailsafeAnswer.refused("HTTP 404");
+        }
+
         /** The reason of the agent's last decision, for failure messages. */
         String lastReason();
     }
@@ -69,6 +81,8 @@ public final class SimCluster {
     public final List<String> events = new ArrayList<>();
     private final AgentFactory factory;
     private final List<String> violations = new ArrayList<>();
+    /** REST requests that get no answer, "from>to": a cut (or one-way) link between two agents. */
+    private final Set<String> cutLinks = new HashSet<>();
     private int maxWritablePrimaries;
     /** The writer's commits still waiting for an answer. */
     private final List<FakePostgres.Commit> inFlight = new ArrayList<>();
@@ -111,9 +125,27 @@ public final class SimCluster {
             return clock;
         }
 
-        /** How this agent asks the others for their status: their last published answer, if their agent lives. */
+        /**
+         * How this agent asks the others: {@code GET /patroni} gets their last published answer, {@code POST /failsafe}
+         * their agent's answer, if their agent lives and the link from this node to theirs is not cut.
+         */
         public PeerClient peers() {
-            return SimCluster.this::peers;
+            String from = name;
+            return new PeerClient() {
+                @Override
+                public List<PeerStatus> fetch(List<Member> members) {
+                    return SimCluster.this.peers(from, members);
+                }
+
+                @Override
+                public FailsafeAnswer postFailsafe(String apiUrl, String bodyJson, Duration timeout) {
+                    Node to = nodes.get(URI.create(apiUrl).getHost());
+                    if (to == null || !to.agentAlive() || to.paused || cutLinks.contains(from + ">" + to.name)) {
+                        return FailsafeAnswer.refused("no answer within " + timeout.toMillis() + " ms");
+                    }
+                    return to.agent.failsafe(bodyJson);
+                }
+            };
         }
 
         /** The agent saw one of its own rules broken: the simulation fails at the next check. */
@@ -209,11 +241,34 @@ public final class SimCluster {
         nodes.values().forEach(Node::startAgent);
     }
 
-    private List<PeerStatus> peers(List<Member> members) {
+    /** Requests from {@code from}'s agent to {@code to}'s REST API get no answer (one way) until {@link #healLink}. */
+    public void cutLink(String from, String to) {
+        cutLinks.add(from + ">" + to);
+        events.add(at() + " cut link " + from + " -> " + to);
+    }
+
+    /** Neither agent's requests reach the other. */
+    public void cutLinks(String a, String b) {
+        cutLink(a, b);
+        cutLink(b, a);
+    }
+
+    public void healLink(String from, String to) {
+        if (cutLinks.remove(from + ">" + to)) {
+            events.add(at() + " heal link " + from + " -> " + to);
+        }
+    }
+
+    public void healAllLinks() {
+        List.copyOf(cutLinks).forEach(l -> healLink(l.substring(0, l.indexOf('>')), l.substring(l.indexOf('>') + 1)));
+    }
+
+    private List<PeerStatus> peers(String from, List<Member> members) {
         List<PeerStatus> out = new ArrayList<>();
         for (Member m : members) {
             Node n = nodes.get(m.name());
-            Optional<PgStatus> s = n == null || !n.agentAlive() || n.paused ? Optional.empty() : n.agent.published();
+            Optional<PgStatus> s = n == null || !n.agentAlive() || n.paused || cutLinks.contains(from + ">" + n.name)
+                    ? Optional.empty() : n.agent.published();
             if (s.isEmpty()) {
                 out.add(PeerStatus.unreachable(m.name()));
                 continue;

@@ -620,7 +620,7 @@ public final class ConfigLoader {
 
     /**
      * Every key against Patroni's catalogue ({@link PatroniKeys}): an ignored or unknown key is a warning naming its
-     * path and line; a safety setting pgkeel cannot honour yet (failsafe_mode, standby_cluster, ...) stops it here.
+     * path and line; a safety setting pgkeel cannot honour yet (standby_cluster, ...) stops it here.
      */
     private void judgeKeys(MapNode root) {
         Map<String, String> origins = new LinkedHashMap<>();

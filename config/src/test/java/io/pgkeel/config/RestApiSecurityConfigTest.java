@@ -113,6 +113,20 @@ class RestApiSecurityConfigTest {
                         Map.entry("X-Flag", "True"), Map.entry("Strict-Transport-Security", "max-age=31536000"));
     }
 
+    @Test
+    void theEnvironmentSetsThemAsPatronisDoes() throws IOException {
+        Path f = dir.resolve("patroni.yml");
+        Files.writeString(f, ConfigLoaderTest.PATRONI_YAML);
+        PgkeelConfig.RestApi api = ConfigLoader.load(f, Map.of("PATRONI_RESTAPI_ALLOWLIST", "db1.example,10.0.0.0/8",
+                "PATRONI_RESTAPI_ALLOWLIST_INCLUDE_MEMBERS", "on",
+                "PATRONI_RESTAPI_HTTP_EXTRA_HEADERS", "{X-Frame-Options: DENY, X-Content-Type-Options: nosniff}"))
+                .config().restapi();
+        assertThat(api.allowlist()).containsExactly("db1.example", "10.0.0.0/8");
+        assertThat(api.allowlistIncludeMembers()).isTrue();
+        assertThat(api.httpExtraHeaders()).containsExactly(Map.entry("X-Frame-Options", "DENY"),
+                Map.entry("X-Content-Type-Options", "nosniff"));
+    }
+
     static Stream<Arguments> badHeaders() {
         return Stream.of(
                 Arguments.of("not a mapping", "  http_extra_headers: X-Frame-Options\n",

@@ -423,8 +423,11 @@ public final class AdminActions {
         if (s.pg().isRunningPrimary()) {
             return new Result(500, "Running as a leader");
         }
+        // at least the ttl a pgkeel primary says it counts its deadline with (it cannot read a shorter one written
+        // meanwhile); Patroni sends none: this member's own, as Patroni promises
+        long ttl = Math.max(s.ttl(), body.get("ttl") instanceof Number n && n.longValue() > 0 ? n.longValue() : 0);
         if (!hooks.failsafe().give(name, (String) body.get("conn_url"), (String) body.get("api_url"),
-                TimeUnit.SECONDS.toNanos(s.ttl()))) {
+                TimeUnit.SECONDS.toNanos(ttl))) {
             log.info("POST /failsafe from {}: refused, this member is about to become primary", name);
             return new Result(500, "Running as a leader");
         }

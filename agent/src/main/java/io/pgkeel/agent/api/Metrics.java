@@ -43,7 +43,7 @@ public final class Metrics implements HaListener {
         gauge("patroni.postmaster.start.time", "Epoch seconds since Postgres started.",
                 s -> epochSeconds(s.pg().postmasterStartTime()));
         gauge("patroni.primary", "Value is 1 if this node is the leader, 0 otherwise.",
-                s -> bit(s.holdsLeaderKey() && s.pg().isRunningPrimary()));
+                s -> bit(HealthRoutes.leads(s) && s.pg().isRunningPrimary()));
         gauge("patroni.xlog.location", "Current location of the Postgres transaction log, 0 if not the leader.",
                 s -> s.pg().isRunningPrimary() ? s.pg().walPosition() : 0);
         gauge("patroni.standby.leader", "Value is 1 if this node is the standby_leader, 0 otherwise.",

@@ -38,10 +38,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Resolution runs on its own thread ({@code rest-allowlist}), looking every {@link #PERIOD}: when the member hosts
  * changed, and at least every {@link #RERESOLVE} (DNS answers change); and on the caller's thread at start and at
- * each reload. A name that does not resolve is
- * logged once per streak and allows nobody (Patroni then drops it, and an allowlist left empty opens the API; pgkeel
- * keeps it closed). Thread-safe: {@link #refresh} and {@link #reconfigure}
- * are serialised on this object, and the result is published whole through an {@link AtomicReference}.
+ * each reload. A name that does not resolve is logged once per streak and allows nobody (Patroni drops it, and an
+ * allowlist left empty opens the API; pgkeel keeps it closed). Thread-safe: {@link #refresh} and
+ * {@link #reconfigure} are serialised on this object, and the result is published whole through an
+ * {@link AtomicReference}.
  */
 final class SecurityRefresher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SecurityRefresher.class);

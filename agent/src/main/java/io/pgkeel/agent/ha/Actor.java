@@ -331,7 +331,8 @@ final class Actor {
             return Outcome.failsafeConfirmed(sentAt);
         }
         Duration timeout = Duration.ofMillis(Math.min(2000, o.self().dynamic().ttl() * 250L));
-        Map<String, FailsafeAnswer> answers = peers.postFailsafe(a.members(), failsafeBody(identity), timeout);
+        Map<String, FailsafeAnswer> answers = peers.postFailsafe(a.members(),
+                failsafeBody(identity, o.self().dynamic().ttl()), timeout);
         List<String> refused = new java.util.ArrayList<>();
         for (String member : new java.util.TreeSet<>(a.members().keySet())) {
             FailsafeAnswer answer = answers.get(member);
@@ -347,12 +348,17 @@ final class Actor {
         return Outcome.failsafeConfirmed(sentAt);
     }
 
-    /** Patroni's POST /failsafe body: who the primary is and where to reach it. */
-    private static String failsafeBody(NodeIdentity identity) {
-        Map<String, String> body = new java.util.LinkedHashMap<>();
+    /**
+     * Patroni's POST /failsafe body: who the primary is and where to reach it; and, pgkeel only (Patroni ignores it),
+     * the ttl this primary counts its deadline with: a member that read a shorter ttl meanwhile (the primary cannot
+     * read the config key) still promises this long.
+     */
+    static String failsafeBody(NodeIdentity identity, int ttlSeconds) {
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
         body.put("name", identity.name());
         body.put("conn_url", identity.connUrl());
         body.put("api_url", identity.apiUrl());
+        body.put("ttl", ttlSeconds);
         try {
             return JSON.writeValueAsString(body);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -70,7 +70,12 @@ final class FailsafeRules {
         }
         Optional<Map<String, String>> key = c.failsafe();
         if (key.isPresent() && !key.get().containsKey(self.name())) {
-            return Optional.of(new Action.Wait("not racing for the leader key: the failsafe key does not name me"));
+            Optional<String> couldRunOnFailsafe = key.get().keySet().stream().sorted()
+                    .filter(n -> !n.equals(self.name()) && !answeredAsNoPrimary(o, n)).findFirst();
+            if (couldRunOnFailsafe.isPresent()) {
+                return Optional.of(new Action.Wait("not racing for the leader key: the failsafe key does not name me"
+                        + " and member '" + couldRunOnFailsafe.get() + "' it names did not answer as a replica"));
+            }
         }
         Long started = o.memory().startedNanos();
         boolean recent = started == null || o.nowNanos() - started < ttlNanos;
@@ -79,6 +84,18 @@ final class FailsafeRules {
                     + " promise given before a restart may still run"));
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@code member} answered this cycle's {@code GET /patroni} and runs no primary. A primary in failsafe mode is
+     * always a member the failsafe key names (it runs on failsafe only while the key it last read names it, and only
+     * it writes the key meanwhile); when every named member answered so, none is, and a member the key does not name
+     * may race like any other (else a key naming only members that are gone or behind would stop every failover for
+     * good, as it does in Patroni).
+     */
+    private static boolean answeredAsNoPrimary(Observation o, String member) {
+        return o.peers().stream().anyMatch(p -> p.name().equals(member) && p.reachable()
+                && !(p.running() && !p.inRecovery()));
     }
 
     /** A standby holding the leader key does not promote while it promised a primary in failsafe mode. */

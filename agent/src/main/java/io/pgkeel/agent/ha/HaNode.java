@@ -39,6 +39,8 @@ public final class HaNode {
     /** Replaced by a reload, between two cycles. */
     private NodeIdentity identity;
     private NodeMemory memory;
+    /** The fence is armed at a failsafe round's deadline, later than the lease's (for the fence thread's log line). */
+    private volatile boolean fencedOnFailsafe;
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots) {
@@ -91,7 +93,7 @@ public final class HaNode {
                 action.reason());
         inbox.decided(action);
         boolean claims = claimsPrimary(action);
-        Outcome outcome = claims && !failsafe.claim() ? promised(action) : actor.act(action, o, identity, start);
+        Outcome outcome = carryOut(action, o, start);
         inbox.carriedOut(action, outcome);
         PgStatus after = action.traits().reprobe() ? observer.probe() : o.pg();
         checkRoleChange(o.pg(), action, outcome, after);
@@ -106,6 +108,7 @@ public final class HaNode {
             failsafe.release();
         }
         long now = clock.nanoTime();
+        fencedOnFailsafe = Publisher.deadline(memory) != memory.lease().validUntilNanos();
         publisher.publish(identity, memory, o, action, after, holdsKey, now,
                 action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null);
         listener.cycle(action.getClass().getSimpleName(), now - start);
@@ -113,10 +116,19 @@ public final class HaNode {
     }
 
     /**
+     * Carries out {@code action}; one that makes this node a primary only after {@link FailsafePromise#claim}: a
+     * promise given after the observation (the REST thread answers any time) still wins.
+     */
+    Outcome carryOut(Action action, Observation o, long cycleStartNanos) {
+        return claimsPrimary(action) && !failsafe.claim() ? promised(action)
+                : actor.act(action, o, identity, cycleStartNanos);
+    }
+
+    /**
      * The actions that make this node a primary, or keep the key for one: each needs {@link FailsafePromise#claim}
      * first, so that no promise given to a primary in failsafe mode is broken, and none is given from then on.
      */
-    private static boolean claimsPrimary(Action a) {
+    static boolean claimsPrimary(Action a) {
         return a instanceof Action.AcquireLeader || a instanceof Action.Promote || a instanceof Action.Bootstrap
                 || a instanceof Action.StartPostgres s && s.asPrimary() || a instanceof Action.Restart r && r.asPrimary();
     }
@@ -197,7 +209,9 @@ public final class HaNode {
     }
 
     private void fenceStop() {
-        log.warn("demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
+        log.warn(fencedOnFailsafe ? "demoting self because DCS is not accessible and not every member in the failsafe"
+                + " key confirmed this primary before its deadline: stopping postgres now"
+                : "demoting self because the leader lease could not be renewed before its deadline: stopping postgres now");
         try {
             pg.stop(LocalPostgres.StopMode.IMMEDIATE);
             callbacks.fire("on_stop", "primary");

@@ -408,7 +408,7 @@ public final class HaPolicy {
 
     /**
      * Why no standby of this node may become primary now: the config key asks for a safety setting pgkeel cannot
-     * honour yet (failsafe_mode, standby_cluster, ...; docs/decisions.md). Empty when none is set.
+     * honour yet (standby_cluster, ...; docs/decisions.md). Empty when none is set.
      */
     static Optional<String> refusedByConfigKey(Observation o) {
         List<String> refused = o.self().refusedSettings();

@@ -33,8 +33,8 @@ public record NodeSettings(String name, Map<String, Object> tags, DynamicConfig 
     }
 
     /**
-     * The safety settings in force that pgkeel cannot honour yet (failsafe_mode on, a standby_cluster, ...;
-     * {@link PatroniKeys}; synchronous_mode is not one since issue 12), one sentence each. While any is set, no
+     * The safety settings in force that pgkeel cannot honour yet (a standby_cluster, ...;
+     * {@link PatroniKeys}; synchronous_mode is not one since issue 12, failsafe_mode since issue 13), one sentence each. While any is set, no
      * replica promotes itself: a promotion is where the guarantee the operator asked for would be lost
      * (docs/decisions.md).
      */

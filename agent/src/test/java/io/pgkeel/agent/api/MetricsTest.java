@@ -79,6 +79,14 @@ class MetricsTest {
                 row("failsafe_mode on, active", Snapshots.withFailsafe(primary,
                         new FailsafeState(true, Map.of("n1", "http://a/patroni"), true)),
                         "patroni_failsafe_mode_is_active", 1),
+                row("a primary in failsafe without the leader key: still the primary", Snapshots.withFailsafe(
+                        new NodeSnapshot(primary.identity(), primary.pg(), primary.cluster(), false, false, "x", "y",
+                                primary.lastCycleNanos(), 1, 30, 10), new FailsafeState(true, Map.of(), true)),
+                        "patroni_primary", 1),
+                row("a primary without the leader key, failsafe not active", Snapshots.withFailsafe(
+                        new NodeSnapshot(primary.identity(), primary.pg(), primary.cluster(), false, false, "x", "y",
+                                primary.lastCycleNanos(), 1, 30, 10), new FailsafeState(true, Map.of(), false)),
+                        "patroni_primary", 0),
                 row("failsafe key names me: member", Snapshots.withFailsafe(primary,
                         new FailsafeState(true, Map.of("n1", "http://a/patroni", "n2", "http://b/patroni"), false)),
                         "patroni_failsafe_member", 1),

@@ -84,12 +84,25 @@ class HaPolicyTest {
                                 .cluster(c -> c.members("b", "c").failsafeKey("a", "b", "c")),
                         Action.Wait.class, "not racing for the leader key: primary 'a' runs in failsafe mode and asked"
                                 + " me to keep following it 3 s ago"),
-                row("replica, no leader, the failsafe key does not name me -> do not race",
-                        me("d").replica(1000).failsafeMode().cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
-                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me"),
+                row("replica, no leader, the failsafe key does not name me, a member it names is gone -> do not race",
+                        me("d").replica(1000).failsafeMode().peer("b", false, 900)
+                                .cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
+                                + " member 'a' it names did not answer as a replica"),
+                row("replica, no leader, the failsafe key does not name me, a member it names is a primary -> do not race",
+                        me("d").replica(1000).failsafeMode().peer("a", true, 900).peer("b", false, 900)
+                                .cluster(c -> c.members("a", "b", "d").failsafeKey("a", "b")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
+                                + " member 'a' it names did not answer as a replica"),
                 row("replica, no leader, failsafe off but the key is left and does not name me -> do not race",
                         me("d").replica(1000).cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
-                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me"),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
+                                + " member 'a' it names did not answer as a replica"),
+                row("replica, no leader, the failsafe key does not name me, every member it names answered as a"
+                                + " replica -> race (else the key would stop every failover for good)",
+                        me("d").replica(1000).failsafeMode().peer("a", false, 900).peer("b", false, 900)
+                                .cluster(c -> c.members("a", "b", "d").failsafeKey("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("replica, no leader, the failsafe key names me, agent started 5 s ago -> do not race yet",
                         me("b").replica(1000).failsafeMode().agentStartedSecondsAgo(5)
                                 .cluster(c -> c.members("b").failsafeKey("a", "b")),

@@ -1,22 +1,39 @@
 package io.pgkeel.agent.ha;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.Member;
+import io.pgkeel.common.peer.FailsafeAnswer;
+import io.pgkeel.common.peer.PeerClient;
 import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.testing.SimCluster;
 import java.util.ArrayList;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Simulated clusters of real {@link HaNode}s (the common test-jar's {@link SimCluster}), with ttl 10 and loop_wait 1.
- * Each node reports a role change that {@link Role#TRANSITIONS} does not list as a broken rule.
+ * Each node reports a role change that {@link Role#TRANSITIONS} does not list as a broken rule. Each agent answers
+ * {@code POST /failsafe} with the checks the REST API makes.
  */
 final class HaSim {
     static final int TTL = 10;
     static final int LOOP_WAIT = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The real agent, or one deliberately broken, to show that the simulation's checker catches it. */
+    enum Variant {
+        REAL,
+        /** Broken: a replica answers POST /failsafe "Accepted" but keeps no promise (it races as if asked nothing). */
+        PROMISES_NOT_KEPT,
+        /** Broken: a primary's failsafe round counts a member that did not answer as one that accepted. */
+        SILENCE_COUNTS_AS_ACCEPTED
+    }
 
     private HaSim() {}
 
@@ -26,10 +43,14 @@ final class HaSim {
 
     /** A cluster whose bootstrap.dcs also has {@code bootstrapDcsExtra} (synchronous_mode, say). */
     static SimCluster cluster(Map<String, Object> bootstrapDcsExtra, String... names) {
-        return new SimCluster(n -> start(n, bootstrapDcsExtra), names);
+        return cluster(Variant.REAL, bootstrapDcsExtra, names);
     }
 
-    private static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
+    static SimCluster cluster(Variant variant, Map<String, Object> bootstrapDcsExtra, String... names) {
+        return new SimCluster(n -> start(n, bootstrapDcsExtra, variant), names);
+    }
+
+    static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
         Map<String, Object> bootstrapDcs = new java.util.LinkedHashMap<>(Map.of("ttl", TTL, "loop_wait", LOOP_WAIT,
                 "retry_timeout", 4, "maximum_lag_on_failover", 1_048_576, "postgresql",
                 Map.of("use_pg_rewind", true, "use_slots", true)));
@@ -39,10 +60,26 @@ final class HaSim {
                 n.pg.connUrl(), "http://" + n.name + ":8008/patroni", "test");
     }
 
-    private static SimCluster.Agent start(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
+    private static SimCluster.Agent start(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra, Variant variant) {
         NodeIdentity id = identity(n, bootstrapDcsExtra);
         AtomicReference<NodeSnapshot> published = new AtomicReference<>();
-        HaNode node = new HaNode(id, n.session(), n.pg, n.peers(), n.clock(), published::set, new HaListener() {
+        PeerClient peers = n.peers();
+        if (variant == Variant.SILENCE_COUNTS_AS_ACCEPTED) {
+            PeerClient real = peers;
+            peers = new PeerClient() {
+                @Override
+                public java.util.List<io.pgkeel.common.peer.PeerStatus> fetch(java.util.List<Member> members) {
+                    return real.fetch(members);
+                }
+
+                @Override
+                public FailsafeAnswer postFailsafe(String apiUrl, String bodyJson, java.time.Duration timeout) {
+                    FailsafeAnswer a = real.postFailsafe(apiUrl, bodyJson, timeout);
+                    return a.detail().startsWith("no answer") ? FailsafeAnswer.accepted(OptionalLong.empty()) : a;
+                }
+            };
+        }
+        HaNode node = new HaNode(id, n.session(), n.pg, peers, n.clock(), published::set, new HaListener() {
             @Override
             public void roleChanged(Role from, Role to, String action, boolean unexpected) {
                 if (unexpected) {
@@ -86,6 +123,38 @@ final class HaSim {
             public String lastReason() {
                 return node.lastAction() == null ? "-" : node.lastAction().reason();
             }
+
+            @Override
+            public FailsafeAnswer failsafe(String bodyJson) {
+                return answerFailsafe(published.get(), node.failsafe(), bodyJson, variant);
+            }
         };
+    }
+
+    /**
+     * POST /failsafe as the REST API answers it (Patroni's do_POST_failsafe): 502 with failsafe_mode off, 500 while
+     * running as primary or while this node claimed the right to become one, else the promise and 200 "Accepted"
+     * with this node's WAL position.
+     */
+    static FailsafeAnswer answerFailsafe(NodeSnapshot s, FailsafePromise promise, String bodyJson, Variant variant) {
+        if (s == null || !s.failsafe().enabled()) {
+            return FailsafeAnswer.refused("HTTP 502");
+        }
+        if ("primary".equals(s.role())) {
+            return FailsafeAnswer.refused("HTTP 500 Running as a leader");
+        }
+        JsonNode body;
+        try {
+            body = JSON.readTree(bodyJson);
+        } catch (java.io.IOException e) {
+            return FailsafeAnswer.refused("HTTP 400");
+        }
+        // at least the ttl the primary counts with (a shorter one read meanwhile would end the promise too soon)
+        int ttl = Math.max(s.ttl(), body.path("ttl").asInt(0));
+        if (variant != Variant.PROMISES_NOT_KEPT && !promise.give(body.path("name").asText(),
+                body.path("conn_url").asText(null), body.path("api_url").asText(null), TimeUnit.SECONDS.toNanos(ttl))) {
+            return FailsafeAnswer.refused("HTTP 500 about to become primary");
+        }
+        return FailsafeAnswer.accepted(OptionalLong.of(s.pg().walPosition()));
     }
 }
