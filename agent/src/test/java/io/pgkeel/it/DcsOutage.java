@@ -42,12 +42,8 @@ final class DcsOutage {
         long faultAt = System.nanoTime();
         try {
             assertThat(remaining).isPositive();
-            while (Sql.tryExecute(primary.pgPort, "INSERT INTO outage_check DEFAULT VALUES")) {
-                assertThat(System.nanoTime() - askedAt).as("still writable %d s after %s",
-                        (System.nanoTime() - faultAt) / 1_000_000_000L, what).isLessThan(Duration.ofSeconds(60).toNanos());
-                Await.pause(50);
-            }
-            long stoppedAfter = System.nanoTime() - askedAt;
+            long stoppedAfter = Sql.writeUntilRefused(primary.pgPort, "INSERT INTO outage_check DEFAULT VALUES", askedAt,
+                    Duration.ofSeconds(60), what);
             System.out.printf("%s: primary %s stopped taking writes %.2f s after; lease had >= %d s left%n", what,
                     primary.name, (System.nanoTime() - faultAt) / 1e9, remaining);
             assertThat(stoppedAfter).as("writes stop before the lease can have expired in etcd")
