@@ -3,6 +3,7 @@ package io.pgkeel.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -209,7 +210,9 @@ final class EtcdCluster implements AutoCloseable {
         Member m = members.get(i);
         if (!isPlain()) {
             try {
-                return etcdctl(List.of(m), "endpoint", "health").contains("is healthy");
+                // it exits non-zero when the member is unhealthy (and says so on standard error)
+                etcdctl(List.of(m), "endpoint", "health");
+                return true;
             } catch (AssertionError e) {
                 return false;
             }
@@ -563,13 +566,19 @@ final class EtcdCluster implements AutoCloseable {
                     "-CAcreateserial", "-out", name + ".crt", "-days", "3", "-extfile", ext), certs);
         }
 
-        /** Runs {@code cmd} in {@code dir}; fails with its output when it does not exit 0. */
+        /**
+         * Runs {@code cmd} in {@code dir}; returns its standard output (etcdctl warns on standard error, in JSON
+         * too); fails with both when it does not exit 0.
+         */
         static String run(List<String> cmd, Path dir) {
             try {
-                Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                Process p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
+                java.util.concurrent.CompletableFuture<String> err = java.util.concurrent.CompletableFuture
+                        .supplyAsync(() -> read(p.getErrorStream()));
+                String out = read(p.getInputStream());
                 if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    throw new AssertionError(String.join(" ", cmd) + " failed: " + out);
+                    p.destroyForcibly();
+                    throw new AssertionError(String.join(" ", cmd) + " failed: " + out + err.join());
                 }
                 return out;
             } catch (IOException e) {
@@ -577,6 +586,14 @@ final class EtcdCluster implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(e);
+            }
+        }
+
+        private static String read(InputStream s) {
+            try {
+                return new String(s.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return e.toString();
             }
         }
     }

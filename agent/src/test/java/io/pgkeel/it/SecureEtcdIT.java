@@ -18,6 +18,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
 class SecureEtcdIT extends ClusterTestBase {
+    /** etcd's simple tokens expire after this many idle seconds (--auth-token-ttl; etcd's default is 300). */
+    private static final int TOKEN_TTL = 3;
+
     @Override
     protected String scope() {
         return "it-secure-etcd";
@@ -25,7 +28,8 @@ class SecureEtcdIT extends ClusterTestBase {
 
     @Override
     protected TestCluster newCluster() {
-        return TestCluster.start(scope(), 3, EtcdCluster.Options.secured(3).withClientCertAuth(), SecureEtcdIT::etcd3As);
+        return TestCluster.start(scope(), 3, EtcdCluster.Options.secured(3).withClientCertAuth()
+                .withAuthTokenTtl(TOKEN_TTL), SecureEtcdIT::etcd3As);
     }
 
     /**
@@ -119,6 +123,31 @@ class SecureEtcdIT extends ClusterTestBase {
         for (AgentProcess n : cluster.nodes) {
             assertThat(n.logText()).as(n.name).doesNotContain("Demote");
         }
+    }
+
+    /**
+     * A replica's agent idle for longer than the token ttl (its JVM stopped): its token has expired when it runs
+     * again, and its first request of the cycle is the lease renewal. It authenticates again and renews its member
+     * key's lease before that lease can run out.
+     */
+    @Test
+    void d_anExpiredTokenIsRenewedBeforeTheLeaseRunsOut() {
+        String leader = cluster.leaderName().orElseThrow();
+        // node1 and node3 authenticate with a password (node2 by its certificate, without a token)
+        AgentProcess replica = cluster.nodes.stream().filter(n -> !n.name.equals(leader) && !n.name.equals("node2"))
+                .findFirst().orElseThrow();
+        String memberKey = cluster.key("members/" + replica.name);
+        Host.signal(replica.pid(), "STOP");
+        try {
+            Await.pause((TOKEN_TTL + 1) * 1000L);
+        } finally {
+            Host.signal(replica.pid(), "CONT");
+        }
+        Await.until(Duration.ofSeconds(8), replica.name + "'s member key lease renewed after its token expired",
+                () -> cluster.etcd.leaseRemainingSeconds(cluster.etcd.leaseOf(memberKey)) >= TestCluster.TTL - 2,
+                () -> tail(replica));
+        assertThat(cluster.leaderName()).hasValue(leader);
+        cluster.awaitHealthy(Duration.ofSeconds(20));
     }
 
     private static java.util.stream.Stream<String> lines(AgentProcess a) {

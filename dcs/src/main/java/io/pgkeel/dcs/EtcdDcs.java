@@ -49,16 +49,28 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: called from several threads at once. The HA loop calls every method; the REST API's
  * {@code rest-writes} pool calls {@link #read}, {@link #writeConfig}, {@link #writeFailover} and
  * {@link #deleteFailover} (operator writes, which need no lease); {@code pgkeel ctl} uses its own instance, without a
- * lease. jetcd's client is thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
- * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the call timeout and the watcher are
- * volatile. The watch callback runs on a jetcd thread and only calls the supplied Runnable.
+ * lease. jetcd's clients are thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
+ * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the member in use is an atomic index
+ * moved by compare-and-set, the call timeout, the watcher and its callback are volatile. The watch callback runs
+ * on a jetcd thread and only calls the supplied Runnable.
  */
 final class EtcdDcs implements Dcs {
     private static final Logger log = LoggerFactory.getLogger(EtcdDcs.class);
 
     private final EtcdSettings settings;
-    private final Client client;
+    /** One jetcd client per etcd member (see {@link #current}). */
+    private final List<MemberClient> members;
+    /**
+     * The member requests go to: the first, until a request to it times out or finds it unavailable; then the
+     * next. A hung member thus costs one call timeout, where gRPC's round robin over all members would keep
+     * sending it a share of the requests until its keepalive gives up (10 s or more). Patroni's etcd clients also
+     * stay on one member and move on when it fails.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger();
+    /** The current member's KV client, whichever member that is when a request is made. */
     private final KV kv;
+    /** What the watch wakes, kept to move the watch with the current member; null before {@link #watch}. */
+    private volatile Runnable watchCallback;
     private final ByteSequence prefix;
     private final ByteSequence leaderKey;
     private final ByteSequence memberKey;
@@ -95,20 +107,33 @@ final class EtcdDcs implements Dcs {
         this.settings = settings;
         Duration timeout = settings.callTimeout();
         this.callTimeoutMillis = timeout.toMillis();
-        this.client = clientBuilder(settings)
-                .connectTimeout(timeout)
-                // jetcd retries on its own; bound it so a call never outlives our own timeout by much
-                .retryMaxDuration(timeout)
-                .retryDelay(100)
-                .retryMaxDelay(500)
-                .retryChronoUnit(java.time.temporal.ChronoUnit.MILLIS)
-                .keepaliveTime(Duration.ofSeconds(5))
-                .keepaliveTimeout(Duration.ofSeconds(3))
-                // fail fast instead of waiting for a connection: a refused TLS handshake or a dead member is then
-                // reported as such (with its cause) rather than as a timeout
-                .waitForReady(false)
-                .build();
-        this.kv = client.getKVClient();
+        List<MemberClient> clients = new ArrayList<>();
+        for (String endpoint : settings.endpoints()) {
+            clients.add(new MemberClient(endpoint, clientBuilder(settings, endpoint)
+                    .connectTimeout(timeout)
+                    // jetcd retries on its own (also to authenticate again); bound it so that a call never
+                    // outlives our own timeout by much, and a dead member is left after a few quick tries
+                    .retryMaxAttempts(2)
+                    .retryMaxDuration(timeout)
+                    .retryDelay(100)
+                    .retryMaxDelay(500)
+                    .retryChronoUnit(java.time.temporal.ChronoUnit.MILLIS)
+                    .keepaliveTime(Duration.ofSeconds(5))
+                    .keepaliveTimeout(Duration.ofSeconds(3))
+                    // fail fast instead of waiting for a connection: a refused TLS handshake or a dead member is
+                    // then reported as such (with its cause) rather than as a timeout
+                    .waitForReady(false)
+                    .build()));
+        }
+        this.members = List.copyOf(clients);
+        this.kv = (KV) java.lang.reflect.Proxy.newProxyInstance(KV.class.getClassLoader(), new Class<?>[] {KV.class},
+                (proxy, method, args) -> {
+                    try {
+                        return method.invoke(currentMember().client().getKVClient(), args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
         this.prefix = bytes(settings.prefix());
         this.leaderKey = bytes(settings.prefix() + "leader");
         this.memberKey = bytes(settings.prefix() + "members/" + settings.memberName());
@@ -128,14 +153,14 @@ final class EtcdDcs implements Dcs {
     }
 
     /**
-     * jetcd's builder for the endpoints, with TLS when they are https (trusting etcd3.cacert, presenting
+     * jetcd's builder for one member, with TLS when they are https (trusting etcd3.cacert, presenting
      * etcd3.cert) and etcd's user when a user and a password are set. jetcd authenticates on the first call and
      * again when etcd answers that the token is invalid or the auth store has moved on.
      *
      * @throws IllegalArgumentException naming the setting and the file when the TLS material cannot be used
      */
-    private static ClientBuilder clientBuilder(EtcdSettings settings) {
-        ClientBuilder b = Client.builder().endpoints(settings.endpoints().toArray(String[]::new));
+    private static ClientBuilder clientBuilder(EtcdSettings settings, String endpoint) {
+        ClientBuilder b = Client.builder().endpoints(endpoint);
         if (settings.tls()) {
             try {
                 b.sslContext(ssl -> EtcdTls.configure(ssl, settings.security()));
@@ -278,7 +303,7 @@ final class EtcdDcs implements Dcs {
         }
         if (leaseId != 0) {
             try {
-                LeaseKeepAliveResponse r = awaitLease(client.getLeaseClient().keepAliveOnce(leaseId), "renew lease");
+                LeaseKeepAliveResponse r = renewOnce(leaseId);
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
                 }
@@ -292,10 +317,28 @@ final class EtcdDcs implements Dcs {
             leaseId = 0;
             sentAt = settings.clock().nanoTime();
         }
-        long id = awaitLease(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        long id = awaitLease(currentMember().client().getLeaseClient().grant(ttlSeconds), "grant lease").getID();
         leaseId = id;
         leaseRequestedTtl = ttlSeconds;
         return new LeaseRenewal(id, sentAt, ttlSeconds, true);
+    }
+
+    /**
+     * One keep-alive of the lease. jetcd authenticates again (after etcd dropped or refused the token) only for
+     * requests that go through its retry policy, and keepAliveOnce does not: a leader whose cycle starts with the
+     * renewal would fail it cycle after cycle. On a stale token, a read through the KV client makes jetcd
+     * authenticate, and the renewal is sent once more.
+     */
+    private LeaseKeepAliveResponse renewOnce(long id) {
+        try {
+            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
+        } catch (DcsException e) {
+            if (!EtcdErrors.isStaleToken(e)) {
+                throw e;
+            }
+            await(kv.get(leaderKey), "authenticate again");
+            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
+        }
     }
 
     /**
@@ -306,14 +349,14 @@ final class EtcdDcs implements Dcs {
      */
     private LeaseRenewal moveToNewLease(long ttlSeconds) {
         long sentAt = settings.clock().nanoTime();
-        long id = awaitLease(client.getLeaseClient().grant(ttlSeconds), "grant lease").getID();
+        long id = awaitLease(currentMember().client().getLeaseClient().grant(ttlSeconds), "grant lease").getID();
         try {
             await(kv.txn()
                     .If(new Cmp(leaderKey, Cmp.Op.EQUAL, CmpTarget.value(me)))
                     .Then(Op.put(leaderKey, me, PutOption.builder().withLeaseId(id).build()))
                     .commit(), "move leader key onto the new lease");
         } catch (DcsException e) {
-            client.getLeaseClient().revoke(id);
+            currentMember().client().getLeaseClient().revoke(id);
             throw e;
         }
         log.info("ttl is now {} s: moved to lease {} (was {})", ttlSeconds, Long.toHexString(id),
@@ -492,6 +535,7 @@ final class EtcdDcs implements Dcs {
 
     @Override
     public void watch(Runnable onChange) {
+        watchCallback = onChange;
         startWatch(onChange, watchGeneration.incrementAndGet());
     }
 
@@ -506,7 +550,7 @@ final class EtcdDcs implements Dcs {
             return;
         }
         WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
-        watcher = client.getWatchClient().watch(prefix, option, Watch.listener(
+        watcher = currentMember().client().getWatchClient().watch(prefix, option, Watch.listener(
                 response -> {
                     if (generation != watchGeneration.get()) {
                         return;
@@ -574,13 +618,38 @@ final class EtcdDcs implements Dcs {
         }
         if (id != 0) {
             try {
-                awaitLease(client.getLeaseClient().revoke(id), "revoke lease");
+                awaitLease(currentMember().client().getLeaseClient().revoke(id), "revoke lease");
             } catch (DcsException e) {
                 log.warn("could not revoke lease {} on close: {}; keys expire with it", Long.toHexString(id),
                         e.getMessage());
             }
         }
-        client.close();
+        members.forEach(m -> m.client().close());
+    }
+
+    private record MemberClient(String endpoint, Client client) {}
+
+    private MemberClient currentMember() {
+        return members.get(current.get());
+    }
+
+    /**
+     * Sends the next requests to the next member when member {@code failed} is still the current one (another
+     * thread may have moved on already), and moves the watch there too.
+     */
+    private void moveOn(int failed, String why) {
+        if (members.size() < 2) {
+            return;
+        }
+        int next = (failed + 1) % members.size();
+        if (current.compareAndSet(failed, next)) {
+            log.info("etcd member {} failed ({}): going on with {}", members.get(failed).endpoint(), why,
+                    members.get(next).endpoint());
+            Runnable onChange = watchCallback;
+            if (onChange != null) {
+                restartWatchLater(onChange, watchGeneration.get());
+            }
+        }
     }
 
     /**
@@ -600,6 +669,7 @@ final class EtcdDcs implements Dcs {
     }
 
     private <T> T await(CompletableFuture<T> future, String what, boolean answerEndsStreak) {
+        int used = current.get();
         try {
             T answer = future.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
             if (answerEndsStreak) {
@@ -609,11 +679,15 @@ final class EtcdDcs implements Dcs {
         } catch (TimeoutException e) {
             future.cancel(true);
             errors.failed(e).ifPresent(log::error);
+            moveOn(used, "it did not answer within " + callTimeoutMillis + " ms");
             throw new DcsException(what + ": etcd did not answer within " + callTimeoutMillis + " ms (etcd at "
                     + errors.endpoints() + ")", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             errors.failed(cause).ifPresent(log::error);
+            if (EtcdErrors.isMemberDown(cause)) {
+                moveOn(used, "it is unavailable");
+            }
             if (EtcdErrors.isAnswer(cause)) {
                 throw new DcsException(what + ": " + cause.getMessage(), cause);
             }

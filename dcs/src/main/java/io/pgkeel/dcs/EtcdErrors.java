@@ -75,6 +75,28 @@ final class EtcdErrors {
         return false;
     }
 
+    /** etcd dropped or refused the auth token (expired, auth switched off and on, the auth store changed). */
+    static boolean isStaleToken(Throwable error) {
+        String all = messages(error).toLowerCase(Locale.ROOT);
+        return all.contains("invalid auth token") || all.contains("revision of auth store is old");
+    }
+
+    /**
+     * The member did not serve the request (gone, refusing connections, cut off from its quorum): another member
+     * may. etcd's refusals (authentication, permission) would be the same on every member.
+     */
+    static boolean isMemberDown(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof EtcdException ee && ee.getErrorCode() == ErrorCode.UNAVAILABLE
+                    || t instanceof io.grpc.StatusRuntimeException se
+                    && se.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+                    || t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The cause of {@code error} as one sentence naming what to check. The order matters: a TLS failure arrives
      * as UNAVAILABLE with the handshake error inside, and etcd's own refusals (authentication, permission) are
@@ -106,6 +128,9 @@ final class EtcdErrors {
         }
         if (lower.contains("invalid auth token") || lower.contains("revision of auth store is old")) {
             return "etcd refused the authentication token (expired or revoked); authenticating again";
+        }
+        if (lower.contains("keepalive failed")) {
+            return "an etcd member stopped answering (gRPC keepalive failed)";
         }
         if (lower.contains("no leader")) {
             return "etcd has no leader (quorum lost)";

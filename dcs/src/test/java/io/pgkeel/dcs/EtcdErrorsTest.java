@@ -69,13 +69,50 @@ class EtcdErrorsTest {
                 Arguments.of("nobody listens", jetcd(Status.UNAVAILABLE, "io exception",
                         new ConnectException("Connection refused: /10.0.0.1:2379")), "connection refused"),
                 Arguments.of("quorum lost", jetcd(Status.UNAVAILABLE, "etcdserver: no leader", null),
-                        "etcd has no leader"));
+                        "etcd has no leader"),
+                Arguments.of("a hung member dropped by keepalive", jetcd(Status.UNAVAILABLE,
+                        "Keepalive failed. The connection is likely gone", null), "an etcd member stopped answering"));
+    }
+
+    /** Only a member that did not serve the request makes the client go on with the next member. */
+    static Stream<Arguments> memberDown() {
+        return Stream.of(
+                Arguments.of("unavailable", jetcd(Status.UNAVAILABLE, "io exception", null), true),
+                Arguments.of("connection refused", jetcd(Status.UNAVAILABLE, "io exception",
+                        new ConnectException("Connection refused")), true),
+                Arguments.of("no leader", jetcd(Status.UNAVAILABLE, "etcdserver: no leader", null), true),
+                Arguments.of("wrong password", jetcd(Status.INVALID_ARGUMENT,
+                        "etcdserver: authentication failed, invalid user ID or password", null), false),
+                Arguments.of("no permission", jetcd(Status.PERMISSION_DENIED, "etcdserver: permission denied", null),
+                        false),
+                Arguments.of("lease not found", newEtcdException(ErrorCode.NOT_FOUND,
+                        "etcdserver: requested lease not found"), false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("memberDown")
+    void onlyAnUnavailableMemberIsLeft(String what, Throwable error, boolean down) {
+        assertThat(EtcdErrors.isMemberDown(error)).isEqualTo(down);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("failures")
     void eachFailureNamesItsCause(String what, Throwable error, String sentence) {
         assertThat(EtcdErrors.cause(error, SECURED)).contains(sentence);
+    }
+
+    /** A stale token makes the lease renewal authenticate again first; nothing else does. */
+    @Test
+    void onlyADroppedOrOldTokenIsStale() {
+        assertThat(EtcdErrors.isStaleToken(new io.pgkeel.common.dcs.DcsException("renew lease",
+                jetcd(Status.UNAUTHENTICATED, "etcdserver: invalid auth token", null)))).isTrue();
+        assertThat(EtcdErrors.isStaleToken(jetcd(Status.UNAUTHENTICATED, "etcdserver: revision of auth store is old",
+                null))).isTrue();
+        assertThat(EtcdErrors.isStaleToken(jetcd(Status.INVALID_ARGUMENT,
+                "etcdserver: authentication failed, invalid user ID or password", null))).isFalse();
+        assertThat(EtcdErrors.isStaleToken(jetcd(Status.PERMISSION_DENIED, "etcdserver: permission denied", null)))
+                .isFalse();
+        assertThat(EtcdErrors.isStaleToken(new TimeoutException())).isFalse();
     }
 
     @Test
