@@ -3,6 +3,7 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.function.Function;
 
 /**
  * A DCS outage the primary cannot see through (etcd frozen, quorum lost), checked against the lease: the primary
@@ -41,12 +42,8 @@ final class DcsOutage {
         long faultAt = System.nanoTime();
         try {
             assertThat(remaining).isPositive();
-            while (Sql.tryExecute(primary.pgPort, "INSERT INTO outage_check DEFAULT VALUES")) {
-                assertThat(System.nanoTime() - askedAt).as("still writable %d s after %s",
-                        (System.nanoTime() - faultAt) / 1_000_000_000L, what).isLessThan(Duration.ofSeconds(60).toNanos());
-                Await.pause(50);
-            }
-            long stoppedAfter = System.nanoTime() - askedAt;
+            long stoppedAfter = Sql.writeUntilRefused(primary.pgPort, "INSERT INTO outage_check DEFAULT VALUES", askedAt,
+                    Duration.ofSeconds(60), what);
             System.out.printf("%s: primary %s stopped taking writes %.2f s after; lease had >= %d s left%n", what,
                     primary.name, (System.nanoTime() - faultAt) / 1e9, remaining);
             assertThat(stoppedAfter).as("writes stop before the lease can have expired in etcd")
@@ -59,6 +56,28 @@ final class DcsOutage {
             }
         } finally {
             fault.end().run();
+        }
+    }
+
+    /** Switches failsafe_mode on or off through {@code node}'s PATCH /config, as patronictl edit-config would. */
+    static void switchFailsafeMode(AgentProcess node, boolean on) {
+        Rest.Answer a = Rest.call(node, "PATCH", "/config", "{\"failsafe_mode\": " + on + "}");
+        assertThat(a.status()).as("PATCH /config failsafe_mode %s: %s", on, a).isEqualTo(200);
+    }
+
+    /**
+     * Switches failsafe_mode on through {@code leader} and waits until every node has read the failsafe key naming
+     * every node with the api_url {@code apiUrl} gives it (GET /failsafe: the key as that node last read it). Only
+     * then does failsafe apply: a primary acts on the key it read, not on the one it wrote.
+     */
+    static void switchFailsafeModeOn(TestCluster cluster, AgentProcess leader, Function<AgentProcess, String> apiUrl) {
+        switchFailsafeMode(leader, true);
+        for (AgentProcess node : cluster.nodes) {
+            Await.until(Duration.ofSeconds(20), node.name + " to have read the failsafe key naming every member", () -> {
+                Rest.Answer a = Rest.call(node, "GET", "/failsafe", null);
+                return a.status() == 200 && cluster.nodes.stream()
+                        .allMatch(n -> a.body().contains("\"" + n.name + "\":\"" + apiUrl.apply(n) + "\""));
+            }, () -> Rest.call(node, "GET", "/failsafe", null).toString());
         }
     }
 }

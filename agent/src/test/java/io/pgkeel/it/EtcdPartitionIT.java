@@ -86,6 +86,58 @@ class EtcdPartitionIT extends ClusterTestBase {
     }
 
     /**
+     * Failsafe on: the primary cut from etcd keeps taking writes for 2.5 x ttl (its peers confirm it; its lease and
+     * leader key are gone meanwhile) and nobody takes the leader key; then one replica stops answering the REST API
+     * and the primary stops taking writes before anyone takes the key.
+     */
+    @Test
+    void b_primaryCutFromEtcdKeepsWritingWhileEveryPeerConfirmsIt_andStopsBeforeANewLeaderWhenOneDoesNot_failsafeOn() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess old = cluster.leader();
+        DcsOutage.switchFailsafeModeOn(cluster, old, n -> "http://" + toRest.get(n.name).endpoint() + "/patroni");
+        Sql.execute(old.pgPort, "CREATE TABLE IF NOT EXISTS partition_check (id serial PRIMARY KEY)");
+        AgentProcess unreachable = cluster.nodes.stream().filter(n -> n != old).findFirst().orElseThrow();
+        String next;
+        try (LeaderSampler sampler = new LeaderSampler(old.name)) {
+            long cutAt = System.nanoTime();
+            toEtcd.get(old.name).cut();
+            long until = cutAt + Duration.ofMillis(TestCluster.TTL * 2500L).toNanos();
+            long lastAck = cutAt;
+            long longestGap = 0;
+            while (System.nanoTime() - until < 0) {
+                if (Sql.tryExecute(old.pgPort, "INSERT INTO partition_check DEFAULT VALUES")) {
+                    long now = System.nanoTime();
+                    longestGap = Math.max(longestGap, now - lastAck);
+                    lastAck = now;
+                }
+                assertThat(sampler.taken()).as("nobody takes the leader key while every member confirms the primary")
+                        .isEmpty();
+                Await.pause(50);
+            }
+            longestGap = Math.max(longestGap, System.nanoTime() - lastAck);
+            System.out.printf("failsafe: %s cut from etcd for %.1f s, longest write gap %.2f s%n", old.name,
+                    (System.nanoTime() - cutAt) / 1e9, longestGap / 1e9);
+            assertThat(Duration.ofNanos(longestGap)).as("the primary keeps taking writes through the cut")
+                    .isLessThan(Duration.ofSeconds(1));
+            assertThat(cluster.leaderName()).as("the leader key expired meanwhile: failsafe, not the lease, kept"
+                    + " the primary").isEmpty();
+            assertThat(cluster.writablePrimaries()).containsExactly(old);
+            assertThat(old.logText())
+                    .contains("continue to run as a leader because failsafe mode is enabled and all members are accessible");
+
+            long restCutAt = System.nanoTime();
+            toRest.get(unreachable.name).cut();
+            next = assertOldStopsBeforeANewLeader(old, sampler, restCutAt,
+                    "failsafe: REST of " + unreachable.name + " cut while " + old.name + " is cut from etcd");
+        }
+
+        healAll();
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(next);
+        DcsOutage.switchFailsafeMode(cluster.leader(), false);
+    }
+
+    /**
      * Keeps writing to {@code old} (every 50 ms, a new connection each) from {@code faultAt} until another member
      * holds the leader key and takes writes, and 3 s longer: any late acknowledgement counts, not only those before
      * the first refusal. Asserts that the last write {@code old} acknowledged precedes the start of the last poll
@@ -125,37 +177,27 @@ class EtcdPartitionIT extends ClusterTestBase {
      */
     private final class LeaderSampler implements AutoCloseable {
         private final String old;
-        private final Thread thread;
-        private volatile boolean running = true;
+        private final Poller poller;
         private volatile long lastFreeNanos;
         private volatile long takenNanos;
         private volatile String taken;
 
         LeaderSampler(String old) {
             this.old = old;
-            this.thread = new Thread(this::run, "it-leader-sampler");
-            thread.setDaemon(true);
-            thread.start();
+            this.poller = new Poller("it-leader-sampler", 20, this::poll);
         }
 
-        private void run() {
-            while (running && taken == null) {
-                long startedAt = System.nanoTime();
-                Optional<String> leader;
-                try {
-                    leader = cluster.leaderName();
-                } catch (IllegalStateException e) {
-                    Await.pause(20);
-                    continue; // etcd did not answer this poll: it proves nothing either way
-                }
-                if (leader.isPresent() && !leader.get().equals(old)) {
-                    takenNanos = System.nanoTime();
-                    taken = leader.get();
-                } else {
-                    lastFreeNanos = startedAt;
-                    Await.pause(20);
-                }
+        /** One look at the leader key; false (stop) once another member holds it. */
+        private boolean poll() {
+            long startedAt = System.nanoTime();
+            Optional<String> leader = cluster.leaderName();
+            if (leader.isPresent() && !leader.get().equals(old)) {
+                takenNanos = System.nanoTime();
+                taken = leader.get();
+                return false;
             }
+            lastFreeNanos = startedAt;
+            return true;
         }
 
         Optional<String> taken() {
@@ -172,12 +214,7 @@ class EtcdPartitionIT extends ClusterTestBase {
 
         @Override
         public void close() {
-            running = false;
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            poller.close();
         }
     }
 }

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * A 3-node pgkeel cluster on a 3-member etcd: losing one etcd member changes nothing a client sees; losing etcd's
+ * A 3-node pgkeel cluster on a 3-member etcd with TLS (peers with mutual TLS, clients with certificates) and auth:
+ * losing one etcd member changes nothing a client sees; losing etcd's
  * quorum stops the primary before its lease could expire (failsafe off), and nobody promotes until etcd is back.
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
@@ -30,7 +31,9 @@ class EtcdQuorumIT extends ClusterTestBase {
 
     @Override
     protected TestCluster newCluster() {
-        return TestCluster.start(scope(), 3, EtcdCluster.Options.plain(3), (name, yaml) -> yaml);
+        // production's etcd: TLS for clients and peers, client certificates required, and auth on; the agents log in
+        // as a user whose role reaches only /service/ (EtcdCluster)
+        return TestCluster.start(scope(), 3, EtcdCluster.Options.secured(3).withClientCertAuth(), (name, yaml) -> yaml);
     }
 
     /** kill -9 of each etcd member in turn, each down for 2 x ttl, then back: no leader change, no write gap. */
@@ -99,5 +102,44 @@ class EtcdQuorumIT extends ClusterTestBase {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         assertThat(cluster.writablePrimaries()).hasSize(1);
         assertThat(primary.logText()).contains("the leader lease could not be renewed");
+    }
+
+    /**
+     * failsafe_mode on, two etcd members frozen for 2.5 x ttl: every member still answers the primary's POST /failsafe,
+     * so writes go on with no gap over 1 s and nobody else takes writes; etcd back: the same primary, all healthy.
+     */
+    @Test
+    void c_quorumLostForTwoAndAHalfTtl_failsafeOn_writesGoOn_andAfterwardsTheSamePrimaryAndAllHealthy() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        DcsOutage.switchFailsafeModeOn(cluster, primary, n -> "http://127.0.0.1:" + n.apiPort + "/patroni");
+        long gap;
+        try (Writer writer = new Writer(cluster.nodes, "failsafe_rows", 50)) {
+            Await.until(Duration.ofSeconds(20), "the writer's first rows", () -> writer.count() > 20);
+            long lostAt = System.nanoTime();
+            cluster.etcd.freeze(0);
+            cluster.etcd.freeze(1);
+            try {
+                long until = lostAt + Duration.ofMillis(TestCluster.TTL * 2500L).toNanos();
+                while (System.nanoTime() - until < 0) {
+                    assertThat(cluster.writablePrimaries()).as("only the primary takes writes without etcd's quorum")
+                            .containsExactly(primary);
+                    Await.pause(200);
+                }
+            } finally {
+                cluster.etcd.thaw(0);
+                cluster.etcd.thaw(1);
+            }
+            gap = writer.longestGapMillisAround(lostAt, System.nanoTime());
+            System.out.printf("etcd quorum lost for %d s with failsafe_mode on: longest write gap %d ms%n",
+                    TestCluster.TTL * 5 / 2, gap);
+        }
+        assertThat(Duration.ofMillis(gap)).as("writes go on through the quorum loss").isLessThan(MAX_GAP);
+        assertThat(primary.logText())
+                .contains("continue to run as a leader because failsafe mode is enabled and all members are accessible");
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(cluster.leaderName()).as("the primary keeps its role after the outage").hasValue(primary.name);
+        assertThat(cluster.writablePrimaries()).containsExactly(primary);
+        DcsOutage.switchFailsafeMode(primary, false);
     }
 }

@@ -91,10 +91,15 @@ class FailoverBench {
     }
 
     static String stats(List<Double> xs) {
+        return stats(xs, "%.2f s");
+    }
+
+    /** Median, min and max of {@code xs} as three Markdown cells, each formatted with {@code format}. */
+    static String stats(List<Double> xs, String format) {
         List<Double> s = new ArrayList<>(xs);
         Collections.sort(s);
         double median = s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
-        return String.format(Locale.ROOT, "%.2f s | %.2f s | %.2f s", median, s.get(0), s.get(s.size() - 1));
+        return String.format(Locale.ROOT, format + " | " + format + " | " + format, median, s.get(0), s.get(s.size() - 1));
     }
 
     /** RSS from /proc and CPU over an idle window, per agent (the JVM process itself). */

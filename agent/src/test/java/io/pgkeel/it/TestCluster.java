@@ -97,6 +97,12 @@ final class TestCluster implements AutoCloseable {
         return start(scope, size, Timing.TESTS, AgentProcess.Flavor.PGKEEL, null, factory);
     }
 
+    /** A cluster of {@code flavor} agents with {@code timing} on an etcd started with {@code etcdOptions}. */
+    static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                             EtcdCluster.Options etcdOptions) {
+        return start(scope, size, timing, flavor, (name, yaml) -> yaml, null, etcdOptions);
+    }
+
     /** A cluster of {@code flavor} agents with {@code timing}, whose YAML {@code yamlEdit} changes node by node. */
     static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
                              BinaryOperator<String> yamlEdit) {
