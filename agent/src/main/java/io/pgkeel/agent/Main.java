@@ -85,7 +85,7 @@ public final class Main implements Runnable {
 
         private void installReloadSignal(Agent agent) {
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                     try {
                         ConfigLoader.Loaded reloaded = ConfigLoader.load(config);
                         reloaded.warnings().forEach(w -> log.warn("configuration: {}", w));
@@ -94,6 +94,13 @@ public final class Main implements Runnable {
                         log.error("SIGHUP: keeping the running configuration: {}", e.getMessage());
                     }
                 });
+                if (before == sun.misc.SignalHandler.SIG_IGN) {
+                    // the JVM keeps a signal ignored at its start ignored, and says nothing (start through the
+                    // pgkeel launcher, which resets it)
+                    log.warn("SIGHUP was ignored when pgkeel started (nohup?), so it cannot re-read the configuration"
+                            + " on SIGHUP; use POST /reload or pgkeel ctl reload, or start it through the pgkeel"
+                            + " launcher");
+                }
             } catch (IllegalArgumentException e) {
                 log.warn("SIGHUP cannot be handled on this platform: {}", e.getMessage());
             }

@@ -59,7 +59,9 @@ final class AgentProcess {
             cmd.addAll(List.of(Host.requireExecutable(Path.of("/usr/bin/patroni"), "patroni").toString(),
                     config.toString()));
         } else {
-            cmd.addAll(List.of(Dist.launcher().toString(), "agent", config.toString()));
+            // started as nohup would start it (SIGHUP ignored), so every SIGHUP test also shows that the launcher
+            // gives the agent its SIGHUP back
+            cmd.addAll(List.of("env", "--ignore-signal=HUP", Dist.launcher().toString(), "agent", config.toString()));
         }
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
