@@ -27,11 +27,12 @@ class EtcdClusterIT {
             assertThatThrownBy(() -> ctl(dir, List.of("--endpoints", etcd.urls().get(0), "--cacert",
                     etcd.caCert().toString()), "get", "/service/x/k")).hasMessageContaining("failed");
             etcd.kill(0);
-            etcd.put("/service/x/k", "after kill");
+            // the member killed may have been raft's leader: a write may time out while the others elect one
+            writeWithin(etcd, "after kill");
             etcd.restart(0);
             etcd.freeze(1);
             try {
-                etcd.put("/service/x/k", "while frozen");
+                writeWithin(etcd, "while frozen");
             } finally {
                 etcd.thaw(1);
             }
@@ -60,5 +61,21 @@ class EtcdClusterIT {
         cmd.addAll(connection);
         cmd.addAll(List.of(args));
         return EtcdCluster.Certificates.run(cmd, dir);
+    }
+
+    /** Writes {@code value} to /service/x/k, again while etcd answers that it is electing a leader (15 s at most). */
+    private static void writeWithin(EtcdCluster etcd, String value) {
+        Await.until(java.time.Duration.ofSeconds(15), "etcd to take the write '" + value + "'", () -> {
+            try {
+                etcd.put("/service/x/k", value);
+                return true;
+            } catch (AssertionError | RuntimeException e) {
+                if (!String.valueOf(e.getMessage()).contains("request timed out")
+                        && !String.valueOf(e.getMessage()).contains("no leader")) {
+                    throw e;
+                }
+                return false;
+            }
+        });
     }
 }
