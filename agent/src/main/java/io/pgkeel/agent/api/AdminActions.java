@@ -406,6 +406,9 @@ public final class AdminActions {
      * must be strings (Patroni fails the request with a KeyError; pgkeel answers 400 naming the field).
      * failsafe_mode off (502) is the handler's check, before the body is read, as Patroni's.
      */
+    /** The longest failsafe promise a member gives, in its own ttls ({@link #failsafe}). */
+    static final int MAX_PROMISE_TTLS = 10;
+
     Result failsafe(Map<String, Object> body) {
         for (String field : List.of("name", "conn_url", "api_url")) {
             if (!(body.get(field) instanceof String v) || v.isBlank()) {
@@ -424,8 +427,17 @@ public final class AdminActions {
             return new Result(500, "Running as a leader");
         }
         // at least the ttl a pgkeel primary says it counts its deadline with (it cannot read a shorter one written
-        // meanwhile); Patroni sends none: this member's own, as Patroni promises
-        long ttl = Math.max(s.ttl(), body.get("ttl") instanceof Number n && n.longValue() > 0 ? n.longValue() : 0);
+        // meanwhile); Patroni sends none: this member's own, as Patroni promises. A promise far longer than this
+        // member's ttl is refused, not shortened (the primary counts on all of it): one request must not stop every
+        // failover for days
+        long asked = body.get("ttl") instanceof Number n && n.longValue() > 0 ? n.longValue() : 0;
+        if (asked > MAX_PROMISE_TTLS * s.ttl()) {
+            log.warn("POST /failsafe from {}: refused, it asks for a {} s promise, more than {} times this member's ttl"
+                    + " ({} s)", name, asked, MAX_PROMISE_TTLS, s.ttl());
+            return new Result(400, "Invalid failsafe request: 'ttl' " + asked + " is more than " + MAX_PROMISE_TTLS
+                    + " times this member's ttl (" + s.ttl() + " s)");
+        }
+        long ttl = Math.max(s.ttl(), asked);
         if (!hooks.failsafe().give(name, (String) body.get("conn_url"), (String) body.get("api_url"),
                 TimeUnit.SECONDS.toNanos(ttl))) {
             log.info("POST /failsafe from {}: refused, this member is about to become primary", name);

@@ -152,6 +152,19 @@ class FailsafeEndpointsTest {
     }
 
     @Test
+    void aPromiseLastsThePrimarysTtlUpToTenOfThisMembersAndALongerOneIsRefused() {
+        String asks = FROM_N2.substring(0, FROM_N2.lastIndexOf('}')) + ",\"ttl\":%d}";
+        assertThat(EmbeddedRest.exchange(channel(), post(asks.formatted(300)))).startsWith("HTTP/1.1 200");
+        assertThat(promise.active()).hasValueSatisfying(l -> assertThat(l.untilNanos())
+                .as("the primary's 300 s, ten of this member's 30 s").isEqualTo(clock.nanoTime() + 300_000_000_000L));
+        clock.advance(Duration.ofSeconds(300));
+        String r = EmbeddedRest.exchange(channel(), post(asks.formatted(1_000_000)));
+        assertThat(r).startsWith("HTTP/1.1 400").endsWith("Invalid failsafe request: 'ttl' 1000000 is more than 10"
+                + " times this member's ttl (30 s)");
+        assertThat(promise.active()).as("no promise that would stop every failover for days").isEmpty();
+    }
+
+    @Test
     void aPromiseOutlivesFailsafeModeTurnedOff() {
         assertThat(EmbeddedRest.exchange(channel(), post(FROM_N2))).startsWith("HTTP/1.1 200");
         snapshot.set(off(Snapshots.replica(6000, 5000, Map.of())));
