@@ -91,12 +91,21 @@ class EtcdMemberLossIT extends ClusterTestBase {
             Await.pause(500);
         }
         System.out.println(what + ": seconds left on the leader lease, sampled twice a second: " + remaining);
-        // the leader goes on with another member after one failed request: at most one cycle without etcd (with
-        // gRPC's round robin over all members, a hung one got a share of the requests until keepalive dropped it:
-        // three failed cycles were seen)
+        // the leader goes on with another member after one failed request to it: no member costs it more than one
+        // cycle without etcd (with gRPC's round robin over all members, a hung one got a share of the requests
+        // until keepalive dropped it: three failed cycles were seen). The next member may fail once too: while
+        // etcd elects a new raft leader (the killed member led), or refusing still after a restart
         String after = cluster.node(leader).logText().substring(logBefore);
+        java.util.Map<String, Long> failuresByMember = after.lines()
+                .filter(l -> l.contains("EtcdDcs: etcd member ") && l.contains(" failed ("))
+                .collect(java.util.stream.Collectors.groupingBy(
+                        l -> l.substring(l.indexOf("etcd member ") + "etcd member ".length(), l.indexOf(" failed (")),
+                        java.util.stream.Collectors.counting()));
+        assertThat(failuresByMember).as("failed requests per etcd member after " + what + ":\n" + after)
+                .allSatisfy((member, failures) -> assertThat(failures).isLessThanOrEqualTo(1));
         assertThat(after.lines().filter(l -> l.contains("DCS is not accessible")).count())
-                .as("cycles without etcd on the leader after " + what + ":\n" + after).isLessThanOrEqualTo(1);
+                .as("cycles without etcd on the leader after " + what + ":\n" + after)
+                .isLessThanOrEqualTo(Math.max(1, failuresByMember.size()));
         assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(leader);
     }
 }
