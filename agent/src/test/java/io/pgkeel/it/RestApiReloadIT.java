@@ -184,8 +184,11 @@ class RestApiReloadIT extends ClusterTestBase {
     @Test
     void c_verifyClientOptionalAsksWritesForACertificate() throws Exception {
         rewrite(restapi("new", "[127.0.0.1]", "optional", ""));
-        Await.until(Duration.ofSeconds(20), "verify_client in force", () -> post("new", false).statusCode() == 403);
-        assertThat(post("new", false).body()).isEqualTo("client certificate required");
+        // the test before left a 403 of its own ("Access is denied"): wait for this reload's answer, not any 403
+        Await.until(Duration.ofSeconds(20), "verify_client in force",
+                () -> "client certificate required".equals(post("new", false).body()),
+                () -> post("new", false).toString());
+        assertThat(post("new", false).statusCode()).isEqualTo(403);
         assertThat(post("new", true).statusCode()).isEqualTo(202);
     }
 
@@ -201,12 +204,13 @@ class RestApiReloadIT extends ClusterTestBase {
     void cc_allowlistIncludeMembersLetsTheMembersHostsIn_butNotOnPostFailsafe() throws Exception {
         // every member's api_url is on 127.0.0.1; the allowlist itself lets nobody in
         rewrite(restapi("new", "[no-such-host.invalid]", "optional", "  allowlist_include_members: true\n"));
-        Await.until(Duration.ofSeconds(20), "the members' hosts allowed", () -> post("new", true).statusCode() == 202,
-                () -> post("new", true).toString());
-        // Patroni's @check_access(allowlist_check_members=False): only the allowlist counts for POST /failsafe
-        HttpResponse<String> failsafe = postFailsafe();
-        assertThat(failsafe.statusCode()).as(failsafe.body()).isEqualTo(403);
-        assertThat(failsafe.body()).isEqualTo("Access is denied");
+        // Patroni's @check_access(allowlist_check_members=False): only the allowlist counts for POST /failsafe.
+        // The test before allowed 127.0.0.1 (POST /failsafe answered 502), so this 403 shows the reload in force.
+        Await.until(Duration.ofSeconds(20), "the new allowlist in force", () -> postFailsafe().statusCode() == 403,
+                () -> postFailsafe().toString());
+        assertThat(postFailsafe().body()).isEqualTo("Access is denied");
+        HttpResponse<String> member = post("new", true);
+        assertThat(member.statusCode()).as("the members' hosts allowed: " + member.body()).isEqualTo(202);
         rewrite(restapi("new", "[127.0.0.1]", "optional", "  allowlist_include_members: true\n"));
         Await.until(Duration.ofSeconds(20), "the allowlist in force", () -> postFailsafe().statusCode() != 403);
         assertThat(postFailsafe().statusCode()).as("failsafe_mode off: 502").isEqualTo(502);
