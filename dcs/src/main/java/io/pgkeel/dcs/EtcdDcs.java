@@ -303,7 +303,7 @@ final class EtcdDcs implements Dcs {
         }
         if (leaseId != 0) {
             try {
-                LeaseKeepAliveResponse r = renewOnce(leaseId);
+                LeaseKeepAliveResponse r = awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(leaseId), "renew lease");
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
                 }
@@ -321,24 +321,6 @@ final class EtcdDcs implements Dcs {
         leaseId = id;
         leaseRequestedTtl = ttlSeconds;
         return new LeaseRenewal(id, sentAt, ttlSeconds, true);
-    }
-
-    /**
-     * One keep-alive of the lease. jetcd authenticates again (after etcd dropped or refused the token) only for
-     * requests that go through its retry policy, and keepAliveOnce does not: a leader whose cycle starts with the
-     * renewal would fail it cycle after cycle. On a stale token, a read through the KV client makes jetcd
-     * authenticate, and the renewal is sent once more.
-     */
-    private LeaseKeepAliveResponse renewOnce(long id) {
-        try {
-            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
-        } catch (DcsException e) {
-            if (!EtcdErrors.isStaleToken(e)) {
-                throw e;
-            }
-            await(kv.get(leaderKey), "authenticate again");
-            return awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(id), "renew lease");
-        }
     }
 
     /**

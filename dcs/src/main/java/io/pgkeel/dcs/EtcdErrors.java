@@ -75,12 +75,6 @@ final class EtcdErrors {
         return false;
     }
 
-    /** etcd dropped or refused the auth token (expired, auth switched off and on, the auth store changed). */
-    static boolean isStaleToken(Throwable error) {
-        String all = messages(error).toLowerCase(Locale.ROOT);
-        return all.contains("invalid auth token") || all.contains("revision of auth store is old");
-    }
-
     /**
      * The member did not serve the request (gone, refusing connections, cut off from its quorum): another member
      * may. etcd's refusals (authentication, permission) would be the same on every member.

@@ -101,20 +101,6 @@ class EtcdErrorsTest {
         assertThat(EtcdErrors.cause(error, SECURED)).contains(sentence);
     }
 
-    /** A stale token makes the lease renewal authenticate again first; nothing else does. */
-    @Test
-    void onlyADroppedOrOldTokenIsStale() {
-        assertThat(EtcdErrors.isStaleToken(new io.pgkeel.common.dcs.DcsException("renew lease",
-                jetcd(Status.UNAUTHENTICATED, "etcdserver: invalid auth token", null)))).isTrue();
-        assertThat(EtcdErrors.isStaleToken(jetcd(Status.UNAUTHENTICATED, "etcdserver: revision of auth store is old",
-                null))).isTrue();
-        assertThat(EtcdErrors.isStaleToken(jetcd(Status.INVALID_ARGUMENT,
-                "etcdserver: authentication failed, invalid user ID or password", null))).isFalse();
-        assertThat(EtcdErrors.isStaleToken(jetcd(Status.PERMISSION_DENIED, "etcdserver: permission denied", null)))
-                .isFalse();
-        assertThat(EtcdErrors.isStaleToken(new TimeoutException())).isFalse();
-    }
-
     @Test
     void withoutACaFileTheJvmsTrustStoreIsNamed() {
         EtcdSettings noCa = new EtcdSettings(SECURED.endpoints(), SECURED.prefix(), "pg0", Duration.ofSeconds(2),
