@@ -2,6 +2,9 @@ package io.pgkeel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -25,6 +28,14 @@ class SwitchoverIT extends ClusterTestBase {
     private List<AgentProcess> replicas() {
         String leader = cluster.leaderName().orElseThrow();
         return cluster.nodes.stream().filter(n -> !n.name.equals(leader)).toList();
+    }
+
+    private static int reportedTimeline(AgentProcess n) {
+        try {
+            return new ObjectMapper().readTree(Rest.call(n, "GET", "/patroni", null).body()).path("timeline").asInt();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private int historyEntries() {
@@ -137,10 +148,22 @@ class SwitchoverIT extends ClusterTestBase {
             Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
                     .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
         }
+        String timeline = Sql.queryString(leader.pgPort, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)");
+        List<AgentProcess> followers = replicas();
         leader.killPostgresTree();
         Await.pause(4000);
         assertThat(leader.postmasterPid()).as("in pause nobody restarts the crashed primary").isEmpty();
         assertThat(cluster.writablePrimaries()).as("and no replica is promoted").isEmpty();
+        // a replica whose WAL receiver is gone still reports the timeline of the WAL it has (a_ and b_ switched
+        // timelines, and its last restartpoint may still be on an older one)
+        int leaderTimeline = Integer.parseInt(timeline, 16);
+        for (AgentProcess r : followers) {
+            String checkpoint = Sql.queryString(r.pgPort, "SELECT timeline_id FROM pg_control_checkpoint()");
+            Await.until(Duration.ofSeconds(10), r.name + " reports timeline " + leaderTimeline,
+                    () -> reportedTimeline(r) == leaderTimeline, () -> Rest.call(r, "GET", "/patroni", null).body());
+            System.out.printf("%s without a WAL receiver reports timeline %d (its last restartpoint's: %s)%n", r.name,
+                    leaderTimeline, checkpoint);
+        }
         Await.until(Duration.ofSeconds(20), "the key holder releases the key", () -> cluster.leaderName().isEmpty());
 
         Rest.Answer failover = Rest.post(candidate, "/failover", "{\"candidate\": \"" + candidate.name + "\"}");

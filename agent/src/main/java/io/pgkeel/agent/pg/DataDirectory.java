@@ -88,6 +88,15 @@ final class DataDirectory {
         return Files.exists(dir.resolve(file));
     }
 
+    /** The names of the files in pg_wal (a link to elsewhere is followed); empty when it cannot be read. */
+    List<String> walFileNames() {
+        try (Stream<Path> files = Files.list(dir.resolve("pg_wal"))) {
+            return files.map(f -> f.getFileName().toString()).toList();
+        } catch (IOException | UncheckedIOException e) {
+            return List.of();
+        }
+    }
+
     /** postmaster.pid names a live process that looks like a postgres (a stale file after a crash does not count). */
     boolean postmasterAlive() {
         return postmasterStatus() != PostmasterStatus.ABSENT;

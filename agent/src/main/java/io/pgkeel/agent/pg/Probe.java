@@ -107,7 +107,8 @@ final class Probe {
                             CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,
                             pg_last_xact_replay_timestamp()::text,
                             (SELECT latest_end_lsn FROM pg_stat_get_wal_receiver())::text,
-                            current_setting('synchronous_standby_names')""")) {
+                            current_setting('synchronous_standby_names'),
+                            (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')""")) {
             rs.next();
             boolean inRecovery = rs.getBoolean(1);
             systemIdentifier = rs.getString(11);
@@ -118,8 +119,12 @@ final class Probe {
             String replicationState = null;
             if (inRecovery) {
                 int receivedTli = rs.getInt(7);
-                timeline = receivedTli > 0 ? receivedTli : rs.getInt(8);
                 wal = Math.max(receive, replay);
+                // without a WAL receiver its timeline is gone from pg_stat_wal_receiver, and the last checkpoint's
+                // (a restartpoint) can lag a timeline switch by checkpoint_timeout: the segment holding the last
+                // byte received says which timeline that WAL is on, as Patroni's IDENTIFY_SYSTEM does
+                timeline = receivedTli > 0 ? receivedTli
+                        : Math.max(rs.getInt(8), walTimeline(dir.walFileNames(), wal, rs.getLong(17)));
                 replicationState = "streaming".equals(rs.getString(6)) ? "streaming" : "in archive recovery";
             } else {
                 timeline = Integer.parseInt(rs.getString(3), 16);
@@ -208,6 +213,32 @@ final class Probe {
     }
 
     /** An LSN as PostgreSQL prints it ({@code X/Y}); 0 for SQL NULL. */
+    /**
+     * The highest timeline with a WAL segment file in {@code walFiles} for the segment that holds the byte before
+     * {@code endLsn}: the timeline of the WAL a standby has up to there (a former primary's own WAL past a timeline
+     * switch it never followed stays on its old timeline). 0 when there is no such file or no WAL.
+     *
+     * @param walFiles     names in pg_wal ({@code TTTTTTTTXXXXXXXXYYYYYYYY}; others are ignored)
+     * @param endLsn       the end of the WAL the standby has (LSN, bytes)
+     * @param segmentBytes wal_segment_size in bytes
+     */
+    static int walTimeline(List<String> walFiles, long endLsn, long segmentBytes) {
+        if (endLsn <= 0 || segmentBytes <= 0) {
+            return 0;
+        }
+        long segment = (endLsn - 1) / segmentBytes;
+        long perId = 0x1_0000_0000L / segmentBytes;
+        String suffix = String.format("%08X%08X", segment / perId, segment % perId);
+        int best = 0;
+        for (String name : walFiles) {
+            if (name.length() == 24 && name.endsWith(suffix)
+                    && name.chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+                best = Math.max(best, Integer.parseUnsignedInt(name.substring(0, 8), 16));
+            }
+        }
+        return best;
+    }
+
     static long lsn(String text) {
         return text == null ? 0 : Lsn.parse(text);
     }
