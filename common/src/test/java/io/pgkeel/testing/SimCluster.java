@@ -10,6 +10,7 @@ import io.pgkeel.common.pg.PgStatus;
 import java.time.Duration;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,6 +108,11 @@ public final class SimCluster {
         /** Callbacks fired on this node, as "action role", if the agent reports them. */
         public final List<String> callbacks = new ArrayList<>();
         public Agent agent;
+        /**
+         * The files the agent keeps beside its data directory, by name: like the data directory they survive the
+         * agent's restarts and the machine's crashes (what was written before the crash, the agent fsyncs).
+         */
+        public final Map<String, String> files = new HashMap<>();
         private FakeDcs.Session session;
         private long nextRunAt;
         private boolean paused;

@@ -185,6 +185,44 @@ class FailsafeSimulationTest {
         assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
     }
 
+    /**
+     * A replica cut from the primary (so it no longer renews its promise) restarts its agent: it waits until the primary
+     * has stopped, then one replica takes over.
+     */
+    @Test
+    void aReplicaCutFromThePrimaryAndRestartedTakesOverOnlyAfterThePrimaryStopped() {
+        replicaCutFromThePrimaryRestarts(Map.of());
+    }
+
+    /**
+     * ttl shortened (10 to 4 s) while the primary is cut from etcd, then a replica cut from the primary restarts its
+     * agent: the promise it gave before the restart (for the primary's ttl, 10 s) is read back from its disk and kept,
+     * where waiting its own current ttl after the start (4 s) let it promote while the primary still took writes.
+     */
+    @Test
+    void aPromiseGivenBeforeAnAgentRestartIsKeptFromDiskWhenTtlWasShortenedMeanwhile() {
+        replicaCutFromThePrimaryRestarts(Map.of("ttl", 4, "loop_wait", 1, "retry_timeout", 1));
+    }
+
+    /**
+     * The primary on failsafe, {@code configChange} made (if any), then one replica cut from the primary restarts its
+     * agent: at most one primary throughout, and a replica takes over in the end.
+     */
+    private static void replicaCutFromThePrimaryRestarts(Map<String, Object> configChange) {
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        String leader = f.primary();
+        if (!configChange.isEmpty()) {
+            assertThat(editConfig(c, configChange)).isTrue();
+        }
+        c.run(Duration.ofSeconds(5));
+        c.cutLinks(leader, f.replica());
+        c.node(f.replica()).killAgent();
+        c.node(f.replica()).startAgent();
+        c.run(TTL.multipliedBy(3));
+        assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
+    }
+
     /** A replica's agent restarts while the primary runs on failsafe: it forgot its promise and waits one ttl. */
     @Test
     void aReplicaAgentRestartedDuringTheOutageDoesNotRaceAndThePrimaryKeepsRunning() {

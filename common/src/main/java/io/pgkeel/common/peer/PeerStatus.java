@@ -12,6 +12,15 @@ public record PeerStatus(String name, boolean reachable, boolean running, boolea
         return new PeerStatus(name, false, false, true, 0, 0, false, 0, null);
     }
 
+    /**
+     * It answered as a running replica: reachable (HTTP 200 with a member's JSON), state "running", in recovery. What a
+     * member the failsafe key names must answer before one it does not name may race (docs/decisions.md,
+     * "failsafe_mode"); an agent still starting, or one whose PostgreSQL is stopped, does not.
+     */
+    public boolean answeredAsRunningReplica() {
+        return reachable && running && inRecovery;
+    }
+
     public PeerStatus withWalPosition(long wal) {
         return new PeerStatus(name, reachable, running, inRecovery, wal, timeline, nofailover, failoverPriority,
                 replicationState);
