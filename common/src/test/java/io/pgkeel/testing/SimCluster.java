@@ -64,6 +64,11 @@ public final class SimCluster {
             return FailsafeAnswer.refused("HTTP 404");
         }
 
+        /** Its REST API's {@code failsafe_mode_is_active}, as last published. */
+        default boolean failsafeActive() {
+            return false;
+        }
+
         /** The reason of the agent's last decision, for failure messages. */
         String lastReason();
     }
@@ -281,7 +286,8 @@ public final class SimCluster {
             }
             PgStatus pg = s.get();
             out.add(new PeerStatus(m.name(), true, pg.isRunning(), pg.inRecovery(), pg.walPosition(), pg.timeline(),
-                    Tags.nofailover(n.tags), Tags.failoverPriority(n.tags), pg.replicationState()));
+                    Tags.nofailover(n.tags), Tags.failoverPriority(n.tags), pg.replicationState(),
+                    n.agent.failsafeActive()));
         }
         return out;
     }

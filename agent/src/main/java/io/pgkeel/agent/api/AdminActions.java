@@ -255,8 +255,15 @@ public final class AdminActions {
                 return Optional.of(action + " is not possible: cluster does not have members except leader");
             }
         }
-        for (PeerStatus st : hooks.peers().fetch(members)) {
-            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())) {
+        List<PeerStatus> statuses = hooks.peers().fetch(members);
+        if (candidate != null && statuses.stream().anyMatch(PeerStatus::promisedFailsafe)) {
+            // pgkeel only: it could not promote before its promise ends, and the leader would have stopped for it
+            return Optional.of(action + " is not possible: candidate '" + candidate + "' promised a primary in"
+                    + " failsafe mode not to become primary for now (failsafe_mode_is_active)");
+        }
+        for (PeerStatus st : statuses) {
+            if (st.reachable() && st.running() && !st.nofailover() && !st.promisedFailsafe()
+                    && (c.isUnlocked() || st.inRecovery())) {
                 return Optional.empty();
             }
         }

@@ -43,6 +43,23 @@ class HttpPeerClientStatusTest {
                 row("301 -> no answer", 301, REPLICA, false, false));
     }
 
+    static Stream<Arguments> promises() {
+        return Stream.of(
+                Arguments.of(Named.of("a replica whose promise runs", REPLICA.replace("{", "{\"failsafe_mode_is_active\":true,")),
+                        true),
+                Arguments.of(Named.of("a replica without one", REPLICA), false),
+                Arguments.of(Named.of("a replica saying false", REPLICA.replace("{", "{\"failsafe_mode_is_active\":false,")),
+                        false),
+                Arguments.of(Named.of("a primary on failsafe (its rounds confirmed): no promise of its own",
+                        PRIMARY.replace("{", "{\"failsafe_mode_is_active\":true,")), false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("promises")
+    void aReplicasRunningPromiseIsReadFromFailsafeModeIsActive(String body, boolean promised) {
+        assertThat(HttpPeerClient.parse("b", 200, body).promisedFailsafe()).isEqualTo(promised);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("answers")
     void onlyA200RunningReplicaCountsAsOne(int status, String body, boolean reachable, boolean runningReplica) {

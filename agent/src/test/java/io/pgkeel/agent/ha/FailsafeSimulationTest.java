@@ -223,6 +223,28 @@ class FailsafeSimulationTest {
         assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
     }
 
+    /**
+     * A switchover right after etcd is back, to a replica whose failsafe promise still runs: the leader refuses it (it
+     * clears the failover key) and keeps writing, where it used to stop and hand the key to a candidate that may not
+     * promote until its promise ends (no primary meanwhile). Once the promise has ended the switchover goes through.
+     */
+    @Test
+    void aSwitchoverToAReplicaWhosePromiseRunsIsRefusedAndThePrimaryKeepsWriting() {
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        c.heal(f.primary());
+        c.run(Duration.ofSeconds(2));
+        assertThat(leader(c)).isEqualTo(f.primary());
+        c.requestSwitchover(f.primary(), f.replica());
+        runWhileWritable(c, f.primary(), Duration.ofSeconds(5));
+        assertThat(c.dcs.get("failover")).as("refused: the key is cleared").isEmpty();
+        c.run(TTL);
+        c.requestSwitchover(f.primary(), f.replica());
+        c.run(Duration.ofSeconds(10));
+        assertThat(leader(c)).isEqualTo(f.replica());
+        assertThat(c.writablePrimaries()).hasSize(1).allMatch(n -> n.name.equals(f.replica()));
+    }
+
     /** A replica's agent restarts while the primary runs on failsafe: it forgot its promise and waits one ttl. */
     @Test
     void aReplicaAgentRestartedDuringTheOutageDoesNotRaceAndThePrimaryKeepsRunning() {

@@ -473,6 +473,19 @@ class HaPolicyTest {
                         me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, true, 1, "streaming"))
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
                         Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b' is tagged nofailover"),
+                row("switchover to a member whose failsafe promise runs -> refuse and clear the key (it could not"
+                                + " promote before the promise ends)",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, false, 1, "streaming",
+                                        true))
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b'"
+                                + " promised a primary in failsafe mode not to become primary for now"),
+                row("switchover to anyone, one member's failsafe promise runs -> to the other one",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, false, 1, "streaming",
+                                        true)).peer("c", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").failover("a", null, null)),
+                        Action.Switchover.class, "switching over to the healthiest of [c] as requested: stopping postgres"
+                                + " with a checkpoint"),
                 row("switchover to a lagging member -> refuse and clear the key",
                         me("a").primary(5_000_000).peer("b", false, 1000)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),

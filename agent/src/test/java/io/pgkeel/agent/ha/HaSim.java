@@ -121,6 +121,11 @@ final class HaSim {
             }
 
             @Override
+            public boolean failsafeActive() {
+                return published.get() != null && published.get().failsafe().active();
+            }
+
+            @Override
             public String lastReason() {
                 return node.lastAction() == null ? "-" : node.lastAction().reason();
             }
