@@ -245,6 +245,37 @@ class FailsafeSimulationTest {
         assertThat(c.writablePrimaries()).hasSize(1).allMatch(n -> n.name.equals(f.replica()));
     }
 
+    /**
+     * A failsafe key write whose answer was lost lands after the leader read the key again: a new member 'd' joins,
+     * the leader's write naming it times out but is held by etcd; 'd' is cut from etcd until its member key is gone,
+     * so the leader reads the old key and wants nothing new; then the held write lands (the key names 'd'), the leader
+     * is cut from etcd and from 'd' at once. 'd' reads a key naming it and may race; the primary must ask it (it
+     * cannot, and stops at its lease's deadline), where asking only the last read let it run on failsafe beside 'd'.
+     */
+    @Test
+    void aFailsafeKeyWriteThatLandsAfterALaterReadIsStillAsked() {
+        SimCluster c = HaSim.cluster(HaSim.Variant.REAL, Map.of("failsafe_mode", true), "a", "b", "c", "d");
+        List.of("a", "b", "c").forEach(n -> c.node(n).startAgent());
+        c.run(Duration.ofSeconds(20));
+        String leader = leader(c);
+        assertThat(c.dcs.get("failsafe")).hasValue("{a=http://a:8008/patroni, b=http://b:8008/patroni,"
+                + " c=http://c:8008/patroni}");
+        c.dcs.holdFailsafeWrites(leader);
+        c.node("d").startAgent();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.dcs.get("failsafe")).as("the write naming d is held").hasValue("{a=http://a:8008/patroni,"
+                + " b=http://b:8008/patroni, c=http://c:8008/patroni}");
+        c.partition("d");
+        c.run(TTL.multipliedBy(2));
+        c.dcs.landHeldFailsafeWrites();
+        assertThat(c.dcs.get("failsafe")).hasValueSatisfying(k -> assertThat(k).contains("d=http://d:8008/patroni"));
+        c.partition(leader);
+        c.cutLinks(leader, "d");
+        c.heal("d");
+        c.run(TTL.multipliedBy(4));
+        assertThat(c.writablePrimaries()).hasSize(1);
+    }
+
     /** A replica's agent restarts while the primary runs on failsafe: it forgot its promise and waits one ttl. */
     @Test
     void aReplicaAgentRestartedDuringTheOutageDoesNotRaceAndThePrimaryKeepsRunning() {
