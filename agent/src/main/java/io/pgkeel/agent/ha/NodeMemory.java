@@ -254,7 +254,10 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             Map<String, String> asked = new HashMap<>(failsafeTopology);
             asked.putAll(lead.failsafeToWrite().get());
             b.failsafeTopology = asked;
+            // the same value tried again (a write failing every cycle) counts once, at its latest try: the list stays
+            // as short as the distinct values, and a value settles no earlier than its last try
             List<FailsafeWrite> writes = new ArrayList<>(failsafeWrites);
+            writes.removeIf(w -> w.value().equals(lead.failsafeToWrite().get()));
             writes.add(new FailsafeWrite(lead.failsafeToWrite().get(), outcome.ok()));
             b.failsafeWrites = writes;
         }

@@ -287,6 +287,17 @@ class NodeMemoryTest {
                             assertThat(m.failsafeWrites()).containsExactly(new NodeMemory.FailsafeWrite(
                                     key("a", "b", "c"), false));
                         }),
+                row("the same lost write tried every cycle -> remembered once", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(readsKey("a", "b")).andThen(writesKey(LOST, "a", "d"))
+                                .andThen(writesKey(LOST, "a", "b", "c")).andThen(writesKey(LOST, "a", "b", "c")),
+                        m -> assertThat(m.failsafeWrites()).containsExactly(
+                                new NodeMemory.FailsafeWrite(key("a", "d"), false),
+                                new NodeMemory.FailsafeWrite(key("a", "b", "c"), false))),
+                row("an acknowledged write read back, then the same value lost -> still asked until a later one",
+                        FRESH, writesKey(Outcome.DONE, "a", "b").andThen(writesKey(LOST, "a", "b"))
+                                .andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeWrites()).containsExactly(
+                                new NodeMemory.FailsafeWrite(key("a", "b"), false))),
                 row("a lost write, then DCS unreachable -> still asked", FRESH,
                         writesKey(LOST, "a", "b", "c").andThen(observesWithoutDcs(PRIMARY)),
                         m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
