@@ -6,6 +6,7 @@ import io.pgkeel.config.ConfigException;
 import io.pgkeel.config.ConfigLoader;
 import io.pgkeel.agent.api.Metrics;
 import io.pgkeel.agent.api.RestApiServer;
+import io.pgkeel.agent.ha.FailsafePromise;
 import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.HealthRefresher;
@@ -83,7 +84,7 @@ final class Agent {
         HaNode node = new HaNode(identity, dcs, pg, peers, clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
-        }, metrics);
+        }, metrics, FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir()));
         AtomicReference<Agent> current = new AtomicReference<>();
         io.pgkeel.agent.pg.CallbackRunner callbacks = new io.pgkeel.agent.pg.CallbackRunner(
                 () -> current.get() == null ? config.postgresql().callbacks()

@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
@@ -94,6 +95,42 @@ class FailsafeRestIT extends ClusterTestBase {
         HttpResponse<String> bad = call(replica(), "POST", "/failsafe", fromLeader.replace("\"conn_url\"", "\"x\""));
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(bad.body()).isEqualTo("Invalid failsafe request: 'conn_url' must be a non-empty string");
+    }
+
+    /** {@code GET /patroni} on {@code node}, or "" while its REST API does not answer (an agent starting). */
+    private static String patroniOrNothing(AgentProcess node) {
+        try {
+            return call(node, "GET", "/patroni", null).body();
+        } catch (AssertionError e) {
+            return "";
+        }
+    }
+
+    /**
+     * A replica's promise is on disk beside its data directory before it answers Accepted, and a kill -9 of its agent
+     * does not make it forget: the new agent reads it back and says so in GET /patroni. A switchover to it is refused
+     * up front while it runs (it could not promote).
+     */
+    @Test
+    void b2_aPromiseOutlivesTheAgentAndASwitchoverToThePromisedReplicaIsRefused() {
+        AgentProcess leader = cluster.leader();
+        AgentProcess promised = replica();
+        String fromLeader = "{\"name\": \"" + leader.name + "\", \"conn_url\": \"postgres://127.0.0.1:" + leader.pgPort
+                + "/postgres\", \"api_url\": \"" + apiUrl(leader) + "\", \"ttl\": 60}";
+        assertThat(call(promised, "POST", "/failsafe", fromLeader).body()).isEqualTo("Accepted");
+        Path file = promised.dataDir().resolveSibling(promised.dataDir().getFileName() + ".failsafe.json");
+        assertThat(file).as("written before Accepted").content().contains("\"name\":\"" + leader.name + "\"");
+        promised.kill9();
+        promised.start();
+        Await.until(Duration.ofSeconds(45), "the restarted agent keeps the promise",
+                () -> patroniOrNothing(promised).contains("\"failsafe_mode_is_active\":true"),
+                () -> patroniOrNothing(promised));
+        HttpResponse<String> switchover = call(leader, "POST", "/switchover", "{\"leader\": \"" + leader.name
+                + "\", \"candidate\": \"" + promised.name + "\"}");
+        assertThat(switchover.statusCode()).isEqualTo(412);
+        assertThat(switchover.body()).isEqualTo("switchover is not possible: candidate '" + promised.name
+                + "' promised a primary in failsafe mode not to become primary for now (failsafe_mode_is_active)");
+        assertThat(cluster.leader()).isSameAs(leader);
     }
 
     @Test

@@ -37,6 +37,9 @@ public final class FakeDcs {
     private final Map<Long, Long> leaseExpiry = new HashMap<>();
     private final Map<Long, Long> leaseTtl = new HashMap<>();
     private final Set<String> partitioned = new HashSet<>();
+    /** Members whose failsafe key writes land late: each is held, its answer lost ({@link #holdFailsafeWrites}). */
+    private final Set<String> holdingFailsafeWrites = new HashSet<>();
+    private final List<Map<String, String>> heldFailsafeWrites = new ArrayList<>();
     private final List<Runnable> watchers = new ArrayList<>();
     private long revision;
     private long nextLease = 0x1000;
@@ -57,6 +60,22 @@ public final class FakeDcs {
 
     public synchronized void heal(String member) {
         partitioned.remove(member);
+    }
+
+    /**
+     * {@code member}'s failsafe key writes reach etcd but not before their answers are lost (etcd under load: the
+     * client times out): each write fails and is held, to land at {@link #landHeldFailsafeWrites}, after any reads
+     * made meanwhile.
+     */
+    public synchronized void holdFailsafeWrites(String member) {
+        holdingFailsafeWrites.add(member);
+    }
+
+    /** The held failsafe key writes land, in order; later writes are answered again. */
+    public synchronized void landHeldFailsafeWrites() {
+        heldFailsafeWrites.forEach(w -> put("failsafe", new java.util.TreeMap<>(w), 0));
+        heldFailsafeWrites.clear();
+        holdingFailsafeWrites.clear();
     }
 
     /** Every request fails (etcd frozen or lost quorum); leases do not expire while it is down. */
@@ -397,6 +416,10 @@ public final class FakeDcs {
         public void writeFailsafe(Map<String, String> topology) {
             synchronized (FakeDcs.this) {
                 reachable("write failsafe");
+                if (holdingFailsafeWrites.contains(me)) {
+                    heldFailsafeWrites.add(Map.copyOf(topology));
+                    throw new DcsException("write failsafe: no answer from etcd within the request timeout");
+                }
                 put("failsafe", new java.util.TreeMap<>(topology), 0);
             }
         }

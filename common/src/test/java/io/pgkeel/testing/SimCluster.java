@@ -10,6 +10,7 @@ import io.pgkeel.common.pg.PgStatus;
 import java.time.Duration;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,6 +64,11 @@ public final class SimCluster {
             return FailsafeAnswer.refused("HTTP 404");
         }
 
+        /** Its REST API's {@code failsafe_mode_is_active}, as last published. */
+        default boolean failsafeActive() {
+            return false;
+        }
+
         /** The reason of the agent's last decision, for failure messages. */
         String lastReason();
     }
@@ -107,6 +113,11 @@ public final class SimCluster {
         /** Callbacks fired on this node, as "action role", if the agent reports them. */
         public final List<String> callbacks = new ArrayList<>();
         public Agent agent;
+        /**
+         * The files the agent keeps beside its data directory, by name: like the data directory they survive the
+         * agent's restarts and the machine's crashes (what was written before the crash, the agent fsyncs).
+         */
+        public final Map<String, String> files = new HashMap<>();
         private FakeDcs.Session session;
         private long nextRunAt;
         private boolean paused;
@@ -275,7 +286,8 @@ public final class SimCluster {
             }
             PgStatus pg = s.get();
             out.add(new PeerStatus(m.name(), true, pg.isRunning(), pg.inRecovery(), pg.walPosition(), pg.timeline(),
-                    Tags.nofailover(n.tags), Tags.failoverPriority(n.tags), pg.replicationState()));
+                    Tags.nofailover(n.tags), Tags.failoverPriority(n.tags), pg.replicationState(),
+                    n.agent.failsafeActive()));
         }
         return out;
     }

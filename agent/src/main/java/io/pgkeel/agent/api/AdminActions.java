@@ -255,8 +255,15 @@ public final class AdminActions {
                 return Optional.of(action + " is not possible: cluster does not have members except leader");
             }
         }
-        for (PeerStatus st : hooks.peers().fetch(members)) {
-            if (st.reachable() && st.running() && !st.nofailover() && (c.isUnlocked() || st.inRecovery())) {
+        List<PeerStatus> statuses = hooks.peers().fetch(members);
+        if (candidate != null && statuses.stream().anyMatch(PeerStatus::promisedFailsafe)) {
+            // pgkeel only: it could not promote before its promise ends, and the leader would have stopped for it
+            return Optional.of(action + " is not possible: candidate '" + candidate + "' promised a primary in"
+                    + " failsafe mode not to become primary for now (failsafe_mode_is_active)");
+        }
+        for (PeerStatus st : statuses) {
+            if (st.reachable() && st.running() && !st.nofailover() && !st.promisedFailsafe()
+                    && (c.isUnlocked() || st.inRecovery())) {
                 return Optional.empty();
             }
         }
@@ -397,6 +404,9 @@ public final class AdminActions {
         return new Result(200, "OK");
     }
 
+    /** The longest failsafe promise a member gives, in its own ttls ({@link #failsafe}). */
+    static final int MAX_PROMISE_TTLS = 10;
+
     /**
      * POST /failsafe from a primary that runs without the DCS (Patroni 4.1 api.py {@code do_POST_failsafe}, ha.py
      * {@code update_failsafe}): 500 {@code Running as a leader} when this node runs as a primary, or has claimed the
@@ -404,10 +414,10 @@ public final class AdminActions {
      * config key's, as last read) and answers 200 {@code Accepted} with its received/replayed LSN in the {@code lsn}
      * header. The body was checked to be a non-empty JSON object; {@code name}, {@code conn_url} and {@code api_url}
      * must be strings (Patroni fails the request with a KeyError; pgkeel answers 400 naming the field).
-     * failsafe_mode off (502) is the handler's check, before the body is read, as Patroni's.
+     * failsafe_mode off (502) is the handler's check, before the body is read, as Patroni's. 500 {@code Failsafe
+     * promise not recorded: ...} when the promise's end cannot be written to disk (pgkeel only: a promise a restart
+     * would forget is none).
      */
-    /** The longest failsafe promise a member gives, in its own ttls ({@link #failsafe}). */
-    static final int MAX_PROMISE_TTLS = 10;
 
     Result failsafe(Map<String, Object> body) {
         for (String field : List.of("name", "conn_url", "api_url")) {
@@ -438,10 +448,16 @@ public final class AdminActions {
                     + " times this member's ttl (" + s.ttl() + " s)");
         }
         long ttl = Math.max(s.ttl(), asked);
-        if (!hooks.failsafe().give(name, (String) body.get("conn_url"), (String) body.get("api_url"),
-                TimeUnit.SECONDS.toNanos(ttl))) {
-            log.info("POST /failsafe from {}: refused, this member is about to become primary", name);
-            return new Result(500, "Running as a leader");
+        try {
+            if (!hooks.failsafe().give(name, (String) body.get("conn_url"), (String) body.get("api_url"),
+                    TimeUnit.SECONDS.toNanos(ttl))) {
+                log.info("POST /failsafe from {}: refused, this member is about to become primary", name);
+                return new Result(500, "Running as a leader");
+            }
+        } catch (FailsafePromise.NotRecorded e) {
+            // a promise a restart of this agent would forget is none: the primary must not count on it
+            log.error("POST /failsafe from {}: refused, {}", name, e.getMessage());
+            return new Result(500, "Failsafe promise not recorded: " + e.getMessage());
         }
         long lsn = s.pg().walPosition();
         return new Result(200, "Accepted", List.of(), lsn > 0 ? Map.of("lsn", Long.toString(lsn)) : Map.of());

@@ -222,12 +222,19 @@ public final class HttpPeerClient implements PeerClient {
             return CompletableFuture.completedFuture(PeerStatus.unreachable(m.name()));
         }
         return http().sendAsync(req, HttpResponse.BodyHandlers.ofString())
-                .thenApply(r -> parse(m.name(), r.body()))
+                .thenApply(r -> parse(m.name(), r.statusCode(), r.body()))
                 .exceptionally(e -> PeerStatus.unreachable(m.name()));
     }
 
-    /** Patroni's reading of a peer (ha.py _MemberStatus.from_api_response). */
-    static PeerStatus parse(String name, String body) {
+    /**
+     * Patroni's reading of a peer (ha.py _MemberStatus.from_api_response). Only HTTP 200 is a member's answer (a
+     * Patroni or pgkeel member answers {@code GET /patroni} with 200 whatever its state); anything else, a proxy's
+     * error or a refusal, counts as no answer, as a body that is not a JSON object does.
+     */
+    static PeerStatus parse(String name, int status, String body) {
+        if (status != 200) {
+            return PeerStatus.unreachable(name);
+        }
         try {
             JsonNode n = JSON.readTree(body);
             if (n == null || !n.isObject()) {
@@ -243,7 +250,8 @@ public final class HttpPeerClient implements PeerClient {
                             ? e.getValue().asBoolean() : e.getValue().asText()));
             return new PeerStatus(name, true, "running".equals(n.path("state").asText()), inRecovery, wal,
                     n.path("timeline").asInt(0), Tags.nofailover(tags), Tags.failoverPriority(tags),
-                    n.hasNonNull("replication_state") ? n.get("replication_state").asText() : null);
+                    n.hasNonNull("replication_state") ? n.get("replication_state").asText() : null,
+                    n.path("failsafe_mode_is_active").asBoolean(false));
         } catch (Exception e) {
             return PeerStatus.unreachable(name);
         }

@@ -1,7 +1,18 @@
 package io.pgkeel.agent.ha;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgkeel.common.Clock;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * This node's word to a primary running in failsafe mode (Patroni 3.0+, {@code POST /failsafe}; patroni/ha.py
@@ -14,42 +25,127 @@ import java.util.Optional;
  * promises from then on, until {@link #release} (it is a replica again without the key). A promise outlives a config
  * change: failsafe_mode turned off refuses new promises (the REST handler's check), never cancels one given.
  *
+ * <p>A promise outlives the agent too: {@link #give} records its end on the {@link Disk} (wall clock, since a restart
+ * loses the monotonic one) before it returns, and a new agent reads it back and keeps it, with
+ * {@link #CLOCK_STEP_MARGIN} for a wall clock stepped forward meanwhile (pgkeel only: Patroni's members forget their
+ * promises when they restart). A restarted replica also waits one ttl before it races (HaPolicy), for a record lost.
+ *
  * <p>Thread-safe: the REST handler gives, the HA loop claims and releases; every method is {@code synchronized}.
- * One per agent, made by {@link HaNode}; an agent that restarts forgets its promises, which is why a restarted
- * replica waits one ttl before it races (HaPolicy).
+ * One per agent, made by {@link HaNode}.
  */
 public final class FailsafePromise {
+    private static final Logger log = LoggerFactory.getLogger(FailsafePromise.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Added to a promise read back from disk: the wall clock may have been stepped forward (NTP) while the agent was
+     * down, which would end the promise early by as much. Slewing (at most 0.5 ms/s) is far inside it.
+     */
+    public static final Duration CLOCK_STEP_MARGIN = Duration.ofSeconds(10);
+
     /**
      * The primary a promise was given to.
      *
      * @param untilNanos monotonic time (this node's clock) until which this node does not race
+     * @param askedNanos monotonic time of the last {@code POST /failsafe} that gave or renewed it (for the log)
      */
-    public record FailsafeLeader(String name, String connUrl, String apiUrl, long untilNanos) {}
+    public record FailsafeLeader(String name, String connUrl, String apiUrl, long untilNanos, long askedNanos) {}
+
+    /** Where a promise's end is kept across agent restarts: one small file, replaced whole and durably. */
+    public interface Disk {
+        /** Nothing kept: a restarted agent forgets its promises (tests of other things). */
+        Disk NONE = new Disk() {
+            @Override
+            public void write(String content) {}
+
+            @Override
+            public Optional<String> read() {
+                return Optional.empty();
+            }
+
+            @Override
+            public String toString() {
+                return "nowhere";
+            }
+        };
+
+        /**
+         * Replaces the content durably (on disk when this returns, or never there at all).
+         *
+         * @throws IOException when it cannot: the promise must then not be given
+         */
+        void write(String content) throws IOException;
+
+        /** The content last written, empty when there is none. */
+        Optional<String> read() throws IOException;
+
+        /** {@code file}, written to a temporary file beside it, fsynced and renamed over it (then its directory fsynced). */
+        static Disk file(Path file) {
+            return new PromiseFile(file);
+        }
+
+        /**
+         * The agent's file: {@code <data_dir>.failsafe.json} beside the data directory, not in it (pg_basebackup would
+         * copy it to new replicas, initdb and pg_basebackup want an empty directory, and a reinit removes the
+         * directory while a promise may run); it survives agent restarts and machine crashes as the data does.
+         */
+        static Disk besideDataDirectory(Path dataDir) {
+            Path d = dataDir.toAbsolutePath().normalize();
+            return file(d.resolveSibling(d.getFileName() + ".failsafe.json"));
+        }
+    }
+
+    /** {@link #give} could not record the promise on its {@link Disk}: it was not given (POST /failsafe answers 500). */
+    public static final class NotRecorded extends RuntimeException {
+        NotRecorded(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 
     private final Clock clock;
+    private final Disk disk;
     /** Guarded by this. */
     private FailsafeLeader leader;
     /** Guarded by this. */
     private boolean claimed;
 
+    /** Promises kept in memory only (a restarted agent forgets them). */
     public FailsafePromise(Clock clock) {
+        this(clock, Disk.NONE);
+    }
+
+    /** Promises recorded on {@code disk}; one recorded by an earlier agent that still runs is kept. */
+    public FailsafePromise(Clock clock, Disk disk) {
         this.clock = clock;
+        this.disk = disk;
+        this.leader = readBack();
     }
 
     /**
      * {@code POST /failsafe} accepted: promises {@code name} not to race until now + {@code ttlNanos}. A later promise
      * never shortens an earlier one. Refused (false) while this node has {@link #claim claimed} the right to become
      * primary.
+     *
+     * @throws NotRecorded when the promise's end could not be written to disk: it is not given (a promise a restart
+     *                     forgets is none); an earlier one still runs
      */
     public synchronized boolean give(String name, String connUrl, String apiUrl, long ttlNanos) {
         if (claimed) {
             return false;
         }
-        long until = clock.nanoTime() + ttlNanos;
+        long now = clock.nanoTime();
+        long until = now + ttlNanos;
         if (leader != null && leader.untilNanos() - until > 0) {
             until = leader.untilNanos();
         }
-        leader = new FailsafeLeader(name, connUrl, apiUrl, until);
+        Instant givenAt = clock.now();
+        ObjectNode record = JSON.createObjectNode().put("name", name).put("conn_url", connUrl).put("api_url", apiUrl)
+                .put("given_at", givenAt.toString()).put("until", givenAt.plusNanos(until - now).toString());
+        try {
+            disk.write(record.toString());
+        } catch (IOException | RuntimeException e) {
+            throw new NotRecorded("could not record the failsafe promise in " + disk + ": " + e.getMessage(), e);
+        }
+        leader = new FailsafeLeader(name, connUrl, apiUrl, until, now);
         return true;
     }
 
@@ -82,5 +178,54 @@ public final class FailsafePromise {
 
     private boolean runningAt(long nowNanos) {
         return leader != null && nowNanos - leader.untilNanos() < 0;
+    }
+
+    /**
+     * The promise an earlier agent recorded, if it still runs: until its wall-clock end plus
+     * {@link #CLOCK_STEP_MARGIN}, but never longer from now than it was when given (plus the margin), so that a wall
+     * clock stepped backward does not stretch it. An unreadable record is logged and ignored: the wait of one ttl after
+     * the start (HaPolicy) is what is left.
+     */
+    private FailsafeLeader readBack() {
+        Optional<String> text;
+        try {
+            text = disk.read();
+        } catch (IOException | RuntimeException e) {
+            log.error("could not read the failsafe promise recorded in {}: {}; waiting one ttl before racing instead",
+                    disk, e.getMessage());
+            return null;
+        }
+        if (text.isEmpty()) {
+            return null;
+        }
+        try {
+            JsonNode r = JSON.readTree(text.get());
+            String name = r.path("name").asText(null);
+            Instant givenAt = Instant.parse(r.path("given_at").asText(""));
+            Instant until = Instant.parse(r.path("until").asText(""));
+            if (name == null || until.isBefore(givenAt)) {
+                throw new IOException("'name', 'given_at' and 'until' (not before 'given_at') are required");
+            }
+            Instant now = clock.now();
+            Duration margin = CLOCK_STEP_MARGIN;
+            Duration left = Duration.between(now, until.plus(margin));
+            Duration longest = Duration.between(givenAt, until.plus(margin));
+            if (left.compareTo(longest) > 0) {
+                left = longest;
+            }
+            if (left.isNegative() || left.isZero()) {
+                return null;
+            }
+            Duration sinceAsked = Duration.between(givenAt, now);
+            long askedNanos = clock.nanoTime() - (sinceAsked.isNegative() ? 0 : sinceAsked.toNanos());
+            log.warn("keeping the failsafe promise to primary '{}' recorded before this agent started: not racing for"
+                    + " {} more s", name, TimeUnit.NANOSECONDS.toSeconds(left.toNanos()));
+            return new FailsafeLeader(name, r.path("conn_url").asText(null), r.path("api_url").asText(null),
+                    clock.nanoTime() + left.toNanos(), askedNanos);
+        } catch (IOException | DateTimeParseException e) {
+            log.error("ignoring the failsafe promise recorded in {}, which is not one: {}; waiting one ttl before racing"
+                    + " instead", disk, e.getMessage());
+            return null;
+        }
     }
 }

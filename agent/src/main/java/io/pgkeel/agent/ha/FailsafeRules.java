@@ -64,14 +64,15 @@ final class FailsafeRules {
         long ttlNanos = TimeUnit.SECONDS.toNanos(self.dynamic().ttl());
         if (o.failsafeLeader().isPresent()) {
             FailsafePromise.FailsafeLeader p = o.failsafeLeader().get();
-            long agoSeconds = Math.max(0, o.nowNanos() - (p.untilNanos() - ttlNanos)) / 1_000_000_000L;
+            // since the primary last asked, not from this member's ttl: the promise may be for the primary's longer one
+            long agoSeconds = Math.max(0, o.nowNanos() - p.askedNanos()) / 1_000_000_000L;
             return Optional.of(new Action.Wait("not racing for the leader key: primary '" + p.name()
                     + "' runs in failsafe mode and asked me to keep following it " + agoSeconds + " s ago"));
         }
         Optional<Map<String, String>> key = c.failsafe();
         if (key.isPresent() && !key.get().containsKey(self.name())) {
             Optional<String> couldRunOnFailsafe = key.get().keySet().stream().sorted()
-                    .filter(n -> !n.equals(self.name()) && !answeredAsNoPrimary(o, n)).findFirst();
+                    .filter(n -> !n.equals(self.name()) && !answeredAsRunningReplica(o, n)).findFirst();
             if (couldRunOnFailsafe.isPresent()) {
                 return Optional.of(new Action.Wait("not racing for the leader key: the failsafe key does not name me"
                         + " and member '" + couldRunOnFailsafe.get() + "' it names did not answer as a replica"));
@@ -87,15 +88,15 @@ final class FailsafeRules {
     }
 
     /**
-     * {@code member} answered this cycle's {@code GET /patroni} and runs no primary. A primary in failsafe mode is
-     * always a member the failsafe key names (it runs on failsafe only while the key it last read names it, and only
-     * it writes the key meanwhile); when every named member answered so, none is, and a member the key does not name
-     * may race like any other (else a key naming only members that are gone or behind would stop every failover for
-     * good, as it does in Patroni).
+     * {@code member} answered this cycle's {@code GET /patroni} with HTTP 200 as a running replica. A primary in
+     * failsafe mode is always a member the failsafe key names (it runs on failsafe only while the key it last read
+     * names it, and only it writes the key meanwhile); when every named member answered so, none is, and a member the
+     * key does not name may race like any other (else a key naming only members that are behind would stop every
+     * failover for good, as it does in Patroni). An answer that shows no running replica proves nothing: an agent
+     * still starting answers a placeholder, and a member whose PostgreSQL is stopped may be about to start it.
      */
-    private static boolean answeredAsNoPrimary(Observation o, String member) {
-        return o.peers().stream().anyMatch(p -> p.name().equals(member) && p.reachable()
-                && !(p.running() && !p.inRecovery()));
+    private static boolean answeredAsRunningReplica(Observation o, String member) {
+        return o.peers().stream().anyMatch(p -> p.name().equals(member) && p.answeredAsRunningReplica());
     }
 
     /** A standby holding the leader key does not promote while it promised a primary in failsafe mode. */

@@ -49,13 +49,22 @@ public final class HaNode {
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots, HaListener listener) {
+        this(identity, dcs, pg, peerClient, clock, snapshots, listener, FailsafePromise.Disk.NONE);
+    }
+
+    /**
+     * @param promiseDisk where this node's failsafe promises are kept across agent restarts (the daemon's:
+     *                    {@link FailsafePromise.Disk#besideDataDirectory})
+     */
+    public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
+                  Consumer<NodeSnapshot> snapshots, HaListener listener, FailsafePromise.Disk promiseDisk) {
         this.identity = identity;
         this.dcs = dcs;
         this.pg = pg;
         this.clock = clock;
         this.listener = listener;
         this.memory = NodeMemory.initial(identity.bootstrapDynamic());
-        this.failsafe = new FailsafePromise(clock);
+        this.failsafe = new FailsafePromise(clock, promiseDisk);
         this.fence = new LeaseFence(this::fenceStop);
         MemberKey memberKey = new MemberKey(dcs);
         this.observer = new Observer(dcs, pg, peerClient, clock, listener, failsafe);

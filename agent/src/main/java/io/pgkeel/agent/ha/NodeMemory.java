@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -46,8 +47,11 @@ import java.util.Set;
  *                               every member accepted; null when there is none, or once the DCS is reachable again and
  *                               I hold the key (the lease is fresher), or PostgreSQL no longer runs as primary
  * @param failsafeTopology       the members a failsafe round asks (name -> api_url): the {@code failsafe} key as last
- *                               read, plus every value this node tried to write since (a write whose answer was lost
- *                               may have landed and named a member the last read did not)
+ *                               read, plus every value of {@code failsafeWrites}
+ * @param failsafeWrites         the failsafe key values this node tried to write (oldest first) that may still land
+ *                               or be in etcd unread: each stays until a write after it, or itself, was acknowledged
+ *                               and read back (a write whose answer was lost may land after a later read, and name a
+ *                               member that read did not)
  * @param startedNanos           when this agent observed for the first time (null before): a restarted agent forgot
  *                               the failsafe promises it gave
  */
@@ -56,11 +60,23 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
                          RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos,
                          SyncRules.Guarantee syncGuarantee, Long failsafeUntilNanos, Map<String, String> failsafeTopology,
-                         Long startedNanos) {
+                         List<FailsafeWrite> failsafeWrites, Long startedNanos) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
         failsafeTopology = Map.copyOf(failsafeTopology);
+        failsafeWrites = List.copyOf(failsafeWrites);
+    }
+
+    /**
+     * A failsafe key value this node tried to write.
+     *
+     * @param acknowledged etcd answered that it is written (else the answer was lost, or the write never went out)
+     */
+    public record FailsafeWrite(Map<String, String> value, boolean acknowledged) {
+        public FailsafeWrite {
+            value = Map.copyOf(value);
+        }
     }
 
     /** A standby that does not stream from {@code from}, the leader it follows, since {@code sinceNanos}. */
@@ -114,7 +130,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), null);
+                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), List.of(), null);
     }
 
     /**
@@ -134,7 +150,10 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             b.startedNanos = nowNanos;
         }
         if (read != null) {
-            b.failsafeTopology = read.failsafe().orElse(Map.of());
+            b.failsafeWrites = settled(failsafeWrites, read.failsafe());
+            Map<String, String> asked = new HashMap<>(read.failsafe().orElse(Map.of()));
+            b.failsafeWrites.forEach(w -> asked.putAll(w.value()));
+            b.failsafeTopology = asked;
             b.lastView = read;
             b.dcsLastSeenEpochSeconds = wallEpochSeconds;
             read.config().ifPresent(cfg -> {
@@ -204,6 +223,22 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     }
 
     /**
+     * The failsafe writes still to ask for after a read that found {@code key}: the last acknowledged write whose value
+     * the read shows, and every write tried before it, are settled (a write not committed when a later one was
+     * committed and read back does not land any more: docs/decisions.md, "failsafe_mode"); a write never read back is
+     * kept, however long.
+     */
+    static List<FailsafeWrite> settled(List<FailsafeWrite> writes, Optional<Map<String, String>> key) {
+        for (int i = writes.size() - 1; i >= 0; i--) {
+            FailsafeWrite w = writes.get(i);
+            if (w.acknowledged() && key.isPresent() && key.get().equals(w.value())) {
+                return writes.subList(i + 1, writes.size());
+            }
+        }
+        return writes;
+    }
+
+    /**
      * What carrying out {@code action} changed, and the callbacks it fires.
      *
      * @param o        the observation the action was decided on (its memory is this one)
@@ -214,10 +249,17 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         Builder b = new Builder(this);
         b.lastAction = action;
         if (action instanceof Action.LeadAsPrimary lead && lead.failsafeToWrite().isPresent()) {
-            // attempted, whatever the outcome: a write whose answer was lost may have landed
+            // attempted, whatever the outcome: a write whose answer was lost may have landed, or land later; the
+            // key write is the action's last step, so the action done means etcd acknowledged it
             Map<String, String> asked = new HashMap<>(failsafeTopology);
             asked.putAll(lead.failsafeToWrite().get());
             b.failsafeTopology = asked;
+            // the same value tried again (a write failing every cycle) counts once, at its latest try: the list stays
+            // as short as the distinct values, and a value settles no earlier than its last try
+            List<FailsafeWrite> writes = new ArrayList<>(failsafeWrites);
+            writes.removeIf(w -> w.value().equals(lead.failsafeToWrite().get()));
+            writes.add(new FailsafeWrite(lead.failsafeToWrite().get(), outcome.ok()));
+            b.failsafeWrites = writes;
         }
         if (action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null) {
             long until = outcome.failsafeConfirmedSentAt() + java.util.concurrent.TimeUnit.SECONDS.toNanos(dynamic.ttl());
@@ -307,6 +349,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         SyncRules.Guarantee syncGuarantee;
         Long failsafeUntilNanos;
         Map<String, String> failsafeTopology;
+        List<FailsafeWrite> failsafeWrites;
         Long startedNanos;
 
         Builder(NodeMemory m) {
@@ -328,6 +371,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             syncGuarantee = m.syncGuarantee;
             failsafeUntilNanos = m.failsafeUntilNanos;
             failsafeTopology = m.failsafeTopology;
+            failsafeWrites = m.failsafeWrites;
             startedNanos = m.startedNanos;
         }
 
@@ -335,7 +379,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
                     statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee,
-                    failsafeUntilNanos, failsafeTopology, startedNanos);
+                    failsafeUntilNanos, failsafeTopology, failsafeWrites, startedNanos);
         }
     }
 

@@ -196,6 +196,10 @@ final class Switchovers {
         if (p.nofailover()) {
             return Optional.of("is tagged nofailover");
         }
+        if (p.promisedFailsafe()) {
+            // it would take the key and not promote until the promise ends, with no primary meanwhile
+            return Optional.of("promised a primary in failsafe mode not to become primary for now");
+        }
         if (p.replicationState() != null && !"streaming".equals(p.replicationState())) {
             return Optional.of("is not streaming");
         }

@@ -32,7 +32,7 @@ class FailsafeEndpointsTest {
             + " \"api_url\": \"http://127.0.0.1:8009/patroni\", \"slots\": {\"n1\": 5000}}";
 
     private final FakeClock clock = new FakeClock();
-    private final FailsafePromise promise = new FailsafePromise(clock);
+    private FailsafePromise promise = new FailsafePromise(clock);
     private final AtomicReference<NodeSnapshot> snapshot = new AtomicReference<>(
             on(Snapshots.replica(6000, 5000, Map.of())));
 
@@ -109,6 +109,24 @@ class FailsafeEndpointsTest {
                 row("POST to a running primary", primaryOn, post(FROM_N2), 500, "Running as a leader"),
                 row("POST to a replica about to become primary (it claimed)", claimed, post(FROM_N2), 500,
                         "Running as a leader"),
+                row("POST to a replica whose promise cannot be recorded on disk", t -> t.promise = new FailsafePromise(
+                        t.clock, new FailsafePromise.Disk() {
+                            @Override
+                            public void write(String content) throws java.io.IOException {
+                                throw new java.io.IOException("No space left on device");
+                            }
+
+                            @Override
+                            public java.util.Optional<String> read() {
+                                return java.util.Optional.empty();
+                            }
+
+                            @Override
+                            public String toString() {
+                                return "/pg/main.failsafe.json";
+                            }
+                        }), post(FROM_N2), 500, "Failsafe promise not recorded: could not record the failsafe promise"
+                        + " in /pg/main.failsafe.json: No space left on device"),
                 row("POST to a replica", replicaOn, post(FROM_N2), 200, "Accepted"),
                 row("POST to a stopped former primary (not running: Patroni accepts)",
                         t -> t.snapshot.set(on(Snapshots.stopped())), post(FROM_N2), 200, "Accepted"));

@@ -394,6 +394,44 @@ class RestApiHandlerTest {
                         "switchover is not possible: no good candidates have been found"));
     }
 
+    private static PeerStatus promised(String name) {
+        return new PeerStatus(name, true, true, true, 1000, 1, false, 1, "streaming", true);
+    }
+
+    /**
+     * A candidate whose failsafe promise runs ({@code failsafe_mode_is_active} in its GET /patroni) could not promote
+     * before the promise ends: a switchover to it is refused up front (pgkeel only), and one to anyone skips it.
+     */
+    static Stream<Arguments> failsafePrecheckRows() {
+        String toN2 = "{\"leader\": \"n1\", \"candidate\": \"n2\"}";
+        String anyone = "{\"leader\": \"n1\"}";
+        return Stream.of(
+                precheck("switchover to a candidate whose promise runs: 412", sync("off", null).andThen(t ->
+                        t.peers.set(java.util.List.of(promised("n2")))), "/switchover", toN2, 412,
+                        "switchover is not possible: candidate 'n2' promised a primary in failsafe mode not to become"
+                                + " primary for now (failsafe_mode_is_active)"),
+                precheck("failover to a candidate whose promise runs: 412", sync("off", null).andThen(t ->
+                        t.peers.set(java.util.List.of(promised("n2")))), "/failover", "{\"candidate\": \"n2\"}",
+                        412, "failover is not possible: candidate 'n2' promised a primary in failsafe mode not to"
+                                + " become primary for now (failsafe_mode_is_active)"),
+                precheck("switchover to anyone, every replica's promise runs: no good candidate",
+                        sync("off", null).andThen(t -> t.peers.set(java.util.List.of(promised("n2"), promised("n3")))),
+                        "/switchover", anyone, 412, "switchover is not possible: no good candidates have been found"),
+                precheck("switchover to anyone, one replica's promise runs: the other one goes (to the leader)",
+                        sync("off", null).andThen(t -> t.peers.set(java.util.List.of(promised("n2"),
+                                replica("n3", false)))), "/switchover", anyone, 503, "Switchover failed"),
+                precheck("switchover to a candidate whose promise does not run: to the leader", sync("off", null)
+                        .andThen(t -> t.peers.set(java.util.List.of(replica("n2", false)))), "/switchover", toN2, 503,
+                        "Switchover failed"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("failsafePrecheckRows")
+    void switchoverToACandidateWhosePromiseRunsIsRefused(java.util.function.Consumer<RestApiHandlerTest> setup,
+                                                        String raw, int status, String text) {
+        switchoverPrechecksInSynchronousModeArePatronis(setup, raw, status, text);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("syncPrecheckRows")
     void switchoverPrechecksInSynchronousModeArePatronis(java.util.function.Consumer<RestApiHandlerTest> setup,

@@ -185,6 +185,97 @@ class FailsafeSimulationTest {
         assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
     }
 
+    /**
+     * A replica cut from the primary (so it no longer renews its promise) restarts its agent: it waits until the primary
+     * has stopped, then one replica takes over.
+     */
+    @Test
+    void aReplicaCutFromThePrimaryAndRestartedTakesOverOnlyAfterThePrimaryStopped() {
+        replicaCutFromThePrimaryRestarts(Map.of());
+    }
+
+    /**
+     * ttl shortened (10 to 4 s) while the primary is cut from etcd, then a replica cut from the primary restarts its
+     * agent: the promise it gave before the restart (for the primary's ttl, 10 s) is read back from its disk and kept,
+     * where waiting its own current ttl after the start (4 s) let it promote while the primary still took writes.
+     */
+    @Test
+    void aPromiseGivenBeforeAnAgentRestartIsKeptFromDiskWhenTtlWasShortenedMeanwhile() {
+        replicaCutFromThePrimaryRestarts(Map.of("ttl", 4, "loop_wait", 1, "retry_timeout", 1));
+    }
+
+    /**
+     * The primary on failsafe, {@code configChange} made (if any), then one replica cut from the primary restarts its
+     * agent: at most one primary throughout, and a replica takes over in the end.
+     */
+    private static void replicaCutFromThePrimaryRestarts(Map<String, Object> configChange) {
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        String leader = f.primary();
+        if (!configChange.isEmpty()) {
+            assertThat(editConfig(c, configChange)).isTrue();
+        }
+        c.run(Duration.ofSeconds(5));
+        c.cutLinks(leader, f.replica());
+        c.node(f.replica()).killAgent();
+        c.node(f.replica()).startAgent();
+        c.run(TTL.multipliedBy(3));
+        assertThat(c.writablePrimaries()).hasSize(1).noneMatch(n -> n.name.equals(leader));
+    }
+
+    /**
+     * A switchover right after etcd is back, to a replica whose failsafe promise still runs: the leader refuses it (it
+     * clears the failover key) and keeps writing, where it used to stop and hand the key to a candidate that may not
+     * promote until its promise ends (no primary meanwhile). Once the promise has ended the switchover goes through.
+     */
+    @Test
+    void aSwitchoverToAReplicaWhosePromiseRunsIsRefusedAndThePrimaryKeepsWriting() {
+        OnFailsafe f = primaryOnFailsafe();
+        SimCluster c = f.c();
+        c.heal(f.primary());
+        c.run(Duration.ofSeconds(2));
+        assertThat(leader(c)).isEqualTo(f.primary());
+        c.requestSwitchover(f.primary(), f.replica());
+        runWhileWritable(c, f.primary(), Duration.ofSeconds(5));
+        assertThat(c.dcs.get("failover")).as("refused: the key is cleared").isEmpty();
+        c.run(TTL);
+        c.requestSwitchover(f.primary(), f.replica());
+        c.run(Duration.ofSeconds(10));
+        assertThat(leader(c)).isEqualTo(f.replica());
+        assertThat(c.writablePrimaries()).hasSize(1).allMatch(n -> n.name.equals(f.replica()));
+    }
+
+    /**
+     * A failsafe key write whose answer was lost lands after the leader read the key again: a new member 'd' joins,
+     * the leader's write naming it times out but is held by etcd; 'd' is cut from etcd until its member key is gone,
+     * so the leader reads the old key and wants nothing new; then the held write lands (the key names 'd'), the leader
+     * is cut from etcd and from 'd' at once. 'd' reads a key naming it and may race; the primary must ask it (it
+     * cannot, and stops at its lease's deadline), where asking only the last read let it run on failsafe beside 'd'.
+     */
+    @Test
+    void aFailsafeKeyWriteThatLandsAfterALaterReadIsStillAsked() {
+        SimCluster c = HaSim.cluster(HaSim.Variant.REAL, Map.of("failsafe_mode", true), "a", "b", "c", "d");
+        List.of("a", "b", "c").forEach(n -> c.node(n).startAgent());
+        c.run(Duration.ofSeconds(20));
+        String leader = leader(c);
+        assertThat(c.dcs.get("failsafe")).hasValue("{a=http://a:8008/patroni, b=http://b:8008/patroni,"
+                + " c=http://c:8008/patroni}");
+        c.dcs.holdFailsafeWrites(leader);
+        c.node("d").startAgent();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.dcs.get("failsafe")).as("the write naming d is held").hasValue("{a=http://a:8008/patroni,"
+                + " b=http://b:8008/patroni, c=http://c:8008/patroni}");
+        c.partition("d");
+        c.run(TTL.multipliedBy(2));
+        c.dcs.landHeldFailsafeWrites();
+        assertThat(c.dcs.get("failsafe")).hasValueSatisfying(k -> assertThat(k).contains("d=http://d:8008/patroni"));
+        c.partition(leader);
+        c.cutLinks(leader, "d");
+        c.heal("d");
+        c.run(TTL.multipliedBy(4));
+        assertThat(c.writablePrimaries()).hasSize(1);
+    }
+
     /** A replica's agent restarts while the primary runs on failsafe: it forgot its promise and waits one ttl. */
     @Test
     void aReplicaAgentRestartedDuringTheOutageDoesNotRaceAndThePrimaryKeepsRunning() {

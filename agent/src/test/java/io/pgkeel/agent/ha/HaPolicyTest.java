@@ -84,6 +84,12 @@ class HaPolicyTest {
                                 .cluster(c -> c.members("b", "c").failsafeKey("a", "b", "c")),
                         Action.Wait.class, "not racing for the leader key: primary 'a' runs in failsafe mode and asked"
                                 + " me to keep following it 3 s ago"),
+                row("replica, no leader, a failsafe promise to 'a' for its longer ttl (40 s, mine 10) runs -> asked"
+                                + " 3 s ago, counted from the ask, not from my ttl",
+                        me("b").replica(1000).failsafeMode().promisedFailsafeTo("a", 3, 40)
+                                .cluster(c -> c.members("b", "c").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: primary 'a' runs in failsafe mode and asked"
+                                + " me to keep following it 3 s ago"),
                 row("replica, no leader, the failsafe key does not name me, a member it names is gone -> do not race",
                         me("d").replica(1000).failsafeMode().peer("b", false, 900)
                                 .cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
@@ -96,6 +102,20 @@ class HaPolicyTest {
                                 + " member 'a' it names did not answer as a replica"),
                 row("replica, no leader, failsafe off but the key is left and does not name me -> do not race",
                         me("d").replica(1000).cluster(c -> c.members("b", "d").failsafeKey("a", "b", "c")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
+                                + " member 'a' it names did not answer as a replica"),
+                row("replica, no leader, the failsafe key does not name me, a member it names answered as still"
+                                + " starting (HTTP 200, state starting) -> do not race",
+                        me("d").replica(1000).failsafeMode().peer(new PeerStatus("a", true, false, true, 0, 0, false, 0,
+                                        null)).peer("b", false, 900)
+                                .cluster(c -> c.members("a", "b", "d").failsafeKey("a", "b")),
+                        Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
+                                + " member 'a' it names did not answer as a replica"),
+                row("replica, no leader, the failsafe key does not name me, a member it names answered with"
+                                + " PostgreSQL stopped -> do not race",
+                        me("d").replica(1000).failsafeMode().peer(new PeerStatus("a", true, false, true, 900, 1, false,
+                                        0, null)).peer("b", false, 900)
+                                .cluster(c -> c.members("a", "b", "d").failsafeKey("a", "b")),
                         Action.Wait.class, "not racing for the leader key: the failsafe key does not name me and"
                                 + " member 'a' it names did not answer as a replica"),
                 row("replica, no leader, the failsafe key does not name me, every member it names answered as a"
@@ -453,6 +473,19 @@ class HaPolicyTest {
                         me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, true, 1, "streaming"))
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
                         Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b' is tagged nofailover"),
+                row("switchover to a member whose failsafe promise runs -> refuse and clear the key (it could not"
+                                + " promote before the promise ends)",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, false, 1, "streaming",
+                                        true))
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),
+                        Action.ClearFailoverKey.class, "clearing the failover key because no member can take over: 'b'"
+                                + " promised a primary in failsafe mode not to become primary for now"),
+                row("switchover to anyone, one member's failsafe promise runs -> to the other one",
+                        me("a").primary(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, false, 1, "streaming",
+                                        true)).peer("c", false, 1000)
+                                .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c").failover("a", null, null)),
+                        Action.Switchover.class, "switching over to the healthiest of [c] as requested: stopping postgres"
+                                + " with a checkpoint"),
                 row("switchover to a lagging member -> refuse and clear the key",
                         me("a").primary(5_000_000).peer("b", false, 1000)
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b").failover("a", "b", null)),

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class HaSim {
     static final int TTL = 10;
     static final int LOOP_WAIT = 1;
+    static final String PROMISE_FILE = "data.failsafe.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The real agent, or one deliberately broken, to show that the simulation's checker catches it. */
@@ -86,7 +87,7 @@ final class HaSim {
                     n.violation(from + " -> " + to + " after " + action + ", which Role.TRANSITIONS does not list");
                 }
             }
-        });
+        }, disk(n));
         node.setCallbacks((action, role) -> n.callbacks.add(action + " " + role));
         return new SimCluster.Agent() {
             @Override
@@ -120,6 +121,11 @@ final class HaSim {
             }
 
             @Override
+            public boolean failsafeActive() {
+                return published.get() != null && published.get().failsafe().active();
+            }
+
+            @Override
             public String lastReason() {
                 return node.lastAction() == null ? "-" : node.lastAction().reason();
             }
@@ -127,6 +133,26 @@ final class HaSim {
             @Override
             public FailsafeAnswer failsafe(String bodyJson) {
                 return answerFailsafe(published.get(), node.failsafe(), bodyJson, variant);
+            }
+        };
+    }
+
+    /** The node's promise file ({@link SimCluster.Node#files}, which outlive the agent). */
+    static FailsafePromise.Disk disk(SimCluster.Node n) {
+        return new FailsafePromise.Disk() {
+            @Override
+            public void write(String content) {
+                n.files.put(PROMISE_FILE, content);
+            }
+
+            @Override
+            public Optional<String> read() {
+                return Optional.ofNullable(n.files.get(PROMISE_FILE));
+            }
+
+            @Override
+            public String toString() {
+                return n.name + ":" + PROMISE_FILE;
             }
         };
     }
@@ -151,9 +177,14 @@ final class HaSim {
         }
         // at least the ttl the primary counts with (a shorter one read meanwhile would end the promise too soon)
         int ttl = Math.max(s.ttl(), body.path("ttl").asInt(0));
-        if (variant != Variant.PROMISES_NOT_KEPT && !promise.give(body.path("name").asText(),
-                body.path("conn_url").asText(null), body.path("api_url").asText(null), TimeUnit.SECONDS.toNanos(ttl))) {
-            return FailsafeAnswer.refused("HTTP 500 about to become primary");
+        try {
+            if (variant != Variant.PROMISES_NOT_KEPT && !promise.give(body.path("name").asText(),
+                    body.path("conn_url").asText(null), body.path("api_url").asText(null),
+                    TimeUnit.SECONDS.toNanos(ttl))) {
+                return FailsafeAnswer.refused("HTTP 500 about to become primary");
+            }
+        } catch (FailsafePromise.NotRecorded e) {
+            return FailsafeAnswer.refused("HTTP 500 Failsafe promise not recorded");
         }
         return FailsafeAnswer.accepted(OptionalLong.of(s.pg().walPosition()));
     }

@@ -233,6 +233,85 @@ class NodeMemoryTest {
         return new Action.LeadAsPrimary(optime, Set.of(), drop, retain, writeStatus, null, false, false, "lead");
     }
 
+    /** The leader's routine cycle writing the failsafe key naming {@code members}, with {@code outcome}. */
+    private static Function<NodeMemory, NodeMemory> writesKey(Outcome outcome, String... members) {
+        return acts(new Action.LeadAsPrimary(500, Set.of(), Set.of(), Set.of(), false, null, false, false,
+                java.util.Optional.of(key(members)), false, "lead"), outcome, me("a").primary(500), PRIMARY);
+    }
+
+    private static Map<String, String> key(String... members) {
+        Map<String, String> k = new java.util.HashMap<>();
+        for (String m : members) {
+            k.put(m, "http://" + m + ":8008/patroni");
+        }
+        return k;
+    }
+
+    private static Function<NodeMemory, NodeMemory> readsKey(String... members) {
+        return observes(cluster(c -> c.leader("a", 9).members("a", "b", "c").failsafeKey(members)), PRIMARY);
+    }
+
+    private static final Outcome LOST = Outcome.failed("write failsafe key: timeout");
+
+    /** The topology a failsafe round asks, after writes of the failsafe key and reads of it (in order). */
+    static Stream<Arguments> failsafeWriteRows() {
+        return Stream.of(
+                row("a write whose answer was lost, then a read without it -> still asked (it may land later)", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
+                row("a lost write, then the same read twice -> still asked", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(readsKey("a", "b")).andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
+                row("a lost write, a later read showing its value -> still asked (it may land again later)", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(readsKey("a", "b", "c")).andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
+                row("a lost write, then a later write acknowledged but not read back -> both asked", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(writesKey(Outcome.DONE, "a", "d")),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c", "d"))),
+                row("a lost write, a later acknowledged one, a read of something else -> both asked", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(writesKey(Outcome.DONE, "a", "d"))
+                                .andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c", "d"))),
+                row("a lost write, a later acknowledged one read back -> the lost one is settled", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(writesKey(Outcome.DONE, "a", "d"))
+                                .andThen(readsKey("a", "d")),
+                        m -> {
+                            assertThat(m.failsafeTopology()).isEqualTo(key("a", "d"));
+                            assertThat(m.failsafeWrites()).isEmpty();
+                        }),
+                row("an acknowledged write read back, a lost one after it -> the lost one is still asked", FRESH,
+                        writesKey(Outcome.DONE, "a", "d").andThen(writesKey(LOST, "a", "b", "c"))
+                                .andThen(readsKey("a", "d")),
+                        m -> {
+                            assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c", "d"));
+                            assertThat(m.failsafeWrites()).containsExactly(new NodeMemory.FailsafeWrite(
+                                    key("a", "b", "c"), false));
+                        }),
+                row("the same lost write tried every cycle -> remembered once", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(readsKey("a", "b")).andThen(writesKey(LOST, "a", "d"))
+                                .andThen(writesKey(LOST, "a", "b", "c")).andThen(writesKey(LOST, "a", "b", "c")),
+                        m -> assertThat(m.failsafeWrites()).containsExactly(
+                                new NodeMemory.FailsafeWrite(key("a", "d"), false),
+                                new NodeMemory.FailsafeWrite(key("a", "b", "c"), false))),
+                row("an acknowledged write read back, then the same value lost -> still asked until a later one",
+                        FRESH, writesKey(Outcome.DONE, "a", "b").andThen(writesKey(LOST, "a", "b"))
+                                .andThen(readsKey("a", "b")),
+                        m -> assertThat(m.failsafeWrites()).containsExactly(
+                                new NodeMemory.FailsafeWrite(key("a", "b"), false))),
+                row("a lost write, then DCS unreachable -> still asked", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(observesWithoutDcs(PRIMARY)),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
+                row("a read with no failsafe key -> an acknowledged write is not read back", FRESH,
+                        writesKey(Outcome.DONE, "a", "b", "c").andThen(observes(LED_BY_A, PRIMARY)),
+                        m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("failsafeWriteRows")
+    void failsafeWrites(NodeMemory before, Function<NodeMemory, NodeMemory> step, Consumer<NodeMemory> after) {
+        after.accept(step.apply(before));
+    }
+
     static Stream<Arguments> actedRows() {
         Scenario primary = me("a").primary(500).slots("b", "c");
         return Stream.of(

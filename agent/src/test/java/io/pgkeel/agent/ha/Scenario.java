@@ -351,8 +351,14 @@ final class Scenario {
 
     /** I promised primary {@code primary} (POST /failsafe) {@code secondsAgo} seconds ago, with ttl 10. */
     Scenario promisedFailsafeTo(String primary, double secondsAgo) {
+        return promisedFailsafeTo(primary, secondsAgo, 10);
+    }
+
+    /** I promised primary {@code primary} {@code secondsAgo} seconds ago, for the {@code ttlSeconds} its body asked. */
+    Scenario promisedFailsafeTo(String primary, double secondsAgo, int ttlSeconds) {
+        long asked = NOW - (long) (secondsAgo * 1e9);
         failsafeLeader = new FailsafePromise.FailsafeLeader(primary, "postgres://" + primary + ":5432/postgres",
-                "http://" + primary + ":8008/patroni", NOW - (long) (secondsAgo * 1e9) + TimeUnit.SECONDS.toNanos(10));
+                "http://" + primary + ":8008/patroni", asked + TimeUnit.SECONDS.toNanos(ttlSeconds), asked);
         return this;
     }
 
