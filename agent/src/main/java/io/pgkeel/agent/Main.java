@@ -20,11 +20,22 @@ public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
 
     public static void main(String[] args) {
-        if (args.length > 0 && !args[0].equals("agent")) {
+        boolean agent = args.length > 0 && args[0].equals("agent");
+        // before anything slow (parsing, logging, the configuration, etcd): until it is installed a SIGHUP is the
+        // JVM's orderly exit 129, and a supervisor may send its reload as soon as it has started the agent
+        ReloadSignal hup = agent ? ReloadSignal.install() : null;
+        if (!agent && args.length > 0) {
             // tools print their answers on stdout; only warnings and errors belong on stderr
             System.setProperty("PGKEEL_LOG_LEVEL", System.getenv().getOrDefault("PGKEEL_LOG_LEVEL", "WARN"));
         }
-        System.exit(new CommandLine(new Main()).execute(args));
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                return type == AgentCommand.class && hup != null ? type.cast(new AgentCommand(hup))
+                        : CommandLine.defaultFactory().create(type);
+            }
+        };
+        System.exit(new CommandLine(new Main(), factory).execute(args));
     }
 
     @Override
@@ -47,8 +58,21 @@ public final class Main implements Runnable {
         @Parameters(index = "0", paramLabel = "CONFIG", description = "Patroni-style YAML configuration file")
         Path config;
 
+        /** Installed by {@link Main#main} before anything else; null when the command was made otherwise. */
+        private final ReloadSignal hup;
+
+        AgentCommand() {
+            this(null);
+        }
+
+        AgentCommand(ReloadSignal hup) {
+            this.hup = hup;
+        }
+
         @Override
         public Integer call() {
+            ReloadSignal reloadSignal = hup != null ? hup : ReloadSignal.install();
+            log.info("pgkeel {} starting: reading {}", Version.PGKEEL, config);
             ConfigLoader.Loaded loaded;
             try {
                 loaded = ConfigLoader.load(config);
@@ -74,7 +98,7 @@ public final class Main implements Runnable {
                 agent.stop();
                 stopped.countDown();
             }, "shutdown"));
-            installReloadSignal(agent);
+            reloadSignal.started(() -> reload(agent));
             try {
                 stopped.await();
             } catch (InterruptedException e) {
@@ -83,26 +107,14 @@ public final class Main implements Runnable {
             return 0;
         }
 
-        private void installReloadSignal(Agent agent) {
+        /** SIGHUP: re-read the file and hand it to the agent; a bad file keeps the running configuration. */
+        private void reload(Agent agent) {
             try {
-                sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
-                    try {
-                        ConfigLoader.Loaded reloaded = ConfigLoader.load(config);
-                        reloaded.warnings().forEach(w -> log.warn("configuration: {}", w));
-                        agent.reload(reloaded.config());
-                    } catch (ConfigException e) {
-                        log.error("SIGHUP: keeping the running configuration: {}", e.getMessage());
-                    }
-                });
-                if (before == sun.misc.SignalHandler.SIG_IGN) {
-                    // the JVM keeps a signal ignored at its start ignored, and says nothing (start through the
-                    // pgkeel launcher, which resets it)
-                    log.warn("SIGHUP was ignored when pgkeel started (nohup?), so it cannot re-read the configuration"
-                            + " on SIGHUP; use POST /reload or pgkeel ctl reload, or start it through the pgkeel"
-                            + " launcher");
-                }
-            } catch (IllegalArgumentException e) {
-                log.warn("SIGHUP cannot be handled on this platform: {}", e.getMessage());
+                ConfigLoader.Loaded reloaded = ConfigLoader.load(config);
+                reloaded.warnings().forEach(w -> log.warn("configuration: {}", w));
+                agent.reload(reloaded.config());
+            } catch (ConfigException e) {
+                log.error("SIGHUP: keeping the running configuration: {}", e.getMessage());
             }
         }
     }

@@ -177,4 +177,32 @@ class FailsafeRestIT extends ClusterTestBase {
             assertThat(metric(n, "patroni_failsafe_member")).isEqualTo("0.0");
         }
     }
+
+    /**
+     * failsafe_mode: maybe typed into etcd's config key (etcdctl; PATCH /config refuses it): every agent names it in a
+     * warning, counts it as off as Patroni's parse_bool does (GET /failsafe 502), and keeps running; the leader stays.
+     * The same value under bootstrap.dcs in the YAML is refused at start instead (ConfigLoaderTest).
+     */
+    @Test
+    void e_failsafeModeNotABooleanInTheConfigKey_countsAsOffAndNobodyStops() {
+        AgentProcess leader = cluster.leader();
+        String key = cluster.key("config");
+        String config = cluster.etcd.get(key).orElseThrow();
+        String maybe = config.replaceFirst("\"failsafe_mode\"\\s*:\\s*false", "\"failsafe_mode\": \"maybe\"");
+        assertThat(maybe).as(config).isNotEqualTo(config);
+        cluster.etcd.put(key, maybe);
+        for (AgentProcess n : cluster.nodes) {
+            Await.until(Duration.ofSeconds(30), n.name + " names the value", () -> n.logText()
+                    .contains("config.failsafe_mode: expected true or false (or on/off, yes/no, 1/0), got 'maybe';"
+                            + " using false"), n::logText);
+            assertThat(call(n, "GET", "/failsafe", null).statusCode()).isEqualTo(502);
+            assertThat(metric(n, "patroni_failsafe_mode_enabled")).isEqualTo("0.0");
+        }
+        Await.pause(3_000);
+        for (AgentProcess n : cluster.nodes) {
+            assertThat(n.isAlive()).as(n.name + " keeps running\n" + n.logText()).isTrue();
+        }
+        assertThat(cluster.leader().name).isEqualTo(leader.name);
+        cluster.awaitHealthy(Duration.ofSeconds(30));
+    }
 }

@@ -5,6 +5,7 @@ import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.config.ConfigNode.ListNode;
 import io.pgkeel.config.ConfigNode.MapNode;
 import io.pgkeel.config.ConfigNode.ScalarNode;
+import io.pgkeel.config.PemFiles.Holds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -201,10 +202,12 @@ public final class ConfigLoader {
             }
             return Optional.empty();
         }
-        Path certfile = readableFile(restapi, "certfile");
-        Path keyfile = optionalString(restapi, "keyfile").isPresent() ? readableFile(restapi, "keyfile") : certfile;
+        boolean separateKey = optionalString(restapi, "keyfile").isPresent();
+        Path certfile = pemFile(restapi, "certfile", separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY,
+                "restapi.keyfile");
+        Path keyfile = separateKey ? pemFile(restapi, "keyfile", Holds.PRIVATE_KEY, null) : certfile;
         Optional<Path> cafile = optionalString(restapi, "cafile").isPresent()
-                ? Optional.of(readableFile(restapi, "cafile")) : Optional.empty();
+                ? Optional.of(pemFile(restapi, "cafile", Holds.CA_BUNDLE, null)) : Optional.empty();
         String verify = optionalString(restapi, "verify_client").orElse("none");
         if (!Set.of("none", "optional", "required").contains(verify)) {
             throw bad(restapi.entries().get("verify_client"), "must be none, optional or required");
@@ -219,11 +222,10 @@ public final class ConfigLoader {
     /** Patroni's {@code ctl} section; keyfile and keyfile_password belong to a certfile, as in restapi. */
     private PgkeelConfig.Ctl readCtl(MapNode ctl) {
         boolean insecure = optionalBool(ctl, "insecure").orElse(false);
-        Optional<Path> cacert = optionalString(ctl, "cacert").map(v -> readableFile(ctl, "cacert"));
-        cacert.filter(Files::isDirectory).ifPresent(p -> {
-            throw bad(ctl.entries().get("cacert"), p + " is a directory; pgkeel reads one CA bundle file");
-        });
-        Optional<Path> certfile = optionalString(ctl, "certfile").map(v -> readableFile(ctl, "certfile"));
+        Optional<Path> cacert = optionalString(ctl, "cacert").map(v -> pemFile(ctl, "cacert", Holds.CA_BUNDLE, null));
+        boolean separateKey = optionalString(ctl, "keyfile").isPresent();
+        Optional<Path> certfile = optionalString(ctl, "certfile").map(v -> pemFile(ctl, "certfile",
+                separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY, "ctl.keyfile"));
         if (certfile.isEmpty()) {
             for (String key : List.of("keyfile", "keyfile_password")) {
                 if (ctl.entries().containsKey(key)) {
@@ -231,8 +233,7 @@ public final class ConfigLoader {
                 }
             }
         }
-        Optional<Path> keyfile = certfile.map(c -> optionalString(ctl, "keyfile").isPresent()
-                ? readableFile(ctl, "keyfile") : c);
+        Optional<Path> keyfile = certfile.map(c -> separateKey ? pemFile(ctl, "keyfile", Holds.PRIVATE_KEY, null) : c);
         Optional<Credentials> auth = optionalMap(ctl, "authentication").map(this::credentials);
         auth.filter(c -> c.password() == null).ifPresent(c -> {
             throw new ConfigException(ctl.entries().get("authentication").origin()
@@ -242,12 +243,9 @@ public final class ConfigLoader {
                 auth);
     }
 
-    private Path readableFile(MapNode parent, String key) {
-        Path p = Path.of(requiredString(parent, key));
-        if (!Files.isReadable(p)) {
-            throw bad(parent.entries().get(key), "cannot read " + p);
-        }
-        return p;
+    /** A certificate or key path: see {@link PemFiles#check}. */
+    private Path pemFile(MapNode parent, String key, Holds holds, String alone) {
+        return PemFiles.check(parent.entries().get(key), requiredString(parent, key), holds, alone);
     }
 
     private DynamicConfig readDynamic(MapNode dcs) {
@@ -275,8 +273,11 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             Map<String, String> origins = new LinkedHashMap<>();
             collectOrigins(dcs, origins);
+            // the parser's "; using <default>" is what a bad value in etcd's config key falls back to; in the file it
+            // is refused instead (before bootstrap could write it into the key), so no fallback is named
             throw new ConfigException(String.join("\n", problems.stream()
-                    .map(p -> originOf(p, origins, dcs.origin()) + ": " + p).toList()));
+                    .map(p -> originOf(p, origins, dcs.origin()) + ": " + p.replaceFirst("; using [^;]*$", ""))
+                    .toList()));
         }
         String timingAt = dcs.entries().containsKey("ttl") ? dcs.entries().get("ttl").origin() : dcs.origin();
         DynamicConfigParser.timing(plain, "bootstrap.dcs", problems).adjustments()
@@ -445,12 +446,15 @@ public final class ConfigLoader {
                     + " etcd3.password: pgkeel connects without authenticating, as Patroni does");
             username = Optional.empty();
         }
-        Optional<Path> cacert = optionalString(etcd3, "cacert").map(v -> readableFile(etcd3, "cacert"));
-        Optional<Path> cert = optionalString(etcd3, "cert").map(v -> readableFile(etcd3, "cert"));
+        Optional<Path> cacert = optionalString(etcd3, "cacert").map(v -> pemFile(etcd3, "cacert", Holds.CA_BUNDLE,
+                null));
+        boolean separateKey = optionalString(etcd3, "key").isPresent();
+        Optional<Path> cert = optionalString(etcd3, "cert").map(v -> pemFile(etcd3, "cert",
+                separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY, "etcd3.key"));
         if (cert.isEmpty() && etcd3.entries().containsKey("key")) {
             throw bad(etcd3.entries().get("key"), "needs etcd3.cert (the client certificate the key belongs to)");
         }
-        Optional<Path> key = optionalString(etcd3, "key").map(v -> readableFile(etcd3, "key"));
+        Optional<Path> key = optionalString(etcd3, "key").map(v -> pemFile(etcd3, "key", Holds.PRIVATE_KEY, null));
         if (protocol.equals("http")) {
             for (String file : List.of("cacert", "cert", "key")) {
                 if (etcd3.entries().containsKey(file)) {
@@ -465,27 +469,70 @@ public final class ConfigLoader {
     /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info, decoded. */
     private record EtcdUrl(String scheme, HostPort host, Optional<String> username, Optional<String> password) {}
 
+    private static final java.util.regex.Pattern URL = java.util.regex.Pattern.compile(
+            "(?i)(https?)://(?:([^/?#]*)@)?([^/?#@]*)(?:[/?#].*)?");
+
+    /**
+     * Read as Python's urlparse does for Patroni: the scheme in any case, user info before the last {@code @} of the
+     * authority (percent-decoded), a path ignored. Not with java.net.URI, which gives no host for a name it does not
+     * take (etcd_1) and would hide why; {@link #etcdHostProblem} names that cause.
+     */
     private EtcdUrl etcdUrl(ConfigNode node, String text) {
-        java.net.URI uri;
-        try {
-            uri = new java.net.URI(text.trim());
-        } catch (java.net.URISyntaxException e) {
-            uri = null;
-        }
-        if (uri == null || uri.getHost() == null || !("http".equals(uri.getScheme())
-                || "https".equals(uri.getScheme()))) {
+        java.util.regex.Matcher m = URL.matcher(text.trim());
+        if (!m.matches() || m.group(3).isEmpty()) {
             throw bad(node, "'" + text + "' must be http://host:port or https://host:port");
+        }
+        String hostPort = m.group(3);
+        HostPort host = hostPort.endsWith("]") || !hostPort.contains(":")
+                ? new HostPort(hostPort.replaceAll("^\\[|\\]$", ""), 2379) : parseHostPort(node, hostPort);
+        String problem = etcdHostProblem(host.host());
+        if (problem != null) {
+            throw bad(node, "'" + text + "': " + problem);
         }
         Optional<String> user = Optional.empty();
         Optional<String> password = Optional.empty();
-        String info = uri.getUserInfo();
+        String info = m.group(2);
         if (info != null) {
             int colon = info.indexOf(':');
-            user = Optional.of(colon < 0 ? info : info.substring(0, colon));
-            password = colon < 0 ? Optional.empty() : Optional.of(info.substring(colon + 1));
+            user = Optional.of(percentDecoded(colon < 0 ? info : info.substring(0, colon)));
+            password = colon < 0 ? Optional.empty() : Optional.of(percentDecoded(info.substring(colon + 1)));
         }
-        return new EtcdUrl(uri.getScheme(), new HostPort(uri.getHost().replaceAll("^\\[|\\]$", ""),
-                uri.getPort() < 0 ? 2379 : uri.getPort()), user, password);
+        return new EtcdUrl(m.group(1).toLowerCase(java.util.Locale.ROOT), host, user, password);
+    }
+
+    private static String percentDecoded(String s) {
+        // URLDecoder also turns '+' into a blank, which a URL's user info does not mean
+        return java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Why the etcd client cannot connect to {@code host}, or null when it can. jetcd takes each endpoint as a
+     * java.net.URI and refuses one without a host, which is what java.net.URI makes of a name outside RFC 2396's host
+     * names (an underscore, a label starting or ending with '-', a last label starting with a digit). Patroni's
+     * Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather than at start.
+     */
+    static String etcdHostProblem(String host) {
+        if (host.contains(":")) {
+            return null; // an IPv6 literal, checked by java.net.URI below only in brackets
+        }
+        boolean taken;
+        try {
+            taken = new java.net.URI("http://" + host + ":2379").getHost() != null;
+        } catch (java.net.URISyntaxException e) {
+            taken = false;
+        }
+        if (taken) {
+            return null;
+        }
+        if (host.contains("_")) {
+            return "'" + host + "' is not a host name the etcd client can connect to: '_' is not allowed in host"
+                    + " names (RFC 952/1123), and jetcd (java.net.URI) refuses it where Patroni's Python client does"
+                    + " not; write the member's IP address, or a name or alias without '_' (Docker Compose: a service"
+                    + " or network alias written with '-')";
+        }
+        return "'" + host + "' is not a host name (RFC 952/1123: dot-separated labels of letters, digits and '-', none"
+                + " starting or ending with '-', the last starting with a letter) nor an IP address, so the etcd client"
+                + " (jetcd, java.net.URI) cannot connect to it";
     }
 
     private List<HostPort> etcdHosts(MapNode etcd3, int defaultPort) {
@@ -511,18 +558,34 @@ public final class ConfigLoader {
         return hosts;
     }
 
-    /** {@code host:port} or a bare host (Patroni's split_host_port with the default port). */
+    private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("(?i)[a-z][a-z0-9+.-]*://(.*)");
+
+    /**
+     * {@code host:port} or a bare host (Patroni's split_host_port with the default port). A scheme is refused: Patroni
+     * puts etcd3.protocol in front of the entry as written and cannot connect, and dropping it would connect with
+     * another protocol than the one written; a host name jetcd cannot use is refused with {@link #etcdHostProblem}.
+     */
     private HostPort etcdHost(ConfigNode node, String text, int defaultPort) {
-        String t = text.trim().replaceFirst("^https?://", "");
-        boolean bareIpv6 = t.indexOf(':') != t.lastIndexOf(':') && !t.startsWith("[");
-        if (bareIpv6 || !t.contains(":") || t.endsWith("]")) {
-            return new HostPort(t.replaceAll("^\\[|\\]$", ""), defaultPort);
+        String t = text.trim();
+        java.util.regex.Matcher scheme = SCHEME.matcher(t);
+        if (scheme.matches()) {
+            throw bad(node, "'" + t + "' has a scheme; etcd3.hosts and etcd3.host take host:port without a scheme"
+                    + " (Patroni puts etcd3.protocol in front of each and could not connect to this one): write '"
+                    + scheme.group(1).replaceAll("/.*$", "") + "', with etcd3.protocol: https for TLS, or use etcd3.url"
+                    + " for a single member");
         }
-        return parseHostPort(node, t);
+        boolean bareIpv6 = t.indexOf(':') != t.lastIndexOf(':') && !t.startsWith("[");
+        HostPort hp = bareIpv6 || !t.contains(":") || t.endsWith("]")
+                ? new HostPort(t.replaceAll("^\\[|\\]$", ""), defaultPort) : parseHostPort(node, t);
+        String problem = etcdHostProblem(hp.host());
+        if (problem != null) {
+            throw bad(node, "'" + t + "': " + problem);
+        }
+        return hp;
     }
 
     private HostPort parseHostPort(ConfigNode node, String text) {
-        String t = text.trim().replaceFirst("^https?://", "");
+        String t = text.trim();
         int colon = t.lastIndexOf(':');
         if (colon <= 0) {
             throw bad(node, "'" + text + "' must be host:port");

@@ -168,6 +168,27 @@ class ConfigLoaderTest {
         }
     }
 
+    /**
+     * A value of {@code bootstrap.dcs} that Patroni's parsing would not take is refused when the file is read (the
+     * agent exits 2, {@code pgkeel validate} says invalid), before it could be written into the config key at
+     * bootstrap: the message says so, and does not claim a fallback ("using false") that is never used. The same value
+     * typed into etcd's config key later is a warning and the fallback does apply (DynamicConfigParserTest).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"failsafe_mode: maybe", "failsafe_mode: 2",
+            "synchronous_mode: sometimes", "synchronous_mode_strict: perhaps", "pause: kinda",
+            "member_slots_ttl: forever", "synchronous_node_count: 0", "synchronous_node_count: many",
+            "maximum_lag_on_syncnode: -5",
+            "primary_start_timeout: later"})
+    void aBadBootstrapDcsValueIsRefusedAndTheMessageSaysSo(String line) {
+        String key = line.substring(0, line.indexOf(':'));
+        assertThatThrownBy(() -> load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    " + line)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("patroni.yml line 12: bootstrap.dcs." + key + ": ")
+                .hasMessageContaining(line.substring(line.indexOf(' ') + 1))
+                .hasMessageNotContaining("; using");
+    }
+
     /** Issue 12: synchronous replication's settings load; a bad value is named with its path and its own line. */
     @Test
     void synchronousReplicationSettingsLoad_aBadValueIsNamedWithItsPathAndLine() throws IOException {
@@ -242,7 +263,7 @@ class ConfigLoaderTest {
 
     @Test
     void restApiTls() throws IOException {
-        Path cert = Files.writeString(dir.resolve("cert.pem"), "x");
+        Path cert = Files.writeString(dir.resolve("cert.pem"), Pem.CERTIFICATE + Pem.KEY);
         String base = PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008\n",
                 "  connect_address: 127.0.0.1:8008\n  certfile: " + cert + "\n");
         PgkeelConfig.RestApi api = load(base).config().restapi();

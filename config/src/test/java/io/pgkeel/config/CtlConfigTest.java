@@ -28,7 +28,7 @@ class CtlConfigTest {
     @BeforeEach
     void files() throws IOException {
         for (String f : new String[] {"api.crt", "api.key", "api-ca.crt", "ctl.crt", "ctl.key", "ctl-ca.crt"}) {
-            Files.writeString(dir.resolve(f), "pem");
+            Files.writeString(dir.resolve(f), f.endsWith(".key") ? Pem.KEY : Pem.CERTIFICATE + Pem.KEY);
         }
     }
 

@@ -33,9 +33,10 @@ class EtcdConfigTest {
 
     @BeforeEach
     void files() throws IOException {
-        ca = Files.writeString(dir.resolve("ca.crt"), "ca");
-        cert = Files.writeString(dir.resolve("client.crt"), "cert");
-        key = Files.writeString(dir.resolve("client.key"), "key");
+        ca = Files.writeString(dir.resolve("ca.crt"), Pem.CERTIFICATE);
+        // holds its key too, as Patroni's etcd3.cert may when etcd3.key is absent
+        cert = Files.writeString(dir.resolve("client.crt"), Pem.CERTIFICATE + Pem.KEY);
+        key = Files.writeString(dir.resolve("client.key"), Pem.KEY);
     }
 
     private static final String BASE = """
@@ -181,6 +182,76 @@ class EtcdConfigTest {
     void aBadSettingIsAnErrorNamingTheFieldAndLine(String etcd3, String where, String field, String message) {
         assertThatThrownBy(() -> load(etcd3, Map.of())).isInstanceOf(ConfigException.class)
                 .hasMessageContaining(where).hasMessageContaining(field).hasMessageContaining(message);
+    }
+
+    /**
+     * Patroni's get_etcd_client puts {@code etcd3.protocol} (default http) in front of every {@code hosts} entry and
+     * reads {@code host} as a host name: a scheme written there ends up inside the host name
+     * ({@code http://[https://a]:1}) and Patroni cannot connect. pgkeel refuses it, naming the key, rather than
+     * dropping the scheme and quietly connecting with another protocol than the one written.
+     */
+    static Stream<Arguments> schemesInHosts() {
+        return Stream.of(
+                Arguments.of("hosts as a comma string", "etcd3:\n  hosts: https://a:1,https://b:2\n", Map.of(),
+                        "patroni.yml line 12: etcd3.hosts", "https://a:1"),
+                Arguments.of("hosts as a comma string, second entry", "etcd3:\n  hosts: a:1, http://b:2\n",
+                        Map.of(), "patroni.yml line 12: etcd3.hosts", "http://b:2"),
+                Arguments.of("hosts as a list", "etcd3:\n  hosts:\n  - https://a:1\n  - https://b:2\n", Map.of(),
+                        "patroni.yml line 13: etcd3.hosts[0]", "https://a:1"),
+                Arguments.of("hosts as a flow list", "etcd3:\n  hosts: [a:1, 'https://b']\n", Map.of(),
+                        "etcd3.hosts[1]", "https://b"),
+                Arguments.of("the scheme etcd3.protocol names", "etcd3:\n  hosts: http://a:1\n  protocol: http\n",
+                        Map.of(), "patroni.yml line 12: etcd3.hosts", "http://a:1"),
+                Arguments.of("host", "etcd3:\n  host: https://a:1\n", Map.of(), "patroni.yml line 12: etcd3.host",
+                        "https://a:1"),
+                Arguments.of("host without a port", "etcd3:\n  host: HTTPS://a\n", Map.of(),
+                        "patroni.yml line 12: etcd3.host", "HTTPS://a"),
+                Arguments.of("PATRONI_ETCD3_HOSTS", "etcd3:\n  host: x:9\n",
+                        Map.of("PATRONI_ETCD3_HOSTS", "'https://a:1','https://b:2'"),
+                        "environment variable PATRONI_ETCD3_HOSTS", "https://a:1"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("schemesInHosts")
+    void aSchemeInHostsIsRefusedNotDropped(String form, String etcd3, Map<String, String> env, String where,
+                                           String entry) {
+        assertThatThrownBy(() -> load(etcd3, env)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(where).hasMessageContaining("'" + entry + "'")
+                .hasMessageContaining("without a scheme").hasMessageContaining("etcd3.protocol: https")
+                .hasMessageContaining("etcd3.url");
+    }
+
+    /**
+     * A name java.net.URI does not take as a host name (an underscore, as Docker Compose's {@code etcd_1}; a label
+     * that starts or ends with '-'; a last label that starts with a digit): jetcd cannot connect to it, so it is
+     * refused in every form, naming the key, the value and that cause.
+     */
+    static Stream<Arguments> hostNamesTheClientCannotUse() {
+        return Stream.of(
+                Arguments.of("url", "etcd3:\n  url: https://etcd_1:2379\n", "patroni.yml line 12: etcd3.url",
+                        "'https://etcd_1:2379'", "'etcd_1'", "'_'"),
+                Arguments.of("url with user info", "etcd3:\n  url: http://u:p@etcd_1\n",
+                        "patroni.yml line 12: etcd3.url", "'http://u:p@etcd_1'", "'etcd_1'", "'_'"),
+                Arguments.of("hosts", "etcd3:\n  hosts: etcd-0:2379,etcd_1:2379\n",
+                        "patroni.yml line 12: etcd3.hosts", "'etcd_1:2379'", "'etcd_1'", "'_'"),
+                Arguments.of("hosts as a list", "etcd3:\n  hosts:\n  - etcd_1\n",
+                        "patroni.yml line 13: etcd3.hosts[0]", "'etcd_1'", "'etcd_1'", "'_'"),
+                Arguments.of("host", "etcd3:\n  host: etcd_1:2379\n", "patroni.yml line 12: etcd3.host",
+                        "'etcd_1:2379'", "'etcd_1'", "'_'"),
+                Arguments.of("a label ending in '-'", "etcd3:\n  hosts: etcd-.example:2379\n",
+                        "patroni.yml line 12: etcd3.hosts", "'etcd-.example:2379'", "'etcd-.example'",
+                        "not a host name"),
+                Arguments.of("a last label starting with a digit", "etcd3:\n  url: http://etcd.1a:2379\n",
+                        "patroni.yml line 12: etcd3.url", "'http://etcd.1a:2379'", "'etcd.1a'", "not a host name"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("hostNamesTheClientCannotUse")
+    void aHostNameTheEtcdClientCannotUseIsRefusedWithTheCause(String form, String etcd3, String where, String value,
+                                                              String host, String cause) {
+        assertThatThrownBy(() -> load(etcd3, Map.of())).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(where).hasMessageContaining(value).hasMessageContaining(host)
+                .hasMessageContaining(cause).hasMessageNotContaining("must be http://host:port");
     }
 
     @Test

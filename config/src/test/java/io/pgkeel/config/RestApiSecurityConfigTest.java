@@ -92,7 +92,7 @@ class RestApiSecurityConfigTest {
 
     @Test
     void extraHeadersKeepTheirOrderAndHttpsOnesApplyOnlyWithTls() throws IOException {
-        Path cert = Files.writeString(dir.resolve("cert.pem"), "x");
+        Path cert = Files.writeString(dir.resolve("cert.pem"), Pem.CERTIFICATE + Pem.KEY);
         String headers = """
                   http_extra_headers:
                     X-Frame-Options: SAMEORIGIN

@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * {@link #deleteFailover} (operator writes, which need no lease); {@code pgkeel ctl} uses its own instance, without a
  * lease. jetcd's clients are thread-safe; this class's own state is: {@code leaseId} and {@code leaseRequestedTtl}
  * are guarded by {@code this}, {@code reportedGarbage} is a concurrent set, the member in use is an atomic index
- * moved by compare-and-set, the call timeout, the watcher and its callback are volatile. The watch callback runs
+ * moved by compare-and-set, the watch is a {@link WatchSlot} (which guards itself), the call timeout and
+ * the watch callback are volatile. The watch callback runs
  * on a jetcd thread and only calls the supplied Runnable.
  */
 final class EtcdDcs implements Dcs {
@@ -89,9 +90,8 @@ final class EtcdDcs implements Dcs {
     private long leaseId;
     /** The TTL this agent asked for when its lease was granted (etcd may round it up). */
     private long leaseRequestedTtl;
-    private volatile Watch.Watcher watcher;
-    /** The current watch; callbacks of earlier ones are ignored. */
-    private final java.util.concurrent.atomic.AtomicLong watchGeneration = new java.util.concurrent.atomic.AtomicLong();
+    /** The current watch by generation; callbacks of earlier ones are ignored, their watchers closed. */
+    private final WatchSlot watchSlot = new WatchSlot();
     /** Watch failures in a row, for the re-watch pause. */
     private final java.util.concurrent.atomic.AtomicInteger watchFailures = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
@@ -303,6 +303,11 @@ final class EtcdDcs implements Dcs {
         }
         if (leaseId != 0) {
             try {
+                // a renewal that times out is cancelled in await, but jetcd 0.8's keepAliveOnce returns
+                // future.whenComplete(end the stream): cancelling that derived future ends neither the inner one nor
+                // the stream, which stays open on the member just moved away from until it answers or gRPC's
+                // keepalive (5 s + 3 s, set in the constructor) drops the connection: at most one stream per
+                // timed-out renewal, for seconds; not fixable from outside jetcd
                 LeaseKeepAliveResponse r = awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(leaseId), "renew lease");
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
@@ -518,7 +523,7 @@ final class EtcdDcs implements Dcs {
     @Override
     public void watch(Runnable onChange) {
         watchCallback = onChange;
-        startWatch(onChange, watchGeneration.incrementAndGet());
+        startWatch(onChange, watchSlot.next());
     }
 
     /**
@@ -528,28 +533,30 @@ final class EtcdDcs implements Dcs {
      * second and a heap filled within a minute of an etcd quorum loss: JetcdRecoveryIT).
      */
     private void startWatch(Runnable onChange, long generation) {
-        if (closed || generation != watchGeneration.get()) {
+        if (closed) {
             return;
         }
         WatchOption option = WatchOption.builder().isPrefix(true).withRequireLeader(true).build();
-        watcher = currentMember().client().getWatchClient().watch(prefix, option, Watch.listener(
-                response -> {
-                    if (generation != watchGeneration.get()) {
-                        return;
-                    }
-                    watchFailures.set(0);
-                    if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue()))) {
-                        onChange.run();
-                    }
-                },
-                error -> {
-                    // a broken watch must not leave replicas deaf to a vanished leader: wake the loop once, re-watch
-                    if (restartWatchLater(onChange, generation)) {
-                        log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
-                        onChange.run();
-                    }
-                },
-                () -> restartWatchLater(onChange, generation)));
+        watchSlot.start(generation, () -> currentMember().client().getWatchClient().watch(prefix, option,
+                Watch.listener(
+                    response -> {
+                        if (!watchSlot.isCurrent(generation)) {
+                            return;
+                        }
+                        watchFailures.set(0);
+                        if (response.getEvents().stream().anyMatch(e -> wakesTheLoop(e.getKeyValue()))) {
+                            onChange.run();
+                        }
+                    },
+                    error -> {
+                        // a broken watch must not leave replicas deaf to a vanished leader: wake the loop once,
+                        // re-watch
+                        if (restartWatchLater(onChange, generation)) {
+                            log.debug("watch on {} failed: {}; re-watching", settings.prefix(), error.toString());
+                            onChange.run();
+                        }
+                    },
+                    () -> restartWatchLater(onChange, generation))));
     }
 
     /**
@@ -569,16 +576,8 @@ final class EtcdDcs implements Dcs {
      * to 8 s: an etcd without quorum fails every watch at once). False when that generation was replaced already.
      */
     private boolean restartWatchLater(Runnable onChange, long generation) {
-        if (closed || !watchGeneration.compareAndSet(generation, generation + 1)) {
+        if (closed || !watchSlot.replace(generation)) {
             return false;
-        }
-        Watch.Watcher old = watcher;
-        if (old != null) {
-            try {
-                old.close();
-            } catch (RuntimeException e) {
-                log.debug("closing broken watch: {}", e.toString());
-            }
         }
         int failures = Math.min(watchFailures.incrementAndGet(), 5);
         watchRestarter.schedule(() -> startWatch(onChange, generation + 1), 250L << failures, TimeUnit.MILLISECONDS);
@@ -589,10 +588,7 @@ final class EtcdDcs implements Dcs {
     public void close() {
         closed = true;
         watchRestarter.shutdownNow();
-        Watch.Watcher w = watcher;
-        if (w != null) {
-            w.close();
-        }
+        watchSlot.close();
         long id;
         synchronized (this) {
             id = leaseId;
@@ -629,7 +625,7 @@ final class EtcdDcs implements Dcs {
                     members.get(next).endpoint());
             Runnable onChange = watchCallback;
             if (onChange != null) {
-                restartWatchLater(onChange, watchGeneration.get());
+                restartWatchLater(onChange, watchSlot.current());
             }
         }
     }

@@ -13,6 +13,29 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class DynamicConfigParserTest {
+    /**
+     * failsafe_mode typed into etcd's config key (etcdctl, patronictl edit-config on an older version): anything that
+     * is not one of Patroni's parse_bool spellings is named once and counts as off, as parse_bool's None does in
+     * Patroni's is_failsafe_mode; the agent goes on (the same value in the YAML's bootstrap.dcs is refused at start,
+     * ConfigLoaderTest).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("failsafeModeNotABoolean")
+    void failsafeModeInTheConfigKeyThatIsNotABooleanIsNamedAndCountsAsOff(Object value) {
+        Map<String, Object> raw = new HashMap<>();
+        raw.put("failsafe_mode", value);
+        List<String> problems = new ArrayList<>();
+        DynamicConfig parsed = DynamicConfigParser.parse(raw, "config", problems);
+        assertThat(parsed.failsafeMode()).isFalse();
+        assertThat(problems).singleElement().asString().startsWith("config.failsafe_mode: ")
+                .contains("got '" + value + "'").endsWith("; using false");
+    }
+
+    static Stream<Arguments> failsafeModeNotABoolean() {
+        return Stream.of(Arguments.of("maybe"), Arguments.of(2L), Arguments.of(1.0), Arguments.of(" true"),
+                Arguments.of(List.of(true)), Arguments.of(Map.of("on", true)));
+    }
+
     private static int memberSlotsTtl(Object value, List<String> problems) {
         return DynamicConfigParser.parse(Map.of("member_slots_ttl", value), "config", problems).memberSlotsTtl();
     }
