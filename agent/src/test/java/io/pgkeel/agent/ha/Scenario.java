@@ -430,6 +430,12 @@ final class Scenario {
         private Optional<Map<String, String>> failsafe = Optional.empty();
 
         /** The failsafe key naming {@code names}, each at http://name:8008/patroni. */
+        /** The failsafe key as written: member name to api_url. */
+        ClusterBuilder failsafeKey(Map<String, String> key) {
+            failsafe = Optional.of(Map.copyOf(key));
+            return this;
+        }
+
         ClusterBuilder failsafeKey(String... names) {
             Map<String, String> key = new HashMap<>();
             for (String n : names) {
