@@ -81,10 +81,12 @@ final class Agent {
         // POST /failsafe carries Patroni's credentials for the REST API (ctl.authentication, else restapi's)
         HttpPeerClient peers = new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls, config.ctlConnection()
                 .authentication().map(c -> HttpPeerClient.basicAuthorization(c.username(), c.password())));
+        FailsafePromise.Disk promises = FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir());
+        promises.problem().ifPresent(p -> log.warn("failsafe_mode: {}", p));
         HaNode node = new HaNode(identity, dcs, pg, peers, clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
-        }, metrics, FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir()));
+        }, metrics, promises);
         AtomicReference<Agent> current = new AtomicReference<>();
         io.pgkeel.agent.pg.CallbackRunner callbacks = new io.pgkeel.agent.pg.CallbackRunner(
                 () -> current.get() == null ? config.postgresql().callbacks()

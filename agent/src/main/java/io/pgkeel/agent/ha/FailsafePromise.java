@@ -78,9 +78,14 @@ public final class FailsafePromise {
         /** The content last written, empty when there is none. */
         Optional<String> read() throws IOException;
 
+        /** Why promises could not be kept here (a sentence naming the place), or empty; may do file I/O. */
+        default Optional<String> problem() {
+            return Optional.empty();
+        }
+
         /** {@code file}, written to a temporary file beside it, fsynced and renamed over it (then its directory fsynced). */
         static Disk file(Path file) {
-            return new PromiseFile(file);
+            return new PromiseFile(file, null);
         }
 
         /**
@@ -90,7 +95,7 @@ public final class FailsafePromise {
          */
         static Disk besideDataDirectory(Path dataDir) {
             Path d = dataDir.toAbsolutePath().normalize();
-            return file(d.resolveSibling(d.getFileName() + ".failsafe.json"));
+            return new PromiseFile(d.resolveSibling(d.getFileName() + ".failsafe.json"), d);
         }
     }
 

@@ -51,7 +51,7 @@ import java.util.Set;
  * @param failsafeWrites         the failsafe key values this node tried to write (oldest first) that may still land
  *                               or be in etcd unread: each stays until a write after it, or itself, was acknowledged
  *                               and read back (a write whose answer was lost may land after a later read, and name a
- *                               member that read did not)
+ *                               member that read did not); all forgotten when a read shows the leader key not mine
  * @param startedNanos           when this agent observed for the first time (null before): a restarted agent forgot
  *                               the failsafe promises it gave
  */
@@ -150,7 +150,10 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             b.startedNanos = nowNanos;
         }
         if (read != null) {
-            b.failsafeWrites = settled(failsafeWrites, read.failsafe());
+            // a read showing the leader key not mine ends the term those writes were tried in: forget them, or
+            // one lost then (never settled: the key may already hold what this node, leader again, would write)
+            // would name a member at the address it had then, over the key a later leader wrote since (review13)
+            b.failsafeWrites = read.isLeader(me) ? settled(failsafeWrites, read.failsafe()) : List.of();
             Map<String, String> asked = new HashMap<>(read.failsafe().orElse(Map.of()));
             b.failsafeWrites.forEach(w -> asked.putAll(w.value()));
             b.failsafeTopology = asked;

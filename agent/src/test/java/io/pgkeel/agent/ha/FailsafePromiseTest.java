@@ -218,4 +218,27 @@ class FailsafePromiseTest {
         FailsafePromise.Disk disk = FailsafePromise.Disk.besideDataDirectory(dir.resolve("16/main"));
         assertThatThrownBy(() -> disk.write("{}")).isInstanceOf(IOException.class);
     }
+
+    /** The start-time check of where promises are recorded: a problem is named, a sound place says nothing. */
+    @Test
+    void theRecordsPlaceIsCheckedAtStart(@TempDir Path tmp) throws IOException {
+        Path data = Files.createDirectory(tmp.resolve("data"));
+        assertThat(FailsafePromise.Disk.besideDataDirectory(data).problem()).as("beside it, same filesystem").isEmpty();
+        assertThat(FailsafePromise.Disk.besideDataDirectory(tmp.resolve("gone/data")).problem())
+                .hasValueSatisfying(p -> assertThat(p).contains(tmp.resolve("gone").toString())
+                        .contains("refuses POST /failsafe (500)"));
+        // the data directory a mount of its own: here a directory on tmpfs, the record on the temporary directory's
+        Path shm = Path.of("/dev/shm");
+        if (!Files.getFileStore(shm).equals(Files.getFileStore(tmp))) {
+            Path mounted = Files.createTempDirectory(shm, "pgkeel-data-");
+            try {
+                assertThat(new PromiseFile(tmp.resolve("data.failsafe.json"), mounted).problem())
+                        .hasValueSatisfying(p -> assertThat(p).contains("another filesystem"));
+            } finally {
+                Files.delete(mounted);
+            }
+        } else {
+            throw new AssertionError("/dev/shm and " + tmp + " share a filesystem: this test needs two");
+        }
+    }
 }

@@ -60,7 +60,11 @@ class NodeMemoryTest {
 
     /** observed() as "b", at NOW, with the cluster read and used. */
     private static Function<NodeMemory, NodeMemory> observes(ClusterView c, PgStatus pg) {
-        return m -> m.observed(c, DcsView.reachable(c), pg, RENEWED, "b", NOW, 1_780_000_000L);
+        return observesAs("b", c, pg);
+    }
+
+    private static Function<NodeMemory, NodeMemory> observesAs(String me, ClusterView c, PgStatus pg) {
+        return m -> m.observed(c, DcsView.reachable(c), pg, RENEWED, me, NOW, 1_780_000_000L);
     }
 
     private static Function<NodeMemory, NodeMemory> observesWithoutDcs(PgStatus pg) {
@@ -248,7 +252,8 @@ class NodeMemoryTest {
     }
 
     private static Function<NodeMemory, NodeMemory> readsKey(String... members) {
-        return observes(cluster(c -> c.leader("a", 9).members("a", "b", "c").failsafeKey(members)), PRIMARY);
+        // as the leader 'a', who writes the key in writesKey
+        return observesAs("a", cluster(c -> c.leader("a", 9).members("a", "b", "c").failsafeKey(members)), PRIMARY);
     }
 
     private static final Outcome LOST = Outcome.failed("write failsafe key: timeout");
@@ -301,18 +306,28 @@ class NodeMemoryTest {
                 row("a lost write, then DCS unreachable -> still asked", FRESH,
                         writesKey(LOST, "a", "b", "c").andThen(observesWithoutDcs(PRIMARY)),
                         m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))),
-                // review13: a write lost in an earlier term is never settled (only this node's own acknowledged
-                // writes settle), and putAll lets its api_url win over the key another leader wrote since: this
-                // node, leader again, asks 'd' at the address it had then, where another agent may answer
-                // Accepted for it while 'd' itself promised nothing and may race
+                // review13: a write lost in an earlier term was never settled (only this node's own acknowledged
+                // writes settle), and its api_url won over the key another leader wrote since: this node, leader
+                // again, asked 'd' at the address it had then, where another agent may answer Accepted for it while
+                // 'd' itself promised nothing and may race
                 row("a lost write in an earlier term, another leader's key read since -> asked at the read url",
                         FRESH, writesKey(LOST, "a", "b", "d")
-                                .andThen(observes(cluster(c -> c.leader("b", 9).members("a", "b", "d")
+                                .andThen(observesAs("a", cluster(c -> c.leader("b", 9).members("a", "b", "d")
                                         .failsafeKey(Map.of("a", "http://a:8008/patroni", "b", "http://b:8008/patroni",
                                                 "d", "http://d-moved:8008/patroni"))), PRIMARY)),
-                        m -> assertThat(m.failsafeTopology()).containsEntry("d", "http://d-moved:8008/patroni")),
+                        m -> {
+                            assertThat(m.failsafeTopology()).containsEntry("d", "http://d-moved:8008/patroni");
+                            assertThat(m.failsafeWrites()).as("forgotten with the term").isEmpty();
+                        }),
+                row("a lost write, then a read with no leader (the key expired) -> forgotten with the term", FRESH,
+                        writesKey(LOST, "a", "b", "c").andThen(observesAs("a", cluster(c -> c.members("a", "b", "c")
+                                .failsafeKey("a", "b")), PRIMARY)),
+                        m -> {
+                            assertThat(m.failsafeTopology()).isEqualTo(key("a", "b"));
+                            assertThat(m.failsafeWrites()).isEmpty();
+                        }),
                 row("a read with no failsafe key -> an acknowledged write is not read back", FRESH,
-                        writesKey(Outcome.DONE, "a", "b", "c").andThen(observes(LED_BY_A, PRIMARY)),
+                        writesKey(Outcome.DONE, "a", "b", "c").andThen(observesAs("a", LED_BY_A, PRIMARY)),
                         m -> assertThat(m.failsafeTopology()).isEqualTo(key("a", "b", "c"))));
     }
 
