@@ -34,7 +34,9 @@ import org.junit.jupiter.api.Test;
  * replication may lose what the primary had not yet shipped, and the count is reported), when two nodes took writes at
  * one sampler instant, or when a fault did not recover within -Dbench.recoverySeconds after it was healed. Settings:
  * -Dbench.sync (on, off, quorum), -Dbench.ttl, -Dbench.loopWait, -Dbench.retryTimeout, -Dbench.out (Markdown results
- * appended), -Dbench.findings (a directory the logs are copied to when a fault breaks a rule).
+ * appended), -Dbench.findings (a directory the logs are copied to when a fault breaks a rule), -Dbench.flavor (PGKEEL,
+ * or PATRONI for Patroni 3.0 on the same nemeses), -Dbench.selfCheck (the checker's test: see
+ * {@link Nemesis#ROGUE_PROMOTE}).
  */
 class ChaosBench {
     /** What one fault does; the label is what the fault line prints. */
@@ -48,7 +50,13 @@ class ChaosBench {
         QUORUM_LOSS("etcd-quorum-loss"),
         CUT_FROM_ETCD("cut-agent-from-etcd"),
         SWITCHOVER("switchover"),
-        RESTART_REPLICA("restart-replica");
+        RESTART_REPLICA("restart-replica"),
+        /**
+         * Not drawn: the checker's own test (-Dbench.selfCheck=true makes it the first fault). A replica's PostgreSQL is
+         * promoted behind its agent's back ({@code SELECT pg_promote()}), the split brain no agent may cause; the
+         * sampler must see two writers before that agent turns the node back into a replica.
+         */
+        ROGUE_PROMOTE("rogue-promote");
 
         final String label;
 
@@ -69,23 +77,27 @@ class ChaosBench {
     private final String sync = System.getProperty("bench.sync", "on");
     private final TestCluster.Timing timing = new TestCluster.Timing(Integer.getInteger("bench.ttl", 10),
             Integer.getInteger("bench.loopWait", 1), Integer.getInteger("bench.retryTimeout", 4));
+    /** The HA agent on every node: pgkeel, or Patroni 3.0 from Debian's package (-Dbench.flavor=PATRONI). */
+    private final AgentProcess.Flavor flavor = AgentProcess.Flavor.valueOf(System.getProperty("bench.flavor", "PGKEEL"));
     private final Duration recoveryBound = Duration.ofSeconds(Integer.getInteger("bench.recoverySeconds", 120));
     /** Each agent's proxies to the three etcd members, by member name: cutting them all cuts the agent from etcd. */
     private final Map<String, List<FaultProxy>> toEtcd = new ConcurrentHashMap<>();
     private final Random random = new Random(seed);
+    /** Whether the first fault is {@link Nemesis#ROGUE_PROMOTE} and the run passes only if it is caught. */
+    private final boolean selfCheck = Boolean.getBoolean("bench.selfCheck");
 
     @Test
     void chaos() throws IOException {
         if (!List.of("on", "off", "quorum").contains(sync)) {
             throw new IllegalArgumentException("bench.sync must be on, off or quorum, not " + sync);
         }
-        System.out.printf(Locale.ROOT, "chaos: seed=%d faults=%d sync=%s ttl=%d loop_wait=%d retry_timeout=%d%n", seed,
-                faults, sync, timing.ttl(), timing.loopWait(), timing.retryTimeout());
+        System.out.printf(Locale.ROOT, "chaos: agent=%s seed=%d faults=%d sync=%s ttl=%d loop_wait=%d retry_timeout=%d%n",
+                flavor.name().toLowerCase(Locale.ROOT), seed, faults, sync, timing.ttl(), timing.loopWait(), timing.retryTimeout());
         long began = System.nanoTime();
         List<Outcome> outcomes = new ArrayList<>();
         List<String> twoWriterLines = new ArrayList<>();
         long lostAtEnd;
-        try (TestCluster c = TestCluster.start("chaos", 3, timing, AgentProcess.Flavor.PGKEEL,
+        try (TestCluster c = TestCluster.start("chaos", 3, timing, flavor,
                 EtcdCluster.Options.plain(3), this::edit);
              Haproxy haproxy = Haproxy.start(c);
              Writer writer = new Writer("jdbc:postgresql://127.0.0.1:" + haproxy.primaryPort + "/postgres",
@@ -97,13 +109,15 @@ class ChaosBench {
                     Outcome o = fault(i, c, writer, sampler, twoWriterLines);
                     outcomes.add(o);
                     System.out.println(line(o));
-                    if (!o.recovered() || o.lost() > 0 || o.twoWriters() > 0) {
+                    if (!o.recovered() || o.lost() > 0 || o.twoWriters() > 0 && o.nemesis() != Nemesis.ROGUE_PROMOTE) {
                         keepFindings(c, o);
                     }
                     if (!o.recovered()) {
                         break; // the cluster's state is unknown: later faults would measure nothing
                     }
                 }
+                System.out.printf(Locale.ROOT, "chaos: sampler: %d probes; %d instants with one node taking writes; %s%n",
+                        sampler.samples(), sampler.instantsWithOneWriter(), sampler.describe());
                 lostAtEnd = outcomes.isEmpty() || outcomes.get(outcomes.size() - 1).recovered()
                         ? missing(c, writer.acknowledged()).size() : -1;
             } finally {
@@ -130,6 +144,14 @@ class ChaosBench {
         System.out.println(summary);
         FailoverBench.report(markdown(outcomes, summary, minutes));
         boolean lossCounts = !sync.equals("off");
+        if (selfCheck) {
+            if (twoWriters == 0) {
+                throw new AssertionError("self-check: a PostgreSQL promoted behind its agent's back was not seen as a"
+                        + " second writer: " + summary);
+            }
+            System.out.println("chaos: self-check passed: the sampler saw the rogue promotion as two writers");
+            return;
+        }
         if (unrecovered > 0 || twoWriters > 0 || lossCounts && lost > 0) {
             throw new AssertionError(summary + (unrecovered > 0 ? " unrecovered=" + unrecovered : "")
                     + " (seed " + seed + ")");
@@ -151,11 +173,14 @@ class ChaosBench {
     }
 
     private Outcome fault(int number, TestCluster c, Writer writer, WriteSampler sampler, List<String> twoWriterLines) {
-        Nemesis nemesis = Nemesis.values()[random.nextInt(Nemesis.values().length)];
+        Nemesis nemesis = selfCheck && number == 1 ? Nemesis.ROGUE_PROMOTE
+                : Nemesis.values()[random.nextInt(Nemesis.ROGUE_PROMOTE.ordinal())];
         AgentProcess leader = c.leader();
         List<AgentProcess> replicas = c.nodes.stream().filter(n -> n != leader).toList();
         // half the node faults hit the primary: that is where safety is at stake
-        AgentProcess node = nemesis == Nemesis.RESTART_REPLICA || random.nextBoolean()
+        // (a rogue promotion hits a replica the sync key does not name: the primary's commits must not wait for it)
+        AgentProcess node = nemesis == Nemesis.ROGUE_PROMOTE ? asyncReplica(c, replicas)
+                : nemesis == Nemesis.RESTART_REPLICA || random.nextBoolean()
                 ? replicas.get(random.nextInt(replicas.size())) : leader;
         // from half a second to twice the ttl: shorter than the lease and longer than it
         long holdMillis = 500 + random.nextInt(timing.ttl() * 2000 - 500);
@@ -221,6 +246,7 @@ class ChaosBench {
                 Rest.Answer a = Rest.post(node, "/restart", "{}");
                 note = a.status() == 200 ? "" : "restart refused: " + a;
             }
+            case ROGUE_PROMOTE -> Sql.execute(node.pgPort, "SELECT pg_promote(true, 10)");
             default -> throw new AssertionError("unhandled " + nemesis);
         }
         boolean held = switch (nemesis) {
@@ -273,6 +299,12 @@ class ChaosBench {
         return replicas.get(random.nextInt(replicas.size()));
     }
 
+    /** A replica the sync key does not name (any replica with synchronous_mode off). */
+    private AgentProcess asyncReplica(TestCluster c, List<AgentProcess> replicas) {
+        String syncKey = sync.equals("off") ? "" : c.etcd.get(c.key("sync")).orElse("");
+        return replicas.stream().filter(n -> !syncKey.contains(n.name)).findFirst().orElse(replicas.get(0));
+    }
+
     /** The acknowledged ids missing from the current leader's table. */
     private static List<Long> missing(TestCluster c, List<Long> acknowledged) {
         BitSet present = new BitSet();
@@ -315,13 +347,13 @@ class ChaosBench {
     private String markdown(List<Outcome> outcomes, String summary, double minutes) {
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, """
 
-                ### Chaos: %d faults, seed %d, synchronous_mode %s, ttl %d, loop_wait %d, retry_timeout %d (%.1f min)
+                ### Chaos, %s: %d faults, seed %d, synchronous_mode %s, ttl %d, loop_wait %d, retry_timeout %d (%.1f min)
 
                 `%s`
 
                 | nemesis | faults | recovery: median | min | max | write gap: median | min | max |
                 |---|---|---|---|---|---|---|---|
-                """, outcomes.size(), seed, sync, timing.ttl(), timing.loopWait(), timing.retryTimeout(), minutes,
+                """, flavor == AgentProcess.Flavor.PGKEEL ? "pgkeel" : "Patroni 3.0", outcomes.size(), seed, sync, timing.ttl(), timing.loopWait(), timing.retryTimeout(), minutes,
                 summary));
         Map<Nemesis, List<Outcome>> byNemesis = new EnumMap<>(Nemesis.class);
         outcomes.forEach(o -> byNemesis.computeIfAbsent(o.nemesis(), k -> new ArrayList<>()).add(o));

@@ -23,6 +23,8 @@ import java.util.TreeMap;
 final class WriteSampler implements AutoCloseable {
     /** How long a probe may take to be acknowledged, in seconds (JDBC's socketTimeout). */
     static final int PROBE_TIMEOUT_SECONDS = 1;
+    /** PostgreSQL's read_only_sql_transaction: the node is in recovery. */
+    private static final String READ_ONLY = "25006";
 
     /** One sampler instant at which more than one node took writes: the tick, its time, and each node's answer. */
     record TwoWriters(long tick, long tickNanos, Map<String, String> serverTimes) {}
@@ -33,6 +35,9 @@ final class WriteSampler implements AutoCloseable {
     /** Per tick, the node names (and their server time at the insert) that took writes. Guarded by {@code this}. */
     private final TreeMap<Long, Map<String, String>> writers = new TreeMap<>();
     private long samples;
+    /** Per node: probes, probes that took writes, and the last refusal. Guarded by {@code this}. */
+    private final Map<String, long[]> counts = new TreeMap<>();
+    private final Map<String, String> lastRefusal = new TreeMap<>();
     private volatile boolean running = true;
 
     WriteSampler(List<AgentProcess> nodes, String table, long periodMillis) {
@@ -68,12 +73,22 @@ final class WriteSampler implements AutoCloseable {
                     at = rs.getString(1);
                 }
             } catch (SQLException e) {
-                close(c);
-                c = null;
+                synchronized (this) {
+                    lastRefusal.put(node.name, e.getSQLState() + " " + e.getMessage());
+                }
+                // a replica's refusal (read-only transaction) leaves the session usable: keep it, so that a session
+                // open when the node leaves recovery shows that at once, as an application's would
+                if (!READ_ONLY.equals(e.getSQLState())) {
+                    close(c);
+                    c = null;
+                }
             }
             long answered = System.nanoTime();
             synchronized (this) {
                 samples++;
+                long[] n = counts.computeIfAbsent(node.name, k -> new long[2]);
+                n[0]++;
+                n[1] += at != null ? 1 : 0;
                 // acknowledged within the probe's time: it took writes at this tick
                 if (at != null && answered - due <= PROBE_TIMEOUT_SECONDS * 1_000_000_000L) {
                     writers.computeIfAbsent(tick, k -> new TreeMap<>()).put(node.name, at);
@@ -116,6 +131,19 @@ final class WriteSampler implements AutoCloseable {
             }
         });
         return events;
+    }
+
+    /** How many sampler instants had exactly one node taking writes. */
+    synchronized long instantsWithOneWriter() {
+        return writers.values().stream().filter(nodes -> nodes.size() == 1).count();
+    }
+
+    /** Per node: its probes, how many took writes, and its last refusal. */
+    synchronized String describe() {
+        StringBuilder sb = new StringBuilder();
+        counts.forEach((node, n) -> sb.append(String.format("%s: %d probes, %d took writes, last refusal: %s; ", node,
+                n[0], n[1], lastRefusal.getOrDefault(node, "none"))));
+        return sb.toString();
     }
 
     /** How many probes were answered or given up on so far, over all nodes. */
