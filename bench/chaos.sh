@@ -11,13 +11,13 @@
 # and exits non-zero when an acknowledged id was lost (sync on or quorum), two nodes took writes at one sampler
 # instant, or a fault did not recover within RECOVERY_SECONDS (default 120) of being healed. Markdown results go to
 # bench/results/chaos-<date>.md, the run's output to the .log beside it, and the logs of a fault that broke a rule to
-# FINDINGS (default bench/results/chaos-findings). ttl 10 uses loop_wait 1, retry_timeout 4; a smaller ttl uses
-# retry_timeout (ttl - 1) / 2. The run holds flock /tmp/pgkeel-it.lock (one real cluster at a time) unless --no-lock.
+# FINDINGS (default bench/results/chaos-findings). --ttl defaults to 5 (pgkeel is safe there, and 30 faults take
+# about 3.5 minutes). loop_wait is 1; retry_timeout is 4 with ttl 10 or more, (ttl - 1) / 2 below. The run holds flock /tmp/pgkeel-it.lock (one real cluster at a time) unless --no-lock.
 # --self-check tests the checker: the first fault promotes a replica's PostgreSQL behind its agent's back, and the
 # run passes only if the sampler reports two writers. --agent patroni runs the same on Patroni 3.0 (Debian's package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-faults=30 seed=$((RANDOM * 32768 + RANDOM)) sync=on ttl=10 lock=(flock /tmp/pgkeel-it.lock) selfcheck=false agent=pgkeel
+faults=30 seed=$((RANDOM * 32768 + RANDOM)) sync=on ttl=5 lock=(flock /tmp/pgkeel-it.lock) selfcheck=false agent=pgkeel
 while (($#)); do
   case "$1" in
     --faults) faults=$2; shift 2 ;;

@@ -71,6 +71,8 @@ class ChaosBench {
 
     private static final Pattern HOSTS = Pattern.compile("(?m)^  hosts: (\\S+)$");
     private static final String TABLE = "chaos_rows";
+    private static final Pattern SYNC_STANDBY = Pattern.compile("\"sync_standby\":\\s*\"([^\"]*)\"");
+    private static final Pattern SYNC_LEADER = Pattern.compile("\"leader\":\\s*\"([^\"]*)\"");
 
     private final int faults = Integer.getInteger("bench.faults", 30);
     private final long seed = Long.getLong("bench.seed", System.currentTimeMillis() % 1_000_000);
@@ -265,7 +267,8 @@ class ChaosBench {
         try {
             c.awaitHealthy(recoveryBound); // starts any agent that is not running
             Await.until(recoveryBound, "one writable node, and the writer acknowledged through HAProxy",
-                    () -> c.writablePrimaries().size() == 1 && c.isHealthy() && writer.count() > acksAtHeal + 2,
+                    () -> c.writablePrimaries().size() == 1 && c.isHealthy() && syncKeySettled(c)
+                            && writer.count() > acksAtHeal + 2,
                     c::describe);
         } catch (AssertionError e) {
             recovered = false;
@@ -288,21 +291,39 @@ class ChaosBench {
      * as Patroni refuses them), otherwise either.
      */
     private AgentProcess switchoverCandidate(TestCluster c, List<AgentProcess> replicas) {
-        if (!sync.equals("off")) {
-            String syncKey = c.etcd.get(c.key("sync")).orElse("");
-            List<AgentProcess> standbys = replicas.stream().filter(n -> syncKey.contains("\"" + n.name + "\"")
-                    || syncKey.matches("(?s).*\"sync_standby\":\\s*\"[^\"]*\\b" + n.name + "\\b.*")).toList();
-            if (!standbys.isEmpty()) {
-                return standbys.get(random.nextInt(standbys.size()));
-            }
+        List<String> standbys = syncStandbys(c);
+        List<AgentProcess> candidates = sync.equals("off") ? replicas
+                : replicas.stream().filter(n -> standbys.contains(n.name)).toList();
+        return (candidates.isEmpty() ? replicas : candidates).get(random.nextInt(
+                (candidates.isEmpty() ? replicas : candidates).size()));
+    }
+
+    /** The members the sync key names as synchronous standbys (none with synchronous_mode off). */
+    private List<String> syncStandbys(TestCluster c) {
+        if (sync.equals("off")) {
+            return List.of();
         }
-        return replicas.get(random.nextInt(replicas.size()));
+        Matcher m = SYNC_STANDBY.matcher(c.etcd.get(c.key("sync")).orElse(""));
+        return m.find() ? List.of(m.group(1).split(",")) : List.of();
+    }
+
+    /**
+     * With synchronous_mode on or quorum, the sync key names the current leader and a standby: part of recovery, since
+     * until then a commit is not protected (and a switchover candidate cannot be chosen).
+     */
+    private boolean syncKeySettled(TestCluster c) {
+        if (sync.equals("off")) {
+            return true;
+        }
+        Matcher leader = SYNC_LEADER.matcher(c.etcd.get(c.key("sync")).orElse(""));
+        return leader.find() && leader.group(1).equals(c.leaderName().orElse("")) && !syncStandbys(c).isEmpty()
+                && !syncStandbys(c).get(0).isBlank();
     }
 
     /** A replica the sync key does not name (any replica with synchronous_mode off). */
     private AgentProcess asyncReplica(TestCluster c, List<AgentProcess> replicas) {
-        String syncKey = sync.equals("off") ? "" : c.etcd.get(c.key("sync")).orElse("");
-        return replicas.stream().filter(n -> !syncKey.contains(n.name)).findFirst().orElse(replicas.get(0));
+        List<String> standbys = syncStandbys(c);
+        return replicas.stream().filter(n -> !standbys.contains(n.name)).findFirst().orElse(replicas.get(0));
     }
 
     /** The acknowledged ids missing from the current leader's table. */
