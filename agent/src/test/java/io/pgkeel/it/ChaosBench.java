@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,7 +66,10 @@ class ChaosBench {
         }
     }
 
-    /** One fault's outcome: times in seconds, lost = acknowledged ids missing after it, twoWriters = sampler instants. */
+    /**
+     * One fault's outcome: times in seconds, lost = acknowledged ids found missing after it and not before,
+     * twoWriters = sampler instants.
+     */
     record Outcome(int number, Nemesis nemesis, String target, double heldSeconds, double recoverySeconds,
                    double writeGapSeconds, long lost, int twoWriters, boolean recovered, String note) {}
 
@@ -85,6 +89,8 @@ class ChaosBench {
     /** Each agent's proxies to the three etcd members, by member name: cutting them all cuts the agent from etcd. */
     private final Map<String, List<FaultProxy>> toEtcd = new ConcurrentHashMap<>();
     private final Random random = new Random(seed);
+    /** Every acknowledged id found missing after some fault: a fault reports only the ids it newly lost. */
+    private final TreeSet<Long> lostSoFar = new TreeSet<>();
     /** Whether the first fault is {@link Nemesis#ROGUE_PROMOTE} and the run passes only if it is caught. */
     private final boolean selfCheck = Boolean.getBoolean("bench.selfCheck");
 
@@ -129,7 +135,7 @@ class ChaosBench {
         } finally {
             toEtcd.values().forEach(ps -> ps.forEach(FaultProxy::close));
         }
-        long lost = Math.max(lostAtEnd, outcomes.stream().mapToLong(Outcome::lost).max().orElse(0));
+        long lost = Math.max(lostAtEnd, lostSoFar.size());
         int twoWriters = outcomes.stream().mapToInt(Outcome::twoWriters).sum();
         double maxRecovery = outcomes.stream().mapToDouble(Outcome::recoverySeconds).max().orElse(0);
         double maxGap = outcomes.stream().mapToDouble(Outcome::writeGapSeconds).max().orElse(0);
@@ -276,7 +282,17 @@ class ChaosBench {
         }
         long done = System.nanoTime();
         double gap = writer.longestGapMillisAround(t0, done) / 1000.0;
-        long lost = recovered ? missing(c, writer.acknowledged()).size() : 0;
+        long lost = 0;
+        if (recovered) {
+            List<Long> newlyLost = missing(c, writer.acknowledged()).stream().filter(id -> !lostSoFar.contains(id))
+                    .toList();
+            lostSoFar.addAll(newlyLost);
+            lost = newlyLost.size();
+            if (lost > 0) {
+                note = (note.isEmpty() ? "" : note + "; ") + "lost ids " + newlyLost.subList(0, Math.min(10,
+                        newlyLost.size())) + (newlyLost.size() > 10 ? "..." : "");
+            }
+        }
         List<WriteSampler.TwoWriters> events = sampler.twoWritersSince(t0);
         events.stream().filter(e -> e.tickNanos() - done <= 0).forEach(e -> twoWriterLines.add(String.format(Locale.ROOT,
                 "two writers: fault %d (%s %s), sampler instant %.1f s after the fault began: %s", number,
