@@ -103,6 +103,15 @@ final class TestCluster implements AutoCloseable {
         return start(scope, size, timing, flavor, (name, yaml) -> yaml, null, etcdOptions);
     }
 
+    /**
+     * A cluster of {@code flavor} agents with {@code timing} on an etcd started with {@code etcdOptions}, whose YAML
+     * {@code yamlEdit} changes node by node.
+     */
+    static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
+                             EtcdCluster.Options etcdOptions, BinaryOperator<String> yamlEdit) {
+        return start(scope, size, timing, flavor, yamlEdit, null, etcdOptions);
+    }
+
     /** A cluster of {@code flavor} agents with {@code timing}, whose YAML {@code yamlEdit} changes node by node. */
     static TestCluster start(String scope, int size, Timing timing, AgentProcess.Flavor flavor,
                              BinaryOperator<String> yamlEdit) {

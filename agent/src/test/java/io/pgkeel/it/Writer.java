@@ -22,11 +22,19 @@ final class Writer implements AutoCloseable {
     private volatile boolean running = true;
 
     Writer(List<AgentProcess> nodes, String table, long periodMillis) {
-        this.url = "jdbc:postgresql://" + nodes.stream().map(n -> "127.0.0.1:" + n.pgPort).collect(Collectors.joining(","))
-                + "/postgres?targetServerType=primary";
+        this("jdbc:postgresql://" + nodes.stream().map(n -> "127.0.0.1:" + n.pgPort).collect(Collectors.joining(","))
+                + "/postgres?targetServerType=primary",
+                nodes.stream().filter(n -> Sql.isPrimary(n.pgPort)).findFirst().orElseThrow().pgPort, table, periodMillis);
+    }
+
+    /**
+     * A writer through one address, e.g. HAProxy's write port ({@code jdbc:postgresql://127.0.0.1:PORT/postgres}); the
+     * table is created on {@code primaryPort} first.
+     */
+    Writer(String url, int primaryPort, String table, long periodMillis) {
+        this.url = url;
         this.periodMillis = periodMillis;
-        Sql.execute(nodes.stream().filter(n -> Sql.isPrimary(n.pgPort)).findFirst().orElseThrow().pgPort,
-                "CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY)");
+        Sql.execute(primaryPort, "CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY)");
         this.thread = new Thread(() -> run(table), "it-writer");
         thread.setDaemon(true);
         thread.start();
