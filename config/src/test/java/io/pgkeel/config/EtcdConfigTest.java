@@ -254,6 +254,34 @@ class EtcdConfigTest {
                 .hasMessageContaining(cause).hasMessageNotContaining("must be http://host:port");
     }
 
+    /**
+     * An IPv6 literal that is not one (a bracket left open, a group that is not hex): jetcd builds each endpoint with
+     * java.net.URI.create and the agent died at start with a URISyntaxException stack trace (exit 1) on a file
+     * {@code pgkeel validate} had called valid. Refused in every form, naming the key and the value.
+     */
+    static Stream<Arguments> ipv6LiteralsThatAreNotOne() {
+        return Stream.of(
+                Arguments.of("url, bracket left open", "etcd3:\n  url: http://[::1\n", "patroni.yml line 12: etcd3.url",
+                        "[::1"),
+                Arguments.of("url, not hex", "etcd3:\n  url: 'http://[fe80::zz]:2379'\n",
+                        "patroni.yml line 12: etcd3.url", "fe80::zz"),
+                Arguments.of("hosts, bracket left open", "etcd3:\n  hosts: '[::1'\n",
+                        "patroni.yml line 12: etcd3.hosts", "[::1"),
+                Arguments.of("hosts, not hex", "etcd3:\n  hosts: '[fe80::zz]:2379'\n",
+                        "patroni.yml line 12: etcd3.hosts", "fe80::zz"),
+                Arguments.of("host, bare and not hex", "etcd3:\n  host: 'fe80::zz'\n",
+                        "patroni.yml line 12: etcd3.host", "fe80::zz"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ipv6LiteralsThatAreNotOne")
+    void anIpv6LiteralThatIsNotOneIsRefused(String form, String etcd3, String where, String value) {
+        assertThatThrownBy(() -> {
+            // what the agent does with each endpoint at start (jetcd's ClientBuilder.endpoints)
+            load(etcd3, Map.of()).config().etcd().urls().forEach(java.net.URI::create);
+        }).isInstanceOf(ConfigException.class).hasMessageContaining(where).hasMessageContaining(value);
+    }
+
     @Test
     void aMissingFileNamedByAVariableIsAnErrorNamingTheVariable() {
         assertThatThrownBy(() -> load("etcd3:\n  hosts: a:1\n  protocol: https\n",
