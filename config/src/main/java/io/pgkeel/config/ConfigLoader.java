@@ -7,6 +7,8 @@ import io.pgkeel.config.ConfigNode.MapNode;
 import io.pgkeel.config.ConfigNode.ScalarNode;
 import io.pgkeel.config.PemFiles.Holds;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -466,7 +468,7 @@ public final class ConfigLoader {
         return new PgkeelConfig.Etcd(hosts, protocol, cacert, cert, key, username, password);
     }
 
-    /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info, decoded. */
+    /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info as written. */
     private record EtcdUrl(String scheme, HostPort host, Optional<String> username, Optional<String> password) {}
 
     private static final java.util.regex.Pattern URL = java.util.regex.Pattern.compile(
@@ -474,35 +476,26 @@ public final class ConfigLoader {
 
     /**
      * Read as Python's urlparse does for Patroni: the scheme in any case, user info before the last {@code @} of the
-     * authority (percent-decoded), a path ignored. Not with java.net.URI, which gives no host for a name it does not
-     * take (etcd_1) and would hide why; {@link #etcdHostProblem} names that cause.
+     * authority and split at its first {@code :}, both as written (urlparse decodes no percent escape), a path ignored.
+     * Not with java.net.URI, which gives no host for a name it does not take (etcd_1) and would hide why;
+     * {@link #etcdHostProblem} names that cause.
      */
     private EtcdUrl etcdUrl(ConfigNode node, String text) {
         java.util.regex.Matcher m = URL.matcher(text.trim());
         if (!m.matches() || m.group(3).isEmpty()) {
             throw bad(node, "'" + text + "' must be http://host:port or https://host:port");
         }
-        String hostPort = m.group(3);
-        HostPort host = hostPort.endsWith("]") || !hostPort.contains(":")
-                ? new HostPort(hostPort.replaceAll("^\\[|\\]$", ""), 2379) : parseHostPort(node, hostPort);
-        String problem = etcdHostProblem(host.host());
-        if (problem != null) {
-            throw bad(node, "'" + text + "': " + problem);
-        }
+        HostPort host = endpoint(node, text, m.group(3), 2379, false);
         Optional<String> user = Optional.empty();
         Optional<String> password = Optional.empty();
         String info = m.group(2);
         if (info != null) {
             int colon = info.indexOf(':');
-            user = Optional.of(percentDecoded(colon < 0 ? info : info.substring(0, colon)));
-            password = colon < 0 ? Optional.empty() : Optional.of(percentDecoded(info.substring(colon + 1)));
+            // as written: Patroni's urlparse decodes no percent escape, so 'p%40ss' is the password etcd is sent
+            user = Optional.of(colon < 0 ? info : info.substring(0, colon));
+            password = colon < 0 ? Optional.empty() : Optional.of(info.substring(colon + 1));
         }
         return new EtcdUrl(m.group(1).toLowerCase(java.util.Locale.ROOT), host, user, password);
-    }
-
-    private static String percentDecoded(String s) {
-        // URLDecoder also turns '+' into a blank, which a URL's user info does not mean
-        return java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**
@@ -512,17 +505,18 @@ public final class ConfigLoader {
      * Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather than at start.
      */
     static String etcdHostProblem(String host) {
-        if (host.contains(":")) {
-            return null; // an IPv6 literal, checked by java.net.URI below only in brackets
-        }
-        boolean taken;
+        String why = null;
         try {
-            taken = new java.net.URI("http://" + host + ":2379").getHost() != null;
-        } catch (java.net.URISyntaxException e) {
-            taken = false;
+            if (new URI("http://" + HostPort.uriHost(host) + ":2379").getHost() != null) {
+                return null;
+            }
+        } catch (URISyntaxException e) {
+            why = e.getReason();
         }
-        if (taken) {
-            return null;
+        if (host.contains(":")) {
+            // java.net.URI parses the address itself, its reason is the cause (a group that is not hex, too many)
+            return "'" + host + "' is not an IPv6 address (" + why + "), so the etcd client (jetcd, java.net.URI)"
+                    + " cannot connect to it";
         }
         if (host.contains("_")) {
             return "'" + host + "' is not a host name the etcd client can connect to: '_' is not allowed in host"
@@ -574,23 +568,48 @@ public final class ConfigLoader {
                     + scheme.group(1).replaceAll("/.*$", "") + "', with etcd3.protocol: https for TLS, or use etcd3.url"
                     + " for a single member");
         }
-        boolean bareIpv6 = t.indexOf(':') != t.lastIndexOf(':') && !t.startsWith("[");
-        HostPort hp = bareIpv6 || !t.contains(":") || t.endsWith("]")
-                ? new HostPort(t.replaceAll("^\\[|\\]$", ""), defaultPort) : parseHostPort(node, t);
-        String problem = etcdHostProblem(hp.host());
-        if (problem != null) {
-            throw bad(node, "'" + t + "': " + problem);
-        }
-        return hp;
+        return endpoint(node, t, t, defaultPort, true);
     }
 
-    private HostPort parseHostPort(ConfigNode node, String text) {
-        String t = text.trim();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0) {
-            throw bad(node, "'" + text + "' must be host:port");
+    /**
+     * The host and port of one etcd endpoint, {@code authority} being {@code host}, {@code host:port},
+     * {@code [ipv6]} or {@code [ipv6]:port} ({@code whole} is the value as written, for the error). A bare IPv6
+     * address takes {@code defaultPort} where {@code bareIpv6} allows it (hosts/host); in a url it must be in brackets,
+     * as urlparse wants it. The host is then checked as the etcd client will take it ({@link #etcdHostProblem}).
+     */
+    private HostPort endpoint(ConfigNode node, String whole, String authority, int defaultPort, boolean bareIpv6) {
+        String host;
+        String portText = null;
+        if (authority.startsWith("[")) {
+            int close = authority.indexOf(']');
+            if (close < 0) {
+                throw bad(node, "'" + whole + "': the IPv6 address after '[' has no closing ']'");
+            }
+            host = authority.substring(1, close);
+            String rest = authority.substring(close + 1);
+            if (!rest.isEmpty() && !rest.startsWith(":")) {
+                throw bad(node, "'" + whole + "': only ':port' may follow the ']' of an IPv6 address");
+            }
+            portText = rest.isEmpty() ? null : rest.substring(1);
+        } else if (authority.indexOf(':') != authority.lastIndexOf(':')) {
+            if (!bareIpv6) {
+                throw bad(node, "'" + whole + "': an IPv6 address in a url goes in brackets (http://[fe80::1]:2379)");
+            }
+            host = authority;
+        } else {
+            int colon = authority.indexOf(':');
+            host = colon < 0 ? authority : authority.substring(0, colon);
+            portText = colon < 0 ? null : authority.substring(colon + 1);
         }
-        return new HostPort(t.substring(0, colon).replaceAll("^\\[|\\]$", ""), port(node, t.substring(colon + 1)));
+        if (host.isEmpty()) {
+            throw bad(node, "'" + whole + "' must be host:port");
+        }
+        HostPort hp = new HostPort(host, portText == null ? defaultPort : port(node, portText));
+        String problem = etcdHostProblem(host);
+        if (problem != null) {
+            throw bad(node, "'" + whole + "': " + problem);
+        }
+        return hp;
     }
 
     private int port(ConfigNode node, String text) {

@@ -74,6 +74,12 @@ class EtcdConfigTest {
                 Arguments.of("host without a port takes 2379", "etcd3:\n  host: a\n", Map.of(),
                         List.of("http://a:2379")),
                 Arguments.of("an IPv6 host", "etcd3:\n  hosts: '[::1]:2379'\n", Map.of(), List.of("http://[::1]:2379")),
+                Arguments.of("an IPv6 host without a port", "etcd3:\n  hosts: '[::1], [fe80::1%eth0]'\n", Map.of(),
+                        List.of("http://[::1]:2379", "http://[fe80::1%eth0]:2379")),
+                Arguments.of("a bare IPv6 host", "etcd3:\n  host: '::ffff:10.0.0.1'\n", Map.of(),
+                        List.of("http://[::ffff:10.0.0.1]:2379")),
+                Arguments.of("an IPv6 url", "etcd3:\n  url: 'https://u:p@[::1]:2380/'\n", Map.of(),
+                        List.of("https://[::1]:2380")),
                 Arguments.of("protocol https", "etcd3:\n  hosts: a:1,b:2\n  protocol: https\n", Map.of(),
                         List.of("https://a:1", "https://b:2")),
                 Arguments.of("url sets the protocol", "etcd3:\n  url: https://a:1\n  protocol: http\n", Map.of(),
@@ -150,13 +156,28 @@ class EtcdConfigTest {
         assertThat(fields(etcd).get(field).map(Object.class::cast)).hasValue(values.get(field));
     }
 
-    /** The url's user info is the etcd user, as Patroni's get_etcd_client takes it. */
-    @Test
-    void urlUserInfoIsTheEtcdUser() throws IOException {
-        PgkeelConfig.Etcd etcd = load("etcd3:\n  url: https://u:p%40ss@a:1\n", Map.of()).config().etcd();
+    /**
+     * The url's user info is the etcd user, as Patroni's get_etcd_client takes it from urlparse: before the last '@',
+     * split at the first ':', and as written: urlparse decodes no percent escape, so {@code p%40ss} is sent to etcd as
+     * {@code p%40ss} (this row said {@code p@ss} before review13; Python 3's
+     * {@code urlparse('https://u:p%40ss@a:1').password} is {@code 'p%40ss'}).
+     */
+    static Stream<Arguments> urlUserInfos() {
+        return Stream.of(
+                Arguments.of("https://u:p%40ss@a:1", "u", "p%40ss"),
+                Arguments.of("https://u%41:p@a:1", "u%41", "p"),
+                Arguments.of("https://u:p+s@a:1", "u", "p+s"),
+                Arguments.of("https://u:p@ss@a:1", "u", "p@ss"),
+                Arguments.of("https://u:a:b@a:1", "u", "a:b"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("urlUserInfos")
+    void urlUserInfoIsTheEtcdUser(String url, String user, String password) throws IOException {
+        PgkeelConfig.Etcd etcd = load("etcd3:\n  url: '" + url + "'\n", Map.of()).config().etcd();
         assertThat(etcd.urls()).containsExactly("https://a:1");
-        assertThat(etcd.username()).hasValue("u");
-        assertThat(etcd.password()).hasValue("p@ss");
+        assertThat(etcd.username()).hasValue(user);
+        assertThat(etcd.password()).hasValue(password);
     }
 
     /**
@@ -283,7 +304,18 @@ class EtcdConfigTest {
                 Arguments.of("hosts, not hex", "etcd3:\n  hosts: '[fe80::zz]:2379'\n",
                         "patroni.yml line 12: etcd3.hosts", "fe80::zz"),
                 Arguments.of("host, bare and not hex", "etcd3:\n  host: 'fe80::zz'\n",
-                        "patroni.yml line 12: etcd3.host", "fe80::zz"));
+                        "patroni.yml line 12: etcd3.host", "fe80::zz"),
+                // the same kind in more forms (not in review13's rows)
+                Arguments.of("url, bare", "etcd3:\n  url: 'http://fe80::1:2379'\n", "patroni.yml line 12: etcd3.url",
+                        "goes in brackets"),
+                Arguments.of("url, too many groups", "etcd3:\n  url: 'http://[1:2:3:4:5:6:7:8:9]'\n",
+                        "patroni.yml line 12: etcd3.url", "IPv6 address too long"),
+                Arguments.of("hosts list, not hex", "etcd3:\n  hosts: ['a:1', '[::g]:2']\n",
+                        "patroni.yml line 12: etcd3.hosts", "'::g' is not an IPv6 address"),
+                Arguments.of("hosts, text after the bracket", "etcd3:\n  hosts: '[::1]2379'\n",
+                        "patroni.yml line 12: etcd3.hosts", "only ':port' may follow"),
+                Arguments.of("host, too short", "etcd3:\n  host: '[a:b]:1'\n", "patroni.yml line 12: etcd3.host",
+                        "IPv6 address too short"));
     }
 
     @ParameterizedTest(name = "{0}")
