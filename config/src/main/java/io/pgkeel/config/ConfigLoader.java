@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -247,7 +248,8 @@ public final class ConfigLoader {
 
     /** A certificate or key path: see {@link PemFiles#check}. */
     private Path pemFile(MapNode parent, String key, Holds holds, String alone) {
-        return PemFiles.check(parent.entries().get(key), requiredString(parent, key), holds, alone);
+        return PemFiles.check(parent.entries().get(key), pathSetting(parent, key, requiredString(parent, key)), holds,
+                alone);
     }
 
     private DynamicConfig readDynamic(MapNode dcs) {
@@ -325,9 +327,10 @@ public final class ConfigLoader {
                 ? AddressForms.connectAddress(connectNode, scalar(connectNode),
                         OptionalInt.of(AddressForms.POSTGRES_PORT))
                 : new HostPort(AddressForms.reachingLocally(listenHosts.split(",")[0]), port);
-        Path dataDir = Path.of(requiredString(pg, "data_dir"));
-        Path binDir = optionalString(pg, "bin_dir").map(Path::of).orElseGet(ConfigLoader::defaultBinDir);
-        Path pgpass = optionalString(pg, "pgpass").map(Path::of)
+        Path dataDir = pathSetting(pg, "data_dir", requiredString(pg, "data_dir"));
+        Path binDir = optionalString(pg, "bin_dir").map(v -> pathSetting(pg, "bin_dir", v))
+                .orElseGet(ConfigLoader::defaultBinDir);
+        Path pgpass = optionalString(pg, "pgpass").map(v -> pathSetting(pg, "pgpass", v))
                 .orElse(Path.of(System.getProperty("java.io.tmpdir"), "pgpass." + name));
 
         MapNode auth = requiredMap(pg, "authentication");
@@ -375,6 +378,35 @@ public final class ConfigLoader {
                 optionalBool(pg, "use_unix_socket").orElse(false), optionalBool(pg, "use_unix_socket_repl").orElse(false));
     }
 
+    /**
+     * A path setting ({@code data_dir}, a certificate, {@code sslkey}, ...) as a {@link Path}: every one is read
+     * through here, so a value the file system cannot name (a NUL, which YAML writes as {@code "\0"}) is refused
+     * naming the key, its line and the value, where {@code Path.of} threw from deep inside validate or the agent's
+     * start with a stack trace.
+     */
+    static Path pathSetting(MapNode parent, String key, String text) {
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw bad(parent.entries().get(key), "'" + printable(text) + "' is not a path: " + e.getReason());
+        }
+    }
+
+    /** {@code text} with its control characters escaped, so that an error line stays one readable line. */
+    static String printable(String text) {
+        StringBuilder b = new StringBuilder();
+        text.chars().forEach(c -> {
+            if (c == 0) {
+                b.append("\\0");
+            } else if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", c));
+            } else {
+                b.append((char) c);
+            }
+        });
+        return b.toString();
+    }
+
     /** Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest. */
     static Path defaultBinDir() {
         Path base = Path.of("/usr/lib/postgresql");
@@ -406,6 +438,9 @@ public final class ConfigLoader {
                 Set<String> allowed = OPTION_VALUES.get(k);
                 if (allowed != null && !allowed.contains(v)) {
                     throw bad(node.entries().get(k), "'" + v + "' is not one of " + new TreeSet<>(allowed));
+                }
+                if (Credentials.PATH_OPTIONS.contains(k)) {
+                    pathSetting(node, k, v); // libpq and the JDBC driver open it; a NUL would fail there, unnamed
                 }
                 options.put(k, v);
             });
