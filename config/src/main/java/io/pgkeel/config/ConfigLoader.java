@@ -2,6 +2,7 @@ package io.pgkeel.config;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.Tags;
 import io.pgkeel.config.ConfigNode.ListNode;
 import io.pgkeel.config.ConfigNode.MapNode;
 import io.pgkeel.config.ConfigNode.ScalarNode;
@@ -17,11 +18,15 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -52,7 +57,8 @@ public final class ConfigLoader {
         if (!Files.exists(file) && whole != null && !whole.isBlank()) {
             // Patroni: without a configuration file the whole YAML may come in PATRONI_CONFIGURATION, and then
             // no other variable is considered
-            ConfigNode parsed = YamlTree.parseText(whole, "", "environment variable " + PatroniEnvironment.CONFIGURATION);
+            ConfigNode parsed = YamlTree.parseText(whole, "",
+                    "environment variable " + PatroniEnvironment.CONFIGURATION);
             if (!(parsed instanceof MapNode map)) {
                 throw new ConfigException("environment variable " + PatroniEnvironment.CONFIGURATION
                         + ": must be a YAML mapping of keys (scope:, name:, ...)");
@@ -70,7 +76,8 @@ public final class ConfigLoader {
         for (String other : OTHER_DCS) {
             if (root.entries().containsKey(other) && !root.entries().containsKey("etcd3")) {
                 throw new ConfigException(root.entries().get(other).origin() + ": " + other
-                        + ": pgkeel keeps its state in etcd through the v3 API only; write the same hosts under 'etcd3:'"
+                        + ": pgkeel keeps its state in etcd through the v3 API only; write the same hosts under"
+                        + " 'etcd3:'"
                         + (other.equals("etcd") ? " (etcd v2 keys are invisible to v3 clients)" : ""));
             }
         }
@@ -108,14 +115,15 @@ public final class ConfigLoader {
 
         Map<String, Object> tags = new LinkedHashMap<>();
         optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
-        tags.values().removeIf(java.util.Objects::isNull);
-        warnings.addAll(io.pgkeel.common.cluster.Tags.conflicts(tags));
+        tags.values().removeIf(Objects::isNull);
+        warnings.addAll(Tags.conflicts(tags));
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
-        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
-                readTls(restapi), includeMembers, httpHeaders, httpsHeaders), ctl,
-                etcd, dcsPlain, dynamic, initdb, postgresql, tags, file);
+        PgkeelConfig.RestApi api = new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
+                readTls(restapi), includeMembers, httpHeaders, httpsHeaders);
+        return new PgkeelConfig(scope, namespace, name, api, ctl, etcd, dcsPlain, dynamic, initdb, postgresql, tags,
+                file);
     }
 
     /**
@@ -160,7 +168,7 @@ public final class ConfigLoader {
                 throw bad(valueNode, "'" + name + "' is not an HTTP header name");
             }
             if (Set.of("content-length", "transfer-encoding", "connection")
-                    .contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    .contains(name.toLowerCase(Locale.ROOT))) {
                 throw bad(valueNode, "pgkeel sets " + name + " itself (it frames the response)");
             }
             Object plain = valueNode instanceof ScalarNode s ? s.toPlain() : null;
@@ -375,7 +383,8 @@ public final class ConfigLoader {
                 rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks,
                 optionalBool(pg, "remove_data_directory_on_rewind_failure"),
                 optionalBool(pg, "remove_data_directory_on_diverged_timelines"),
-                optionalBool(pg, "use_unix_socket").orElse(false), optionalBool(pg, "use_unix_socket_repl").orElse(false));
+                optionalBool(pg, "use_unix_socket").orElse(false),
+                optionalBool(pg, "use_unix_socket_repl").orElse(false));
     }
 
     /**
@@ -506,7 +515,7 @@ public final class ConfigLoader {
     /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info as written. */
     private record EtcdUrl(String scheme, HostPort host, Optional<String> username, Optional<String> password) {}
 
-    private static final java.util.regex.Pattern URL = java.util.regex.Pattern.compile(
+    private static final Pattern URL = Pattern.compile(
             "(?i)(https?)://(?:([^/?#]*)@)?([^/?#@]*)(?:[/?#].*)?");
 
     /**
@@ -516,7 +525,7 @@ public final class ConfigLoader {
      * {@link #etcdHostProblem} names that cause.
      */
     private EtcdUrl etcdUrl(ConfigNode node, String text) {
-        java.util.regex.Matcher m = URL.matcher(text.trim());
+        Matcher m = URL.matcher(text.trim());
         if (!m.matches() || m.group(3).isEmpty()) {
             throw bad(node, "'" + text + "' must be http://host:port or https://host:port");
         }
@@ -530,7 +539,7 @@ public final class ConfigLoader {
             user = Optional.of(colon < 0 ? info : info.substring(0, colon));
             password = colon < 0 ? Optional.empty() : Optional.of(info.substring(colon + 1));
         }
-        return new EtcdUrl(m.group(1).toLowerCase(java.util.Locale.ROOT), host, user, password);
+        return new EtcdUrl(m.group(1).toLowerCase(Locale.ROOT), host, user, password);
     }
 
     /**
@@ -587,7 +596,7 @@ public final class ConfigLoader {
         return hosts;
     }
 
-    private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("(?i)[a-z][a-z0-9+.-]*://(.*)");
+    private static final Pattern SCHEME = Pattern.compile("(?i)[a-z][a-z0-9+.-]*://(.*)");
 
     /**
      * {@code host:port} or a bare host (Patroni's split_host_port with the default port). A scheme is refused: Patroni
@@ -596,7 +605,7 @@ public final class ConfigLoader {
      */
     private HostPort etcdHost(ConfigNode node, String text, int defaultPort) {
         String t = text.trim();
-        java.util.regex.Matcher scheme = SCHEME.matcher(t);
+        Matcher scheme = SCHEME.matcher(t);
         if (scheme.matches()) {
             throw bad(node, "'" + t + "' has a scheme; etcd3.hosts and etcd3.host take host:port without a scheme"
                     + " (Patroni puts etcd3.protocol in front of each and could not connect to this one): write '"
@@ -758,7 +767,10 @@ public final class ConfigLoader {
         }
     }
 
-    /** The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else {@code dflt}. */
+    /**
+     * The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else
+     * {@code dflt}.
+     */
     private static String originOf(String problem, Map<String, String> origins, String dflt) {
         String best = null;
         for (String path : origins.keySet()) {

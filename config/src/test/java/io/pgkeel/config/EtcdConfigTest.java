@@ -183,7 +183,7 @@ class EtcdConfigTest {
     /**
      * A '%' in the url's password that starts no percent escape: Patroni's urlparse hands the password over as
      * written, pgkeel's validate and the agent's start died with URLDecoder's IllegalArgumentException and a stack
-     * trace (review13). Patroni decodes nothing at all (it sends {@code p%40ss} as is); the row above asserts otherwise.
+     * trace (review13). Patroni decodes nothing at all (it sends {@code p%40ss} as is), as the rows above assert.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"50%off", "100%", "p%zz", "%"})
