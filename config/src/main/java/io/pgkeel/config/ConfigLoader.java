@@ -545,8 +545,10 @@ public final class ConfigLoader {
     /**
      * Why the etcd client cannot connect to {@code host}, or null when it can. jetcd takes each endpoint as a
      * java.net.URI and refuses one without a host, which is what java.net.URI makes of a name outside RFC 2396's host
-     * names (an underscore, a label starting or ending with '-', a last label starting with a digit). Patroni's
-     * Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather than at start.
+     * names (an underscore, a label starting or ending with '-', a last label starting with a digit), and it throws on
+     * an IPv6 address it cannot parse (a group that is not hex, too many or too few groups), whose reason is named.
+     * Patroni's Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather
+     * than at start.
      */
     static String etcdHostProblem(String host) {
         String why = null;
