@@ -146,9 +146,11 @@ final class Agent {
         compare(needRestart, "namespace", old.namespace(), fresh.namespace());
         compare(needRestart, "name", old.name(), fresh.name());
         compare(needRestart, "restapi.listen", old.restapi().listen(), fresh.restapi().listen());
-        compare(needRestart, "restapi.connect_address", old.restapi().connectAddress(), fresh.restapi().connectAddress());
+        compare(needRestart, "restapi.connect_address", old.restapi().connectAddress(),
+                fresh.restapi().connectAddress());
         compare(needRestart, "etcd3.hosts", old.etcd().urls(), fresh.etcd().urls());
-        compare(needRestart, "etcd3.cacert, cert, key", List.of(old.etcd().cacert(), old.etcd().cert(), old.etcd().key()),
+        compare(needRestart, "etcd3.cacert, cert, key",
+                List.of(old.etcd().cacert(), old.etcd().cert(), old.etcd().key()),
                 List.of(fresh.etcd().cacert(), fresh.etcd().cert(), fresh.etcd().key()));
         compare(needRestart, "etcd3.username, password", List.of(old.etcd().username(), old.etcd().password()),
                 List.of(fresh.etcd().username(), fresh.etcd().password()));
@@ -165,7 +167,8 @@ final class Agent {
         }
         // keep what is read only at start; take everything else from the new file
         PgkeelConfig applied = new PgkeelConfig(old.scope(), old.namespace(), old.name(), api.settings(), fresh.ctl(),
-                old.etcd(), fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(), new PgkeelConfig.Postgresql(
+                old.etcd(), fresh.bootstrapDcs(), fresh.bootstrapDynamic(), fresh.initdbArgs(),
+                new PgkeelConfig.Postgresql(
                         old.postgresql().listenHosts(), old.postgresql().port(), old.postgresql().connectAddress(),
                         old.postgresql().dataDir(), fresh.postgresql().binDir(), fresh.postgresql().pgpass(),
                         fresh.postgresql().superuser(), fresh.postgresql().replication(), fresh.postgresql().rewind(),

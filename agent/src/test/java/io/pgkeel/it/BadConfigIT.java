@@ -108,4 +108,31 @@ class BadConfigIT {
         assertThat(good.exit()).isZero();
         assertThat(good.output()).contains("bad.yml: valid").doesNotContain("synchronous");
     }
+
+    /**
+     * review13: values that passed validate or killed it with a stack trace, and killed the agent's start with one
+     * (exit 1): an IPv6 address the etcd client cannot take, a NUL in a path. Both are refused by the agent and by
+     * {@code pgkeel validate} alike, exit 2, naming the line, the key and the value, with no stack trace. A '%' in the
+     * url's password is the password, as written (Patroni's urlparse), and valid.
+     */
+    @Test
+    void anIpv6HostTheClientCannotTakeAndANulInAPathAreNamed_atStartAndByValidate() throws Exception {
+        List<List<String>> cases = List.of(
+                List.of(GOOD.replace("hosts: 127.0.0.1:1", "hosts: '[fe80::zz]:2379'"),
+                        "bad.yml line 6: etcd3.hosts: '[fe80::zz]:2379': 'fe80::zz' is not an IPv6 address"),
+                List.of(GOOD.replace("data_dir: /tmp/never-used", "data_dir: \"/tmp/never\\0used\""),
+                        "bad.yml line 14: postgresql.data_dir: '/tmp/never\\0used' is not a path: Nul character not"
+                                + " allowed"));
+        for (List<String> c : cases) {
+            for (String command : List.of("agent", "validate")) {
+                Run run = run(command, c.get(0));
+                assertThat(run.exit()).as(command + ": " + run.output()).isEqualTo(2);
+                assertThat(run.output()).as(command).contains(c.get(1)).doesNotContain("Exception")
+                        .doesNotContain("\tat ");
+            }
+        }
+        Run percent = run("validate", GOOD.replace("hosts: 127.0.0.1:1", "url: 'http://u:50%off@127.0.0.1:1'"));
+        assertThat(percent.exit()).as(percent.output()).isZero();
+        assertThat(percent.output()).contains("bad.yml: valid").doesNotContain("Exception");
+    }
 }

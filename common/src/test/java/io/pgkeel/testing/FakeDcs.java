@@ -12,6 +12,7 @@ import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.common.dcs.LeaseRenewal;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class FakeDcs {
     /** The status key's value: the leader's position and the departed members' slots it keeps. */
-    record Status(long optime, java.util.Set<String> retainSlots) {}
+    record Status(long optime, Set<String> retainSlots) {}
 
     private record Entry(Object value, long createRevision, long modRevision, long lease) {}
 
@@ -73,7 +75,7 @@ public final class FakeDcs {
 
     /** The held failsafe key writes land, in order; later writes are answered again. */
     public synchronized void landHeldFailsafeWrites() {
-        heldFailsafeWrites.forEach(w -> put("failsafe", new java.util.TreeMap<>(w), 0));
+        heldFailsafeWrites.forEach(w -> put("failsafe", new TreeMap<>(w), 0));
         heldFailsafeWrites.clear();
         holdingFailsafeWrites.clear();
     }
@@ -185,10 +187,11 @@ public final class FakeDcs {
                         .map(e -> {
                             @SuppressWarnings("unchecked")
                             Map<String, Object> raw = (Map<String, Object>) e.value();
-                            return DynamicConfigParser.parse(raw, "config", new ArrayList<>()).withRevision(e.modRevision());
+                            return DynamicConfigParser.parse(raw, "config", new ArrayList<>())
+                                    .withRevision(e.modRevision());
                         });
-                Optional<Status> status = Optional.ofNullable(keys.get("status")).filter(e -> e.value() instanceof Status)
-                        .map(e -> (Status) e.value());
+                Optional<Status> status = Optional.ofNullable(keys.get("status"))
+                        .filter(e -> e.value() instanceof Status).map(e -> (Status) e.value());
                 Optional<Long> optime = status.map(Status::optime);
                 Optional<FailoverKey> failover = Optional.ofNullable(keys.get("failover"))
                         .filter(e -> e.value() instanceof FailoverKey).map(e -> (FailoverKey) e.value());
@@ -199,8 +202,9 @@ public final class FakeDcs {
                     }
                 });
                 @SuppressWarnings("unchecked")
-                List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
-                        .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
+                List<List<Object>> history = Optional.ofNullable(keys.get("history"))
+                        .filter(e -> e.value() instanceof List).map(e -> (List<List<Object>>) e.value())
+                        .orElse(List.of());
                 Optional<SyncKey> sync = Optional.ofNullable(keys.get("sync"))
                         .filter(e -> e.value() instanceof SyncKey k && k.leader() != null)
                         .map(e -> {
@@ -215,7 +219,7 @@ public final class FakeDcs {
                                 .allMatch(v -> v instanceof String))
                         .map(e -> (Map<String, String>) e.value());
                 return new ClusterView(init, config, leader, members, optime, failover, history, revision,
-                        status.map(Status::retainSlots).orElse(java.util.Set.of()), sync, failsafe);
+                        status.map(Status::retainSlots).orElse(Set.of()), sync, failsafe);
             }
         }
 
@@ -384,7 +388,7 @@ public final class FakeDcs {
         }
 
         @Override
-        public boolean writeSync(String leader, java.util.Collection<String> voters, int quorum,
+        public boolean writeSync(String leader, Collection<String> voters, int quorum,
                                  long expectedModRevision) {
             synchronized (FakeDcs.this) {
                 reachable("write sync");
@@ -393,7 +397,7 @@ public final class FakeDcs {
                 if (current != expectedModRevision) {
                     return false;
                 }
-                put("sync", new SyncKey(leader, new java.util.TreeSet<>(voters).stream()
+                put("sync", new SyncKey(leader, new TreeSet<>(voters).stream()
                         .toList(), quorum, 0), 0);
                 return true;
             }
@@ -420,7 +424,7 @@ public final class FakeDcs {
                     heldFailsafeWrites.add(Map.copyOf(topology));
                     throw new DcsException("write failsafe: no answer from etcd within the request timeout");
                 }
-                put("failsafe", new java.util.TreeMap<>(topology), 0);
+                put("failsafe", new TreeMap<>(topology), 0);
             }
         }
 
@@ -449,10 +453,10 @@ public final class FakeDcs {
         }
 
         @Override
-        public void writeStatus(long optime, java.util.Set<String> retainSlots) {
+        public void writeStatus(long optime, Set<String> retainSlots) {
             synchronized (FakeDcs.this) {
                 reachable("status");
-                put("status", new Status(optime, java.util.Set.copyOf(retainSlots)), 0);
+                put("status", new Status(optime, Set.copyOf(retainSlots)), 0);
             }
         }
 

@@ -2,23 +2,31 @@ package io.pgkeel.config;
 
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.Tags;
 import io.pgkeel.config.ConfigNode.ListNode;
 import io.pgkeel.config.ConfigNode.MapNode;
 import io.pgkeel.config.ConfigNode.ScalarNode;
 import io.pgkeel.config.PemFiles.Holds;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -49,7 +57,8 @@ public final class ConfigLoader {
         if (!Files.exists(file) && whole != null && !whole.isBlank()) {
             // Patroni: without a configuration file the whole YAML may come in PATRONI_CONFIGURATION, and then
             // no other variable is considered
-            ConfigNode parsed = YamlTree.parseText(whole, "", "environment variable " + PatroniEnvironment.CONFIGURATION);
+            ConfigNode parsed = YamlTree.parseText(whole, "",
+                    "environment variable " + PatroniEnvironment.CONFIGURATION);
             if (!(parsed instanceof MapNode map)) {
                 throw new ConfigException("environment variable " + PatroniEnvironment.CONFIGURATION
                         + ": must be a YAML mapping of keys (scope:, name:, ...)");
@@ -67,7 +76,8 @@ public final class ConfigLoader {
         for (String other : OTHER_DCS) {
             if (root.entries().containsKey(other) && !root.entries().containsKey("etcd3")) {
                 throw new ConfigException(root.entries().get(other).origin() + ": " + other
-                        + ": pgkeel keeps its state in etcd through the v3 API only; write the same hosts under 'etcd3:'"
+                        + ": pgkeel keeps its state in etcd through the v3 API only; write the same hosts under"
+                        + " 'etcd3:'"
                         + (other.equals("etcd") ? " (etcd v2 keys are invisible to v3 clients)" : ""));
             }
         }
@@ -105,14 +115,15 @@ public final class ConfigLoader {
 
         Map<String, Object> tags = new LinkedHashMap<>();
         optionalMap(root, "tags").ifPresent(t -> t.entries().forEach((k, v) -> tags.put(k, v.toPlain())));
-        tags.values().removeIf(java.util.Objects::isNull);
-        warnings.addAll(io.pgkeel.common.cluster.Tags.conflicts(tags));
+        tags.values().removeIf(Objects::isNull);
+        warnings.addAll(Tags.conflicts(tags));
 
         @SuppressWarnings("unchecked")
         Map<String, Object> dcsPlain = (Map<String, Object>) dcs.toPlain();
-        return new PgkeelConfig(scope, namespace, name, new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
-                readTls(restapi), includeMembers, httpHeaders, httpsHeaders), ctl,
-                etcd, dcsPlain, dynamic, initdb, postgresql, tags, file);
+        PgkeelConfig.RestApi api = new PgkeelConfig.RestApi(apiListen, apiConnect, apiAuth, allowlist,
+                readTls(restapi), includeMembers, httpHeaders, httpsHeaders);
+        return new PgkeelConfig(scope, namespace, name, api, ctl, etcd, dcsPlain, dynamic, initdb, postgresql, tags,
+                file);
     }
 
     /**
@@ -157,7 +168,7 @@ public final class ConfigLoader {
                 throw bad(valueNode, "'" + name + "' is not an HTTP header name");
             }
             if (Set.of("content-length", "transfer-encoding", "connection")
-                    .contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    .contains(name.toLowerCase(Locale.ROOT))) {
                 throw bad(valueNode, "pgkeel sets " + name + " itself (it frames the response)");
             }
             Object plain = valueNode instanceof ScalarNode s ? s.toPlain() : null;
@@ -245,7 +256,8 @@ public final class ConfigLoader {
 
     /** A certificate or key path: see {@link PemFiles#check}. */
     private Path pemFile(MapNode parent, String key, Holds holds, String alone) {
-        return PemFiles.check(parent.entries().get(key), requiredString(parent, key), holds, alone);
+        return PemFiles.check(parent.entries().get(key), pathSetting(parent, key, requiredString(parent, key)), holds,
+                alone);
     }
 
     private DynamicConfig readDynamic(MapNode dcs) {
@@ -323,9 +335,10 @@ public final class ConfigLoader {
                 ? AddressForms.connectAddress(connectNode, scalar(connectNode),
                         OptionalInt.of(AddressForms.POSTGRES_PORT))
                 : new HostPort(AddressForms.reachingLocally(listenHosts.split(",")[0]), port);
-        Path dataDir = Path.of(requiredString(pg, "data_dir"));
-        Path binDir = optionalString(pg, "bin_dir").map(Path::of).orElseGet(ConfigLoader::defaultBinDir);
-        Path pgpass = optionalString(pg, "pgpass").map(Path::of)
+        Path dataDir = pathSetting(pg, "data_dir", requiredString(pg, "data_dir"));
+        Path binDir = optionalString(pg, "bin_dir").map(v -> pathSetting(pg, "bin_dir", v))
+                .orElseGet(ConfigLoader::defaultBinDir);
+        Path pgpass = optionalString(pg, "pgpass").map(v -> pathSetting(pg, "pgpass", v))
                 .orElse(Path.of(System.getProperty("java.io.tmpdir"), "pgpass." + name));
 
         MapNode auth = requiredMap(pg, "authentication");
@@ -370,7 +383,37 @@ public final class ConfigLoader {
                 rewind, parameters, hba, optionalBool(pg, "use_pg_rewind"), callbacks,
                 optionalBool(pg, "remove_data_directory_on_rewind_failure"),
                 optionalBool(pg, "remove_data_directory_on_diverged_timelines"),
-                optionalBool(pg, "use_unix_socket").orElse(false), optionalBool(pg, "use_unix_socket_repl").orElse(false));
+                optionalBool(pg, "use_unix_socket").orElse(false),
+                optionalBool(pg, "use_unix_socket_repl").orElse(false));
+    }
+
+    /**
+     * A path setting ({@code data_dir}, a certificate, {@code sslkey}, ...) as a {@link Path}: every one is read
+     * through here, so a value the file system cannot name (a NUL, which YAML writes as {@code "\0"}) is refused
+     * naming the key, its line and the value, where {@code Path.of} threw from deep inside validate or the agent's
+     * start with a stack trace.
+     */
+    static Path pathSetting(MapNode parent, String key, String text) {
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw bad(parent.entries().get(key), "'" + printable(text) + "' is not a path: " + e.getReason());
+        }
+    }
+
+    /** {@code text} with its control characters escaped, so that an error line stays one readable line. */
+    static String printable(String text) {
+        StringBuilder b = new StringBuilder();
+        text.chars().forEach(c -> {
+            if (c == 0) {
+                b.append("\\0");
+            } else if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", c));
+            } else {
+                b.append((char) c);
+            }
+        });
+        return b.toString();
     }
 
     /** Debian installs each major version under /usr/lib/postgresql/N/bin; take the newest. */
@@ -404,6 +447,9 @@ public final class ConfigLoader {
                 Set<String> allowed = OPTION_VALUES.get(k);
                 if (allowed != null && !allowed.contains(v)) {
                     throw bad(node.entries().get(k), "'" + v + "' is not one of " + new TreeSet<>(allowed));
+                }
+                if (Credentials.PATH_OPTIONS.contains(k)) {
+                    pathSetting(node, k, v); // libpq and the JDBC driver open it; a NUL would fail there, unnamed
                 }
                 options.put(k, v);
             });
@@ -466,63 +512,57 @@ public final class ConfigLoader {
         return new PgkeelConfig.Etcd(hosts, protocol, cacert, cert, key, username, password);
     }
 
-    /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info, decoded. */
+    /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info as written. */
     private record EtcdUrl(String scheme, HostPort host, Optional<String> username, Optional<String> password) {}
 
-    private static final java.util.regex.Pattern URL = java.util.regex.Pattern.compile(
+    private static final Pattern URL = Pattern.compile(
             "(?i)(https?)://(?:([^/?#]*)@)?([^/?#@]*)(?:[/?#].*)?");
 
     /**
      * Read as Python's urlparse does for Patroni: the scheme in any case, user info before the last {@code @} of the
-     * authority (percent-decoded), a path ignored. Not with java.net.URI, which gives no host for a name it does not
-     * take (etcd_1) and would hide why; {@link #etcdHostProblem} names that cause.
+     * authority and split at its first {@code :}, both as written (urlparse decodes no percent escape), a path ignored.
+     * Not with java.net.URI, which gives no host for a name it does not take (etcd_1) and would hide why;
+     * {@link #etcdHostProblem} names that cause.
      */
     private EtcdUrl etcdUrl(ConfigNode node, String text) {
-        java.util.regex.Matcher m = URL.matcher(text.trim());
+        Matcher m = URL.matcher(text.trim());
         if (!m.matches() || m.group(3).isEmpty()) {
             throw bad(node, "'" + text + "' must be http://host:port or https://host:port");
         }
-        String hostPort = m.group(3);
-        HostPort host = hostPort.endsWith("]") || !hostPort.contains(":")
-                ? new HostPort(hostPort.replaceAll("^\\[|\\]$", ""), 2379) : parseHostPort(node, hostPort);
-        String problem = etcdHostProblem(host.host());
-        if (problem != null) {
-            throw bad(node, "'" + text + "': " + problem);
-        }
+        HostPort host = endpoint(node, text, m.group(3), 2379, false);
         Optional<String> user = Optional.empty();
         Optional<String> password = Optional.empty();
         String info = m.group(2);
         if (info != null) {
             int colon = info.indexOf(':');
-            user = Optional.of(percentDecoded(colon < 0 ? info : info.substring(0, colon)));
-            password = colon < 0 ? Optional.empty() : Optional.of(percentDecoded(info.substring(colon + 1)));
+            // as written: Patroni's urlparse decodes no percent escape, so 'p%40ss' is the password etcd is sent
+            user = Optional.of(colon < 0 ? info : info.substring(0, colon));
+            password = colon < 0 ? Optional.empty() : Optional.of(info.substring(colon + 1));
         }
-        return new EtcdUrl(m.group(1).toLowerCase(java.util.Locale.ROOT), host, user, password);
-    }
-
-    private static String percentDecoded(String s) {
-        // URLDecoder also turns '+' into a blank, which a URL's user info does not mean
-        return java.net.URLDecoder.decode(s.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+        return new EtcdUrl(m.group(1).toLowerCase(Locale.ROOT), host, user, password);
     }
 
     /**
      * Why the etcd client cannot connect to {@code host}, or null when it can. jetcd takes each endpoint as a
      * java.net.URI and refuses one without a host, which is what java.net.URI makes of a name outside RFC 2396's host
-     * names (an underscore, a label starting or ending with '-', a last label starting with a digit). Patroni's
-     * Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather than at start.
+     * names (an underscore, a label starting or ending with '-', a last label starting with a digit), and it throws on
+     * an IPv6 address it cannot parse (a group that is not hex, too many or too few groups), whose reason is named.
+     * Patroni's Python client would connect to some of these (etcd_1); pgkeel's cannot, so it says so here rather
+     * than at start.
      */
     static String etcdHostProblem(String host) {
-        if (host.contains(":")) {
-            return null; // an IPv6 literal, checked by java.net.URI below only in brackets
-        }
-        boolean taken;
+        String why = null;
         try {
-            taken = new java.net.URI("http://" + host + ":2379").getHost() != null;
-        } catch (java.net.URISyntaxException e) {
-            taken = false;
+            if (new URI("http://" + HostPort.uriHost(host) + ":2379").getHost() != null) {
+                return null;
+            }
+        } catch (URISyntaxException e) {
+            why = e.getReason();
         }
-        if (taken) {
-            return null;
+        if (host.contains(":")) {
+            // java.net.URI parses the address itself, its reason is the cause (a group that is not hex, too many)
+            return "'" + host + "' is not an IPv6 address (" + why + "), so the etcd client (jetcd, java.net.URI)"
+                    + " cannot connect to it";
         }
         if (host.contains("_")) {
             return "'" + host + "' is not a host name the etcd client can connect to: '_' is not allowed in host"
@@ -558,7 +598,7 @@ public final class ConfigLoader {
         return hosts;
     }
 
-    private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("(?i)[a-z][a-z0-9+.-]*://(.*)");
+    private static final Pattern SCHEME = Pattern.compile("(?i)[a-z][a-z0-9+.-]*://(.*)");
 
     /**
      * {@code host:port} or a bare host (Patroni's split_host_port with the default port). A scheme is refused: Patroni
@@ -567,30 +607,55 @@ public final class ConfigLoader {
      */
     private HostPort etcdHost(ConfigNode node, String text, int defaultPort) {
         String t = text.trim();
-        java.util.regex.Matcher scheme = SCHEME.matcher(t);
+        Matcher scheme = SCHEME.matcher(t);
         if (scheme.matches()) {
             throw bad(node, "'" + t + "' has a scheme; etcd3.hosts and etcd3.host take host:port without a scheme"
                     + " (Patroni puts etcd3.protocol in front of each and could not connect to this one): write '"
                     + scheme.group(1).replaceAll("/.*$", "") + "', with etcd3.protocol: https for TLS, or use etcd3.url"
                     + " for a single member");
         }
-        boolean bareIpv6 = t.indexOf(':') != t.lastIndexOf(':') && !t.startsWith("[");
-        HostPort hp = bareIpv6 || !t.contains(":") || t.endsWith("]")
-                ? new HostPort(t.replaceAll("^\\[|\\]$", ""), defaultPort) : parseHostPort(node, t);
-        String problem = etcdHostProblem(hp.host());
-        if (problem != null) {
-            throw bad(node, "'" + t + "': " + problem);
-        }
-        return hp;
+        return endpoint(node, t, t, defaultPort, true);
     }
 
-    private HostPort parseHostPort(ConfigNode node, String text) {
-        String t = text.trim();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0) {
-            throw bad(node, "'" + text + "' must be host:port");
+    /**
+     * The host and port of one etcd endpoint, {@code authority} being {@code host}, {@code host:port},
+     * {@code [ipv6]} or {@code [ipv6]:port} ({@code whole} is the value as written, for the error). A bare IPv6
+     * address takes {@code defaultPort} where {@code bareIpv6} allows it (hosts/host); in a url it must be in brackets,
+     * as urlparse wants it. The host is then checked as the etcd client will take it ({@link #etcdHostProblem}).
+     */
+    private HostPort endpoint(ConfigNode node, String whole, String authority, int defaultPort, boolean bareIpv6) {
+        String host;
+        String portText = null;
+        if (authority.startsWith("[")) {
+            int close = authority.indexOf(']');
+            if (close < 0) {
+                throw bad(node, "'" + whole + "': the IPv6 address after '[' has no closing ']'");
+            }
+            host = authority.substring(1, close);
+            String rest = authority.substring(close + 1);
+            if (!rest.isEmpty() && !rest.startsWith(":")) {
+                throw bad(node, "'" + whole + "': only ':port' may follow the ']' of an IPv6 address");
+            }
+            portText = rest.isEmpty() ? null : rest.substring(1);
+        } else if (authority.indexOf(':') != authority.lastIndexOf(':')) {
+            if (!bareIpv6) {
+                throw bad(node, "'" + whole + "': an IPv6 address in a url goes in brackets (http://[fe80::1]:2379)");
+            }
+            host = authority;
+        } else {
+            int colon = authority.indexOf(':');
+            host = colon < 0 ? authority : authority.substring(0, colon);
+            portText = colon < 0 ? null : authority.substring(colon + 1);
         }
-        return new HostPort(t.substring(0, colon).replaceAll("^\\[|\\]$", ""), port(node, t.substring(colon + 1)));
+        if (host.isEmpty()) {
+            throw bad(node, "'" + whole + "' must be host:port");
+        }
+        HostPort hp = new HostPort(host, portText == null ? defaultPort : port(node, portText));
+        String problem = etcdHostProblem(host);
+        if (problem != null) {
+            throw bad(node, "'" + whole + "': " + problem);
+        }
+        return hp;
     }
 
     private int port(ConfigNode node, String text) {
@@ -704,7 +769,10 @@ public final class ConfigLoader {
         }
     }
 
-    /** The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else {@code dflt}. */
+    /**
+     * The line of the deepest key a problem sentence starts with ({@code bootstrap.dcs.ttl: ...}), else
+     * {@code dflt}.
+     */
     private static String originOf(String problem, Map<String, String> origins, String dflt) {
         String best = null;
         for (String path : origins.keySet()) {

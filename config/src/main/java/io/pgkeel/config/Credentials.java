@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A PostgreSQL role, its password and the libpq connection options its connections use
@@ -20,6 +21,9 @@ public record Credentials(String username, String password, Map<String, String> 
      */
     public static final List<String> OPTIONS = List.of("sslmode", "sslcert", "sslkey", "sslpassword", "sslrootcert",
             "sslcrl", "sslcrldir", "sslnegotiation", "gssencmode", "channel_binding");
+
+    /** The {@link #OPTIONS} whose value is a file or directory, checked as one when the configuration is read. */
+    public static final Set<String> PATH_OPTIONS = Set.of("sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir");
 
     public Credentials {
         Objects.requireNonNull(options, "options");

@@ -44,15 +44,14 @@ final class PemFiles {
 
     /**
      * @param node  the setting, for the error's path and line
-     * @param text  its value, the path
+     * @param p     its value, the path (see {@link ConfigLoader#pathSetting})
      * @param holds what the file must hold
      * @param alone for {@link Holds#CERTIFICATE_AND_KEY}: the key setting that is absent ({@code etcd3.key}), named in
      *              the error; unused otherwise
      * @return the path, when the file can be it
      * @throws ConfigException naming the setting, its line, the path and why not
      */
-    static Path check(ConfigNode node, String text, Holds holds, String alone) {
-        Path p = Path.of(text);
+    static Path check(ConfigNode node, Path p, Holds holds, String alone) {
         if (Files.isDirectory(p)) {
             throw ConfigLoader.bad(node, p + " is a directory; pgkeel reads one " + holds.what + " file");
         }

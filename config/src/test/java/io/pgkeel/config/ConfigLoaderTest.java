@@ -114,8 +114,8 @@ class ConfigLoaderTest {
     void unknownKeysAreWarningsNamingPathAndLine() throws IOException {
         ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("  connect_address: 127.0.0.1:8008",
                 "  connect_address: 127.0.0.1:8008\n  conect_timeout: 5") + "watchdog:\n  mode: automatic\n");
-        assertThat(loaded.warnings()).anyMatch(w -> w.contains("patroni.yml line 7") && w.contains("restapi.conect_timeout")
-                && w.contains("not a known key"));
+        assertThat(loaded.warnings()).anyMatch(w -> w.contains("patroni.yml line 7")
+                && w.contains("restapi.conect_timeout") && w.contains("not a known key"));
         assertThat(loaded.warnings()).anyMatch(w -> w.contains("watchdog") && w.contains("does not use yet"));
     }
 
@@ -192,17 +192,19 @@ class ConfigLoaderTest {
     /** Issue 12: synchronous replication's settings load; a bad value is named with its path and its own line. */
     @Test
     void synchronousReplicationSettingsLoad_aBadValueIsNamedWithItsPathAndLine() throws IOException {
-        ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30\n    synchronous_mode: quorum"
-                + "\n    synchronous_mode_strict: true\n    synchronous_node_count: 2\n    maximum_lag_on_syncnode: 1048576")
+        ConfigLoader.Loaded loaded = load(PATRONI_YAML.replace("    ttl: 30", "    ttl: 30"
+                + "\n    synchronous_mode: quorum\n    synchronous_mode_strict: true\n    synchronous_node_count: 2"
+                + "\n    maximum_lag_on_syncnode: 1048576")
                 .replace("  noloadbalance: false\n", "  noloadbalance: false\n  nosync: false\n  sync_priority: 2\n"));
         assertThat(loaded.config().bootstrapDynamic().sync()).isEqualTo(new SyncSettings(SyncMode.QUORUM, true, 2,
                 1048576));
         assertThat(loaded.config().tags()).containsEntry("sync_priority", 2L);
         assertThat(loaded.warnings()).noneMatch(w -> w.contains("sync"));
         for (String[] bad : List.of(
-                new String[] {"synchronous_mode: sometimes", "bootstrap.dcs.synchronous_mode: expected on, off or quorum"},
-                new String[] {"synchronous_mode_strict: maybe", "bootstrap.dcs.synchronous_mode_strict: expected true or"
-                        + " false"},
+                new String[] {"synchronous_mode: sometimes",
+                        "bootstrap.dcs.synchronous_mode: expected on, off or quorum"},
+                new String[] {"synchronous_mode_strict: maybe",
+                        "bootstrap.dcs.synchronous_mode_strict: expected true or false"},
                 new String[] {"synchronous_node_count: 0", "bootstrap.dcs.synchronous_node_count: must be at least 1"},
                 new String[] {"maximum_lag_on_syncnode: 16MB", "bootstrap.dcs.maximum_lag_on_syncnode: expected a whole"
                         + " number, got '16MB'"})) {
@@ -237,7 +239,8 @@ class ConfigLoaderTest {
     @Test
     void brokenYamlNamesTheLine() throws IOException {
         assertThatThrownBy(() -> load("scope: a\nname: [unclosed\nrestapi: {}\n"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not valid YAML").hasMessageContaining("line");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not valid YAML")
+                .hasMessageContaining("line");
         assertThatThrownBy(() -> load("scope: a\nscope: b\n"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("line 2");
         assertThatThrownBy(() -> load(""))

@@ -86,7 +86,8 @@ class RestApiSecurityConfigTest {
     @Test
     void theNewKeysAreActedOnNotWarnedAbout() throws IOException {
         ConfigLoader.Loaded l = loaded("  allowlist_include_members: true\n  http_extra_headers:\n"
-                + "    X-Frame-Options: SAMEORIGIN\n  https_extra_headers:\n    Strict-Transport-Security: max-age=1\n");
+                + "    X-Frame-Options: SAMEORIGIN\n  https_extra_headers:\n"
+                + "    Strict-Transport-Security: max-age=1\n");
         assertThat(l.warnings()).isEmpty();
     }
 

@@ -40,6 +40,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,7 +68,7 @@ final class EtcdDcs implements Dcs {
      * sending it a share of the requests until its keepalive gives up (10 s or more). Patroni's etcd clients also
      * stay on one member and move on when it fails.
      */
-    private final java.util.concurrent.atomic.AtomicInteger current = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger current = new AtomicInteger();
     /** The current member's KV client, whichever member that is when a request is made. */
     private final KV kv;
     /** What the watch wakes, kept to move the watch with the current member; null before {@link #watch}. */
@@ -93,7 +94,7 @@ final class EtcdDcs implements Dcs {
     /** The current watch by generation; callbacks of earlier ones are ignored, their watchers closed. */
     private final WatchSlot watchSlot = new WatchSlot();
     /** Watch failures in a row, for the re-watch pause. */
-    private final java.util.concurrent.atomic.AtomicInteger watchFailures = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger watchFailures = new AtomicInteger();
     private volatile boolean closed;
     /**
      * The status key as last read, so that the leader's rewrite keeps the fields other Patroni versions put there
@@ -177,7 +178,8 @@ final class EtcdDcs implements Dcs {
 
     @Override
     public ClusterView read() {
-        GetResponse response = await(kv.get(prefix, GetOption.builder().isPrefix(true).build()), "read " + settings.prefix());
+        GetResponse response = await(kv.get(prefix, GetOption.builder().isPrefix(true).build()),
+                "read " + settings.prefix());
         String base = settings.prefix();
         Optional<String> initialize = Optional.empty();
         Optional<DynamicConfig> config = Optional.empty();
@@ -268,7 +270,8 @@ final class EtcdDcs implements Dcs {
                 }
                 default -> {
                     if (name.startsWith("members/") && name.length() > "members/".length()) {
-                        ValueCodec.Decoded<Member> d = ValueCodec.member(name.substring("members/".length()), value, rev);
+                        ValueCodec.Decoded<Member> d = ValueCodec.member(name.substring("members/".length()), value,
+                                rev);
                         if (check(key, rev, d)) {
                             members.add(d.value());
                         }
@@ -277,8 +280,8 @@ final class EtcdDcs implements Dcs {
             }
         }
         lastStatus = statusText;
-        return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime, failover, history,
-                response.getHeader().getRevision(), retained, sync, failsafe);
+        return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime,
+                failover, history, response.getHeader().getRevision(), retained, sync, failsafe);
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
@@ -308,7 +311,8 @@ final class EtcdDcs implements Dcs {
                 // the stream, which stays open on the member just moved away from until it answers or gRPC's
                 // keepalive (5 s + 3 s, set in the constructor) drops the connection: at most one stream per
                 // timed-out renewal, for seconds; not fixable from outside jetcd
-                LeaseKeepAliveResponse r = awaitLease(currentMember().client().getLeaseClient().keepAliveOnce(leaseId), "renew lease");
+                LeaseKeepAliveResponse r = awaitLease(
+                        currentMember().client().getLeaseClient().keepAliveOnce(leaseId), "renew lease");
                 if (r.getTTL() > 0) {
                     return new LeaseRenewal(leaseId, sentAt, r.getTTL(), false);
                 }
@@ -442,8 +446,8 @@ final class EtcdDcs implements Dcs {
             await(kv.put(configKey, value), "write config key");
             return true;
         }
-        TxnResponse r = await(kv.txn().If(revisionIs(configKey, expectedModRevision)).Then(Op.put(configKey, value, PutOption.DEFAULT)).commit(),
-                "write config key");
+        TxnResponse r = await(kv.txn().If(revisionIs(configKey, expectedModRevision))
+                .Then(Op.put(configKey, value, PutOption.DEFAULT)).commit(), "write config key");
         return r.isSucceeded();
     }
 

@@ -121,7 +121,8 @@ class EtcdErrorsTest {
         assertThat(errors.failed(denied)).hasValueSatisfying(line -> assertThat(line)
                 .startsWith("permission denied").contains("(etcd at https://10.0.0.1:2379, https://10.0.0.2:2379)"));
         assertThat(errors.failed(denied)).isEmpty();
-        assertThat(errors.failed(new TimeoutException())).hasValueSatisfying(l -> assertThat(l).startsWith("no answer"));
+        assertThat(errors.failed(new TimeoutException()))
+                .hasValueSatisfying(l -> assertThat(l).startsWith("no answer"));
         assertThat(errors.failed(denied)).isEmpty();
         assertThat(errors.failed(new TimeoutException())).isEmpty();
         assertThat(errors.failed(newEtcdException(ErrorCode.NOT_FOUND, "etcdserver: requested lease not found")))

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a node remembers from one cycle to the next, as a value. It changes only through two pure functions:
@@ -265,7 +266,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             b.failsafeWrites = writes;
         }
         if (action instanceof Action.FailsafeRound && outcome.failsafeConfirmedSentAt() != null) {
-            long until = outcome.failsafeConfirmedSentAt() + java.util.concurrent.TimeUnit.SECONDS.toNanos(dynamic.ttl());
+            long until = outcome.failsafeConfirmedSentAt() + TimeUnit.SECONDS.toNanos(dynamic.ttl());
             // never shorter than a deadline already confirmed: those promises still run (ttl may have shrunk)
             b.failsafeUntilNanos = failsafeUntilNanos != null && failsafeUntilNanos - until > 0 ? failsafeUntilNanos
                     : Long.valueOf(until);
