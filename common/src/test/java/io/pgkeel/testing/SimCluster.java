@@ -81,6 +81,7 @@ public final class SimCluster {
     public final List<String> events = new ArrayList<>();
     private final AgentFactory factory;
     private final List<String> violations = new ArrayList<>();
+    private final List<java.util.function.Consumer<SimCluster>> invariants = new ArrayList<>();
     /** REST requests that get no answer, "from>to": a cut (or one-way) link between two agents. */
     private final Set<String> cutLinks = new HashSet<>();
     private int maxWritablePrimaries;
@@ -107,6 +108,8 @@ public final class SimCluster {
         /** Callbacks fired on this node, as "action role", if the agent reports them. */
         public final List<String> callbacks = new ArrayList<>();
         public Agent agent;
+        /** This machine's monotonic clock: the cluster's, unless {@link DriftClock#setRate} made it drift. */
+        public final DriftClock machineClock;
         private FakeDcs.Session session;
         private long nextRunAt;
         private boolean paused;
@@ -114,6 +117,7 @@ public final class SimCluster {
         Node(String name) {
             this.name = name;
             this.pg = network.node(name);
+            this.machineClock = new DriftClock(clock);
         }
 
         /** This agent's etcd connection (one per agent process). */
@@ -121,8 +125,9 @@ public final class SimCluster {
             return session;
         }
 
-        public FakeClock clock() {
-            return clock;
+        /** The agent's clock: this machine's. */
+        public io.pgkeel.common.Clock clock() {
+            return machineClock;
         }
 
         /**
@@ -191,7 +196,7 @@ public final class SimCluster {
 
         public void startAgent() {
             pg.agentStarted();
-            session = dcs.session(name);
+            session = dcs.session(name, machineClock);
             agent = factory.start(this);
             paused = false;
             session.watch(() -> {
@@ -292,7 +297,8 @@ public final class SimCluster {
                     }
                     OptionalLong fence = n.agent.fenceDeadline();
                     if (fence.isPresent()) {
-                        next = Math.min(next, Math.max(clock.nanoTime(), fence.getAsLong()));
+                        // the deadline is on the agent's clock; its guard fires when that clock reads it
+                        next = Math.min(next, Math.max(clock.nanoTime(), n.machineClock.toBase(fence.getAsLong())));
                     }
                 }
             }
@@ -307,8 +313,10 @@ public final class SimCluster {
             checkSafety();
             for (Node n : nodes.values()) {
                 if (n.agentAlive() && !n.paused && n.nextRunAt - clock.nanoTime() <= 0) {
-                    long wait = n.agent.runCycle();
-                    n.nextRunAt = clock.nanoTime() + Math.max(wait, TimeUnit.MILLISECONDS.toNanos(10));
+                    long wait = n.machineClock.toBaseDuration(n.agent.runCycle());
+                    // requests that timed out held the agent's thread for their call timeout
+                    long blocked = n.session.takeBlockedNanos();
+                    n.nextRunAt = clock.nanoTime() + blocked + Math.max(wait, TimeUnit.MILLISECONDS.toNanos(10));
                     clock.advance(Duration.ofMillis(5));
                     noteChanges();
                     collectAnswers();
@@ -377,6 +385,17 @@ public final class SimCluster {
         events.add(at() + " from now on no acknowledged commit may be lost");
     }
 
+    /**
+     * The commits acknowledged so far may be lost ({@code why}: an operator forced a failover to a member that may
+     * lack them); those acknowledged from now on may not, if {@link #requireNoAcknowledgedCommitLost} was called.
+     */
+    public void forgetAcknowledgedCommits(String why) {
+        if (lossless) {
+            acknowledgedFrontier.clear();
+            events.add(at() + " acknowledged commits so far may be lost: " + why);
+        }
+    }
+
     /** The last acknowledged write is in the history of the node that takes writes now. */
     public boolean primaryHasTheLastAcknowledgedWrite() {
         List<Node> primaries = writablePrimaries();
@@ -434,6 +453,14 @@ public final class SimCluster {
         events.add(at() + " switchover " + leader + " -> " + candidate);
     }
 
+    /**
+     * A further check run after every event, with the others: it throws an {@link AssertionError} to fail the
+     * simulation (the events so far are in {@link #events}).
+     */
+    public void addInvariant(java.util.function.Consumer<SimCluster> check) {
+        invariants.add(check);
+    }
+
     private void checkSafety() {
         List<String> writable = nodes.values().stream().filter(n -> n.pg.isWritablePrimary()).map(n -> n.name).toList();
         maxWritablePrimaries = Math.max(maxWritablePrimaries, writable.size());
@@ -443,6 +470,10 @@ public final class SimCluster {
         }
         if (!violations.isEmpty()) {
             throw new AssertionError("an agent broke its own rules: " + violations + "\nevents:\n" + lastEvents(30));
+        }
+        // before the commit check: an invariant may declare a loss the operator asked for (forgetAcknowledgedCommits)
+        for (java.util.function.Consumer<SimCluster> check : invariants) {
+            check.accept(this);
         }
         if (lossless) {
             for (Node n : nodes.values()) {
