@@ -141,7 +141,8 @@ class ChaosSimulationTest {
 
         ScheduleFailed(FaultSchedule s, SimCluster c, Throwable cause) {
             super("schedule seed " + s.seed() + " failed (replay: -Dsim.seed=" + s.seed() + (s.kind() == Kind.BLIPS
-                    ? " -Dsim.kind=BLIPS" : "") + "): " + cause.getMessage().lines().findFirst().orElse("")
+                    ? " -Dsim.kind=BLIPS" : "") + "): " + String.valueOf(cause.getMessage() == null ? cause
+                    : cause.getMessage()).lines().findFirst().orElse("")
                     + "\n" + s.describe() + "\nlast events:\n" + c.lastEvents(40), cause);
             this.seed = s.seed();
             this.events = List.copyOf(c.events);
@@ -577,10 +578,13 @@ class ChaosSimulationTest {
     record Summary(int schedules, List<ScheduleFailed> failures, long acknowledged, long promotions,
                    long maxConvergedMillis, Map<Menu, Long> faults, double seconds) {}
 
+    /** Schedules in flight at once: enough to keep every core busy, few enough to hold their results. */
+    private static final int BATCH = 2_000;
+
     /**
-     * Runs the schedules of these seeds on all cores; every failure is kept (the first few in full). With
-     * {@code stopAtFirst}, schedules after a failing one are skipped (the count of schedules run is then the index of
-     * the first failure).
+     * Runs the schedules of these seeds on all cores, a batch at a time (a million schedules' event logs would not
+     * fit in memory: only failures keep theirs); every failure is kept. With {@code stopAtFirst}, schedules after a
+     * failing one are skipped (the count of schedules run is then the position of the first failure).
      */
     static Summary runAll(List<Long> seeds, Kind kind, Function<Observation, Action> policy, boolean stopAtFirst)
             throws Exception {
@@ -593,44 +597,48 @@ class ChaosSimulationTest {
         });
         java.util.concurrent.atomic.AtomicLong firstFailingIndex = new java.util.concurrent.atomic.AtomicLong(
                 Long.MAX_VALUE);
+        List<ScheduleFailed> failures = new ArrayList<>();
+        long acknowledged = 0;
+        long promotions = 0;
+        long maxConverged = 0;
+        Map<Menu, Long> faults = new EnumMap<>(Menu.class);
+        int ran = 0;
         try {
-            List<Future<Object>> futures = new ArrayList<>();
-            for (int i = 0; i < seeds.size(); i++) {
-                long seed = seeds.get(i);
-                long index = i;
-                futures.add(pool.submit(() -> {
-                    if (stopAtFirst && index > firstFailingIndex.get()) {
-                        return null;
-                    }
-                    try {
-                        return run(FaultSchedule.from(seed, kind), policy);
-                    } catch (ScheduleFailed e) {
-                        firstFailingIndex.accumulateAndGet(index, Math::min);
-                        return e;
-                    }
-                }));
-            }
-            List<ScheduleFailed> failures = new ArrayList<>();
-            long acknowledged = 0;
-            long promotions = 0;
-            long maxConverged = 0;
-            Map<Menu, Long> faults = new EnumMap<>(Menu.class);
-            int ran = 0;
-            for (int i = 0; i < futures.size(); i++) {
-                Object o = futures.get(i).get();
-                if (stopAtFirst && i > firstFailingIndex.get()) {
-                    continue;
+            for (int from = 0; from < seeds.size() && !(stopAtFirst && !failures.isEmpty()); from += BATCH) {
+                List<Future<Object>> futures = new ArrayList<>();
+                for (int i = from; i < Math.min(seeds.size(), from + BATCH); i++) {
+                    long seed = seeds.get(i);
+                    long index = i;
+                    futures.add(pool.submit(() -> {
+                        if (stopAtFirst && index > firstFailingIndex.get()) {
+                            return null;
+                        }
+                        try {
+                            Result r = run(FaultSchedule.from(seed, kind), policy);
+                            return new Result(r.seed(), List.of(), r.acknowledged(), r.promotions(),
+                                    r.convergedAfterMillis(), r.faults());
+                        } catch (ScheduleFailed e) {
+                            firstFailingIndex.accumulateAndGet(index, Math::min);
+                            return e;
+                        }
+                    }));
                 }
-                if (o instanceof ScheduleFailed f) {
-                    failures.add(f);
-                } else if (o instanceof Result r) {
-                    acknowledged += r.acknowledged();
-                    promotions += r.promotions();
-                    maxConverged = Math.max(maxConverged, r.convergedAfterMillis());
-                    r.faults().forEach((m, k) -> faults.merge(m, (long) k, Long::sum));
-                }
-                if (o != null) {
-                    ran++;
+                for (int i = 0; i < futures.size(); i++) {
+                    Object o = futures.get(i).get();
+                    if (stopAtFirst && from + i > firstFailingIndex.get()) {
+                        continue;
+                    }
+                    if (o instanceof ScheduleFailed f) {
+                        failures.add(f);
+                    } else if (o instanceof Result r) {
+                        acknowledged += r.acknowledged();
+                        promotions += r.promotions();
+                        maxConverged = Math.max(maxConverged, r.convergedAfterMillis());
+                        r.faults().forEach((m, k) -> faults.merge(m, (long) k, Long::sum));
+                    }
+                    if (o != null) {
+                        ran++;
+                    }
                 }
             }
             return new Summary(ran, failures, acknowledged, promotions, maxConverged, faults,
