@@ -10,6 +10,7 @@ import io.pgkeel.agent.ha.FaultSchedule.Mode;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.DynamicConfigParser;
+import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Timing;
 import io.pgkeel.common.dcs.DcsException;
 import io.pgkeel.testing.SimCluster;
@@ -482,10 +483,12 @@ class ChaosSimulationTest {
         private ClusterView before;
         private long beforeRevision = -1;
         /**
-         * The candidate of an operator's manual failover (a failover key naming it and no leader), from when the key
-         * is seen until someone else holds the leader key: the key is cleared when the candidate takes the leader
-         * key, and its promotion may come cycles later (its postmaster died mid-promotion, say).
+         * The candidate a failover key names (a switchover's or a manual failover's), from when the key is seen until
+         * someone else holds the leader key: the key is cleared when the candidate takes the leader key, and its
+         * promotion may come cycles later (its postmaster died mid-promotion, say). {@link #manualFailoverTo} is the
+         * same for a key with no leader (an operator's manual failover).
          */
+        private String namedCandidate;
         private String manualFailoverTo;
 
         @Override
@@ -501,32 +504,35 @@ class ChaosSimulationTest {
             if (revision != beforeRevision) {
                 before = c.dcs.snapshot();
                 beforeRevision = revision;
-                Optional<String> named = before.failover().filter(f -> f.leader() == null || f.leader().isEmpty())
-                        .map(f -> f.member()).filter(m -> m != null && !m.isEmpty());
-                if (named.isPresent()) {
-                    manualFailoverTo = named.get();
-                } else if (manualFailoverTo != null && before.leader().filter(l -> !l.name().equals(manualFailoverTo))
-                        .isPresent()) {
+                Optional<FailoverKey> key = before.failover().filter(f -> f.scheduledAt() == null
+                        && f.member() != null && !f.member().isEmpty());
+                if (key.isPresent()) {
+                    namedCandidate = key.get().member();
+                    boolean manual = key.get().leader() == null || key.get().leader().isEmpty();
+                    manualFailoverTo = manual ? namedCandidate : null;
+                } else if (before.leader().filter(l -> !l.name().equals(namedCandidate)).isPresent()) {
+                    namedCandidate = null;
                     manualFailoverTo = null;
                 }
             }
         }
 
         private void check(SimCluster c, SimCluster.Node n) {
-            boolean named = before.failover().filter(f -> n.name.equals(f.member())).isPresent();
+            boolean named = n.name.equals(namedCandidate);
             if (n.name.equals(manualFailoverTo)) {
-                manualFailoverTo = null;
                 // an operator's manual failover names its candidate: Patroni and pgkeel promote it whatever its lag
                 // or synchronous state (docs/decisions.md; ctl asks first), in pause too; the loss is the operator's
                 c.forgetAcknowledgedCommits("manual failover to " + n.name);
-                return;
             }
             Optional<DynamicConfig> config = before.config();
             if (config.map(DynamicConfig::pause).orElse(false) && !named) {
                 throw new AssertionError("promotion while paused at " + c.at() + ": " + n.name
                         + " promoted, and no failover key named it; " + c.describe());
             }
-            if (config.isPresent() && !config.get().sync().mode().isOn() && before.lastLeaderLsn().isPresent()) {
+            // a candidate a failover key names is not weighed for lag once the leader is gone (Patroni's
+            // manual_failover_process_no_leader, and pgkeel's Switchovers.withoutLeader)
+            if (!named && config.isPresent() && !config.get().sync().mode().isOn()
+                    && before.lastLeaderLsn().isPresent()) {
                 List<String> switches = n.pg.switchPoints();
                 String last = switches.get(switches.size() - 1);
                 long at = Long.parseLong(last.substring(0, last.indexOf('#')));
@@ -557,6 +563,39 @@ class ChaosSimulationTest {
     void aFormerPrimaryOnAnAbandonedTimelineDoesNotBlockEveryoneElse() {
         Result r = run(1832, Kind.FULL);
         assertThat(r.convergedAfterMillis()).isLessThanOrEqualTo(TimeUnit.SECONDS.toMillis(CONVERGENCE_BOUND_SECONDS));
+    }
+
+    /**
+     * Known gap, found by the 200,000-schedule soak (seeds 96385, 188821, 132725 and more; docs/decisions.md, "Known
+     * gaps"): in pause the lease fence and the fence guard are off, so a primary whose agent dies (or freezes, or is
+     * cut from etcd) keeps taking writes; when an operator then ends the pause, the others take the expired key and
+     * promote. Patroni 3.0 and 4.1 do the same (their watchdog is off in pause). Disabled until the gap is closed;
+     * enable it to see the split brain.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("known gap: ending pause while the primary's agent is dead makes a second primary")
+    void endingPauseWhileThePrimarysAgentIsDeadMakesNoSecondPrimary() {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(5));
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        setPause(c, true);
+        c.run(Duration.ofSeconds(3));
+        primary.killAgent();
+        c.events.add(c.at() + " agent of " + primary.name + " killed (in pause its guard is disarmed)");
+        c.run(Duration.ofSeconds(2));
+        setPause(c, false);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.maxWritablePrimaries()).isEqualTo(1);
+    }
+
+    private static void setPause(SimCluster c, boolean pause) {
+        var operator = c.dcs.session("operator");
+        var config = operator.read().config().orElseThrow();
+        Map<String, Object> raw = new LinkedHashMap<>(config.raw());
+        raw.put("pause", pause);
+        assertThat(operator.writeConfig(raw, config.modRevision())).isTrue();
+        c.events.add(c.at() + " config {pause=" + pause + "}");
     }
 
     // ---- many schedules ------------------------------------------------------------------------------------
@@ -660,15 +699,21 @@ class ChaosSimulationTest {
             }
             List<Long> these = kind == Kind.FULL || replay ? seeds : seeds.subList(0, Math.max(1, seeds.size() / 10));
             if (replay) {
+                ScheduleFailed first = null;
                 for (long seed : these) {
                     try {
                         Result r = run(seed, kind);
                         System.out.println(String.join("\n", r.events()));
                         System.out.println("converged " + r.convergedAfterMillis() + " ms after the faults stopped");
                     } catch (ScheduleFailed e) {
+                        // every seed of the list is replayed; the first failure fails the test
                         System.out.println(String.join("\n", e.events));
-                        throw e;
+                        System.out.println(e.getMessage().lines().findFirst().orElse(""));
+                        first = first == null ? e : first;
                     }
+                }
+                if (first != null) {
+                    throw first;
                 }
                 continue;
             }
