@@ -43,6 +43,9 @@ public final class FakeDcs {
     private final Set<String> holdingFailsafeWrites = new HashSet<>();
     private final List<Map<String, String>> heldFailsafeWrites = new ArrayList<>();
     private final List<Runnable> watchers = new ArrayList<>();
+    private final Map<String, Long> slow = new HashMap<>();
+    private final Map<String, Integer> failNext = new HashMap<>();
+    private final Map<String, Long> failNextTimeout = new HashMap<>();
     private long revision;
     private long nextLease = 0x1000;
     private boolean down;
@@ -52,7 +55,54 @@ public final class FakeDcs {
     }
 
     public Session session(String member) {
-        return new Session(member);
+        return new Session(member, clock);
+    }
+
+    /**
+     * A session of an agent whose own monotonic clock is {@code agentClock}: lease refreshes report their send
+     * time on it (as EtcdDcs does), while etcd expires leases on the store's clock.
+     */
+    public Session session(String member, Clock agentClock) {
+        return new Session(member, agentClock);
+    }
+
+    /**
+     * etcd answers {@code member} (or everyone, for {@code "*"}) later than the client waits: each request fails
+     * after blocking the caller {@code timeoutNanos} (its call timeout), and a lease refresh among them still
+     * reaches etcd (the lease is extended; the client only saw the late reply too late). Other requests time out
+     * before etcd applies them. Until {@link #notSlow}.
+     */
+    public synchronized void slow(String member, long timeoutNanos) {
+        slow.put(member, timeoutNanos);
+    }
+
+    public synchronized void notSlow(String member) {
+        slow.remove(member);
+    }
+
+    /**
+     * The next {@code requests} requests of {@code member} time out after blocking it {@code timeoutNanos}, with no
+     * effect: its client was connected to an etcd member that just died, and moves to another one after that.
+     */
+    public synchronized void failNext(String member, int requests, long timeoutNanos) {
+        failNext.merge(member, requests, Integer::sum);
+        failNextTimeout.put(member, timeoutNanos);
+    }
+
+    /** Ends every {@link #slow} and {@link #failNext}. */
+    public synchronized void answerPromptly() {
+        slow.clear();
+        failNext.clear();
+    }
+
+    /** etcd's revision now: it changes with every write (a snapshot taken at the same revision is the same). */
+    public synchronized long revision() {
+        return revision;
+    }
+
+    /** The cluster as etcd holds it now, whatever the faults (for the simulation's checks, not for agents). */
+    public synchronized ClusterView snapshot() {
+        return view();
     }
 
     /** Requests from {@code member} fail until {@link #heal}. */
@@ -158,19 +208,95 @@ public final class FakeDcs {
         }
     }
 
+    private ClusterView view() {
+        Optional<String> init = Optional.ofNullable(keys.get("initialize")).map(e -> String.valueOf(e.value()));
+        Optional<LeaderKey> leader = Optional.ofNullable(keys.get("leader"))
+                .filter(e -> e.value() instanceof String s && !s.isBlank())
+                .map(e -> new LeaderKey((String) e.value(), e.lease(), e.createRevision(), e.modRevision()));
+        Optional<DynamicConfig> config = Optional.ofNullable(keys.get("config"))
+                .filter(e -> e.value() instanceof Map)
+                .map(e -> {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> raw = (Map<String, Object>) e.value();
+                    return DynamicConfigParser.parse(raw, "config", new ArrayList<>()).withRevision(e.modRevision());
+                });
+        Optional<Status> status = Optional.ofNullable(keys.get("status")).filter(e -> e.value() instanceof Status)
+                .map(e -> (Status) e.value());
+        Optional<Long> optime = status.map(Status::optime);
+        Optional<FailoverKey> failover = Optional.ofNullable(keys.get("failover"))
+                .filter(e -> e.value() instanceof FailoverKey).map(e -> (FailoverKey) e.value());
+        List<Member> members = new ArrayList<>();
+        keys.subMap("members/", "members0").forEach((k, e) -> {
+            if (e.value() instanceof Member m) {
+                members.add(m.withModRevision(e.modRevision()));
+            }
+        });
+        @SuppressWarnings("unchecked")
+        List<List<Object>> history = Optional.ofNullable(keys.get("history")).filter(e -> e.value() instanceof List)
+                .map(e -> (List<List<Object>>) e.value()).orElse(List.of());
+        Optional<SyncKey> sync = Optional.ofNullable(keys.get("sync"))
+                .filter(e -> e.value() instanceof SyncKey k && k.leader() != null)
+                .map(e -> {
+                    SyncKey k = (SyncKey) e.value();
+                    return new SyncKey(k.leader(), k.voters(), k.quorum(),
+                            e.modRevision());
+                });
+        // as EtcdDcs: only an object of strings is a failsafe key (putRaw text is garbage, left out)
+        @SuppressWarnings("unchecked")
+        Optional<Map<String, String>> failsafe = Optional.ofNullable(keys.get("failsafe"))
+                .filter(e -> e.value() instanceof Map<?, ?> m && m.values().stream()
+                        .allMatch(v -> v instanceof String))
+                .map(e -> (Map<String, String>) e.value());
+        return new ClusterView(init, config, leader, members, optime, failover, history, revision,
+                status.map(Status::retainSlots).orElse(java.util.Set.of()), sync, failsafe);
+    }
+
     /** One agent's connection. */
     public final class Session implements Dcs {
         private final String me;
+        private final Clock agentClock;
         private long lease;
+        /** Store-clock nanoseconds this session's caller spent blocked in requests that timed out, not yet taken. */
+        private long blockedNanos;
 
-        private Session(String me) {
+        private Session(String me, Clock agentClock) {
             this.me = me;
+            this.agentClock = agentClock;
         }
 
         private void reachable(String what) {
+            answered(what);
+            Long timeout = slowTimeout();
+            if (timeout != null) {
+                blockedNanos += timeout;
+                throw new DcsException(what + ": timed out (etcd slower than the call timeout) from " + me);
+            }
+        }
+
+        private Long slowTimeout() {
+            return slow.containsKey(me) ? slow.get(me) : slow.get("*");
+        }
+
+        /** Every fault but slowness. */
+        private void answered(String what) {
             tick();
             if (down || partitioned.contains(me)) {
                 throw new DcsException(what + ": DCS is not reachable from " + me);
+            }
+            Integer failing = failNext.get(me);
+            if (failing != null) {
+                failNext.compute(me, (k, v) -> v <= 1 ? null : v - 1);
+                blockedNanos += failNextTimeout.getOrDefault(me, 0L);
+                throw new DcsException(what + ": timed out (etcd member lost) from " + me);
+            }
+        }
+
+        /** How long (store-clock nanoseconds) the caller was blocked by timed-out requests since the last call. */
+        public long takeBlockedNanos() {
+            synchronized (FakeDcs.this) {
+                long b = blockedNanos;
+                blockedNanos = 0;
+                return b;
             }
         }
 
@@ -178,61 +304,31 @@ public final class FakeDcs {
         public ClusterView read() {
             synchronized (FakeDcs.this) {
                 reachable("read");
-                Optional<String> init = Optional.ofNullable(keys.get("initialize")).map(e -> String.valueOf(e.value()));
-                Optional<LeaderKey> leader = Optional.ofNullable(keys.get("leader"))
-                        .filter(e -> e.value() instanceof String s && !s.isBlank())
-                        .map(e -> new LeaderKey((String) e.value(), e.lease(), e.createRevision(), e.modRevision()));
-                Optional<DynamicConfig> config = Optional.ofNullable(keys.get("config"))
-                        .filter(e -> e.value() instanceof Map)
-                        .map(e -> {
-                            @SuppressWarnings("unchecked")
-                            Map<String, Object> raw = (Map<String, Object>) e.value();
-                            return DynamicConfigParser.parse(raw, "config", new ArrayList<>())
-                                    .withRevision(e.modRevision());
-                        });
-                Optional<Status> status = Optional.ofNullable(keys.get("status"))
-                        .filter(e -> e.value() instanceof Status).map(e -> (Status) e.value());
-                Optional<Long> optime = status.map(Status::optime);
-                Optional<FailoverKey> failover = Optional.ofNullable(keys.get("failover"))
-                        .filter(e -> e.value() instanceof FailoverKey).map(e -> (FailoverKey) e.value());
-                List<Member> members = new ArrayList<>();
-                keys.subMap("members/", "members0").forEach((k, e) -> {
-                    if (e.value() instanceof Member m) {
-                        members.add(m.withModRevision(e.modRevision()));
-                    }
-                });
-                @SuppressWarnings("unchecked")
-                List<List<Object>> history = Optional.ofNullable(keys.get("history"))
-                        .filter(e -> e.value() instanceof List).map(e -> (List<List<Object>>) e.value())
-                        .orElse(List.of());
-                Optional<SyncKey> sync = Optional.ofNullable(keys.get("sync"))
-                        .filter(e -> e.value() instanceof SyncKey k && k.leader() != null)
-                        .map(e -> {
-                            SyncKey k = (SyncKey) e.value();
-                            return new SyncKey(k.leader(), k.voters(), k.quorum(),
-                                    e.modRevision());
-                        });
-                // as EtcdDcs: only an object of strings is a failsafe key (putRaw text is garbage, left out)
-                @SuppressWarnings("unchecked")
-                Optional<Map<String, String>> failsafe = Optional.ofNullable(keys.get("failsafe"))
-                        .filter(e -> e.value() instanceof Map<?, ?> m && m.values().stream()
-                                .allMatch(v -> v instanceof String))
-                        .map(e -> (Map<String, String>) e.value());
-                return new ClusterView(init, config, leader, members, optime, failover, history, revision,
-                        status.map(Status::retainSlots).orElse(Set.of()), sync, failsafe);
+                return view();
             }
         }
 
         @Override
         public LeaseRenewal keepAlive(long ttlSeconds) {
             synchronized (FakeDcs.this) {
-                reachable("keepalive");
-                long sent = clock.nanoTime();
+                answered("keepalive");
+                // the send time on the agent's own clock (EtcdDcs reads it before sending); expiry on etcd's
+                long sent = agentClock.nanoTime();
+                long now = clock.nanoTime();
+                Long timeout = slowTimeout();
+                if (timeout != null) {
+                    // the refresh reaches etcd after the client stopped waiting: the lease is extended from then on
+                    if (lease != 0 && leaseExpiry.containsKey(lease)) {
+                        leaseExpiry.put(lease, now + timeout + TimeUnit.SECONDS.toNanos(leaseTtl.get(lease)));
+                    }
+                    blockedNanos += timeout;
+                    throw new DcsException("keepalive: timed out (etcd slower than the call timeout) from " + me);
+                }
                 if (lease != 0 && leaseExpiry.containsKey(lease) && leaseTtl.get(lease) != ttlSeconds) {
                     // a new ttl needs a new lease; the leader key moves onto it in the same step (see EtcdDcs)
                     long fresh = nextLease++;
                     leaseTtl.put(fresh, ttlSeconds);
-                    leaseExpiry.put(fresh, sent + TimeUnit.SECONDS.toNanos(ttlSeconds));
+                    leaseExpiry.put(fresh, now + TimeUnit.SECONDS.toNanos(ttlSeconds));
                     Entry e = keys.get("leader");
                     if (e != null && me.equals(e.value())) {
                         put("leader", me, fresh);
@@ -241,12 +337,12 @@ public final class FakeDcs {
                     return new LeaseRenewal(fresh, sent, ttlSeconds, true);
                 }
                 if (lease != 0 && leaseExpiry.containsKey(lease)) {
-                    leaseExpiry.put(lease, sent + TimeUnit.SECONDS.toNanos(leaseTtl.get(lease)));
+                    leaseExpiry.put(lease, now + TimeUnit.SECONDS.toNanos(leaseTtl.get(lease)));
                     return new LeaseRenewal(lease, sent, leaseTtl.get(lease), false);
                 }
                 lease = nextLease++;
                 leaseTtl.put(lease, ttlSeconds);
-                leaseExpiry.put(lease, sent + TimeUnit.SECONDS.toNanos(ttlSeconds));
+                leaseExpiry.put(lease, now + TimeUnit.SECONDS.toNanos(ttlSeconds));
                 return new LeaseRenewal(lease, sent, ttlSeconds, true);
             }
         }

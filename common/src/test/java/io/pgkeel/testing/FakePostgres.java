@@ -239,6 +239,8 @@ public final class FakePostgres implements LocalPostgres {
     /** The current agent process wrote that file (the real controller knows only what it wrote itself). */
     private boolean writtenByThisAgent;
     private int promotions;
+    /** {@link #crashAtNextPromote}: 0 no, 1 before the timeline switch, 2 after it. */
+    private int crashAtPromote;
     private int clones;
     /** The next pg_rewind fails (a broken source connection, say), whatever the histories. */
     private boolean failNextRewind;
@@ -695,10 +697,25 @@ public final class FakePostgres implements LocalPostgres {
         start(false, newLeader);
     }
 
+    /**
+     * The postmaster dies during the next promotion: before the new timeline is chosen ({@code afterSwitch} false,
+     * still a standby on disk) or right after (a primary on the new timeline that never took a write). Either way
+     * {@link #promote} fails as pg_ctl's connection would.
+     */
+    public synchronized void crashAtNextPromote(boolean afterSwitch) {
+        crashAtPromote = afterSwitch ? 2 : 1;
+    }
+
     @Override
     public synchronized void promote() {
         if (state != PgRunState.RUNNING || !standby) {
             throw new PostgresException("cannot promote: not a running standby");
+        }
+        int crashing = crashAtPromote;
+        crashAtPromote = 0;
+        if (crashing == 1) {
+            crash();
+            throw new PostgresException("server closed the connection unexpectedly during promote");
         }
         switches.add(wal);
         branches.add(network.newBranch());
@@ -706,6 +723,10 @@ public final class FakePostgres implements LocalPostgres {
         following = null;
         lastRunAsPrimary = true;
         promotions++;
+        if (crashing == 2) {
+            crash();
+            throw new PostgresException("server closed the connection unexpectedly after promote");
+        }
     }
 
     @Override

@@ -87,6 +87,7 @@ public final class SimCluster {
     public final List<String> events = new ArrayList<>();
     private final AgentFactory factory;
     private final List<String> violations = new ArrayList<>();
+    private final List<java.util.function.Consumer<SimCluster>> invariants = new ArrayList<>();
     /** REST requests that get no answer, "from>to": a cut (or one-way) link between two agents. */
     private final Set<String> cutLinks = new HashSet<>();
     private int maxWritablePrimaries;
@@ -118,6 +119,8 @@ public final class SimCluster {
          * agent's restarts and the machine's crashes (what was written before the crash, the agent fsyncs).
          */
         public final Map<String, String> files = new HashMap<>();
+        /** This machine's monotonic clock: the cluster's, unless {@link DriftClock#setRate} made it drift. */
+        public final DriftClock machineClock;
         private FakeDcs.Session session;
         private long nextRunAt;
         private boolean paused;
@@ -125,6 +128,7 @@ public final class SimCluster {
         Node(String name) {
             this.name = name;
             this.pg = network.node(name);
+            this.machineClock = new DriftClock(clock);
         }
 
         /** This agent's etcd connection (one per agent process). */
@@ -132,8 +136,9 @@ public final class SimCluster {
             return session;
         }
 
-        public FakeClock clock() {
-            return clock;
+        /** The agent's clock: this machine's. */
+        public io.pgkeel.common.Clock clock() {
+            return machineClock;
         }
 
         /**
@@ -202,7 +207,7 @@ public final class SimCluster {
 
         public void startAgent() {
             pg.agentStarted();
-            session = dcs.session(name);
+            session = dcs.session(name, machineClock);
             agent = factory.start(this);
             paused = false;
             session.watch(() -> {
@@ -304,7 +309,8 @@ public final class SimCluster {
                     }
                     OptionalLong fence = n.agent.fenceDeadline();
                     if (fence.isPresent()) {
-                        next = Math.min(next, Math.max(clock.nanoTime(), fence.getAsLong()));
+                        // the deadline is on the agent's clock; its guard fires when that clock reads it
+                        next = Math.min(next, Math.max(clock.nanoTime(), n.machineClock.toBase(fence.getAsLong())));
                     }
                 }
             }
@@ -319,8 +325,10 @@ public final class SimCluster {
             checkSafety();
             for (Node n : nodes.values()) {
                 if (n.agentAlive() && !n.paused && n.nextRunAt - clock.nanoTime() <= 0) {
-                    long wait = n.agent.runCycle();
-                    n.nextRunAt = clock.nanoTime() + Math.max(wait, TimeUnit.MILLISECONDS.toNanos(10));
+                    long wait = n.machineClock.toBaseDuration(n.agent.runCycle());
+                    // requests that timed out held the agent's thread for their call timeout
+                    long blocked = n.session.takeBlockedNanos();
+                    n.nextRunAt = clock.nanoTime() + blocked + Math.max(wait, TimeUnit.MILLISECONDS.toNanos(10));
                     clock.advance(Duration.ofMillis(5));
                     noteChanges();
                     collectAnswers();
@@ -389,6 +397,17 @@ public final class SimCluster {
         events.add(at() + " from now on no acknowledged commit may be lost");
     }
 
+    /**
+     * The commits acknowledged so far may be lost ({@code why}: an operator forced a failover to a member that may
+     * lack them); those acknowledged from now on may not, if {@link #requireNoAcknowledgedCommitLost} was called.
+     */
+    public void forgetAcknowledgedCommits(String why) {
+        if (lossless) {
+            acknowledgedFrontier.clear();
+            events.add(at() + " acknowledged commits so far may be lost: " + why);
+        }
+    }
+
     /** The last acknowledged write is in the history of the node that takes writes now. */
     public boolean primaryHasTheLastAcknowledgedWrite() {
         List<Node> primaries = writablePrimaries();
@@ -446,6 +465,14 @@ public final class SimCluster {
         events.add(at() + " switchover " + leader + " -> " + candidate);
     }
 
+    /**
+     * A further check run after every event, with the others: it throws an {@link AssertionError} to fail the
+     * simulation (the events so far are in {@link #events}).
+     */
+    public void addInvariant(java.util.function.Consumer<SimCluster> check) {
+        invariants.add(check);
+    }
+
     private void checkSafety() {
         List<String> writable = nodes.values().stream().filter(n -> n.pg.isWritablePrimary()).map(n -> n.name).toList();
         maxWritablePrimaries = Math.max(maxWritablePrimaries, writable.size());
@@ -455,6 +482,10 @@ public final class SimCluster {
         }
         if (!violations.isEmpty()) {
             throw new AssertionError("an agent broke its own rules: " + violations + "\nevents:\n" + lastEvents(30));
+        }
+        // before the commit check: an invariant may declare a loss the operator asked for (forgetAcknowledgedCommits)
+        for (java.util.function.Consumer<SimCluster> check : invariants) {
+            check.accept(this);
         }
         if (lossless) {
             for (Node n : nodes.values()) {

@@ -39,6 +39,11 @@ public final class HaNode {
     /** Replaced by a reload, between two cycles. */
     private NodeIdentity identity;
     private NodeMemory memory;
+    /**
+     * The decision, {@link HaPolicy#decide}: replaced only by tests that show the simulation's checker catches a
+     * deliberately broken policy.
+     */
+    private java.util.function.Function<Observation, Action> policy = HaPolicy::decide;
     /** The fence is armed at a failsafe round's deadline, later than the lease's (for the fence thread's log line). */
     private volatile boolean fencedOnFailsafe;
 
@@ -72,6 +77,11 @@ public final class HaNode {
         this.publisher = new Publisher(memberKey, fence, snapshots, inbox::scheduledRestart, failsafe);
     }
 
+    /** For tests only: decide with {@code policy} instead of {@link HaPolicy#decide} (set before the first cycle). */
+    void decideWith(java.util.function.Function<Observation, Action> policy) {
+        this.policy = policy;
+    }
+
     /** Patroni's postgresql.callbacks; set before the loop starts. */
     public void setCallbacks(Callbacks callbacks) {
         this.callbacks = callbacks;
@@ -97,7 +107,7 @@ public final class HaNode {
         Optional<OperatorRequest> request = inbox.next(clock.now());
 
         Observation o = observer.observe(memory, identity, request);
-        Action action = HaPolicy.decide(o);
+        Action action = policy.apply(o);
         log.info("[{} {}] {}: {}", identity.name(), NodeSnapshot.roleOf(o.pg()), action.getClass().getSimpleName(),
                 action.reason());
         inbox.decided(action);

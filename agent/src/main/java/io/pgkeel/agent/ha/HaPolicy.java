@@ -467,7 +467,7 @@ public final class HaPolicy {
                     || weighedOnly.isPresent() && !weighedOnly.get().matches(peer.name(), true)) {
                 continue;
             }
-            if (peer.walPosition() > pg.walPosition()) {
+            if (peer.walPosition() > pg.walPosition() && !SyncPolicy.divergedBehind(peer, pg)) {
                 return Optional.of("member " + peer.name() + " is ahead of me");
             }
             if (peer.walPosition() == pg.walPosition() && peer.failoverPriority() > self.failoverPriority()) {

@@ -7,6 +7,7 @@ import io.pgkeel.common.cluster.SyncKey;
 import io.pgkeel.common.cluster.SyncMode;
 import io.pgkeel.common.cluster.SyncSettings;
 import io.pgkeel.common.peer.PeerStatus;
+import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.common.pg.PgSync;
 import io.pgkeel.common.pg.SyncStandbyNames;
 import java.util.ArrayList;
@@ -244,7 +245,8 @@ final class SyncPolicy {
         int votes = voting.contains(me.toLowerCase(Locale.ROOT)) ? 1 : 0;
         boolean anyAhead = false;
         for (PeerStatus p : peers) {
-            if (p.reachable() && !p.name().equals(me) && p.running() && p.walPosition() > mine) {
+            if (p.reachable() && !p.name().equals(me) && p.running() && p.walPosition() > mine
+                    && !divergedBehind(p, o.pg())) {
                 anyAhead = true;
             }
         }
@@ -262,6 +264,18 @@ final class SyncPolicy {
         }
         return Optional.of("only " + votes + " of the sync key's members (leader and voters " + names(voting)
                 + ") are known not to be ahead of me, quorum " + k.quorum() + " needs " + (k.quorum() + 1));
+    }
+
+    /**
+     * Whether {@code peer}, ahead of {@code mine} by LSN, is on a lower timeline: then its WAL past my timeline's fork
+     * was abandoned by the promotion that began my timeline (commits acknowledged there would have been lost by that
+     * promotion), so it is not ahead of the cluster's history, and it cannot be promoted without a rewind. Counting
+     * it as ahead left a cluster with no primary for good: a former primary back as a standby on its old timeline
+     * blocked every member of the new one (ChaosSimulationTest, seed 1832). Patroni 4.1 counts it as ahead too; its
+     * check_timeline only keeps such a member itself out of the race.
+     */
+    static boolean divergedBehind(PeerStatus peer, PgStatus mine) {
+        return peer.timeline() > 0 && mine.timeline() > 0 && peer.timeline() < mine.timeline();
     }
 
     /** The members whose vote counts toward the sync key's quorum: its leader and voters, lower case. */

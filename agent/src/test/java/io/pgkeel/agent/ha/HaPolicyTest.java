@@ -299,6 +299,14 @@ class HaPolicyTest {
                 row("no leader, a peer is ahead -> do not race",
                         me("b").replica(900).peer("c", false, 1000).cluster(c -> c.members("b", "c")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: member c is ahead of me"),
+                row("no leader, a peer ahead by LSN on an older timeline (diverged past my fork) -> race",
+                        me("b").replica(900).timeline(2).peer(new PeerStatus("a", true, true, true, 1000, 1, false, 1,
+                                "streaming")).cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("no leader, a peer ahead on a newer timeline -> do not race",
+                        me("b").replica(900).peer(new PeerStatus("c", true, true, true, 1000, 2, false, 1, "streaming"))
+                                .cluster(c -> c.members("b", "c")),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: member c is ahead of me"),
                 row("no leader, equal WAL but peer has higher failover_priority -> do not race",
                         me("b").replica(1000).peer(new PeerStatus("c", true, true, true, 1000, 1, false, 5, "streaming"))
                                 .cluster(c -> c.members("b", "c")),

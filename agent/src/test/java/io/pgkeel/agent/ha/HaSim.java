@@ -38,6 +38,18 @@ final class HaSim {
 
     private HaSim() {}
 
+    /**
+     * Sets the root logger's level and returns the one it had: the simulations turn the agents' per-cycle lines
+     * down (their event logs say what happened) and restore the level after.
+     */
+    static ch.qos.logback.classic.Level rootLogLevel(ch.qos.logback.classic.Level level) {
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Level before = root.getLevel();
+        root.setLevel(level);
+        return before;
+    }
+
     static SimCluster cluster(String... names) {
         return cluster(Map.of(), names);
     }
@@ -48,7 +60,13 @@ final class HaSim {
     }
 
     static SimCluster cluster(Variant variant, Map<String, Object> bootstrapDcsExtra, String... names) {
-        return new SimCluster(n -> start(n, bootstrapDcsExtra, variant), names);
+        return new SimCluster(n -> start(n, bootstrapDcsExtra, variant, HaPolicy::decide), names);
+    }
+
+    /** A cluster of agents that decide with {@code policy} (a deliberately broken one, for the checker's tests). */
+    static SimCluster cluster(java.util.function.Function<Observation, Action> policy,
+                              Map<String, Object> bootstrapDcsExtra, String... names) {
+        return new SimCluster(n -> start(n, bootstrapDcsExtra, Variant.REAL, policy), names);
     }
 
     static NodeIdentity identity(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra) {
@@ -61,7 +79,8 @@ final class HaSim {
                 n.pg.connUrl(), "http://" + n.name + ":8008/patroni", "test");
     }
 
-    private static SimCluster.Agent start(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra, Variant variant) {
+    private static SimCluster.Agent start(SimCluster.Node n, Map<String, Object> bootstrapDcsExtra, Variant variant,
+                                          java.util.function.Function<Observation, Action> policy) {
         NodeIdentity id = identity(n, bootstrapDcsExtra);
         AtomicReference<NodeSnapshot> published = new AtomicReference<>();
         PeerClient peers = n.peers();
@@ -89,6 +108,7 @@ final class HaSim {
             }
         }, disk(n));
         node.setCallbacks((action, role) -> n.callbacks.add(action + " " + role));
+        node.decideWith(policy);
         return new SimCluster.Agent() {
             @Override
             public long runCycle() {

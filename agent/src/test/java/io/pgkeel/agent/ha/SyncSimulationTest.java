@@ -3,7 +3,6 @@ package io.pgkeel.agent.ha;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import io.pgkeel.testing.SimCluster;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.slf4j.LoggerFactory;
 
 /**
  * Synchronous replication on real HaNodes in simulated time, with WAL shipping delays: a writer commits all the time
@@ -54,14 +52,12 @@ class SyncSimulationTest {
      */
     @BeforeAll
     static void quietLogs() {
-        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        rootLevel = root.getLevel();
-        root.setLevel(Level.ERROR);
+        rootLevel = HaSim.rootLogLevel(Level.ERROR);
     }
 
     @AfterAll
     static void restoreLogs() {
-        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(rootLevel);
+        HaSim.rootLogLevel(rootLevel);
     }
 
     static Map<String, Object> sync(String mode, boolean strict, int nodeCount) {
