@@ -30,10 +30,13 @@ stop_demo() {
   echo "demo stopped and removed"
 }
 
-if [ "${1:-}" = stop ]; then
-  stop_demo
-  exit 0
-fi
+case "${1:-}" in
+  stop) stop_demo; exit 0 ;;
+  "") ;;
+  -h|--help|help) sed -n '2,4s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  # anything else would start a whole cluster the caller did not ask for
+  *) echo "pgkeel demo: unknown argument '$1' (usage: ./pgkeel demo [stop])" >&2; exit 2 ;;
+esac
 
 pgkeel_prereqs
 if [ -f "$DEMO_DIR/pids" ]; then
