@@ -86,7 +86,8 @@ final class Agent {
         HaNode node = new HaNode(identity, dcs, pg, peers, clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
-        }, metrics, promises);
+        }, metrics, promises, FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir(),
+                ".paused-leader.json"));
         AtomicReference<Agent> current = new AtomicReference<>();
         io.pgkeel.agent.pg.CallbackRunner callbacks = new io.pgkeel.agent.pg.CallbackRunner(
                 () -> current.get() == null ? config.postgresql().callbacks()

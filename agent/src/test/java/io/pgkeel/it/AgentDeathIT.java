@@ -122,4 +122,53 @@ class AgentDeathIT extends ClusterTestBase {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         assertThat(cluster.writablePrimaries()).hasSize(1);
     }
+
+    /**
+     * In pause the primary's agent dies and its key lapses while its PostgreSQL keeps taking writes; when the pause
+     * ends, no other member races for the key (Patroni 3.0 promotes one: two primaries). The agent, started again,
+     * takes the key back as the running primary.
+     */
+    @Test
+    void e_endingPauseWhileThePrimarysAgentIsDeadMakesNoSecondPrimary() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        AgentProcess other = cluster.nodes.stream().filter(n -> n != primary).findFirst().orElseThrow();
+        Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS death_check (id serial PRIMARY KEY, note text)");
+        Rest.Answer paused = Rest.call(primary, "PATCH", "/config", "{\"pause\": true}");
+        assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
+        boolean resumed = false;
+        try {
+            for (AgentProcess n : cluster.nodes) {
+                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
+                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
+            }
+            long postmaster = primary.postmasterPid().orElseThrow();
+            primary.kill9();
+            Await.until(Duration.ofSeconds(TestCluster.TTL + 10), "the dead agent's leader key to lapse",
+                    () -> cluster.leaderName().isEmpty());
+            Rest.Answer r = Rest.call(other, "PATCH", "/config", "{\"pause\": false}");
+            assertThat(r.status()).as(r.toString()).isEqualTo(200);
+            resumed = true;
+            long until = System.nanoTime() + Duration.ofSeconds(3L * TestCluster.TTL).toNanos();
+            while (System.nanoTime() < until) {
+                assertThat(cluster.writablePrimaries()).as("only the paused primary takes writes")
+                        .extracting(n -> n.name).containsExactly(primary.name);
+                Await.pause(200);
+            }
+            assertThat(cluster.leaderName()).as("nobody raced for the key").isEmpty();
+            assertThat(primary.postmasterPid()).as("the paused primary's postgres was left alone").hasValue(postmaster);
+            assertThat(other.logText()).contains("not racing for the leader key: it was vacated while the cluster was"
+                    + " paused and member '" + primary.name + "'");
+            cluster.startAgent(primary);
+            Await.until(Duration.ofSeconds(30), primary.name + " to take its key back",
+                    () -> cluster.leaderName().equals(java.util.Optional.of(primary.name)));
+        } finally {
+            if (!resumed) {
+                Rest.call(other, "PATCH", "/config", "{\"pause\": false}");
+            }
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(primary.name);
+        assertThat(Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('after the pause')")).isTrue();
+    }
 }

@@ -64,6 +64,11 @@ public final class SimCluster {
             return FailsafeAnswer.refused("HTTP 404");
         }
 
+        /** Its REST API's {@code "pause"}: the config key it last read pauses the cluster. */
+        default boolean paused() {
+            return false;
+        }
+
         /** Its REST API's {@code failsafe_mode_is_active}, as last published. */
         default boolean failsafeActive() {
             return false;
@@ -292,7 +297,7 @@ public final class SimCluster {
             PgStatus pg = s.get();
             out.add(new PeerStatus(m.name(), true, pg.isRunning(), pg.inRecovery(), pg.walPosition(), pg.timeline(),
                     Tags.nofailover(n.tags), Tags.failoverPriority(n.tags), pg.replicationState(),
-                    n.agent.failsafeActive()));
+                    n.agent.failsafeActive(), n.agent.paused()));
         }
         return out;
     }

@@ -251,7 +251,7 @@ public final class HttpPeerClient implements PeerClient {
             return new PeerStatus(name, true, "running".equals(n.path("state").asText()), inRecovery, wal,
                     n.path("timeline").asInt(0), Tags.nofailover(tags), Tags.failoverPriority(tags),
                     n.hasNonNull("replication_state") ? n.get("replication_state").asText() : null,
-                    n.path("failsafe_mode_is_active").asBoolean(false));
+                    n.path("failsafe_mode_is_active").asBoolean(false), n.path("pause").asBoolean(false));
         } catch (Exception e) {
             return PeerStatus.unreachable(name);
         }

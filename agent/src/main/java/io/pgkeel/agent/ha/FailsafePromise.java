@@ -94,8 +94,13 @@ public final class FailsafePromise {
          * directory while a promise may run); it survives agent restarts and machine crashes as the data does.
          */
         static Disk besideDataDirectory(Path dataDir) {
+            return besideDataDirectory(dataDir, ".failsafe.json");
+        }
+
+        /** Another of the agent's files beside the data directory, kept the same way: {@code <data_dir><suffix>}. */
+        static Disk besideDataDirectory(Path dataDir, String suffix) {
             Path d = dataDir.toAbsolutePath().normalize();
-            return new PromiseFile(d.resolveSibling(d.getFileName() + ".failsafe.json"), d);
+            return new PromiseFile(d.resolveSibling(d.getFileName() + suffix), d);
         }
     }
 

@@ -46,6 +46,7 @@ public final class HaNode {
     private java.util.function.Function<Observation, Action> policy = HaPolicy::decide;
     /** The fence is armed at a failsafe round's deadline, later than the lease's (for the fence thread's log line). */
     private volatile boolean fencedOnFailsafe;
+    private final PausedLeaderRecord pausedLeader;
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots) {
@@ -63,12 +64,23 @@ public final class HaNode {
      */
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots, HaListener listener, FailsafePromise.Disk promiseDisk) {
+        this(identity, dcs, pg, peerClient, clock, snapshots, listener, promiseDisk, FailsafePromise.Disk.NONE);
+    }
+
+    /**
+     * @param pausedLeaderDisk where the leader of a paused cluster is kept across agent restarts (the daemon's:
+     *                         {@code <data_dir>.paused-leader.json}; {@link PausedPolicy#beforeRacingAfterPause})
+     */
+    public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
+                  Consumer<NodeSnapshot> snapshots, HaListener listener, FailsafePromise.Disk promiseDisk,
+                  FailsafePromise.Disk pausedLeaderDisk) {
         this.identity = identity;
         this.dcs = dcs;
         this.pg = pg;
         this.clock = clock;
         this.listener = listener;
-        this.memory = NodeMemory.initial(identity.bootstrapDynamic());
+        this.pausedLeader = new PausedLeaderRecord(pausedLeaderDisk);
+        this.memory = NodeMemory.initial(identity.bootstrapDynamic(), pausedLeader.readBack());
         this.failsafe = new FailsafePromise(clock, promiseDisk);
         this.fence = new LeaseFence(this::fenceStop);
         MemberKey memberKey = new MemberKey(dcs);
@@ -118,6 +130,7 @@ public final class HaNode {
         checkRoleChange(o.pg(), action, outcome, after);
         NodeMemory.Remembered remembered = o.memory().acted(action, outcome, o, after, clock.nanoTime());
         memory = remembered.memory();
+        pausedLeader.keep(memory.pausedLeader());
         remembered.callbacks().forEach(c -> callbacks.fire(c.action(), c.role()));
         boolean holdsKey = outcome.acquiredLeader() || !(outcome.ok() && action.releasesLeaderKey())
                 && o.dcs().isReachable() && o.dcs().cluster().leader()

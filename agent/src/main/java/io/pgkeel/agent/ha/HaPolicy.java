@@ -369,6 +369,10 @@ public final class HaPolicy {
         if (failsafe.isPresent()) {
             return failsafe.get();
         }
+        Optional<Action> afterPause = PausedPolicy.beforeRacingAfterPause(o, c);
+        if (afterPause.isPresent()) {
+            return afterPause.get();
+        }
         Optional<String> refused = refusedByConfigKey(o);
         if (refused.isPresent()) {
             return new Action.Wait("not racing for the leader key to promote self: " + refused.get());

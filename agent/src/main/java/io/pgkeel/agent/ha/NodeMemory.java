@@ -55,13 +55,19 @@ import java.util.concurrent.TimeUnit;
  *                               member that read did not); all forgotten when a read shows the leader key not mine
  * @param startedNanos           when this agent observed for the first time (null before): a restarted agent forgot
  *                               the failsafe promises it gave
+ * @param pausedLeader           the member that held the leader key when this node last read the cluster paused
+ *                               (and its api_url, to ask it after its member key lapsed too),
+ *                               kept while the key is vacant (its lease may have lapsed in pause, where no fence stops
+ *                               its PostgreSQL); null once a read shows the cluster not paused with a leader key, or
+ *                               when no read showed a paused cluster with one. Read back from disk when the agent starts
+ *                               (docs/decisions.md, "Pause mode turns the lease fence off")
  */
 public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView lastView, long dcsLastSeenEpochSeconds,
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
                          RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos,
                          SyncRules.Guarantee syncGuarantee, Long failsafeUntilNanos, Map<String, String> failsafeTopology,
-                         List<FailsafeWrite> failsafeWrites, Long startedNanos) {
+                         List<FailsafeWrite> failsafeWrites, Long startedNanos, PausedLeader pausedLeader) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
@@ -79,6 +85,13 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             value = Map.copyOf(value);
         }
     }
+
+    /**
+     * The leader of a paused cluster.
+     *
+     * @param apiUrl its REST API's {@code api_url} from its member key, or null when this node never read one
+     */
+    public record PausedLeader(String name, String apiUrl) {}
 
     /** A standby that does not stream from {@code from}, the leader it follows, since {@code sinceNanos}. */
     public record NotStreaming(long sinceNanos, String from) {}
@@ -130,8 +143,18 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
 
     /** A freshly started agent: no lease, no view, {@code bootstrap.dcs} in force. */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic) {
+        return initial(bootstrapDynamic, null);
+    }
+
+    /**
+     * A freshly started agent that remembers, from disk, the leader of a paused cluster whose key may have lapsed.
+     *
+     * @param pausedLeader or null
+     */
+    public static NodeMemory initial(DynamicConfig bootstrapDynamic, PausedLeader pausedLeader) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), List.of(), null);
+                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), List.of(), null,
+                pausedLeader);
     }
 
     /**
@@ -164,6 +187,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                 b.dynamic = cfg;
                 b.logicalSlotsConfigRevision = cfg.modRevision();
             });
+            b.pausedLeader = pausedLeaderAfter(read, b.dynamic.pause(), pausedLeader);
         }
         if (dcs.isReachable()) {
             if (!dcs.cluster().isLeader(me)) {
@@ -227,6 +251,30 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     }
 
     /**
+     * Who held the leader key of a paused cluster, after a read: the holder while the read shows the cluster paused
+     * with a key; unchanged while the key is vacant (paused or not: the key lapsed, or was released, in pause), and
+     * while that member still holds it outside pause (its agent may be dead since the pause, its key about to lapse:
+     * {@link #acted} forgets it once it answers from outside pause); forgotten once another member holds the key outside
+     * pause (it took the key on a lease in force, having waited for the former holder).
+     *
+     * @param paused the config key in force after the read says {@code pause: true}
+     */
+    static PausedLeader pausedLeaderAfter(ClusterView read, boolean paused, PausedLeader before) {
+        Optional<String> holder = read.leader().map(l -> l.name());
+        if (holder.isEmpty()) {
+            return before;
+        }
+        boolean same = before != null && holder.get().equals(before.name());
+        if (!paused && !same) {
+            return null;
+        }
+        // the address its member key shows now, else the one last seen (its member key lapses with its agent)
+        String apiUrl = read.member(holder.get()).map(Member::apiUrl).filter(u -> u != null && !u.isEmpty())
+                .orElse(same ? before.apiUrl() : null);
+        return new PausedLeader(holder.get(), apiUrl);
+    }
+
+    /**
      * The failsafe writes still to ask for after a read that found {@code key}: the last acknowledged write whose value
      * the read shows, and every write tried before it, are settled (a write not committed when a later one was
      * committed and read back does not land any more: docs/decisions.md, "failsafe_mode"); a write never read back is
@@ -252,6 +300,12 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     public Remembered acted(Action action, Outcome outcome, Observation o, PgStatus after, long nowNanos) {
         Builder b = new Builder(this);
         b.lastAction = action;
+        if (pausedLeader != null && o.dcs().isReachable() && !dynamic.pause()
+                && o.peers().stream().anyMatch(p -> PausedPolicy.answersOutsidePause(p, pausedLeader.name()))) {
+            // its agent answers, outside pause: it runs as a replica, or decides with its fence on (it stops writes
+            // before its lease can lapse): the pause's hold on racing is over
+            b.pausedLeader = null;
+        }
         if (action instanceof Action.LeadAsPrimary lead && lead.failsafeToWrite().isPresent()) {
             // attempted, whatever the outcome: a write whose answer was lost may have landed, or land later; the
             // key write is the action's last step, so the action done means etcd acknowledged it
@@ -355,6 +409,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         Map<String, String> failsafeTopology;
         List<FailsafeWrite> failsafeWrites;
         Long startedNanos;
+        PausedLeader pausedLeader;
 
         Builder(NodeMemory m) {
             lease = m.lease;
@@ -377,13 +432,14 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             failsafeTopology = m.failsafeTopology;
             failsafeWrites = m.failsafeWrites;
             startedNanos = m.startedNanos;
+            pausedLeader = m.pausedLeader;
         }
 
         NodeMemory build() {
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
                     statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee,
-                    failsafeUntilNanos, failsafeTopology, failsafeWrites, startedNanos);
+                    failsafeUntilNanos, failsafeTopology, failsafeWrites, startedNanos, pausedLeader);
         }
     }
 

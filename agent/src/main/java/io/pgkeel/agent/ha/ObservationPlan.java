@@ -40,14 +40,30 @@ final class ObservationPlan {
         return c.isUnlocked() || c.isLeader(me);
     }
 
-    static Peers peers(ClusterView c, PgStatus pg, NodeSettings self, Instant wallNow) {
-        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self)) {
+    static Peers peers(NodeMemory m, ClusterView c, PgStatus pg, NodeSettings self, Instant wallNow) {
+        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self) || awaitsPausedLeader(m, c, self.name())) {
             return Peers.STATUS;
         }
         if (Switchovers.leaderWeighsCandidates(c, pg, self, wallNow)) {
             return Peers.STATUS_WITH_LIVE_WAL;
         }
         return Peers.NONE;
+    }
+
+    /**
+     * The member that held the leader key in pause must be heard before I race ({@link
+     * PausedPolicy#beforeRacingAfterPause}), or, holding the key still outside pause, before it can lapse ({@link
+     * NodeMemory#acted} forgets it once it answers from outside pause): ask it this cycle. Outside pause with the key
+     * vacant or still its; in pause only when a failover key names me (nobody else races in pause). A few cycles around
+     * a pause, not in steady state.
+     */
+    static boolean awaitsPausedLeader(NodeMemory m, ClusterView c, String me) {
+        String former = m.pausedLeader() == null ? null : m.pausedLeader().name();
+        if (former == null || former.equals(me)) {
+            return false;
+        }
+        boolean paused = c.config().map(cfg -> cfg.pause()).orElse(m.dynamic().pause());
+        return c.isUnlocked() && (!paused || Switchovers.namesAsCandidate(c, me)) || !paused && c.isLeader(former);
     }
 
     /**

@@ -96,10 +96,10 @@ final class Observer {
         Map<String, Long> receivedLsn = Map.of();
         if (view.isReachable()) {
             ClusterView c = view.cluster();
-            peers = switch (ObservationPlan.peers(c, status, self, wall)) {
+            peers = switch (ObservationPlan.peers(memory, c, status, self, wall)) {
                 case NONE -> List.of();
-                case STATUS -> fetchPeers(c, me, false);
-                case STATUS_WITH_LIVE_WAL -> fetchPeers(c, me, true);
+                case STATUS -> fetchPeers(c, pausedLeaderGone(c, memory, me), me, false);
+                case STATUS_WITH_LIVE_WAL -> fetchPeers(c, List.of(), me, true);
             };
             // a switchover's candidates are asked how far they received; quorum voters only on my timeline
             int timeline = status.timeline();
@@ -154,8 +154,23 @@ final class Observer {
         }
     }
 
-    private List<PeerStatus> fetchPeers(ClusterView c, String me, boolean liveWal) {
-        List<Member> others = c.members().stream().filter(m -> !m.name().equals(me)).toList();
+    /**
+     * The paused leader at its last known api_url, when its member key has lapsed and it is to be asked: its agent may
+     * be alive and cut from etcd only, and its answer decides whether I may race (PausedPolicy).
+     */
+    private static List<Member> pausedLeaderGone(ClusterView c, NodeMemory memory, String me) {
+        NodeMemory.PausedLeader p = memory.pausedLeader();
+        if (p == null || p.apiUrl() == null || c.member(p.name()).isPresent()
+                || !ObservationPlan.awaitsPausedLeader(memory, c, me)) {
+            return List.of();
+        }
+        return List.of(new Member(p.name(), null, p.apiUrl(), null, null, 0, 0, null, Map.of(), 0));
+    }
+
+    /** @param extra asked too, though etcd has no member key of theirs */
+    private List<PeerStatus> fetchPeers(ClusterView c, List<Member> extra, String me, boolean liveWal) {
+        List<Member> others = java.util.stream.Stream.concat(c.members().stream(), extra.stream())
+                .filter(m -> !m.name().equals(me)).toList();
         if (others.isEmpty()) {
             return List.of();
         }

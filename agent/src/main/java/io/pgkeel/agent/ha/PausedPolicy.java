@@ -1,6 +1,7 @@
 package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.cluster.ClusterView;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.Objects;
@@ -92,6 +93,10 @@ final class PausedPolicy {
                 return wait("not racing for the leader key to promote self: " + notSync.get());
             }
             if (Switchovers.namesAsCandidate(c, me) && o.lease().isHeld() && !o.self().nofailover()) {
+                Optional<Action> hold = beforeRacingAfterPause(o, c);
+                if (hold.isPresent()) {
+                    return hold.get();
+                }
                 return new Action.AcquireLeader(true, HaPolicy.memberSlots(o, c, Set.of()), HaPolicy.failoverRevision(c),
                         SyncPolicy.beforePromote(o, c),
                         "PAUSE: racing for the leader key to promote self because the failover key names me");
@@ -103,6 +108,50 @@ final class PausedPolicy {
             return new Action.Follow(leader, "PAUSE: following new leader '" + leader + "'");
         }
         return wait("no action. I am (" + me + "), a secondary, and following a leader (" + leader + ")");
+    }
+
+    /**
+     * Before a replica races for a vacant leader key, outside pause and in pause (a failover key's candidate): the
+     * member that held it while the cluster was paused must have answered, this cycle, as a running replica or from
+     * outside pause. In pause neither the lease fence nor the fence guard stops a primary whose lease lapses (its agent
+     * killed, frozen, stopped for an upgrade, or cut from etcd), so a vacant key says nothing about whether that
+     * PostgreSQL still takes writes; its agent, back or reachable, takes the key again as the running primary, or (not
+     * paused, without the key) demotes and answers as a replica. Patroni races here (its watchdog is off in pause, too)
+     * and can make a second primary; pgkeel waits. Only a failover key naming me without a leader (a failover, not a
+     * switchover) passes: the operator's word that the former primary is down, as in Patroni, unless that member
+     * answers as a running primary (cut from etcd but not from me, say), which the word cannot outweigh. A switchover
+     * from the paused leader needs that leader alive to hand over. (docs/decisions.md, "Pause mode turns the lease fence off".)
+     */
+    static Optional<Action> beforeRacingAfterPause(Observation o, ClusterView c) {
+        String former = o.memory().pausedLeader() == null ? null : o.memory().pausedLeader().name();
+        String me = o.self().name();
+        if (former == null || former.equals(me)) {
+            return Optional.empty();
+        }
+        boolean failoverToMe = c.failover().map(f -> me.equals(f.member()) && f.leader() == null).orElse(false);
+        boolean formerRunsAsPrimary = o.peers().stream().anyMatch(p -> p.name().equals(former) && p.reachable()
+                && p.running() && !p.inRecovery());
+        if (failoverToMe && !formerRunsAsPrimary) {
+            return Optional.empty();
+        }
+        if (o.peers().stream().anyMatch(p -> answersOutsidePause(p, former))) {
+            return Optional.empty();
+        }
+        return Optional.of(new Action.Wait((o.self().dynamic().pause() ? "PAUSE: " : "") + "not racing for the leader"
+                + " key: it was vacated while the cluster was paused and member '" + former + "', its holder then, has"
+                + " not answered as a running replica or as out of pause (with the fence off in pause its PostgreSQL may"
+                + " still take writes); start its agent, or run a failover to a candidate once its PostgreSQL is known"
+                + " to be stopped"));
+    }
+
+    /**
+     * {@code p} is {@code former}'s answer, and it shows that node cannot take writes unfenced: it runs as a replica,
+     * or its agent has read a config key that does not pause the cluster, so it decides with its lease fence on (a
+     * primary without the key then demotes, and one running as primary makes the others' healthiest-node check say
+     * "still alive"). Silence, a placeholder or a paused answer proves nothing.
+     */
+    static boolean answersOutsidePause(PeerStatus p, String former) {
+        return p.name().equals(former) && (p.answeredAsRunningReplica() || p.reachable() && !p.paused());
     }
 
     private static Action wait(String why) {

@@ -20,6 +20,11 @@ class HaPolicyTest {
         return Arguments.of(Named.of(name, s), action, reason);
     }
 
+    private static final String PAUSE_HOLD_A = "not racing for the leader key: it was vacated while the cluster was"
+            + " paused and member 'a', its holder then, has not answered as a running replica or as out of pause (with"
+            + " the fence off in pause its PostgreSQL may still take writes); start its agent, or run a failover to a"
+            + " candidate once its PostgreSQL is known to be stopped";
+
     static Stream<Arguments> rows() {
         return Stream.of(
                 // ---- the lease and the safety rule
@@ -79,6 +84,63 @@ class HaPolicyTest {
                         me("a").primary(1000).leaseRenewedSecondsAgo(3, false).failsafeMode().dcsUnreachable()
                                 .cluster(c -> c.failsafeKey("a")),
                         Action.FailsafeRound.class, FailsafeRules.ASKING),
+                // ---- a pause ended while the key of its leader 'a' was vacant (PausedPolicy.beforeRacingAfterPause)
+                row("replica, no leader, the pause's leader 'a' does not answer -> do not race",
+                        me("b").replica(1000).pausedLeader("a").peer(PeerStatus.unreachable("a"))
+                                .cluster(c -> c.members("a", "b")),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, no leader, the pause's leader 'a' is not even a member any more -> do not race",
+                        me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b")),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, no leader, 'a' answers as a primary still paused (it did not see the pause end) -> wait",
+                        me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, true, false, 900, 1,
+                                        false, 1, null, false, true)).cluster(c -> c.members("a", "b")),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, no leader, 'a' answers as a paused agent still starting -> wait",
+                        me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, false, true, 0, 0,
+                                        false, 0, null, false, true)).cluster(c -> c.members("a", "b")),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, no leader, 'a' answers as a running replica -> the usual race",
+                        me("b").replica(1000).pausedLeader("a").peer("a", false, 900).cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, no leader, 'a' answers from outside pause as a primary -> the usual rules: still alive",
+                        me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, true, false, 900, 1,
+                                        false, 1, null, false, false)).cluster(c -> c.members("a", "b")),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: primary"
+                                + " (a) is still alive"),
+                row("replica, no leader, I was the pause's leader -> the usual race",
+                        me("b").replica(1000).pausedLeader("b").cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, no leader, 'a' silent, but a failover key names me (the operator's word) -> race",
+                        me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, no leader, 'a' silent, a switchover from 'a' names me -> wait: 'a' must hand over",
+                        me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b").failover("a", "b", null)),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, paused, no leader, 'a' silent, a switchover from 'a' names me -> wait",
+                        me("b").replica(1000).paused().pausedLeader("a")
+                                .cluster(c -> c.members("b").failover("a", "b", null)),
+                        Action.Wait.class, "PAUSE: " + PAUSE_HOLD_A),
+                row("replica, paused, no leader, 'a' silent, a failover names me -> race (the operator's word)",
+                        me("b").replica(1000).paused().pausedLeader("a").cluster(c -> c.members("b").failover(null, "b",
+                                null)),
+                        Action.AcquireLeader.class, "PAUSE: racing for the leader key to promote self because the"
+                                + " failover key names me"),
+                row("replica, paused, no leader, a switchover from 'a' names me, 'a' answers as a running replica"
+                                + " -> race",
+                        me("b").replica(1000).paused().pausedLeader("a").peer("a", false, 900)
+                                .cluster(c -> c.members("a", "b").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "PAUSE: racing for the leader key to promote self because the"
+                                + " failover key names me"),
+                row("replica, no leader, a failover names me, but 'a' answers as a paused primary (cut from etcd)"
+                                + " -> wait",
+                        me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, true, false, 900, 1,
+                                        false, 1, null, false, true))
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.Wait.class, PAUSE_HOLD_A),
+                row("replica, paused, no leader, 'a' silent -> the pause rules (no race)",
+                        me("b").replica(1000).paused().pausedLeader("a").cluster(c -> c.members("b")),
+                        Action.Wait.class, "PAUSE: continue to run as replica without lock"),
                 row("replica, no leader, a failsafe promise to 'a' runs -> do not race",
                         me("b").replica(1000).failsafeMode().promisedFailsafeTo("a", 3)
                                 .cluster(c -> c.members("b", "c").failsafeKey("a", "b", "c")),

@@ -25,6 +25,7 @@ final class HaSim {
     static final int TTL = 10;
     static final int LOOP_WAIT = 1;
     static final String PROMISE_FILE = "data.failsafe.json";
+    static final String PAUSED_LEADER_FILE = "data.paused-leader.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The real agent, or one deliberately broken, to show that the simulation's checker catches it. */
@@ -106,7 +107,7 @@ final class HaSim {
                     n.violation(from + " -> " + to + " after " + action + ", which Role.TRANSITIONS does not list");
                 }
             }
-        }, disk(n));
+        }, disk(n, PROMISE_FILE), disk(n, PAUSED_LEADER_FILE));
         node.setCallbacks((action, role) -> n.callbacks.add(action + " " + role));
         node.decideWith(policy);
         return new SimCluster.Agent() {
@@ -141,6 +142,13 @@ final class HaSim {
             }
 
             @Override
+            public boolean paused() {
+                // as StatusJson answers it: the cluster view of the last read
+                NodeSnapshot s = published.get();
+                return s != null && s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false);
+            }
+
+            @Override
             public boolean failsafeActive() {
                 return published.get() != null && published.get().failsafe().active();
             }
@@ -157,22 +165,22 @@ final class HaSim {
         };
     }
 
-    /** The node's promise file ({@link SimCluster.Node#files}, which outlive the agent). */
-    static FailsafePromise.Disk disk(SimCluster.Node n) {
+    /** One of the agent's files beside the data directory ({@link SimCluster.Node#files}, which outlive the agent). */
+    static FailsafePromise.Disk disk(SimCluster.Node n, String file) {
         return new FailsafePromise.Disk() {
             @Override
             public void write(String content) {
-                n.files.put(PROMISE_FILE, content);
+                n.files.put(file, content);
             }
 
             @Override
             public Optional<String> read() {
-                return Optional.ofNullable(n.files.get(PROMISE_FILE));
+                return Optional.ofNullable(n.files.get(file));
             }
 
             @Override
             public String toString() {
-                return n.name + ":" + PROMISE_FILE;
+                return n.name + ":" + file;
             }
         };
     }

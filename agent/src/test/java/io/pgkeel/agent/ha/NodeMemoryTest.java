@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.cluster.DynamicConfig;
+import io.pgkeel.common.peer.PeerStatus;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import java.util.List;
@@ -259,6 +260,58 @@ class NodeMemoryTest {
     private static final Outcome LOST = Outcome.failed("write failsafe key: timeout");
 
     /** The topology a failsafe round asks, after writes of the failsafe key and reads of it (in order). */
+    /** Who held the key of a paused cluster (PausedPolicy.beforeRacingAfterPause), as reads and answers teach it. */
+    static Stream<Arguments> pausedLeaderRows() {
+        ClusterView pausedLedByA = cluster(c -> c.leader("a", 9).members("a", "b").paused());
+        ClusterView pausedVacant = cluster(c -> c.members("b").paused());
+        ClusterView vacant = cluster(c -> c.members("b"));
+        NodeMemory remembersA = with(b -> b.pausedLeader = new NodeMemory.PausedLeader("a", "http://a:8008/patroni"));
+        return Stream.of(
+                row("a paused cluster led by a -> a is remembered", FRESH, observes(pausedLedByA, STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("a cluster not paused -> nothing is remembered", FRESH, observes(LED_BY_A, STREAMING),
+                        m -> assertThat(m.pausedLeader()).isNull()),
+                row("the key lapsed in pause -> still remembered", remembersA, observes(pausedVacant, STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("the pause ended with the key vacant -> still remembered", remembersA, observes(vacant, STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("the pause ended and a still holds the key (its agent may be dead) -> still remembered", remembersA,
+                        observes(LED_BY_A, STREAMING), m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("the pause ended and another member holds the key -> forgotten", remembersA,
+                        observes(LED_BY_B, STREAMING), m -> assertThat(m.pausedLeader()).isNull()),
+                row("a paused cluster whose key moved to b (a failover the operator named) -> b", remembersA,
+                        observes(cluster(c -> c.leader("b", 7).members("a", "b").paused()), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("b", "http://b:8008/patroni"))),
+                row("etcd unreachable -> kept", remembersA, observesWithoutDcs(STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("out of pause, a answered as a running replica -> forgotten", remembersA,
+                        acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(new PeerStatus("a", true, true,
+                                true, 500, 1, false, 1, "streaming", false, true)), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isNull()),
+                row("out of pause, a answered from outside pause -> forgotten", remembersA,
+                        acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(new PeerStatus("a", true, true,
+                                false, 500, 1, false, 1, null, false, false)), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isNull()),
+                row("out of pause, a answered as a paused primary (cut from etcd, say) -> kept", remembersA,
+                        acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(new PeerStatus("a", true, true,
+                                false, 500, 1, false, 1, null, false, true)), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("out of pause, a did not answer -> kept", remembersA,
+                        acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(PeerStatus.unreachable("a")),
+                                STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                row("another member answered from outside pause -> kept", remembersA,
+                        acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(new PeerStatus("c", true, true,
+                                true, 500, 1, false, 1, "streaming", false, false)), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("pausedLeaderRows")
+    void pausedLeader(NodeMemory before, Function<NodeMemory, NodeMemory> step, Consumer<NodeMemory> after) {
+        after.accept(step.apply(before));
+    }
+
     static Stream<Arguments> failsafeWriteRows() {
         return Stream.of(
                 row("a write whose answer was lost, then a read without it -> still asked (it may land later)", FRESH,

@@ -39,6 +39,7 @@ final class Scenario {
     private boolean rewind = true;
     private long notStreamingSince = -1;
     private boolean paused;
+    private NodeMemory.PausedLeader pausedLeader;
     private OperatorRequest request;
     private int failedStarts;
     private int memberSlotsTtl = 1800;
@@ -376,6 +377,12 @@ final class Scenario {
         return this;
     }
 
+    /** I remember {@code member} as the holder of the key of a paused cluster (NodeMemory.pausedLeader). */
+    Scenario pausedLeader(String member) {
+        pausedLeader = new NodeMemory.PausedLeader(member, "http://" + member + ":8008/patroni");
+        return this;
+    }
+
     /** This agent observed for the first time {@code secondsAgo} seconds ago. */
     Scenario agentStartedSecondsAgo(double secondsAgo) {
         startedNanos = NOW - (long) (secondsAgo * 1e9);
@@ -399,6 +406,7 @@ final class Scenario {
         memory.failsafeTopology = topology;
         memory.failsafeUntilNanos = failsafeUntil;
         memory.startedNanos = startedNanos;
+        memory.pausedLeader = pausedLeader;
         memory.notStreaming = notStreamingSince < 0 ? null : new NodeMemory.NotStreaming(notStreamingSince,
                 pg.following());
         memory.failedReplicaStarts = failedStarts;
@@ -424,6 +432,7 @@ final class Scenario {
         private final List<Member> members = new ArrayList<>();
         private Optional<Long> optime = Optional.empty();
         private boolean config = true;
+        private boolean paused;
         private Optional<io.pgkeel.common.cluster.FailoverKey> failover = Optional.empty();
         private final List<List<Object>> history = new ArrayList<>();
         private Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
@@ -507,8 +516,19 @@ final class Scenario {
             return this;
         }
 
+        /** The config key says {@code pause: true}. */
+        ClusterBuilder paused() {
+            paused = true;
+            return this;
+        }
+
         ClusterView build() {
-            Optional<DynamicConfig> cfg = config ? Optional.of(DynamicConfig.defaults()) : Optional.empty();
+            DynamicConfig d = DynamicConfig.defaults();
+            Optional<DynamicConfig> cfg = !config ? Optional.empty() : Optional.of(!paused ? d
+                    : new DynamicConfig(d.ttl(), d.loopWait(), d.retryTimeout(), d.maximumLagOnFailover(),
+                            d.usePgRewind(), d.useSlots(), d.memberSlotsTtl(), d.permanentSlots(), true,
+                            d.primaryStartTimeout(), d.removeDataDirectoryOnRewindFailure(),
+                            d.removeDataDirectoryOnDivergedTimelines(), d.sync(), d.pgParameters(), d.raw(), d.modRevision()));
             return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10)
                     .withSync(sync).withFailsafe(failsafe);
         }

@@ -7,10 +7,20 @@ package io.pgkeel.common.peer;
  * @param replicationState "streaming" or "in archive recovery" on a replica; null when the member does not say
  * @param failsafeActive   its {@code failsafe_mode_is_active} (Patroni's {@code failsafe_is_active}): on a replica, a
  *                         promise to a primary in failsafe mode runs, and it may not become primary until it ends
+ * @param paused           its {@code pause} (Patroni's {@code "pause": true}): the config key it last read pauses the
+ *                         cluster, so it decides as in maintenance mode, with its lease fence off
  */
 public record PeerStatus(String name, boolean reachable, boolean running, boolean inRecovery, long walPosition,
                          int timeline, boolean nofailover, int failoverPriority, String replicationState,
-                         boolean failsafeActive) {
+                         boolean failsafeActive, boolean paused) {
+    /** A member that says nothing of pause. */
+    public PeerStatus(String name, boolean reachable, boolean running, boolean inRecovery, long walPosition,
+                      int timeline, boolean nofailover, int failoverPriority, String replicationState,
+                      boolean failsafeActive) {
+        this(name, reachable, running, inRecovery, walPosition, timeline, nofailover, failoverPriority,
+                replicationState, failsafeActive, false);
+    }
+
     /** A member that says nothing of failsafe. */
     public PeerStatus(String name, boolean reachable, boolean running, boolean inRecovery, long walPosition,
                       int timeline, boolean nofailover, int failoverPriority, String replicationState) {
@@ -38,6 +48,6 @@ public record PeerStatus(String name, boolean reachable, boolean running, boolea
 
     public PeerStatus withWalPosition(long wal) {
         return new PeerStatus(name, reachable, running, inRecovery, wal, timeline, nofailover, failoverPriority,
-                replicationState, failsafeActive);
+                replicationState, failsafeActive, paused);
     }
 }
