@@ -108,7 +108,8 @@ final class StatusJson {
 
     /** Maintenance mode, from the config key last read. */
     static boolean isPaused(NodeSnapshot s) {
-        return s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false);
+        // as this node decides: other members wait for a paused leader's answer from outside pause (PausedPolicy)
+        return s.paused();
     }
 
     /**

@@ -15,11 +15,13 @@ import java.util.Map;
  * @param dcsLastSeenEpochSeconds wall time of the last successful DCS contact
  * @param scheduledRestart the restart an operator planned for later, or null
  * @param failsafe        failsafe_mode as this node runs it (never null)
+ * @param paused          this node decides in maintenance mode: the config key in force says {@code pause: true}
+ *                        (the last one read, else bootstrap.dcs); what {@code GET /patroni} says as {@code "pause"}
  */
 public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
                            boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
                            long dcsLastSeenEpochSeconds, int ttl, int loopWait, ScheduledRestart scheduledRestart,
-                           FailsafeState failsafe) {
+                           FailsafeState failsafe, boolean paused) {
 
     /**
      * failsafe_mode on this node, for {@code GET /failsafe}, {@code /patroni} and the metrics (Patroni 3.0+).
@@ -41,6 +43,16 @@ public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView clust
         failsafe = failsafe == null ? FailsafeState.OFF : failsafe;
     }
 
+    /** Paused as the cluster view says. */
+    public NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
+                        boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
+                        long dcsLastSeenEpochSeconds, int ttl, int loopWait, ScheduledRestart scheduledRestart,
+                        FailsafeState failsafe) {
+        this(identity, pg, cluster, dcsReachable, holdsLeaderKey, lastAction, lastReason, lastCycleNanos,
+                dcsLastSeenEpochSeconds, ttl, loopWait, scheduledRestart, failsafe,
+                cluster != null && cluster.config().map(c -> c.pause()).orElse(false));
+    }
+
     /** A snapshot without failsafe_mode. */
     public NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView cluster, boolean dcsReachable,
                         boolean holdsLeaderKey, String lastAction, String lastReason, long lastCycleNanos,
@@ -60,7 +72,7 @@ public record NodeSnapshot(NodeIdentity identity, PgStatus pg, ClusterView clust
     /** This snapshot with PostgreSQL as {@code fresh} (the {@link HealthRefresher}'s correction between cycles). */
     public NodeSnapshot withPg(PgStatus fresh) {
         return new NodeSnapshot(identity, fresh, cluster, dcsReachable, holdsLeaderKey, lastAction, lastReason,
-                lastCycleNanos, dcsLastSeenEpochSeconds, ttl, loopWait, scheduledRestart, failsafe);
+                lastCycleNanos, dcsLastSeenEpochSeconds, ttl, loopWait, scheduledRestart, failsafe, paused);
     }
 
     /** The member role string Patroni uses. */

@@ -42,7 +42,8 @@ final class Publisher {
         }
         snapshots.accept(new NodeSnapshot(identity, pg, m.lastView(), o.dcs().isReachable(), holdsKey,
                 action.getClass().getSimpleName(), action.reason(), nowNanos, m.dcsLastSeenEpochSeconds(),
-                m.dynamic().ttl(), m.dynamic().loopWait(), scheduled, failsafeState(m, o, pg, failsafeConfirmed)));
+                m.dynamic().ttl(), m.dynamic().loopWait(), scheduled, failsafeState(m, o, pg, failsafeConfirmed),
+                m.dynamic().pause()));
     }
 
     /** failsafe_mode as this node runs it, for GET /failsafe, /patroni and the metrics. */

@@ -73,6 +73,13 @@ final class Snapshots {
                 s.scheduledRestart(), failsafe);
     }
 
+    /** {@code s} deciding in maintenance mode or not, whatever its last view's config key says. */
+    static NodeSnapshot decidingPaused(NodeSnapshot s, boolean paused) {
+        return new NodeSnapshot(s.identity(), s.pg(), s.cluster(), s.dcsReachable(), s.holdsLeaderKey(), s.lastAction(),
+                s.lastReason(), s.lastCycleNanos(), s.dcsLastSeenEpochSeconds(), s.ttl(), s.loopWait(),
+                s.scheduledRestart(), s.failsafe(), paused);
+    }
+
     /** {@code s} with the dynamic configuration {@code raw} (pause and failsafe_mode are read from it). */
     static NodeSnapshot withConfig(NodeSnapshot s, Map<String, Object> raw) {
         ClusterView c = s.cluster();

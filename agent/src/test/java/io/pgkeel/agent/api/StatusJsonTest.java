@@ -97,6 +97,8 @@ class StatusJsonTest {
                         true),
                 row("not paused: pause absent", primary, "pause", ABSENT),
                 row("paused: pause", Snapshots.withConfig(primary, Map.of("pause", true)), "pause", true),
+                row("deciding paused with no paused view read (bootstrap.dcs pauses, etcd not reached yet): pause",
+                        Snapshots.decidingPaused(primary, true), "pause", true),
                 row("dcs_last_seen", Snapshots.with(primary, primary.cluster(), true, 1_700_000_123L), "dcs_last_seen",
                         1_700_000_123L),
                 row("DCS never reached: dcs_last_seen 0 (Patroni always sends it)",

@@ -143,9 +143,7 @@ final class HaSim {
 
             @Override
             public boolean paused() {
-                // as StatusJson answers it: the cluster view of the last read
-                NodeSnapshot s = published.get();
-                return s != null && s.cluster() != null && s.cluster().config().map(c -> c.pause()).orElse(false);
+                return published.get() != null && published.get().paused(); // as StatusJson answers it
             }
 
             @Override
