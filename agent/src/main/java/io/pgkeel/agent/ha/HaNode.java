@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +44,7 @@ public final class HaNode {
      * The decision, {@link HaPolicy#decide}: replaced only by tests that show the simulation's checker catches a
      * deliberately broken policy.
      */
-    private java.util.function.Function<Observation, Action> policy = HaPolicy::decide;
+    private Function<Observation, Action> policy = HaPolicy::decide;
     /** The fence is armed at a failsafe round's deadline, later than the lease's (for the fence thread's log line). */
     private volatile boolean fencedOnFailsafe;
     private final PausedLeaderRecord pausedLeader;
@@ -90,7 +91,7 @@ public final class HaNode {
     }
 
     /** For tests only: decide with {@code policy} instead of {@link HaPolicy#decide} (set before the first cycle). */
-    void decideWith(java.util.function.Function<Observation, Action> policy) {
+    void decideWith(Function<Observation, Action> policy) {
         this.policy = policy;
     }
 
