@@ -213,10 +213,7 @@ public final class ConfigLoader {
             }
             return Optional.empty();
         }
-        boolean separateKey = optionalString(restapi, "keyfile").isPresent();
-        Path certfile = pemFile(restapi, "certfile", separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY,
-                "restapi.keyfile");
-        Path keyfile = separateKey ? pemFile(restapi, "keyfile", Holds.PRIVATE_KEY, null) : certfile;
+        CertAndKey pair = certAndKey(restapi, "restapi", "certfile", "keyfile").orElseThrow();
         Optional<Path> cafile = optionalString(restapi, "cafile").isPresent()
                 ? Optional.of(pemFile(restapi, "cafile", Holds.CA_BUNDLE, null)) : Optional.empty();
         String verify = optionalString(restapi, "verify_client").orElse("none");
@@ -226,32 +223,51 @@ public final class ConfigLoader {
         if (!verify.equals("none") && cafile.isEmpty()) {
             throw bad(restapi.entries().get("verify_client"), "needs restapi.cafile to check client certificates");
         }
-        return Optional.of(new PgkeelConfig.Tls(certfile, keyfile, optionalString(restapi, "keyfile_password"), cafile,
-                verify));
+        return Optional.of(new PgkeelConfig.Tls(pair.cert(), pair.keyFile(), optionalString(restapi, "keyfile_password"),
+                cafile, verify));
+    }
+
+    /**
+     * A certificate and its private key, as Patroni reads them in restapi, ctl and etcd3: a separate key file, or the
+     * key in the certificate's file. Each file is checked (readable PEM holding what it must). Empty without a
+     * certificate; a key without one is the caller's error to name.
+     */
+    private Optional<CertAndKey> certAndKey(MapNode section, String sectionName, String certKey, String keyKey) {
+        boolean separate = optionalString(section, keyKey).isPresent();
+        return optionalString(section, certKey).map(v -> {
+            Path cert = pemFile(section, certKey, separate ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY,
+                    sectionName + "." + keyKey);
+            return new CertAndKey(cert, separate ? Optional.of(pemFile(section, keyKey, Holds.PRIVATE_KEY, null))
+                    : Optional.empty());
+        });
+    }
+
+    /** @param separateKey the key's own file; empty when the key is in the certificate's file */
+    private record CertAndKey(Path cert, Optional<Path> separateKey) {
+        Path keyFile() {
+            return separateKey.orElse(cert);
+        }
     }
 
     /** Patroni's {@code ctl} section; keyfile and keyfile_password belong to a certfile, as in restapi. */
     private PgkeelConfig.Ctl readCtl(MapNode ctl) {
         boolean insecure = optionalBool(ctl, "insecure").orElse(false);
         Optional<Path> cacert = optionalString(ctl, "cacert").map(v -> pemFile(ctl, "cacert", Holds.CA_BUNDLE, null));
-        boolean separateKey = optionalString(ctl, "keyfile").isPresent();
-        Optional<Path> certfile = optionalString(ctl, "certfile").map(v -> pemFile(ctl, "certfile",
-                separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY, "ctl.keyfile"));
-        if (certfile.isEmpty()) {
+        Optional<CertAndKey> pair = certAndKey(ctl, "ctl", "certfile", "keyfile");
+        if (pair.isEmpty()) {
             for (String key : List.of("keyfile", "keyfile_password")) {
                 if (ctl.entries().containsKey(key)) {
                     throw bad(ctl.entries().get(key), "needs ctl.certfile (no client certificate without it)");
                 }
             }
         }
-        Optional<Path> keyfile = certfile.map(c -> separateKey ? pemFile(ctl, "keyfile", Holds.PRIVATE_KEY, null) : c);
         Optional<Credentials> auth = optionalMap(ctl, "authentication").map(this::credentials);
         auth.filter(c -> c.password() == null).ifPresent(c -> {
             throw new ConfigException(ctl.entries().get("authentication").origin()
                     + ": ctl.authentication.password is required");
         });
-        return new PgkeelConfig.Ctl(insecure, cacert, certfile, keyfile, optionalString(ctl, "keyfile_password"),
-                auth);
+        return new PgkeelConfig.Ctl(insecure, cacert, pair.map(CertAndKey::cert), pair.map(CertAndKey::keyFile),
+                optionalString(ctl, "keyfile_password"), auth);
     }
 
     /** A certificate or key path: see {@link PemFiles#check}. */
@@ -494,13 +510,10 @@ public final class ConfigLoader {
         }
         Optional<Path> cacert = optionalString(etcd3, "cacert").map(v -> pemFile(etcd3, "cacert", Holds.CA_BUNDLE,
                 null));
-        boolean separateKey = optionalString(etcd3, "key").isPresent();
-        Optional<Path> cert = optionalString(etcd3, "cert").map(v -> pemFile(etcd3, "cert",
-                separateKey ? Holds.CERTIFICATE : Holds.CERTIFICATE_AND_KEY, "etcd3.key"));
-        if (cert.isEmpty() && etcd3.entries().containsKey("key")) {
+        Optional<CertAndKey> pair = certAndKey(etcd3, "etcd3", "cert", "key");
+        if (pair.isEmpty() && etcd3.entries().containsKey("key")) {
             throw bad(etcd3.entries().get("key"), "needs etcd3.cert (the client certificate the key belongs to)");
         }
-        Optional<Path> key = optionalString(etcd3, "key").map(v -> pemFile(etcd3, "key", Holds.PRIVATE_KEY, null));
         if (protocol.equals("http")) {
             for (String file : List.of("cacert", "cert", "key")) {
                 if (etcd3.entries().containsKey(file)) {
@@ -509,7 +522,8 @@ public final class ConfigLoader {
                 }
             }
         }
-        return new PgkeelConfig.Etcd(hosts, protocol, cacert, cert, key, username, password);
+        return new PgkeelConfig.Etcd(hosts, protocol, cacert, pair.map(CertAndKey::cert),
+                pair.flatMap(CertAndKey::separateKey), username, password);
     }
 
     /** {@code etcd3.url} taken apart: scheme, host:port (2379 when absent), and the user info as written. */
