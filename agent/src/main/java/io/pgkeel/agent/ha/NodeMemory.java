@@ -47,8 +47,6 @@ import java.util.concurrent.TimeUnit;
  * @param failsafeUntilNanos     a running primary's failsafe deadline: {@code sentAt + ttl} of the last failsafe round
  *                               every member accepted; null when there is none, or once the DCS is reachable again and
  *                               I hold the key (the lease is fresher), or PostgreSQL no longer runs as primary
- * @param failsafeTopology       the members a failsafe round asks (name -> api_url): the {@code failsafe} key as last
- *                               read, plus every value of {@code failsafeWrites}
  * @param failsafeWrites         the failsafe key values this node tried to write (oldest first) that may still land
  *                               or be in etcd unread: each stays until a write after it, or itself, was acknowledged
  *                               and read back (a write whose answer was lost may land after a later read, and name a
@@ -66,13 +64,23 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                          Action lastAction, NotStreaming notStreaming, int failedReplicaStarts, boolean replicaStarting,
                          Map<String, Long> memberSlotsSeenNanos, long logicalSlotsConfigRevision, Status statusWritten,
                          RunHistory run, Handover handover, String rewindFailedFrom, Long primaryDownSinceNanos,
-                         SyncRules.Guarantee syncGuarantee, Long failsafeUntilNanos, Map<String, String> failsafeTopology,
+                         SyncRules.Guarantee syncGuarantee, Long failsafeUntilNanos,
                          List<FailsafeWrite> failsafeWrites, Long startedNanos, PausedLeader pausedLeader) {
 
     public NodeMemory {
         memberSlotsSeenNanos = Map.copyOf(memberSlotsSeenNanos);
-        failsafeTopology = Map.copyOf(failsafeTopology);
         failsafeWrites = List.copyOf(failsafeWrites);
+    }
+
+    /**
+     * The members a failsafe round asks (name -> api_url): the {@code failsafe} key as last read, plus every value of
+     * {@link #failsafeWrites} (a write whose answer was lost may have landed, or land later), the later write's
+     * api_url winning. Empty before the first read.
+     */
+    public Map<String, String> failsafeTopology() {
+        Map<String, String> asked = new HashMap<>(lastView == null ? Map.of() : lastView.failsafe().orElse(Map.of()));
+        failsafeWrites.forEach(w -> asked.putAll(w.value()));
+        return Map.copyOf(asked);
     }
 
     /**
@@ -153,7 +161,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
      */
     public static NodeMemory initial(DynamicConfig bootstrapDynamic, PausedLeader pausedLeader) {
         return new NodeMemory(LeaseStatus.none(), bootstrapDynamic, null, 0, null, null, 0, false, Map.of(), -1, null,
-                new RunHistory(null, false, false), null, null, null, null, null, Map.of(), List.of(), null,
+                new RunHistory(null, false, false), null, null, null, null, null, List.of(), null,
                 pausedLeader);
     }
 
@@ -178,9 +186,6 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             // one lost then (never settled: the key may already hold what this node, leader again, would write)
             // would name a member at the address it had then, over the key a later leader wrote since (review13)
             b.failsafeWrites = read.isLeader(me) ? settled(failsafeWrites, read.failsafe()) : List.of();
-            Map<String, String> asked = new HashMap<>(read.failsafe().orElse(Map.of()));
-            b.failsafeWrites.forEach(w -> asked.putAll(w.value()));
-            b.failsafeTopology = asked;
             b.lastView = read;
             b.dcsLastSeenEpochSeconds = wallEpochSeconds;
             read.config().ifPresent(cfg -> {
@@ -309,9 +314,6 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         if (action instanceof Action.LeadAsPrimary lead && lead.failsafeToWrite().isPresent()) {
             // attempted, whatever the outcome: a write whose answer was lost may have landed, or land later; the
             // key write is the action's last step, so the action done means etcd acknowledged it
-            Map<String, String> asked = new HashMap<>(failsafeTopology);
-            asked.putAll(lead.failsafeToWrite().get());
-            b.failsafeTopology = asked;
             // the same value tried again (a write failing every cycle) counts once, at its latest try: the list stays
             // as short as the distinct values, and a value settles no earlier than its last try
             List<FailsafeWrite> writes = new ArrayList<>(failsafeWrites);
@@ -406,7 +408,6 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         Long primaryDownSinceNanos;
         SyncRules.Guarantee syncGuarantee;
         Long failsafeUntilNanos;
-        Map<String, String> failsafeTopology;
         List<FailsafeWrite> failsafeWrites;
         Long startedNanos;
         PausedLeader pausedLeader;
@@ -429,7 +430,6 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             primaryDownSinceNanos = m.primaryDownSinceNanos;
             syncGuarantee = m.syncGuarantee;
             failsafeUntilNanos = m.failsafeUntilNanos;
-            failsafeTopology = m.failsafeTopology;
             failsafeWrites = m.failsafeWrites;
             startedNanos = m.startedNanos;
             pausedLeader = m.pausedLeader;
@@ -439,7 +439,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
             return new NodeMemory(lease, dynamic, lastView, dcsLastSeenEpochSeconds, lastAction, notStreaming,
                     failedReplicaStarts, replicaStarting, memberSlotsSeenNanos, logicalSlotsConfigRevision,
                     statusWritten, run, handover, rewindFailedFrom, primaryDownSinceNanos, syncGuarantee,
-                    failsafeUntilNanos, failsafeTopology, failsafeWrites, startedNanos, pausedLeader);
+                    failsafeUntilNanos, failsafeWrites, startedNanos, pausedLeader);
         }
     }
 

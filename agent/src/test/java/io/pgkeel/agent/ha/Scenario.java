@@ -401,9 +401,8 @@ final class Scenario {
         memory.lease = lease;
         // as NodeMemory.observed: the last read is remembered, with the failsafe key it showed
         memory.lastView = lastRead;
-        Map<String, String> topology = new HashMap<>(lastRead.failsafe().orElse(Map.of()));
-        topology.putAll(failsafeTopologyAttempted);
-        memory.failsafeTopology = topology;
+        memory.failsafeWrites = failsafeTopologyAttempted.isEmpty() ? List.of()
+                : List.of(new NodeMemory.FailsafeWrite(failsafeTopologyAttempted, false));
         memory.failsafeUntilNanos = failsafeUntil;
         memory.startedNanos = startedNanos;
         memory.pausedLeader = pausedLeader;
