@@ -135,9 +135,13 @@ final class EtcdErrors {
         if (lower.contains("unknownhost") || lower.contains("unknown host") || lower.contains("unresolved")) {
             return "the etcd host name does not resolve";
         }
-        if (!settings.tls() && (lower.contains("network closed") || lower.contains("connection reset")
-                || lower.contains("http2 exception") || lower.contains("first received frame"))) {
+        if (!settings.tls() && (lower.contains("http2 exception") || lower.contains("first received frame"))) {
             return "etcd closed the connection: does it want TLS (etcd3.protocol: https)? " + all;
+        }
+        if (!settings.tls() && (lower.contains("network closed") || lower.contains("connection reset"))) {
+            // also what a member that is restarting does (the chaos suite saw it right after quorum came back)
+            return "etcd closed the connection (a member restarting, or one that wants TLS: etcd3.protocol https?) "
+                    + all;
         }
         return all.isEmpty() ? error.getClass().getSimpleName() : all;
     }

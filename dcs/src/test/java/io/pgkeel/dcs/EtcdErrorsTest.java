@@ -101,6 +101,26 @@ class EtcdErrorsTest {
         assertThat(EtcdErrors.cause(error, SECURED)).contains(sentence);
     }
 
+    /** Over plain TCP: HTTP/2 garbage means a TLS listener; a reset is as likely a member restarting. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("closedOverPlainTcp")
+    void aClosedPlainConnectionBlamesTlsOnlyWhenTheBytesSaySo(String what, Throwable error, String sentence) {
+        EtcdSettings plain = new EtcdSettings(List.of("http://10.0.0.1:2379"), SECURED.prefix(), "pg0",
+                Duration.ofSeconds(2), "test", Clock.system(), EtcdSettings.Security.NONE);
+        assertThat(EtcdErrors.cause(error, plain)).startsWith(sentence);
+    }
+
+    static Stream<Arguments> closedOverPlainTcp() {
+        return Stream.of(
+                Arguments.of("a TLS listener answers HTTP/2 with a TLS alert", jetcd(Status.UNAVAILABLE,
+                        "First received frame was not SETTINGS", null), "etcd closed the connection: does it want TLS"),
+                Arguments.of("connection reset (a restarting member)", jetcd(Status.UNAVAILABLE, "io exception",
+                        new java.net.SocketException("Connection reset")),
+                        "etcd closed the connection (a member restarting, or one that wants TLS"),
+                Arguments.of("network closed", jetcd(Status.UNAVAILABLE, "Network closed for unknown reason", null),
+                        "etcd closed the connection (a member restarting, or one that wants TLS"));
+    }
+
     @Test
     void withoutACaFileTheJvmsTrustStoreIsNamed() {
         EtcdSettings noCa = new EtcdSettings(SECURED.endpoints(), SECURED.prefix(), "pg0", Duration.ofSeconds(2),
