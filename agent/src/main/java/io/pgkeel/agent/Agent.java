@@ -116,7 +116,7 @@ final class Agent {
     }
 
     /** POST /reload: re-read the file this agent started from, as SIGHUP does. */
-    void reloadFromFile() {
+    synchronized void reloadFromFile() {
         try {
             ConfigLoader.Loaded loaded = ConfigLoader.load(config.source());
             loaded.warnings().forEach(w -> log.warn("configuration: {}", w));
@@ -139,8 +139,9 @@ final class Agent {
      * SIGHUP: tags, PostgreSQL parameters, pg_hba and credentials apply at the next cycle; the REST API's
      * authentication, allowlist, verify_client, extra headers and certificate files at once; the settings read only
      * at start (names, addresses, etcd hosts, data directory, TLS switched on or off) are named in a warning.
+     * Serialized: a SIGHUP and a POST /reload at once each compare against the configuration the other applied.
      */
-    void reload(PgkeelConfig fresh) {
+    synchronized void reload(PgkeelConfig fresh) {
         PgkeelConfig old = config;
         List<String> needRestart = new ArrayList<>();
         compare(needRestart, "scope", old.scope(), fresh.scope());
