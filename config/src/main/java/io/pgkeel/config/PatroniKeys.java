@@ -185,7 +185,9 @@ public final class PatroniKeys {
         // Patroni bounds a primary's stop by it (SIGKILL) only with synchronous_mode
         dynamic("primary_stop_timeout", Status.ACTED_ON, "");
         dynamic("master_stop_timeout", Status.ACTED_ON, "");
-        dynamic("check_timeline", Status.IGNORED_WARN, "not implemented yet");
+        dynamic("check_timeline", Status.IGNORED_WARN, "a member whose WAL went past the end of its timeline in"
+                + " the history key never races, whatever the setting; one that only lags on an older timeline races"
+                + " as without it, see docs/decisions.md");
         dynamic("synchronous_node_count", Status.ACTED_ON, "");
         dynamic("synchronous_mode", Status.ACTED_ON, "");
         dynamic("synchronous_mode_strict", Status.ACTED_ON, "");

@@ -1,5 +1,6 @@
 package io.pgkeel.agent.ha;
 
+import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.FailoverKey;
 import io.pgkeel.common.cluster.Member;
@@ -344,7 +345,8 @@ public final class HaPolicy {
         return c.members().stream()
                 .filter(m -> !m.name().equals(o.self().name()) && m.isRunning() && !"primary".equals(m.role())
                         && !"master".equals(m.role()) && !m.nofailover()
-                        && leaderLsn - m.xlogLocation() <= o.self().dynamic().maximumLagOnFailover())
+                        && leaderLsn - m.xlogLocation() <= o.self().dynamic().maximumLagOnFailover()
+                        && !provablyDiverged(m.timeline(), m.xlogLocation(), c.history()))
                 .map(Member::name).sorted().findFirst();
     }
 
@@ -397,17 +399,28 @@ public final class HaPolicy {
      * that cannot stream is kept, whatever the reason it cannot (pg_hba, max_wal_senders, the network).
      */
     static boolean provablyDiverged(PgStatus pg, ClusterView c) {
-        long position = pg.walPosition();
-        if (position <= 0) {
-            return false;
-        }
-        for (java.util.List<Object> entry : c.history()) {
-            if (entry.size() >= 2 && entry.get(0) instanceof Number tl && tl.intValue() == pg.timeline()
+        return provablyDiverged(pg.timeline(), pg.walPosition(), c.history());
+    }
+
+    /**
+     * Whether a member on {@code timeline} at {@code position} (bytes) has WAL past the end of that timeline as the
+     * {@code history} key records it: its WAL past the switch LSN was abandoned by the promotion that began the next
+     * timeline, and it lacks everything committed since. False without that proof (no entry for its timeline, no
+     * known position).
+     */
+    static boolean provablyDiverged(int timeline, long position, List<List<Object>> history) {
+        return position > 0 && endOfTimeline(timeline, history).filter(end -> position > end).isPresent();
+    }
+
+    /** The switch LSN that ended {@code timeline} in the {@code history} key; empty when it holds no entry for it. */
+    static Optional<Long> endOfTimeline(int timeline, List<List<Object>> history) {
+        for (List<Object> entry : history) {
+            if (entry.size() >= 2 && entry.get(0) instanceof Number tl && tl.intValue() == timeline
                     && entry.get(1) instanceof Number switchLsn) {
-                return position > switchLsn.longValue();
+                return Optional.of(switchLsn.longValue());
             }
         }
-        return false;
+        return Optional.empty();
     }
 
     /**
@@ -443,6 +456,14 @@ public final class HaPolicy {
         if (self.nofailover()) {
             return Optional.of("this member is tagged nofailover");
         }
+        if (provablyDiverged(pg, c)) {
+            // before the failover key's verdicts: a member named there, or a former leader, must not promote either.
+            // Patroni 4.1's check_timeline ("my timeline is behind last known cluster timeline") refuses more: also
+            // a replica that merely lags on the older timeline, which maximum_lag_on_failover already weighs
+            return Optional.of("my wal position " + Lsn.format(pg.walPosition()) + " is past the end of my timeline "
+                    + pg.timeline() + " at " + Lsn.format(endOfTimeline(pg.timeline(), c.history()).orElseThrow())
+                    + " in the history key: promoting me would drop what the newer timelines committed");
+        }
         // in synchronous replication only the members the sync key names are weighed: an asynchronous standby may
         // have received more WAL, but it may not be promoted (Patroni weighs the same members)
         Optional<SyncKey> weighedOnly = self.dynamic().sync().mode().isOn()
@@ -468,7 +489,10 @@ public final class HaPolicy {
                 return Optional.of("primary (" + peer.name() + ") is still alive");
             }
             if (peer.nofailover() || !peer.running()
-                    || weighedOnly.isPresent() && !weighedOnly.get().matches(peer.name(), true)) {
+                    || weighedOnly.isPresent() && !weighedOnly.get().matches(peer.name(), true)
+                    || provablyDiverged(peer.timeline(), peer.walPosition(), c.history())) {
+                // (a diverged member's higher LSN is abandoned WAL, and it does not race: deferring to it would leave
+                // the cluster without a primary)
                 continue;
             }
             if (peer.walPosition() > pg.walPosition() && !SyncPolicy.divergedBehind(peer, pg)) {

@@ -226,7 +226,7 @@ final class Switchovers {
             }
             // a candidate synchronous replication forbids to promote would keep everyone waiting for ever
             boolean candidateHealthy = o.peers().stream()
-                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(p)
+                    .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(o, p)
                             && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             if (candidateHealthy) {
                 return Optional.of(Optional.of("the failover key names '" + f.member() + "' as the candidate"));
@@ -234,7 +234,7 @@ final class Switchovers {
         }
         if (me.equals(f.leader())) {
             boolean someoneElse = o.peers().stream().anyMatch(p -> !p.name().equals(me)
-                    && !p.name().equals(f.member()) && isHealthyReplica(p)
+                    && !p.name().equals(f.member()) && isHealthyReplica(o, p)
                     && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
             return Optional.of(someoneElse
                     ? Optional.of("I handed the leader key over and another member can take it")
@@ -243,8 +243,13 @@ final class Switchovers {
         return Optional.empty();
     }
 
-    private static boolean isHealthyReplica(PeerStatus p) {
-        return p.reachable() && p.running() && p.inRecovery() && !p.nofailover();
+    /**
+     * A replica that could take the key: not one whose WAL went past the end of its timeline, which refuses to race
+     * ({@link HaPolicy#whyNotHealthiest}); waiting for it would leave the cluster without a primary.
+     */
+    private static boolean isHealthyReplica(Observation o, PeerStatus p) {
+        return p.reachable() && p.running() && p.inRecovery() && !p.nofailover()
+                && !HaPolicy.provablyDiverged(p.timeline(), p.walPosition(), o.dcs().cluster().history());
     }
 
     private static Optional<Action> clear(long revision, String why) {

@@ -246,7 +246,8 @@ final class SyncPolicy {
         boolean anyAhead = false;
         for (PeerStatus p : peers) {
             if (p.reachable() && !p.name().equals(me) && p.running() && p.walPosition() > mine
-                    && !divergedBehind(p, o.pg())) {
+                    && !divergedBehind(p, o.pg())
+                    && !HaPolicy.provablyDiverged(p.timeline(), p.walPosition(), c.history())) {
                 anyAhead = true;
             }
         }

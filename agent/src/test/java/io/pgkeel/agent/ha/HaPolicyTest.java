@@ -15,6 +15,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** decide, one named row per situation: the action's type and its logged sentence. No mocks, no I/O. */
 class HaPolicyTest {
+    /** The reason of a member whose WAL went past the end of its timeline 1 (at 900) in the history key, at 5000. */
+    private static final String PAST_MY_TIMELINES_END = "following a different leader because i am not the healthiest"
+            + " node: my wal position 0/1388 is past the end of my timeline 1 at 0/384 in the history key: promoting"
+            + " me would drop what the newer timelines committed";
 
     static Arguments row(String name, Scenario s, Class<? extends Action> action, String reason) {
         return Arguments.of(Named.of(name, s), action, reason);
@@ -306,6 +310,11 @@ class HaPolicyTest {
                                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b")),
                         Action.ReleaseLeader.class, "releasing the leader key because postgres has not run as primary"
                                 + " for 0 s (primary_start_timeout 0 s) and member 'b' can take over"),
+                row("primary_start_timeout passed, the only replica's WAL went past the end of its timeline -> keep trying",
+                        me("a").stopped(true).timeline(2).primaryDownFor(400).cluster(c -> c.leader("a", MY_LEASE)
+                                .timelineEnded(1, 900).member(new io.pgkeel.common.cluster.Member("d", "postgres://d",
+                                        "http://d", "running", "replica", 1, 5000, "streaming", java.util.Map.of(), 1))),
+                        Action.StartPostgres.class, "starting primary after failure"),
                 row("primary_start_timeout passed but nobody can take over (nofailover, stopped, lagging) -> keep trying",
                         me("a").stopped(true).primaryDownFor(400).cluster(c -> c.leader("a", MY_LEASE).lastLeaderLsn(9_000_000)
                                 .member(new io.pgkeel.common.cluster.Member("b", "postgres://b", "http://b", "running",
@@ -369,6 +378,30 @@ class HaPolicyTest {
                         me("b").replica(900).peer(new PeerStatus("c", true, true, true, 1000, 2, false, 1, "streaming"))
                                 .cluster(c -> c.members("b", "c")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: member c is ahead of me"),
+                row("no leader, my WAL past the end of my timeline in the history key (former primary, no rewind) -> do not race",
+                        me("d").replica(5000).timeline(1).peer(new PeerStatus("b", true, true, true, 1000, 2, false, 1,
+                                "streaming")).cluster(c -> c.members("b", "d").timelineEnded(1, 900)),
+                        Action.Wait.class, PAST_MY_TIMELINES_END),
+                row("no leader, my WAL past my timeline's end and no other member answers -> still do not race",
+                        me("d").replica(5000).timeline(1).peer(PeerStatus.unreachable("b"))
+                                .cluster(c -> c.members("b", "d").timelineEnded(1, 900)),
+                        Action.Wait.class, PAST_MY_TIMELINES_END),
+                row("no leader, my WAL exactly at my timeline's end (nothing abandoned) -> race",
+                        me("d").replica(900).timeline(1).peer(PeerStatus.unreachable("b"))
+                                .cluster(c -> c.members("b", "d").timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("no leader, my WAL past the end of a timeline that is not mine -> race",
+                        me("b").replica(5000).timeline(2).peer(PeerStatus.unreachable("d"))
+                                .cluster(c -> c.members("b", "d").timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("no leader, a peer on my (older) timeline ahead by LSN only because its WAL went past that timeline's end -> race",
+                        me("c").replica(800).timeline(1).peer(new PeerStatus("d", true, true, true, 5000, 1, false, 1,
+                                "streaming")).cluster(c -> c.members("c", "d").timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("no leader, a peer on my timeline ahead of me, within its end -> do not race",
+                        me("c").replica(800).timeline(1).peer(new PeerStatus("d", true, true, true, 900, 1, false, 1,
+                                "streaming")).cluster(c -> c.members("c", "d").timelineEnded(1, 900)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: member d is ahead of me"),
                 row("no leader, equal WAL but peer has higher failover_priority -> do not race",
                         me("b").replica(1000).peer(new PeerStatus("c", true, true, true, 1000, 1, false, 5, "streaming"))
                                 .cluster(c -> c.members("b", "c")),
@@ -656,6 +689,20 @@ class HaPolicyTest {
                         me("a").replica(1000).peer(PeerStatus.unreachable("b"))
                                 .cluster(c -> c.members("a", "b").failover("a", "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("former leader after a handover, the only other healthy member's WAL went past its timeline's end -> take the key back",
+                        me("a").replica(1000).timeline(2).peer(PeerStatus.unreachable("b"))
+                                .peer(new PeerStatus("d", true, true, true, 5000, 1, false, 1, "streaming"))
+                                .cluster(c -> c.members("a", "b", "d").failover("a", "b", null).timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("the named candidate's WAL went past its timeline's end -> the others race as usual",
+                        me("c").replica(1000).timeline(2).peer(new PeerStatus("d", true, true, true, 5000, 1, false, 1,
+                                "streaming")).cluster(c -> c.members("a", "c", "d").failover("a", "d", null)
+                                .timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("the failover key names me, but my WAL went past the end of my timeline -> do not race",
+                        me("d").replica(5000).timeline(1).cluster(c -> c.members("a", "d").failover("a", "d", null)
+                                .timelineEnded(1, 900)),
+                        Action.Wait.class, PAST_MY_TIMELINES_END),
                 row("manual failover to me in a leaderless cluster, but tagged nofailover -> never",
                         me("b").replica(1000).tag("nofailover", true)
                                 .cluster(c -> c.members("b").failover(null, "b", null)),

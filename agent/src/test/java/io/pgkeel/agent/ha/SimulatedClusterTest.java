@@ -326,6 +326,46 @@ class SimulatedClusterTest {
         assertThat(c.node("b").pg.promotions()).isZero();
     }
 
+    /**
+     * review14: without pg_rewind, a former primary that comes back as a standby keeps the WAL it wrote past the fork
+     * on its old timeline, so its LSN is higher than the new timeline's. Left alone with a free key (the new primary
+     * crashed, the other member's agent stopped) it must not promote: it lacks every commit acknowledged on the new
+     * timeline. The member that has them takes over once its agent is back.
+     */
+    @Test
+    void aFormerPrimaryPastTheEndOfItsTimelineNeverPromotesOverTheNewerTimeline() {
+        SimCluster c = HaSim.cluster(java.util.Map.of("postgresql", java.util.Map.of("use_pg_rewind", false,
+                "use_slots", true)), "a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(15));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        String old = c.leaderKey().orElseThrow();
+        List<String> others = c.nodes.keySet().stream().filter(n -> !n.equals(old)).sorted().toList();
+        others.forEach(c.network::freezeShipping);
+        c.run(Duration.ofSeconds(2)); // the old primary acknowledges commits nobody else has
+        c.node(old).crash();
+        others.forEach(c.network::thawShipping);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        String next = c.leaderKey().orElseThrow();
+        String bystander = others.stream().filter(n -> !n.equals(next)).findFirst().orElseThrow();
+        c.node(old).startAgent();
+        c.run(Duration.ofSeconds(3L * HaSim.TTL)); // commits acknowledged on the new timeline; old cannot stream
+        assertThat(c.node(old).pg.timeline()).as(c.describe()).isLessThan(c.node(next).pg.timeline());
+        assertThat(c.node(old).pg.isStreamingFrom(next)).as(c.describe()).isFalse();
+        int promotionsBefore = c.node(old).pg.promotions();
+
+        c.node(bystander).stopAgent();
+        c.node(next).crash();
+        c.run(Duration.ofSeconds(4L * HaSim.TTL));
+        assertThat(c.node(old).pg.promotions()).as(c.describe() + "\n" + c.lastEvents(20)).isEqualTo(promotionsBefore);
+        assertThat(c.writablePrimaries()).isEmpty();
+
+        c.node(bystander).startAgent();
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.leaderKey()).as(c.describe()).contains(bystander);
+        assertThat(c.primaryHasTheLastAcknowledgedWrite()).as(c.describe()).isTrue();
+    }
+
     static List<Long> seeds() {
         return IntStream.rangeClosed(1, 200).mapToObj(i -> (long) i * 7919).toList();
     }

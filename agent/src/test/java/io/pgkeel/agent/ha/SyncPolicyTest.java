@@ -234,6 +234,12 @@ class SyncPolicyTest {
                         me("b").replica(1000).sync(QUORUM, false, 1)
                                 .cluster(c -> c.members("b", "c").syncKey("b", 1, "a", "c").failover("a", "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, the sync key names me its leader; a peer ahead only by WAL past our timeline's end -> promote",
+                        me("b").replica(900).timeline(1).sync(QUORUM, false, 1)
+                                .peer(new io.pgkeel.common.peer.PeerStatus("d", true, true, true, 5000, 1, false, 1,
+                                        "streaming"))
+                                .cluster(c -> c.members("b", "c", "d").syncKey("b", 1, "a", "c").timelineEnded(1, 900)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("sync on, a switchover's candidate the sync key does not name, leader gone -> not waited for",
                         me("b").replica(1000).sync(ON, false, 1).peer("c", false, 1000)
                                 .cluster(c -> c.members("b", "c").syncKey("a", 0, "b").failover("a", "c", null)),
@@ -314,6 +320,24 @@ class SyncPolicyTest {
         Observation async = me("a").handingOver(0.1, 5000, "b").received("b", 5000)
                 .cluster(c -> c.leader("a", MY_LEASE).members("a", "b", "c")).observation();
         assertThat(((Action.HandOver) HaPolicy.decide(async)).syncKey()).isNull();
+    }
+
+    /**
+     * review14: a member on an older timeline than the voters, ahead of them by LSN only (its WAL past that timeline's
+     * end was abandoned: a former primary back as a standby that cannot stream, use_pg_rewind off), lacks every
+     * commit of the newer timeline, acknowledged by the quorum included. A voter that is behind it by LSN but on a newer
+     * timeline is not "known not to be ahead": its vote must not let it promote (Patroni avoids it with check_timeline;
+     * since divergedBehind the members of the newer timeline race against it, before they deferred to it). The
+     * history key proves it diverged, so it is not the healthiest node (HaPolicyTest has the asynchronous rows).
+     */
+    @Test
+    void aMemberOnAnOlderTimelineGetsNoVoteFromVotersOnANewerOne() {
+        Scenario diverged = me("d").replica(5000).timeline(1).sync(QUORUM, false, 1)
+                .peer(new io.pgkeel.common.peer.PeerStatus("b", true, true, true, 1000, 2, false, 1, "streaming"))
+                .peer(new io.pgkeel.common.peer.PeerStatus("c", true, true, true, 1000, 2, false, 1, "streaming"))
+                .received("b", 1000).received("c", 1000)
+                .cluster(c -> c.members("b", "c", "d").syncKey("a", 1, "b", "c").timelineEnded(1, 900));
+        assertThat(HaPolicy.decide(diverged.observation())).isNotInstanceOf(Action.AcquireLeader.class);
     }
 
     @Test
