@@ -393,12 +393,16 @@ public final class HaPolicy {
      * that cannot stream is kept, whatever the reason it cannot (pg_hba, max_wal_senders, the network).
      */
     static boolean provablyDiverged(PgStatus pg, ClusterView c) {
-        long position = pg.walPosition();
+        return provablyDiverged(pg.walPosition(), pg.timeline(), c);
+    }
+
+    /** {@link #provablyDiverged(PgStatus, ClusterView)} for a member at {@code position} (bytes) on {@code timeline}. */
+    static boolean provablyDiverged(long position, int timeline, ClusterView c) {
         if (position <= 0) {
             return false;
         }
         for (java.util.List<Object> entry : c.history()) {
-            if (entry.size() >= 2 && entry.get(0) instanceof Number tl && tl.intValue() == pg.timeline()
+            if (entry.size() >= 2 && entry.get(0) instanceof Number tl && tl.intValue() == timeline
                     && entry.get(1) instanceof Number switchLsn) {
                 return position > switchLsn.longValue();
             }

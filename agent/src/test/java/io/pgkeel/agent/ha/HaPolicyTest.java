@@ -631,6 +631,10 @@ class HaPolicyTest {
                         switchoverToAFromC("c", 1),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: I handed"
                                 + " the leader key over and another member can take it"),
+                row("async, the named candidate is a former primary past the end of its timeline -> race (Patroni's check_timeline)",
+                        me("b").replica(3780).timeline(2).peer(standby("a", 3796, 1)).peer(standby("c", 3780, 2))
+                                .cluster(c -> c.members("a", "b", "c").timelineEnded(1, 3780).failover("c", "a", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("quorum, the candidate on the voters' timeline, ahead of them all -> waited for",
                         switchoverToAFromC("b", 2),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: the"
