@@ -224,10 +224,13 @@ final class Switchovers {
             if (namesAsCandidate(o.dcs().cluster(), me)) {
                 return Optional.of(Optional.empty());
             }
-            // a candidate synchronous replication forbids to promote would keep everyone waiting for ever
+            // a candidate that will not promote would keep everyone waiting for ever (synchronous replication forbids
+            // it); one past the end of its timeline would drop the newer timelines if it did (Patroni 4.1's
+            // is_failover_possible leaves it out with check_timeline): the others race, it among them
+            ClusterView c = o.dcs().cluster();
             boolean candidateHealthy = o.peers().stream()
                     .anyMatch(p -> p.name().equals(f.member()) && isHealthyReplica(o, p)
-                            && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
+                            && SyncPolicy.mayBePromoted(o, c, p));
             if (candidateHealthy) {
                 return Optional.of(Optional.of("the failover key names '" + f.member() + "' as the candidate"));
             }

@@ -320,13 +320,15 @@ final class SyncPolicy {
     /**
      * Whether {@code peer} passes {@link #whyNotPromotable} as far as this node can tell from its own answers: a
      * member that waits for a candidate must not wait for one that synchronous replication forbids to promote.
-     * Counts the votes the candidate would count, mine included.
+     * Counts the votes the candidate would count, mine included: a voter not ahead of it on its own timeline (it asks
+     * its voters only there; a former primary back on its abandoned timeline gathers none from the newer one, soak
+     * seed 185401), and it takes the sync key's leadership as enough only with nobody ahead of it.
      */
     static boolean mayBePromoted(Observation o, ClusterView c, PeerStatus peer) {
         SyncSettings s = o.self().dynamic().sync();
         Optional<SyncKey> key = c.sync();
         String name = peer.name();
-        if (!s.mode().isOn() || key.isEmpty() || manualFailoverTo(c, name) || key.get().leaderIs(name)) {
+        if (!s.mode().isOn() || key.isEmpty() || manualFailoverTo(c, name)) {
             return true;
         }
         SyncKey k = key.get();
@@ -335,18 +337,34 @@ final class SyncPolicy {
         }
         Set<String> voting = votingSet(k);
         int votes = voting.contains(name.toLowerCase(Locale.ROOT)) ? 1 : 0;
-        if (o.pg().isRunning() && o.pg().walPosition() > 0 && o.pg().walPosition() <= peer.walPosition()
+        PgStatus mine = o.pg();
+        boolean anyAhead = mine.isRunning() && mine.walPosition() > peer.walPosition()
+                && !(mine.timeline() > 0 && peer.timeline() > 0 && mine.timeline() < peer.timeline());
+        if (mine.isRunning() && mine.walPosition() > 0 && mine.walPosition() <= peer.walPosition()
+                && sameTimeline(mine.timeline(), peer.timeline())
                 && voting.contains(o.self().name().toLowerCase(Locale.ROOT))) {
             votes++;
         }
         for (PeerStatus p : o.peers()) {
-            if (p.reachable() && p.running() && !p.name().equals(name) && !p.name().equals(o.self().name())
-                    && p.walPosition() > 0 && p.walPosition() <= peer.walPosition()
+            if (!p.reachable() || !p.running() || p.name().equals(name) || p.name().equals(o.self().name())) {
+                continue;
+            }
+            if (p.walPosition() > peer.walPosition() && !(p.timeline() > 0 && peer.timeline() > 0
+                    && p.timeline() < peer.timeline())) {
+                anyAhead = true;
+            }
+            if (p.walPosition() > 0 && p.walPosition() <= peer.walPosition()
+                    && sameTimeline(p.timeline(), peer.timeline())
                     && voting.contains(p.name().toLowerCase(Locale.ROOT))) {
                 votes++;
             }
         }
-        return votes >= k.quorum() + 1;
+        return votes >= k.quorum() + 1 || k.leaderIs(name) && !anyAhead;
+    }
+
+    /** Two timelines a vote may cross: the same, or one not known (0: no answer says, as before timelines were asked). */
+    private static boolean sameTimeline(int voter, int candidate) {
+        return voter <= 0 || candidate <= 0 || voter == candidate;
     }
 
     /**

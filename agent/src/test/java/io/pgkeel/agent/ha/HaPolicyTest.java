@@ -3,9 +3,11 @@ package io.pgkeel.agent.ha;
 import static io.pgkeel.agent.ha.Scenario.MY_LEASE;
 import static io.pgkeel.agent.ha.Scenario.OTHER_LEASE;
 import static io.pgkeel.agent.ha.Scenario.me;
+import static io.pgkeel.common.cluster.SyncMode.QUORUM;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgkeel.common.peer.PeerStatus;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
@@ -28,6 +30,27 @@ class HaPolicyTest {
             + " paused and member 'a', its holder then, has not answered as a running replica or as out of pause (with"
             + " the fence off in pause its PostgreSQL may still take writes); start its agent, or run a failover to a"
             + " candidate once its PostgreSQL is known to be stopped";
+
+    /** A running standby that answered, on {@code timeline}, at {@code wal}, not streaming from anyone. */
+    static PeerStatus standby(String name, long wal, int timeline) {
+        return new PeerStatus(name, true, true, true, wal, timeline, false, 1, null);
+    }
+
+    /**
+     * Soak seed 185401 after its faults: quorum mode (2 of voters a, b, d, e; leader c), a switchover from c to a
+     * whose leader key is gone, timeline 1 ended at 3780; a standby at 3796 on {@code candidateTimeline} (1: past
+     * the end of its timeline), the others standbys at 3780 on timeline 2, each asked live.
+     */
+    static Scenario switchoverToAFromC(String me, int candidateTimeline) {
+        Scenario s = me(me).replica(3780).timeline(2).sync(QUORUM, false, 2).peer(standby("a", 3796, candidateTimeline));
+        for (String other : List.of("b", "c", "d", "e")) {
+            if (!other.equals(me)) {
+                s.peer(standby(other, 3780, 2)).received(other, 3780);
+            }
+        }
+        return s.cluster(c -> c.members("a", "b", "c", "d", "e").timelineEnded(1, 3780)
+                .syncKey("c", 2, "a", "b", "d", "e").failover("c", "a", null));
+    }
 
     static Stream<Arguments> rows() {
         return Stream.of(
@@ -707,6 +730,55 @@ class HaPolicyTest {
                         me("b").replica(1000).tag("nofailover", true)
                                 .cluster(c -> c.members("b").failover(null, "b", null)),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: this member is tagged nofailover"),
+                // a named candidate that will not promote is not waited for, whatever keeps it from promoting: the
+                // others race as if the key named no one (Patroni's manual_failover_process_no_leader); one that will
+                // promote keeps the failover
+                row("quorum, the named candidate is a former primary on an abandoned timeline (no vote counts there) -> race (soak seed 185401)",
+                        switchoverToAFromC("b", 1),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, former leader, the candidate is on an abandoned timeline, another member can take over -> defer to it",
+                        switchoverToAFromC("c", 1),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: I handed"
+                                + " the leader key over and another member can take it"),
+                row("async, the named candidate is a former primary past the end of its timeline -> race (Patroni's check_timeline)",
+                        me("b").replica(3780).timeline(2).peer(standby("a", 3796, 1)).peer(standby("c", 3780, 2))
+                                .cluster(c -> c.members("a", "b", "c").timelineEnded(1, 3780).failover("c", "a", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, the candidate on the voters' timeline, ahead of them all -> waited for",
+                        switchoverToAFromC("b", 2),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the"
+                                + " failover key names 'a' as the candidate"),
+                row("quorum, the candidate the sync key names its leader, a member ahead of it and too few votes -> race",
+                        me("b").replica(1100).sync(QUORUM, false, 2).peer(standby("a", 1000, 1))
+                                .peer(standby("c", 1000, 1)).peer(PeerStatus.unreachable("d"))
+                                .received("a", 1000).received("c", 1000)
+                                .cluster(c -> c.members("a", "b", "c", "d").syncKey("a", 2, "b", "c", "d")
+                                        .failover("d", "a", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("quorum, the candidate lags behind voters (too few votes for it) -> race",
+                        me("b").replica(2000).sync(QUORUM, false, 1).peer(standby("a", 1000, 1))
+                                .peer(standby("c", 2000, 1)).received("c", 2000)
+                                .cluster(c -> c.members("a", "b", "c").syncKey("d", 1, "a", "b", "c")
+                                        .failover("d", "a", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("async, the candidate lags past maximum_lag_on_failover -> waited for (it promotes without weighing its lag, as in Patroni)",
+                        me("c").replica(5_000_000).peer(standby("b", 900, 1))
+                                .cluster(c -> c.members("a", "b", "c").lastLeaderLsn(5_000_000).failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: the"
+                                + " failover key names 'b' as the candidate"),
+                row("the candidate is tagged nofailover -> race",
+                        me("c").replica(1000).peer(new PeerStatus("b", true, true, true, 1000, 1, true, 1, "streaming"))
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("the candidate's postgres is not running -> race",
+                        me("c").replica(1000).peer(new PeerStatus("b", true, false, true, 0, 0, false, 1, null))
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("the candidate runs as a primary off the key -> not raced against: it is alive",
+                        me("c").replica(1000).peer("b", true, 1000)
+                                .cluster(c -> c.members("a", "b", "c").failover("a", "b", null)),
+                        Action.Wait.class, "following a different leader because i am not the healthiest node: primary"
+                                + " (b) is still alive"),
 
                 // ---- pause (maintenance) mode
                 row("paused primary with the key -> lead, nothing else",
