@@ -127,6 +127,45 @@ class PausedLeaderSimulationTest {
         assertThat(c.writablePrimaries().get(0).name).isNotEqualTo(primary.name);
     }
 
+    /**
+     * Review15: a member that did not read the paused cluster while its leader held the key never learns whom to wait
+     * for. Replica c is cut from etcd (or its agent down) from before the pause until after the paused primary's key
+     * lapsed; its record is empty, so once the pause ends it races for the vacant key and promotes while a's
+     * PostgreSQL, unfenced since the pause, still takes writes. The same with c's agent down over that window.
+     */
+    @ParameterizedTest(name = "c cut from etcd: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aReplicaThatMissedThePauseDoesNotRaceAPrimaryWhoseKeyLapsedInPause(boolean cutFromEtcd) {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(5));
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        SimCluster.Node late = c.nodes.values().stream().filter(n -> n != primary).reduce((x, y) -> y).orElseThrow();
+        if (cutFromEtcd) {
+            c.partition(late.name);
+        } else {
+            late.killAgent();
+            c.events.add(c.at() + " kill -9 agent " + late.name);
+        }
+        c.run(Duration.ofSeconds(1));
+        setPause(c, true);
+        c.run(Duration.ofSeconds(3));
+        primary.killAgent();
+        c.events.add(c.at() + " kill -9 agent " + primary.name);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL)); // the key lapses in pause
+        assertThat(c.leaderKey()).as("the key lapsed in pause").isEmpty();
+        if (cutFromEtcd) {
+            c.heal(late.name);
+        } else {
+            late.startAgent();
+        }
+        c.run(Duration.ofSeconds(3));
+        setPause(c, false);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.maxWritablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).isEqualTo(1);
+        assertThat(c.writablePrimaries()).extracting(n -> n.name).containsExactly(primary.name);
+    }
+
     /** Three members, a leader elected, then paused for 3 s. */
     private static SimCluster pausedCluster() {
         SimCluster c = HaSim.cluster("a", "b", "c");
