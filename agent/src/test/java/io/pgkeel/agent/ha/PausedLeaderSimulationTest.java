@@ -166,6 +166,54 @@ class PausedLeaderSimulationTest {
         assertThat(c.writablePrimaries()).extracting(n -> n.name).containsExactly(primary.name);
     }
 
+    /**
+     * Review15: the paused primary's agent, killed in pause, is restarted after the pause ended while etcd is
+     * unreachable from it. Its first answers come from bootstrap.dcs (no pause), which the others take as "out of
+     * pause"; they forget it once, and race next cycle though its PostgreSQL may still take writes.
+     */
+    @Test
+    void thePausedPrimarysAgentRestartedCutFromEtcdDoesNotLetASecondPrimaryIn() {
+        SimCluster c = pausedCluster();
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        primary.killAgent();
+        c.events.add(c.at() + " kill -9 agent " + primary.name);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL));
+        assertThat(c.leaderKey()).isEmpty();
+        setPause(c, false);
+        c.run(Duration.ofSeconds(3));
+        c.partition(primary.name);
+        primary.startAgent();
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.maxWritablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).isEqualTo(1);
+        c.heal(primary.name);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.isConverged()).as("converged: %s%n%s", c.describe(), c.lastEvents(30)).isTrue();
+    }
+
+    /**
+     * Review15, liveness: the members cannot reach the leader's REST API (a firewall, an api_url only it resolves);
+     * Patroni fails over all the same (an unreachable member is skipped). A pause that ends with that leader alive
+     * leaves every member holding for it, since the hold is forgotten only on its answer: when its machine crashes
+     * later, outside pause, nobody is promoted ever again (before 55a1cdc a replica was).
+     */
+    @Test
+    void aPauseEndedWithTheLeaderAliveButUnreachableOverRestDoesNotHoldALaterFailover() {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(5));
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        c.nodes.keySet().stream().filter(n -> !n.equals(primary.name)).forEach(n -> c.cutLink(n, primary.name));
+        c.run(Duration.ofSeconds(2));
+        setPause(c, true);
+        c.run(Duration.ofSeconds(5));
+        setPause(c, false);
+        c.run(Duration.ofSeconds(5L * HaSim.TTL)); // long after the pause, all well
+        primary.crash();
+        c.run(Duration.ofSeconds(4L * HaSim.TTL));
+        assertThat(c.writablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).hasSize(1);
+        assertThat(c.writablePrimaries().get(0).name).isNotEqualTo(primary.name);
+    }
+
     /** Three members, a leader elected, then paused for 3 s. */
     private static SimCluster pausedCluster() {
         SimCluster c = HaSim.cluster("a", "b", "c");
