@@ -214,6 +214,31 @@ class PausedLeaderSimulationTest {
         assertThat(c.writablePrimaries().get(0).name).isNotEqualTo(primary.name);
     }
 
+    /**
+     * Review15, liveness: a switchover in pause while the candidate cannot reach the leader's REST API (the leader
+     * reaches the candidate's, so it hands over: the candidate received the shutdown checkpoint, the leader's
+     * PostgreSQL stopped cleanly and restarts as a standby). The candidate waits for the former leader's answer as a
+     * running replica, which cannot come: no primary, in pause and after it, until an operator's failover. Patroni's
+     * candidate, and pgkeel's before 55a1cdc, promotes: the switchover completes.
+     */
+    @ParameterizedTest(name = "pause ended after: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aSwitchoverInPauseCompletesThoughTheCandidateCannotAskTheLeader(boolean pauseEnded) {
+        SimCluster c = pausedCluster();
+        SimCluster.Node leader = c.writablePrimaries().get(0);
+        String candidate = c.nodes.keySet().stream().filter(n -> !n.equals(leader.name)).findFirst().orElseThrow();
+        c.cutLink(candidate, leader.name);
+        c.run(Duration.ofSeconds(1));
+        c.requestSwitchover(leader.name, candidate);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL));
+        if (pauseEnded) {
+            setPause(c, false);
+            c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        }
+        assertThat(c.writablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).extracting(n -> n.name)
+                .containsExactly(candidate);
+    }
+
     /** Three members, a leader elected, then paused for 3 s. */
     private static SimCluster pausedCluster() {
         SimCluster c = HaSim.cluster("a", "b", "c");
