@@ -48,6 +48,24 @@ class PausedLeaderRecordTest {
         assertThat(disk.writes).as("unchanged: not written again").isZero();
     }
 
+    /**
+     * Review15: clearing the record (the pause is over) on a disk that cannot be written (full, read-only) must be
+     * logged like any failed write, not throw: keep(null)'s warning dereferences the null leader, and the
+     * NullPointerException leaves HaNode.runCycle after acting and before callbacks, failsafe release and publish,
+     * every cycle until the disk is writable again.
+     */
+    @Test
+    void aFailedWriteOfNoneIsLoggedNotThrown() {
+        FlakyDisk disk = new FlakyDisk();
+        PausedLeaderRecord r = new PausedLeaderRecord(disk);
+        r.keep(new NodeMemory.PausedLeader("a", null));
+        disk.fails = true;
+        org.assertj.core.api.Assertions.assertThatCode(() -> r.keep(null)).doesNotThrowAnyException();
+        disk.fails = false;
+        r.keep(null);
+        assertThat(disk.content).as("tried again").isEqualTo("{}");
+    }
+
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {"", " ", "{}", "not json", "{\"paused_leader\": 7}", "{\"paused_leader\": \"\"}", "[]"})
     void contentWithoutANameIsNone(String content) {

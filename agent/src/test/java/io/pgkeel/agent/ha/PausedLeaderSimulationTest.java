@@ -127,6 +127,118 @@ class PausedLeaderSimulationTest {
         assertThat(c.writablePrimaries().get(0).name).isNotEqualTo(primary.name);
     }
 
+    /**
+     * Review15: a member that did not read the paused cluster while its leader held the key never learns whom to wait
+     * for. Replica c is cut from etcd (or its agent down) from before the pause until after the paused primary's key
+     * lapsed; its record is empty, so once the pause ends it races for the vacant key and promotes while a's
+     * PostgreSQL, unfenced since the pause, still takes writes. The same with c's agent down over that window.
+     */
+    @ParameterizedTest(name = "c cut from etcd: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aReplicaThatMissedThePauseDoesNotRaceAPrimaryWhoseKeyLapsedInPause(boolean cutFromEtcd) {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(5));
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        SimCluster.Node late = c.nodes.values().stream().filter(n -> n != primary).reduce((x, y) -> y).orElseThrow();
+        if (cutFromEtcd) {
+            c.partition(late.name);
+        } else {
+            late.killAgent();
+            c.events.add(c.at() + " kill -9 agent " + late.name);
+        }
+        c.run(Duration.ofSeconds(1));
+        setPause(c, true);
+        c.run(Duration.ofSeconds(3));
+        primary.killAgent();
+        c.events.add(c.at() + " kill -9 agent " + primary.name);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL)); // the key lapses in pause
+        assertThat(c.leaderKey()).as("the key lapsed in pause").isEmpty();
+        if (cutFromEtcd) {
+            c.heal(late.name);
+        } else {
+            late.startAgent();
+        }
+        c.run(Duration.ofSeconds(3));
+        setPause(c, false);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.maxWritablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).isEqualTo(1);
+        assertThat(c.writablePrimaries()).extracting(n -> n.name).containsExactly(primary.name);
+    }
+
+    /**
+     * Review15: the paused primary's agent, killed in pause, is restarted after the pause ended while etcd is
+     * unreachable from it. Its first answers come from bootstrap.dcs (no pause), which the others take as "out of
+     * pause"; they forget it once, and race next cycle though its PostgreSQL may still take writes.
+     */
+    @Test
+    void thePausedPrimarysAgentRestartedCutFromEtcdDoesNotLetASecondPrimaryIn() {
+        SimCluster c = pausedCluster();
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        primary.killAgent();
+        c.events.add(c.at() + " kill -9 agent " + primary.name);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL));
+        assertThat(c.leaderKey()).isEmpty();
+        setPause(c, false);
+        c.run(Duration.ofSeconds(3));
+        c.partition(primary.name);
+        primary.startAgent();
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.maxWritablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).isEqualTo(1);
+        c.heal(primary.name);
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.isConverged()).as("converged: %s%n%s", c.describe(), c.lastEvents(30)).isTrue();
+    }
+
+    /**
+     * Review15, liveness: the members cannot reach the leader's REST API (a firewall, an api_url only it resolves);
+     * Patroni fails over all the same (an unreachable member is skipped). A pause that ends with that leader alive
+     * leaves every member holding for it, since the hold is forgotten only on its answer: when its machine crashes
+     * later, outside pause, nobody is promoted ever again (before 55a1cdc a replica was).
+     */
+    @Test
+    void aPauseEndedWithTheLeaderAliveButUnreachableOverRestDoesNotHoldALaterFailover() {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        c.startAll();
+        c.run(Duration.ofSeconds(5));
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        c.nodes.keySet().stream().filter(n -> !n.equals(primary.name)).forEach(n -> c.cutLink(n, primary.name));
+        c.run(Duration.ofSeconds(2));
+        setPause(c, true);
+        c.run(Duration.ofSeconds(5));
+        setPause(c, false);
+        c.run(Duration.ofSeconds(5L * HaSim.TTL)); // long after the pause, all well
+        primary.crash();
+        c.run(Duration.ofSeconds(4L * HaSim.TTL));
+        assertThat(c.writablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).hasSize(1);
+        assertThat(c.writablePrimaries().get(0).name).isNotEqualTo(primary.name);
+    }
+
+    /**
+     * Review15, liveness: a switchover in pause while the candidate cannot reach the leader's REST API (the leader
+     * reaches the candidate's, so it hands over: the candidate received the shutdown checkpoint, the leader's
+     * PostgreSQL stopped cleanly and restarts as a standby). The candidate waits for the former leader's answer as a
+     * running replica, which cannot come: no primary, in pause and after it, until an operator's failover. Patroni's
+     * candidate, and pgkeel's before 55a1cdc, promotes: the switchover completes.
+     */
+    @ParameterizedTest(name = "pause ended after: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aSwitchoverInPauseCompletesThoughTheCandidateCannotAskTheLeader(boolean pauseEnded) {
+        SimCluster c = pausedCluster();
+        SimCluster.Node leader = c.writablePrimaries().get(0);
+        String candidate = c.nodes.keySet().stream().filter(n -> !n.equals(leader.name)).findFirst().orElseThrow();
+        c.cutLink(candidate, leader.name);
+        c.run(Duration.ofSeconds(1));
+        c.requestSwitchover(leader.name, candidate);
+        c.run(Duration.ofSeconds(2L * HaSim.TTL));
+        if (pauseEnded) {
+            setPause(c, false);
+            c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        }
+        assertThat(c.writablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(30)).extracting(n -> n.name)
+                .containsExactly(candidate);
+    }
+
     /** Three members, a leader elected, then paused for 3 s. */
     private static SimCluster pausedCluster() {
         SimCluster c = HaSim.cluster("a", "b", "c");
