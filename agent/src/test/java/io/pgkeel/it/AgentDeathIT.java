@@ -134,7 +134,8 @@ class AgentDeathIT extends ClusterTestBase {
         AgentProcess primary = cluster.leader();
         AgentProcess other = cluster.nodes.stream().filter(n -> n != primary).findFirst().orElseThrow();
         Sql.execute(primary.pgPort, "CREATE TABLE IF NOT EXISTS death_check (id serial PRIMARY KEY, note text)");
-        Rest.Answer paused = Rest.call(primary, "PATCH", "/config", "{\"pause\": true}");
+        // through a replica: the primary's agent may still be opening its REST API after d_ restarted it
+        Rest.Answer paused = Rest.call(other, "PATCH", "/config", "{\"pause\": true}");
         assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
         boolean resumed = false;
         try {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Patroni's value formats for each key. Decoding never throws: a value that is not what Patroni would write
@@ -52,7 +53,8 @@ final class ValueCodec {
                 text(node, "role"), (int) number(node, "timeline"), number(node, "xlog_location"),
                 text(node, "replication_state"), tags, modRevision, node.path("pause").asBoolean(false),
                 node.path("pending_restart").asBoolean(false), number(node, "receive_lsn"), number(node, "replay_lsn"),
-                objectField(node, "pending_restart_reason"), objectField(node, "scheduled_restart")));
+                objectField(node, "pending_restart_reason"), objectField(node, "scheduled_restart"),
+                Optional.ofNullable(text(node, "paused_leader")).filter(n -> !n.isEmpty()).orElse(null)));
     }
 
     static String encodeMember(Member m, String version) {
@@ -91,6 +93,9 @@ final class ValueCodec {
         }
         if (!m.tags().isEmpty()) {
             out.put("tags", m.tags());
+        }
+        if (m.pausedLeader() != null) {
+            out.put("paused_leader", m.pausedLeader()); // pgkeel's: Patroni ignores it
         }
         return json(out);
     }

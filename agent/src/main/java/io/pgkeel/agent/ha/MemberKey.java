@@ -36,7 +36,8 @@ final class MemberKey {
         Member me = new Member(identity.name(), identity.connUrl(), identity.apiUrl(), s.runState().patroniName(),
                 NodeSnapshot.roleOf(s), s.timeline(), s.walPosition(), s.replicationState(), identity.tags(), 0,
                 m.dynamic().pause(), s.pendingRestart(), standby ? s.receiveLsn() : 0, standby ? s.replayLsn() : 0,
-                new LinkedHashMap<String, Object>(s.detail().pendingRestartReason()), scheduled == null ? Map.of() : scheduled.asPatroni());
+                new LinkedHashMap<String, Object>(s.detail().pendingRestartReason()), scheduled == null ? Map.of()
+                        : scheduled.asPatroni(), m.pausedLeader() == null ? null : m.pausedLeader().name());
         if (me.equals(lastPut) && m.lease().leaseId() == lastPutLease && view.member(identity.name()).isPresent()) {
             return;
         }

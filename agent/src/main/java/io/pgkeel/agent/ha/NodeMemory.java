@@ -192,7 +192,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
                 b.dynamic = cfg;
                 b.logicalSlotsConfigRevision = cfg.modRevision();
             });
-            b.pausedLeader = pausedLeaderAfter(read, b.dynamic.pause(), pausedLeader);
+            b.pausedLeader = pausedLeaderAfter(read, b.dynamic.pause(), pausedLeader, me);
         }
         if (dcs.isReachable()) {
             if (!dcs.cluster().isLeader(me)) {
@@ -258,25 +258,53 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /**
      * Who held the leader key of a paused cluster, after a read: the holder while the read shows the cluster paused
      * with a key; unchanged while the key is vacant (paused or not: the key lapsed, or was released, in pause), and
-     * while that member still holds it outside pause (its agent may be dead since the pause, its key about to lapse:
-     * {@link #acted} forgets it once it answers from outside pause); forgotten once another member holds the key outside
-     * pause (it took the key on a lease in force, having waited for the former holder).
+     * while that member still holds it outside pause (its agent may be dead since the pause, its key about to lapse);
+     * forgotten once another member holds the key outside pause (it took the key on a lease in force, having waited for
+     * the former holder). With the key vacant and nothing remembered, the one another member's key names as its
+     * {@code paused_leader} is taken over: a member cut from etcd, or down, while the key lapsed in pause never saw it
+     * held. Forgotten, finally, when that member's own key shows it cannot take writes unfenced ({@link
+     * #answersOutsidePause(Member, ClusterView)}); {@link #acted} forgets it on its REST answer too.
      *
      * @param paused the config key in force after the read says {@code pause: true}
      */
-    static PausedLeader pausedLeaderAfter(ClusterView read, boolean paused, PausedLeader before) {
+    static PausedLeader pausedLeaderAfter(ClusterView read, boolean paused, PausedLeader before, String me) {
         Optional<String> holder = read.leader().map(l -> l.name());
-        if (holder.isEmpty()) {
-            return before;
+        String name;
+        if (holder.isPresent()) {
+            boolean same = before != null && holder.get().equals(before.name());
+            if (!paused && !same) {
+                return null;
+            }
+            name = holder.get();
+        } else if (before != null) {
+            name = before.name();
+        } else {
+            name = read.members().stream().filter(m -> !m.name().equals(me) && m.pausedLeader() != null)
+                    .map(Member::pausedLeader).sorted().findFirst().orElse(null);
+            if (name == null) {
+                return null;
+            }
         }
-        boolean same = before != null && holder.get().equals(before.name());
-        if (!paused && !same) {
+        Optional<Member> key = read.member(name);
+        if (!paused && key.isPresent() && answersOutsidePause(key.get(), read)) {
             return null;
         }
         // the address its member key shows now, else the one last seen (its member key lapses with its agent)
-        String apiUrl = read.member(holder.get()).map(Member::apiUrl).filter(u -> u != null && !u.isEmpty())
-                .orElse(same ? before.apiUrl() : null);
-        return new PausedLeader(holder.get(), apiUrl);
+        String apiUrl = key.map(Member::apiUrl).filter(u -> u != null && !u.isEmpty())
+                .orElse(before != null && before.name().equals(name) ? before.apiUrl() : null);
+        return new PausedLeader(name, apiUrl);
+    }
+
+    /**
+     * The former paused leader's member key, written by its live agent (the key lives on its lease), shows it cannot
+     * take writes unfenced: it runs as a replica, or it was written after the config key's last change by an agent
+     * deciding out of pause. The same evidence as its REST answer ({@link PausedPolicy#answersOutsidePause}), read
+     * from etcd, for members that cannot reach its REST API.
+     */
+    static boolean answersOutsidePause(Member m, ClusterView read) {
+        boolean runningReplica = "running".equals(m.state()) && "replica".equals(m.role());
+        long configRevision = read.config().map(DynamicConfig::modRevision).orElse(Long.MAX_VALUE);
+        return runningReplica || !m.pause() && m.modRevision() > configRevision;
     }
 
     /**

@@ -70,8 +70,13 @@ final class PausedLeaderRecord {
             disk.write(JSON.writeValueAsString(json));
             written = pausedLeader;
         } catch (IOException | RuntimeException e) {
-            log.warn("cannot record the paused leader '{}' in {}: {}; an agent restarted before the pause ends will not"
-                    + " know to wait for it", pausedLeader.name(), disk, e.toString());
+            if (pausedLeader == null) {
+                log.warn("cannot clear the paused leader's record {}: {}; an agent restarted now would wait for '{}'"
+                        + " again until it answers", disk, e.toString(), written == null ? "?" : written.name());
+            } else {
+                log.warn("cannot record the paused leader '{}' in {}: {}; an agent restarted before the pause ends"
+                        + " will not know to wait for it", pausedLeader.name(), disk, e.toString());
+            }
         }
     }
 }

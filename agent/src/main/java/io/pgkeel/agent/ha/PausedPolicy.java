@@ -134,8 +134,9 @@ final class PausedPolicy {
         if (failoverToMe && !formerRunsAsPrimary) {
             return Optional.empty();
         }
-        if (o.peers().stream().anyMatch(p -> answersOutsidePause(p, former))) {
-            return Optional.empty();
+        if (o.peers().stream().anyMatch(p -> answersOutsidePause(p, former))
+                || c.member(former).filter(m -> NodeMemory.answersOutsidePause(m, c)).isPresent()) {
+            return Optional.empty(); // its REST answer, or its member key (for a member that cannot reach its REST API)
         }
         return Optional.of(new Action.Wait((o.self().dynamic().pause() ? "PAUSE: " : "") + "not racing for the leader"
                 + " key: it was vacated while the cluster was paused and member '" + former + "', its holder then, has"

@@ -114,18 +114,18 @@ class HaPolicyTest {
                 // ---- a pause ended while the key of its leader 'a' was vacant (PausedPolicy.beforeRacingAfterPause)
                 row("replica, no leader, the pause's leader 'a' does not answer -> do not race",
                         me("b").replica(1000).pausedLeader("a").peer(PeerStatus.unreachable("a"))
-                                .cluster(c -> c.members("a", "b")),
+                                .cluster(c -> c.pausedPrimaryKey("a").members("b")),
                         Action.Wait.class, PAUSE_HOLD_A),
                 row("replica, no leader, the pause's leader 'a' is not even a member any more -> do not race",
                         me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b")),
                         Action.Wait.class, PAUSE_HOLD_A),
                 row("replica, no leader, 'a' answers as a primary still paused (it did not see the pause end) -> wait",
                         me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, true, false, 900, 1,
-                                        false, 1, null, false, true)).cluster(c -> c.members("a", "b")),
+                                        false, 1, null, false, true)).cluster(c -> c.pausedPrimaryKey("a").members("b")),
                         Action.Wait.class, PAUSE_HOLD_A),
                 row("replica, no leader, 'a' answers as a paused agent still starting -> wait",
                         me("b").replica(1000).pausedLeader("a").peer(new PeerStatus("a", true, false, true, 0, 0,
-                                        false, 0, null, false, true)).cluster(c -> c.members("a", "b")),
+                                        false, 0, null, false, true)).cluster(c -> c.pausedPrimaryKey("a").members("b")),
                         Action.Wait.class, PAUSE_HOLD_A),
                 row("replica, no leader, 'a' answers as a running replica -> the usual race",
                         me("b").replica(1000).pausedLeader("a").peer("a", false, 900).cluster(c -> c.members("a", "b")),
@@ -135,6 +135,17 @@ class HaPolicyTest {
                                         false, 1, null, false, false)).cluster(c -> c.members("a", "b")),
                         Action.Wait.class, "following a different leader because i am not the healthiest node: primary"
                                 + " (a) is still alive"),
+                row("replica, no leader, 'a' silent over REST, its member key shows a running replica -> race",
+                        me("b").replica(1000).pausedLeader("a").peer(PeerStatus.unreachable("a"))
+                                .cluster(c -> c.members("a", "b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, no leader, 'a' silent over REST, its member key written out of pause after the config"
+                                + " key -> race (its agent decides with its fence on)",
+                        me("b").replica(1000).pausedLeader("a").peer(PeerStatus.unreachable("a"))
+                                .cluster(c -> c.member(new io.pgkeel.common.cluster.Member("a", "postgres://a:5432/postgres",
+                                        "http://a:8008/patroni", "running", "primary", 1, 1000, null, Map.of(), 3))
+                                        .members("b")),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("replica, no leader, I was the pause's leader -> the usual race",
                         me("b").replica(1000).pausedLeader("b").cluster(c -> c.members("a", "b")),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),

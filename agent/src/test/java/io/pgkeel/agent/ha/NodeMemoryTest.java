@@ -278,12 +278,26 @@ class NodeMemoryTest {
                 row("the pause ended with the key vacant -> still remembered", remembersA, observes(vacant, STREAMING),
                         m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
                 row("the pause ended and a still holds the key (its agent may be dead) -> still remembered", remembersA,
-                        observes(LED_BY_A, STREAMING), m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
+                        observes(cluster(c -> c.leader("a", 9).member(new io.pgkeel.common.cluster.Member("a",
+                                "postgres://a:5432/postgres", "http://a:8008/patroni", "running", "primary", 1, 1000,
+                                null, Map.of(), 3, true, false)).members("b")), STREAMING), m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
                 row("the pause ended and another member holds the key -> forgotten", remembersA,
                         observes(LED_BY_B, STREAMING), m -> assertThat(m.pausedLeader()).isNull()),
                 row("a paused cluster whose key moved to b (a failover the operator named) -> b", remembersA,
                         observes(cluster(c -> c.leader("b", 7).members("a", "b").paused()), STREAMING),
                         m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("b", "http://b:8008/patroni"))),
+                row("nothing remembered, the key vacant, c's member key waits for a (I missed the pause) -> a",
+                        FRESH, observes(cluster(c -> c.pausedPrimaryKey("a").member(waitingFor("c", "a"))), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a",
+                                "http://a:8008/patroni"))),
+                row("nothing remembered, another member holds the key outside pause -> nothing taken over", FRESH,
+                        observes(cluster(c -> c.leader("c", 5).member(waitingFor("c", "a"))), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isNull()),
+                row("nothing remembered, only my own key names a -> nothing taken over", FRESH,
+                        observes(cluster(c -> c.member(waitingFor("b", "a"))), STREAMING),
+                        m -> assertThat(m.pausedLeader()).isNull()),
+                row("the key vacant outside pause, a's member key shows a running replica -> forgotten", remembersA,
+                        observes(cluster(c -> c.members("a", "b")), STREAMING), m -> assertThat(m.pausedLeader()).isNull()),
                 row("etcd unreachable -> kept", remembersA, observesWithoutDcs(STREAMING),
                         m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))),
                 row("out of pause, a answered as a running replica -> forgotten", remembersA,
@@ -306,6 +320,13 @@ class NodeMemoryTest {
                         acts(new Action.Wait("x"), Outcome.DONE, me("b").replicaFollowing("a", 500).peer(new PeerStatus("c", true, true,
                                 true, 500, 1, false, 1, "streaming", false, false)), STREAMING),
                         m -> assertThat(m.pausedLeader()).isEqualTo(new NodeMemory.PausedLeader("a", "http://a:8008/patroni"))));
+    }
+
+    /** {@code name}'s member key as a running replica waiting for {@code pausedLeader} (pgkeel's paused_leader). */
+    private static io.pgkeel.common.cluster.Member waitingFor(String name, String pausedLeader) {
+        return new io.pgkeel.common.cluster.Member(name, "postgres://" + name + ":5432/postgres",
+                "http://" + name + ":8008/patroni", "running", "replica", 1, 1000, "streaming", Map.of(), 4, false, false,
+                0, 0, Map.of(), Map.of(), pausedLeader);
     }
 
     @ParameterizedTest(name = "{0}")

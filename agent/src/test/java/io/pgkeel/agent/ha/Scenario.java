@@ -466,6 +466,13 @@ final class Scenario {
             return this;
         }
 
+        /** The member key of a primary that last wrote it in pause (its agent may be gone since). */
+        ClusterBuilder pausedPrimaryKey(String name) {
+            members.add(new Member(name, "postgres://" + name + ":5432/postgres", "http://" + name + ":8008/patroni",
+                    "running", "primary", 1, 1000, null, Map.of(), 3, true, false));
+            return this;
+        }
+
         ClusterBuilder leader(String name, long lease) {
             leader = Optional.of(new LeaderKey(name, lease, 5, 5));
             return this;

@@ -18,6 +18,9 @@ import java.util.Objects;
  *                    ({@code pending_restart_reason}, Patroni 4.0+); empty when none
  * @param scheduledRestart the restart planned on the member, as Patroni writes it ({@code schedule} in isoformat,
  *                    the request's filters, {@code postmaster_start_time}); empty when none
+ * @param pausedLeader pgkeel's {@code paused_leader}: the member whose leader key this member saw vacated in pause,
+ *                    and whose answer it waits for before racing (docs/decisions.md, "Pause mode turns the lease fence
+ *                    off"); null when none (Patroni never writes it, and ignores it)
  */
 public record Member(
         String name,
@@ -35,13 +38,23 @@ public record Member(
         long receiveLsn,
         long replayLsn,
         Map<String, Object> pendingRestartReason,
-        Map<String, Object> scheduledRestart) {
+        Map<String, Object> scheduledRestart,
+        String pausedLeader) {
 
     public Member {
         Objects.requireNonNull(name, "name");
         tags = tags == null ? Map.of() : Map.copyOf(tags);
         pendingRestartReason = ordered(pendingRestartReason);
         scheduledRestart = ordered(scheduledRestart);
+    }
+
+    /** A member key without pgkeel's {@code paused_leader}. */
+    public Member(String name, String connUrl, String apiUrl, String state, String role, int timeline, long xlogLocation,
+                  String replicationState, Map<String, Object> tags, long modRevision, boolean pause,
+                  boolean pendingRestart, long receiveLsn, long replayLsn, Map<String, Object> pendingRestartReason,
+                  Map<String, Object> scheduledRestart) {
+        this(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, modRevision, pause,
+                pendingRestart, receiveLsn, replayLsn, pendingRestartReason, scheduledRestart, null);
     }
 
     /** A member key without the monitoring fields (receive/replay positions, restart reason and schedule). */
@@ -62,7 +75,7 @@ public record Member(
     /** This member key as read at {@code revision}. */
     public Member withModRevision(long revision) {
         return new Member(name, connUrl, apiUrl, state, role, timeline, xlogLocation, replicationState, tags, revision,
-                pause, pendingRestart, receiveLsn, replayLsn, pendingRestartReason, scheduledRestart);
+                pause, pendingRestart, receiveLsn, replayLsn, pendingRestartReason, scheduledRestart, pausedLeader);
     }
 
     /** A read-only copy that keeps the order the key was written in (shown as is by GET /cluster). */
