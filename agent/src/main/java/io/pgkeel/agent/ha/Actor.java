@@ -268,7 +268,8 @@ final class Actor {
         pg.removeDataDirectory();
         memberKey.cloning(identity, o.memory());
         pg.cloneFrom(source);
-        pg.start(false, source, startWait(o));
+        // the loop was away for the whole copy: the lease the observation knew is no measure of this start
+        pg.start(false, source);
     }
 
     private Outcome bootstrap(NodeIdentity identity) {
