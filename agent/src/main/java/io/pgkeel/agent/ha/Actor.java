@@ -249,7 +249,7 @@ final class Actor {
         pg.stop(StopMode.FAST);
         switch (pg.rewind(source)) {
             case DONE -> pg.startAfterRewind(source);
-            case SOURCE_NOT_READY -> {
+            case SOURCE_NOT_READY, TARGET_BUSY -> {
                 // nothing changed; the next cycle tries again
             }
             case FAILED -> {

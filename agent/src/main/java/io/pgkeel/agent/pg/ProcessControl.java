@@ -278,6 +278,15 @@ final class ProcessControl {
     }
 
     /**
+     * PostgreSQL refused to run because processes of an earlier server in the directory still run: the shared memory
+     * block is still in use, or the lock file names a live postmaster (miscinit.c CreateLockFile, sysv_shmem.c).
+     */
+    static boolean oldServerStillThere(String output) {
+        return output.contains("pre-existing shared memory block") || output.contains("Is another postmaster")
+                || output.contains("Is another postgres");
+    }
+
+    /**
      * The postmaster's reason for exiting, from the log lines its start wrote: the last FATAL or PANIC line with the
      * DETAIL and HINT lines right after it, as ": ..."; empty when there is none.
      */
@@ -584,6 +593,11 @@ final class ProcessControl {
             ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("postgres"), "--single", "-D",
                             dir.path().toString(), "-c", "archive_mode=off", "-c", "hot_standby=off", "postgres"),
                     Map.of(), TOOL_TIMEOUT, line -> log.debug("postgres --single: {}", line), Path.of("/dev/null"));
+            if (r.exitCode() != 0 && oldServerStillThere(r.tail())) {
+                // a killed postmaster's backends outlive it for a moment: not a failed rewind, only too soon
+                log.info("single-user crash recovery must wait for the old server's processes to exit: {}", r.tail());
+                return RewindOutcome.TARGET_BUSY;
+            }
             if (r.exitCode() != 0) {
                 log.warn("single-user crash recovery failed (exit {}): {}", r.exitCode(), r.tail());
                 return RewindOutcome.FAILED;

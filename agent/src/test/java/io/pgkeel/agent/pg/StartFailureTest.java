@@ -41,4 +41,20 @@ class StartFailureTest {
 
         assertThat(ProcessControl.whyNotStarted(lines)).isEqualTo(expected);
     }
+
+    /** Single-user crash recovery before pg_rewind, refused while the old server's processes run: try again later. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "old backends hold the shared memory | FATAL:  pre-existing shared memory block (key 5432001, ID 7) is still in"
+                + " use | true",
+        "the old postmaster still runs        | FATAL:  lock file \"postmaster.pid\" already exists HINT:  Is another"
+                + " postmaster (PID 27782) running in data directory \"/d\"? | true",
+        "a single-user backend still runs     | FATAL:  lock file \"postmaster.pid\" already exists HINT:  Is another"
+                + " postgres (PID 27790) running in data directory \"/d\"? | true",
+        "a real failure                       | PANIC:  could not locate a valid checkpoint record | false",
+        "nothing said                         | '' | false",
+    })
+    void crashRecoveryRefusedWhileTheOldServerRunsIsTriedAgain(String name, String output, boolean busy) {
+        assertThat(ProcessControl.oldServerStillThere(output)).isEqualTo(busy);
+    }
 }

@@ -94,6 +94,11 @@ public interface LocalPostgres {
         DONE,
         /** The source's checkpoint does not show its current timeline yet: nothing was changed; try again. */
         SOURCE_NOT_READY,
+        /**
+         * The crashed postmaster's old backends still hold the target's shared memory (or its lock file), so its
+         * crash recovery could not run yet: nothing was changed; try again.
+         */
+        TARGET_BUSY,
         /** pg_rewind failed: the data directory must be cloned anew. */
         FAILED
     }
