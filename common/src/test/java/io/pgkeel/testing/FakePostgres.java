@@ -242,11 +242,6 @@ public final class FakePostgres implements LocalPostgres {
     /** {@link #crashAtNextPromote}: 0 no, 1 before the timeline switch, 2 after it. */
     private int crashAtPromote;
     private int clones;
-    /** {@link #hangStartsUntil}: null when starts do not hang. */
-    private FakeClock hangClock;
-    private long hangStartsUntilNanos;
-    private Runnable whileStartHangs;
-    private int startsHung;
     /** The next pg_rewind fails (a broken source connection, say), whatever the histories. */
     private boolean failNextRewind;
     private int rewinds;
@@ -602,34 +597,13 @@ public final class FakePostgres implements LocalPostgres {
         }
     }
 
-    /**
-     * Until {@code untilNanos} on {@code clock}, every start hangs for the whole wait it is given and leaves postgres
-     * stopped: a postmaster that does not come up and whose failure the caller cannot see. {@code whileHanging} runs
-     * every 10 ms of the wait, as the agent's other threads (its lease fence) and etcd's lease expiry do meanwhile.
-     */
-    public synchronized void hangStartsUntil(FakeClock clock, long untilNanos, Runnable whileHanging) {
-        this.hangClock = clock;
-        this.hangStartsUntilNanos = untilNanos;
-        this.whileStartHangs = whileHanging;
-    }
-
-    /** @param wait how long a start that hangs ({@link #hangStartsUntil}) holds the caller; a start here is instant */
     @Override
-    public synchronized void start(boolean asPrimary, Member follow, java.time.Duration wait) {
+    public synchronized void start(boolean asPrimary, Member follow) {
         if (!initialized) {
             throw new PostgresException("no data directory");
         }
         if (state != PgRunState.STOPPED) {
             throw new PostgresException("postgres is already running");
-        }
-        if (hangClock != null && hangClock.nanoTime() - hangStartsUntilNanos < 0) {
-            startsHung++;
-            long end = hangClock.nanoTime() + wait.toNanos();
-            while (hangClock.nanoTime() - end < 0) {
-                hangClock.advanceTo(Math.min(end, hangClock.nanoTime() + 10_000_000L));
-                whileStartHangs.run();
-            }
-            return;
         }
         if (!asPrimary && lastRunAsPrimary) {
             // started as a standby without pg_rewind: it may hold WAL nobody else has (the real marker file)
@@ -707,11 +681,6 @@ public final class FakePostgres implements LocalPostgres {
             return p.state == PgRunState.RUNNING && p.standby && sameHistory && p.wal > 0
                     ? java.util.OptionalLong.of(p.wal) : java.util.OptionalLong.empty();
         }
-    }
-
-    /** How many starts hung ({@link #hangStartsUntil}). */
-    public synchronized int startsHung() {
-        return startsHung;
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.pgkeel.agent.ha;
 
 import io.pgkeel.common.Clock;
 import io.pgkeel.common.Lsn;
-import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
 import io.pgkeel.common.dcs.Dcs;
 import io.pgkeel.common.dcs.DcsException;
@@ -15,7 +14,6 @@ import java.time.Duration;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -103,7 +101,7 @@ final class Actor {
         } else if (action instanceof Action.Follow a) {
             pg.follow(member(o, a.leader()));
         } else if (action instanceof Action.StartPostgres a) {
-            pg.start(a.asPrimary(), a.follow() == null ? null : member(o, a.follow()), startWait(o));
+            pg.start(a.asPrimary(), a.follow() == null ? null : member(o, a.follow()));
         } else if (action instanceof Action.ReattachLeader) {
             if (!dcs.reattachLeader()) {
                 log.info("the leader key no longer names me");
@@ -142,8 +140,7 @@ final class Actor {
             return failsafeRound(a, o, identity);
         } else if (action instanceof Action.Restart a) {
             pg.stop(StopMode.FAST);
-            pg.start(a.asPrimary(), a.follow() == null ? null : o.dcs().cluster().member(a.follow()).orElse(null),
-                    startWait(o));
+            pg.start(a.asPrimary(), a.follow() == null ? null : o.dcs().cluster().member(a.follow()).orElse(null));
         } else if (action instanceof Action.Reinitialize a) {
             Member source = member(o, a.leader());
             pg.stop(StopMode.IMMEDIATE);
@@ -152,35 +149,6 @@ final class Actor {
             throw new AssertionError("unhandled action " + action);
         }
         return Outcome.DONE;
-    }
-
-    /** {@link #startWait(LeaseStatus, OptionalLong, DynamicConfig, long)} now, for this cycle's start. */
-    private Duration startWait(Observation o) {
-        return startWait(o.memory().lease(), fence.deadline(), o.self().dynamic(), clock.nanoTime());
-    }
-
-    /**
-     * How long a start may hold the loop (Patroni starts PostgreSQL off its loop, which keeps renewing the leader key:
-     * ha.py, {@code recover}): until the lease must be renewed, leaving two DCS call timeouts for the member key write
-     * after the act and the next cycle's renewal, at most {@link LocalPostgres#START_WAIT}; zero when that time has
-     * passed (the start is still made; the next cycle sees how it went). The fence deadline armed in the last cycle
-     * counts when it is earlier: this cycle's renewal moves it only after the act.
-     *
-     * @param lease         this cycle's lease (renewed or not)
-     * @param fenceDeadline the armed fence deadline (monotonic nanoseconds), if any
-     * @param nowNanos      monotonic now
-     */
-    static Duration startWait(LeaseStatus lease, OptionalLong fenceDeadline, DynamicConfig dynamic, long nowNanos) {
-        long callTimeouts = 2 * NodeSettings.callTimeoutFor(dynamic).toNanos();
-        long left = LocalPostgres.START_WAIT.toNanos();
-        if (lease.isHeld()) {
-            left = Math.min(left, lease.validUntilNanos() - NodeSettings.fenceMarginFor(dynamic.ttl()) - nowNanos
-                    - callTimeouts);
-        }
-        if (fenceDeadline.isPresent()) {
-            left = Math.min(left, fenceDeadline.getAsLong() - nowNanos - callTimeouts);
-        }
-        return Duration.ofNanos(Math.max(0, left));
     }
 
     private Outcome acquireLeader(Action.AcquireLeader a, NodeIdentity identity, long cycleStartNanos) {
@@ -268,7 +236,6 @@ final class Actor {
         pg.removeDataDirectory();
         memberKey.cloning(identity, o.memory());
         pg.cloneFrom(source);
-        // the loop was away for the whole copy: the lease the observation knew is no measure of this start
         pg.start(false, source);
     }
 

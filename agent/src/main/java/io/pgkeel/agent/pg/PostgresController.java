@@ -87,8 +87,8 @@ public final class PostgresController implements LocalPostgres {
     }
 
     @Override
-    public void start(boolean asPrimary, Member follow, java.time.Duration wait) {
-        control.start(asPrimary, follow, wait);
+    public void start(boolean asPrimary, Member follow) {
+        control.start(asPrimary, follow);
     }
 
     @Override

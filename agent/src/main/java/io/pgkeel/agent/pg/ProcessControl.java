@@ -4,7 +4,6 @@ import io.pgkeel.common.Clock;
 import io.pgkeel.common.Lsn;
 import io.pgkeel.common.cluster.DynamicConfig;
 import io.pgkeel.common.cluster.Member;
-import io.pgkeel.common.pg.LocalPostgres;
 import io.pgkeel.common.pg.LocalPostgres.RewindOutcome;
 import io.pgkeel.common.pg.LocalPostgres.StopMode;
 import io.pgkeel.common.pg.LocalPostgres.TimelineSwitch;
@@ -194,14 +193,14 @@ final class ProcessControl {
     }
 
     /**
-     * Writes the configuration for the role and starts the postmaster, waiting at most {@code wait} for it to run;
-     * see {@link #awaitStart}. A standby start of a directory that last ran as a primary, not just rewound or cloned,
-     * leaves {@link DataDirectory#DIVERGENCE_MARKER} first.
+     * Writes the configuration for the role and starts the postmaster (pg_ctl start -W), waiting at most 5 s for its
+     * postmaster.pid. A standby start of a directory that last ran as a primary, not just rewound or cloned, leaves
+     * {@link DataDirectory#DIVERGENCE_MARKER} first.
      *
-     * @throws PostgresException when pg_ctl fails, or the postmaster exited without running
+     * @throws PostgresException when pg_ctl fails
      */
-    void start(boolean asPrimary, Member follow, Duration wait) {
-        start(asPrimary, follow, false, wait);
+    void start(boolean asPrimary, Member follow) {
+        start(asPrimary, follow, false);
     }
 
     /**
@@ -211,11 +210,11 @@ final class ProcessControl {
      * @throws PostgresException when pg_ctl fails
      */
     void startAfterRewind(Member source) {
-        start(false, source, true, LocalPostgres.START_WAIT);
+        start(false, source, true);
     }
 
     /** @param consistentWithUpstream just rewound from, or handed over to, {@code follow}: no divergence marker */
-    private void start(boolean asPrimary, Member follow, boolean consistentWithUpstream, Duration wait) {
+    private void start(boolean asPrimary, Member follow, boolean consistentWithUpstream) {
         // a fresh pg_basebackup or pg_rewind leaves backup_label (and a copied "in production" control file):
         // those are consistent with their source and need no check
         if (!asPrimary && !consistentWithUpstream && !dir.exists("backup_label")) {
@@ -226,51 +225,20 @@ final class ProcessControl {
         files.write(asPrimary, follow);
         log.info("starting postgres as {}", asPrimary ? "primary" : follow == null ? "a replica with no primary"
                 : "a replica of " + follow.name());
-        long logBefore = sizeOf(dir.logFile());
-        awaitStart(launchStart(wait), wait, logBefore);
+        pgCtl(List.of("start", "-W", "-l", dir.logFile().toString()), "start");
+        awaitPidFile();
     }
 
     /**
-     * pg_ctl start -w, left running: unlike -W it waits for its own child, the postmaster, and exits at once when that
-     * exits without running (old backends still holding its shared memory, a stale lock file). Its -t is whole seconds,
-     * at least 1, or it would not look at all; it may wait on after {@link #awaitStart} returns, harmlessly. Its output
-     * is dropped: why the postmaster failed is in the postmaster's log.
+     * pg_ctl start -W returns before the postmaster has written postmaster.pid. Until it has, a probe would take the
+     * instance for stopped, and the next cycle could act on a data directory that a postmaster is opening. It writes
+     * the file first thing, so wait for it (briefly: a postmaster that fails at once never writes it).
      */
-    private Process launchStart(Duration wait) {
-        long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
-        List<String> cmd = List.of(dir.tool("pg_ctl"), "start", "-D", dir.path().toString(), "-w", "-t",
-                Long.toString(seconds), "-l", dir.logFile().toString());
-        try {
-            return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-        } catch (IOException e) {
-            throw new PostgresException("cannot run pg_ctl: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Until the postmaster runs (its postmaster.pid names it: written first thing, long before it accepts
-     * connections), pg_ctl says it failed, or {@code wait} has passed. Until the pid file is written a probe would take
-     * the instance for stopped, and the next cycle could act on a data directory that a postmaster is opening; but the
-     * HA loop has a lease to renew, so the wait is the caller's (Patroni starts PostgreSQL off its loop: ha.py,
-     * {@code recover}). A postmaster still starting then is seen by the next probe.
-     *
-     * @param logBefore the postmaster log's size before pg_ctl ran: what this start wrote follows
-     * @throws PostgresException when pg_ctl exited with an error and no postmaster runs
-     */
-    private void awaitStart(Process pgCtl, Duration wait, long logBefore) {
-        long deadline = clock.nanoTime() + wait.toNanos();
+    private void awaitPidFile() {
+        long deadline = clock.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (!dir.postmasterAlive()) {
-            if (!pgCtl.isAlive()) {
-                if (pgCtl.exitValue() == 0 || dir.postmasterAlive()) {
-                    return;
-                }
-                throw new PostgresException("postgres did not start (pg_ctl start exit " + pgCtl.exitValue() + ")"
-                        + whyNotStarted(logSince(logBefore)) + "; see " + dir.logFile());
-            }
             if (clock.nanoTime() - deadline >= 0) {
-                log.warn("postgres wrote no postmaster.pid within {} ms of pg_ctl start; the next cycle looks again;"
-                        + " see {}", wait.toMillis(), dir.logFile());
+                log.warn("postgres wrote no postmaster.pid within 5 s of pg_ctl start; see {}", dir.logFile());
                 return;
             }
             clock.sleepNanos(Duration.ofMillis(10).toNanos());
@@ -284,62 +252,6 @@ final class ProcessControl {
     static boolean oldServerStillThere(String output) {
         return output.contains("pre-existing shared memory block") || output.contains("Is another postmaster")
                 || output.contains("Is another postgres");
-    }
-
-    /**
-     * The postmaster's reason for exiting, from the log lines its start wrote: the last FATAL or PANIC line with the
-     * DETAIL and HINT lines right after it, as ": ..."; empty when there is none.
-     */
-    static String whyNotStarted(List<String> logLines) {
-        for (int i = logLines.size() - 1; i >= 0; i--) {
-            String line = logLines.get(i);
-            if (line.contains("FATAL:") || line.contains("PANIC:")) {
-                List<String> why = new ArrayList<>(List.of(withoutPrefix(line)));
-                for (String next : logLines.subList(i + 1, logLines.size())) {
-                    if (!next.contains("DETAIL:") && !next.contains("HINT:")) {
-                        break;
-                    }
-                    why.add(withoutPrefix(next));
-                }
-                return ": " + String.join(" ", why);
-            }
-        }
-        return "";
-    }
-
-    /** A log line without log_line_prefix's "time [pid] " (the default ends so), its spaces collapsed. */
-    private static String withoutPrefix(String line) {
-        int pid = line.indexOf("] ");
-        return (pid < 0 ? line : line.substring(pid + 2)).trim().replaceAll("\\s+", " ");
-    }
-
-    /** The postmaster log's lines written after {@code offset} (its last 4 kB at most); none when unreadable. */
-    private List<String> logSince(long offset) {
-        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(dir.logFile())) {
-            long size = ch.size();
-            long from = Math.max(Math.min(offset, size), size - 4096);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (size - from));
-            ch.position(from);
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
-                // read the tail to the end
-            }
-            List<String> lines = new ArrayList<>(List.of(new String(buf.array(), 0, buf.position(),
-                    java.nio.charset.StandardCharsets.UTF_8).split("\n")));
-            if (from > offset && !lines.isEmpty()) {
-                lines.remove(0); // cut mid-line
-            }
-            return lines;
-        } catch (IOException e) {
-            return List.of();
-        }
-    }
-
-    private static long sizeOf(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            return 0;
-        }
     }
 
     /**
@@ -688,7 +600,7 @@ final class ProcessControl {
         }
         // the new leader holds all of this node's WAL: like after pg_rewind, no divergence marker is needed
         deleteQuietly(dir.resolve(DataDirectory.DIVERGENCE_MARKER));
-        start(false, newLeader, true, LocalPostgres.START_WAIT);
+        start(false, newLeader, true);
     }
 
     /**

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgkeel.common.cluster.ClusterView;
 import io.pgkeel.common.cluster.DcsView;
 import io.pgkeel.common.cluster.DynamicConfig;
-import io.pgkeel.common.cluster.DynamicConfigParser;
 import io.pgkeel.common.pg.PgRunState;
 import io.pgkeel.common.pg.PgStatus;
 import io.pgkeel.testing.FakeClock;
@@ -19,13 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The actor carries out each action as it says and chooses nothing. The first two tests stand in for the
@@ -236,31 +230,5 @@ class ActorTest {
     private static NodeIdentity identity(String name) {
         return new NodeIdentity("sim", name, Map.of(), Map.of(), DynamicConfig.defaults(), NodeIdentity.LocalOverrides.NONE,
                 "postgres://" + name + ":5432/postgres", "http://" + name + ":8008/patroni", "test");
-    }
-
-    static Stream<Arguments> startWaits() {
-        // ttl 5, retry_timeout 2: fence margin 1 s, DCS call timeout 1.25 s; ttl 30, retry_timeout 10: 5 s and 7.5 s
-        return Stream.of(
-                Arguments.of("ttl 5, renewed now: until the margin and two calls", 5, 2, 5000L, null, 1500L),
-                Arguments.of("ttl 5, last cycle's fence earlier than the renewed lease", 5, 2, 5000L, 2950L, 450L),
-                Arguments.of("ttl 5, the fence too close for two calls: start and return", 5, 2, 5000L, 2000L, 0L),
-                Arguments.of("ttl 5, the lease renewal failed long ago", 5, 2, 1000L, null, 0L),
-                Arguments.of("ttl 30: the usual bound, 5 s", 30, 10, 30_000L, 25_000L, 5000L),
-                Arguments.of("no lease, no fence: 5 s", 5, 2, null, null, 5000L),
-                Arguments.of("no lease, a fence armed", 5, 2, null, 4000L, 1500L));
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("startWaits")
-    void aStartWaitsNoLongerThanTheLoopCanAffordBeforeItsLeaseMustBeRenewed(String name, int ttl, int retryTimeout,
-            Long leaseValidForMillis, Long fenceInMillis, long expectedMillis) {
-        long now = 1_000_000_000_000L;
-        LeaseStatus lease = leaseValidForMillis == null ? LeaseStatus.none()
-                : new LeaseStatus(7, now + leaseValidForMillis * 1_000_000L, true);
-        OptionalLong fence = fenceInMillis == null ? OptionalLong.empty() : OptionalLong.of(now + fenceInMillis * 1_000_000L);
-        DynamicConfig dyn = DynamicConfigParser.parse(Map.of("ttl", ttl, "loop_wait", 1, "retry_timeout", retryTimeout),
-                "bootstrap.dcs", new java.util.ArrayList<>());
-
-        assertThat(Actor.startWait(lease, fence, dyn, now)).isEqualTo(Duration.ofMillis(expectedMillis));
     }
 }

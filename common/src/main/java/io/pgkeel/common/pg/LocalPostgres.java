@@ -1,7 +1,6 @@
 package io.pgkeel.common.pg;
 
 import io.pgkeel.common.cluster.Member;
-import java.time.Duration;
 import java.util.Set;
 
 /**
@@ -27,25 +26,8 @@ public interface LocalPostgres {
     /** Fills the empty data directory with pg_basebackup from {@code source}. */
     void cloneFrom(Member source);
 
-    /** How long {@link #start(boolean, Member)} waits for the postmaster at most when no bound is given. */
-    Duration START_WAIT = Duration.ofSeconds(5);
-
-    /** {@link #start(boolean, Member, Duration)} waiting at most {@link #START_WAIT}. */
-    default void start(boolean asPrimary, Member follow) {
-        start(asPrimary, follow, START_WAIT);
-    }
-
-    /**
-     * Writes the configuration for the role and starts the postmaster; does not wait for it to accept connections.
-     * Returns once the postmaster runs (its {@code postmaster.pid} names it, maybe still starting), or after
-     * {@code wait} at most: the caller's loop has a lease to renew, and a postmaster still starting then is seen by the
-     * next probe (Patroni starts it off its loop, which keeps renewing the leader key: ha.py, {@code recover}).
-     *
-     * @param wait how long to wait for the postmaster at most; zero: start it and return
-     * @throws PostgresException when the start failed: the tool failed, or the postmaster exited without running
-     *                           (old backends still holding its shared memory, say)
-     */
-    void start(boolean asPrimary, Member follow, Duration wait);
+    /** Writes the configuration for the role and starts the postmaster; does not wait for it to accept connections. */
+    void start(boolean asPrimary, Member follow);
 
     /** Stops the postmaster and waits for it to be gone. */
     void stop(StopMode mode);
