@@ -247,6 +247,17 @@ public final class FakePostgres implements LocalPostgres {
     private long hangStartsUntilNanos;
     private Runnable whileStartHangs;
     private int startsHung;
+    /** {@link #lateStarts}: null when a started postmaster is up at once. */
+    private FakeClock lateClock;
+    private long lateNanos;
+    /** A start made whose postmaster has not written postmaster.pid yet: when it will, and as what. */
+    private Long lateUpAt;
+    private boolean lateAsPrimary;
+    private Member lateFollow;
+    /** {@link #slowFastStops}: null when a fast stop is instant. */
+    private FakeClock slowStopClock;
+    private long slowStopNanos;
+    private Runnable whileStopping;
     /** The next pg_rewind fails (a broken source connection, say), whatever the histories. */
     private boolean failNextRewind;
     private int rewinds;
@@ -275,6 +286,7 @@ public final class FakePostgres implements LocalPostgres {
     }
 
     public synchronized boolean isWritablePrimary() {
+        settleLateStart();
         return state == PgRunState.RUNNING && !standby;
     }
 
@@ -471,6 +483,7 @@ public final class FakePostgres implements LocalPostgres {
 
     @Override
     public synchronized PgStatus probe() {
+        settleLateStart();
         if (!initialized) {
             return PgStatus.empty();
         }
@@ -613,14 +626,56 @@ public final class FakePostgres implements LocalPostgres {
         this.whileStartHangs = whileHanging;
     }
 
+    /**
+     * From now on a started postmaster writes postmaster.pid (and runs) only {@code nanos} after pg_ctl started it: the
+     * start holds its caller for that long at most (its wait), and a start whose wait is shorter returns with postgres
+     * still stopped as far as anyone can see; the postmaster comes up later all the same, as a real one does.
+     */
+    public synchronized void lateStarts(FakeClock clock, long nanos) {
+        this.lateClock = clock;
+        this.lateNanos = nanos;
+    }
+
+    /**
+     * From now on a fast stop of a running PostgreSQL takes {@code nanos} (its shutdown checkpoint), running
+     * {@code whileStopping} every 10 ms meanwhile (the agent's fence thread, etcd's lease expiry).
+     */
+    public synchronized void slowFastStops(FakeClock clock, long nanos, Runnable whileStopping) {
+        this.slowStopClock = clock;
+        this.slowStopNanos = nanos;
+        this.whileStopping = whileStopping;
+    }
+
+    /** A late start's postmaster comes up once its time has come. */
+    private void settleLateStart() {
+        if (lateUpAt != null && lateClock.nanoTime() - lateUpAt >= 0) {
+            lateUpAt = null;
+            boolean asPrimary = lateAsPrimary;
+            Member follow = lateFollow;
+            lateFollow = null;
+            if (state == PgRunState.STOPPED) {
+                startNow(asPrimary, follow);
+            }
+        }
+    }
+
     /** @param wait how long a start that hangs ({@link #hangStartsUntil}) holds the caller; a start here is instant */
     @Override
     public synchronized void start(boolean asPrimary, Member follow, java.time.Duration wait) {
         if (!initialized) {
             throw new PostgresException("no data directory");
         }
-        if (state != PgRunState.STOPPED) {
+        settleLateStart();
+        if (state != PgRunState.STOPPED || lateUpAt != null) {
             throw new PostgresException("postgres is already running");
+        }
+        if (lateClock != null) {
+            lateUpAt = lateClock.nanoTime() + lateNanos;
+            lateAsPrimary = asPrimary;
+            lateFollow = follow;
+            lateClock.advanceTo(lateClock.nanoTime() + Math.min(wait.toNanos(), lateNanos));
+            settleLateStart();
+            return;
         }
         if (hangClock != null && hangClock.nanoTime() - hangStartsUntilNanos < 0) {
             startsHung++;
@@ -631,6 +686,10 @@ public final class FakePostgres implements LocalPostgres {
             }
             return;
         }
+        startNow(asPrimary, follow);
+    }
+
+    private void startNow(boolean asPrimary, Member follow) {
         if (!asPrimary && lastRunAsPrimary) {
             // started as a standby without pg_rewind: it may hold WAL nobody else has (the real marker file)
             lastRunAsPrimary = true;
@@ -646,6 +705,14 @@ public final class FakePostgres implements LocalPostgres {
 
     @Override
     public synchronized void stop(StopMode mode) {
+        settleLateStart();
+        if (mode == StopMode.FAST && slowStopClock != null && state != PgRunState.STOPPED) {
+            long end = slowStopClock.nanoTime() + slowStopNanos;
+            while (slowStopClock.nanoTime() - end < 0 && state != PgRunState.STOPPED) {
+                slowStopClock.advanceTo(Math.min(end, slowStopClock.nanoTime() + 10_000_000L));
+                whileStopping.run();
+            }
+        }
         boolean wasRunningPrimary = state == PgRunState.RUNNING && !standby;
         if (mode == StopMode.FAST && wasRunningPrimary) {
             // like the walsenders at a clean shutdown: send everything, the shutdown checkpoint included; a frozen

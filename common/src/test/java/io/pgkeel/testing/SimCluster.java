@@ -48,6 +48,11 @@ public final class SimCluster {
         /** SIGTERM: the agent's clean stop. */
         void shutdown();
 
+        /** POST /restart: the operator asks the agent to restart PostgreSQL (as whatever it is). */
+        default void requestRestart() {
+            throw new UnsupportedOperationException("this agent takes no requests");
+        }
+
         /** SIGHUP: the agent reads its configuration again ({@link Node#tags} included) before its next cycle. */
         default void reload() {
             throw new UnsupportedOperationException("this agent does not reload");

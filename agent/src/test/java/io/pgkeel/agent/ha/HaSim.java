@@ -132,6 +132,11 @@ final class HaSim {
             }
 
             @Override
+            public void requestRestart() {
+                node.inbox().submit(new OperatorRequest.Restart(null));
+            }
+
+            @Override
             public void reload() {
                 node.inbox().requestReload(identity(n, bootstrapDcsExtra), () -> { });
             }
