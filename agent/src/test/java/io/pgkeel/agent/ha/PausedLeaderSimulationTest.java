@@ -240,6 +240,40 @@ class PausedLeaderSimulationTest {
     }
 
     /** Three members, a leader elected, then paused for 3 s. */
+    /**
+     * review16: a member key edited by hand (or by another tool) to carry a {@code paused_leader} naming no member, in
+     * a cluster that was never paused, while the leader's key lapses after its machine crashed: every replica takes the
+     * name over (NodeMemory.pausedLeaderAfter: vacant key, nothing remembered), writes it into its own member key and
+     * its disk record, and waits for a member that does not exist, with a reason saying that member held the key in a
+     * pause. No primary ever again until an operator's failover, and the value outlives the edit (each replica
+     * republishes it).
+     */
+    @Test
+    void aBogusPausedLeaderInAHandEditedMemberKeyDoesNotStopAFailoverOutsidePause() {
+        SimCluster c = HaSim.cluster("a", "b", "c");
+        String edited = "c";
+        c.node(edited).tags.put("nofailover", true); // it never races itself: the others must
+        c.startAll();
+        c.run(Duration.ofSeconds(3L * HaSim.TTL));
+        assertThat(c.isConverged()).as(c.describe()).isTrue();
+        SimCluster.Node primary = c.writablePrimaries().get(0);
+        primary.crash();
+        c.run(Duration.ofSeconds(3)); // the replicas see it stopped; its key lapses later
+        assertThat(c.leaderKey()).contains(primary.name);
+        var operator = c.dcs.session(edited); // etcdctl put on that member's key
+        operator.keepAlive(3600);
+        io.pgkeel.common.cluster.Member m = operator.read().member(edited).orElseThrow();
+        operator.publishMember(new io.pgkeel.common.cluster.Member(m.name(), m.connUrl(), m.apiUrl(), m.state(),
+                m.role(), m.timeline(), m.xlogLocation(), m.replicationState(), m.tags(), 0, m.pause(),
+                m.pendingRestart(), m.receiveLsn(), m.replayLsn(), m.pendingRestartReason(), m.scheduledRestart(),
+                "ghost"));
+        c.events.add(c.at() + " member key " + edited + " edited: paused_leader ghost");
+
+        c.run(Duration.ofSeconds(6L * HaSim.TTL));
+
+        assertThat(c.writablePrimaries()).as("%s%n%s", c.describe(), c.lastEvents(20)).hasSize(1);
+    }
+
     private static SimCluster pausedCluster() {
         SimCluster c = HaSim.cluster("a", "b", "c");
         c.startAll();
