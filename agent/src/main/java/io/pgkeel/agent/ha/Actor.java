@@ -307,7 +307,8 @@ final class Actor {
             writeHistory(o, identity);
         }
         if (a.writeStatus()) {
-            dcs.writeStatus(a.optime(), a.slotsToRetain());
+            // leading a paused cluster, the status key names me: it outlives my lease (PausedPolicy)
+            dcs.writeStatus(a.optime(), a.slotsToRetain(), o.self().dynamic().pause() ? identity.name() : null);
         }
         if (a.failsafeToWrite().isPresent()) {
             dcs.writeFailsafe(a.failsafeToWrite().get());
