@@ -246,11 +246,13 @@ class ChaosBench {
                 AgentProcess candidate = switchoverCandidate(c, replicas);
                 target = candidate.name;
                 role = "candidate";
+                awaitRestApi(leader);
                 Rest.Answer a = Rest.post(leader, "/switchover",
                         "{\"leader\": \"" + leader.name + "\", \"candidate\": \"" + candidate.name + "\"}");
                 note = a.status() == 200 ? "" : "switchover refused: " + a;
             }
             case RESTART_REPLICA -> {
+                awaitRestApi(node);
                 Rest.Answer a = Rest.post(node, "/restart", "{}");
                 note = a.status() == 200 ? "" : "restart refused: " + a;
             }
@@ -401,5 +403,19 @@ class ChaosBench {
         outcomes.forEach(o -> md.append(line(o)).append('\n'));
         md.append("```\n</details>\n");
         return md.toString();
+    }
+
+    /**
+     * An agent that was just killed and started again is back in the cluster (its member key, its PostgreSQL) a moment
+     * before its REST API listens: an operator's request waits for the API, as an operator retrying would.
+     */
+    private static void awaitRestApi(AgentProcess node) {
+        Await.until(Duration.ofSeconds(30), node.name + "'s REST API to answer", () -> {
+            try {
+                return Rest.call(node, "GET", "/liveness", null).status() == 200;
+            } catch (AssertionError e) {
+                return false;
+            }
+        });
     }
 }
