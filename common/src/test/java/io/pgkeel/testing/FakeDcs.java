@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class FakeDcs {
     /** The status key's value: the leader's position and the departed members' slots it keeps. */
-    record Status(long optime, Set<String> retainSlots, String pausedLeader) {}
+    record Status(long optime, Set<String> retainSlots) {}
 
     private record Entry(Object value, long createRevision, long modRevision, long lease) {}
 
@@ -248,8 +248,7 @@ public final class FakeDcs {
                         .allMatch(v -> v instanceof String))
                 .map(e -> (Map<String, String>) e.value());
         return new ClusterView(init, config, leader, members, optime, failover, history, revision,
-                status.map(Status::retainSlots).orElse(java.util.Set.of()), sync, failsafe,
-                status.map(Status::pausedLeader));
+                status.map(Status::retainSlots).orElse(java.util.Set.of()), sync, failsafe);
     }
 
     /** One agent's connection. */
@@ -550,10 +549,10 @@ public final class FakeDcs {
         }
 
         @Override
-        public void writeStatus(long optime, Set<String> retainSlots, String pausedLeader) {
+        public void writeStatus(long optime, Set<String> retainSlots) {
             synchronized (FakeDcs.this) {
                 reachable("status");
-                put("status", new Status(optime, Set.copyOf(retainSlots), pausedLeader), 0);
+                put("status", new Status(optime, Set.copyOf(retainSlots)), 0);
             }
         }
 

@@ -187,7 +187,6 @@ final class EtcdDcs implements Dcs {
         Optional<Long> optime = Optional.empty();
         Optional<Long> legacyOptime = Optional.empty();
         String statusText = null;
-        Optional<String> statusPaused = Optional.empty();
         java.util.Set<String> retained = java.util.Set.of();
         Optional<FailoverKey> failover = Optional.empty();
         Optional<SyncKey> sync = Optional.empty();
@@ -228,7 +227,6 @@ final class EtcdDcs implements Dcs {
                     if (check(key, rev, d)) {
                         optime = Optional.of(d.value().optime());
                         retained = d.value().retainSlots();
-                        statusPaused = Optional.ofNullable(d.value().pausedLeader());
                         statusText = value;
                     }
                 }
@@ -283,7 +281,7 @@ final class EtcdDcs implements Dcs {
         }
         lastStatus = statusText;
         return new ClusterView(initialize, config, leader, members, optime.isPresent() ? optime : legacyOptime,
-                failover, history, response.getHeader().getRevision(), retained, sync, failsafe, statusPaused);
+                failover, history, response.getHeader().getRevision(), retained, sync, failsafe);
     }
 
     private boolean check(String key, long revision, ValueCodec.Decoded<?> decoded) {
@@ -522,9 +520,8 @@ final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public void writeStatus(long optime, java.util.Set<String> retainSlots, String pausedLeader) {
-        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(lastStatus, optime, retainSlots, pausedLeader))),
-                "write status key");
+    public void writeStatus(long optime, java.util.Set<String> retainSlots) {
+        await(kv.put(statusKey, bytes(ValueCodec.encodeStatus(lastStatus, optime, retainSlots))), "write status key");
     }
 
     @Override

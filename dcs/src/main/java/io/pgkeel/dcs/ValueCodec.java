@@ -119,11 +119,7 @@ final class ValueCodec {
     }
 
     /** The status key: the leader's WAL position, and the members' slots it keeps (departed members' included). */
-    record Status(long optime, java.util.Set<String> retainSlots, String pausedLeader) {
-        Status(long optime, java.util.Set<String> retainSlots) {
-            this(optime, retainSlots, null);
-        }
-    }
+    record Status(long optime, java.util.Set<String> retainSlots) {}
 
     /**
      * {@code {"optime": 67395656, "slots": {...}, "retain_slots": ["node4"]}} (Patroni 2.1+; {@code slots} since 3.0,
@@ -134,7 +130,7 @@ final class ValueCodec {
     static Decoded<Status> status(String text) {
         String t = text.trim();
         if (t.matches("\\d+")) {
-            return Decoded.ok(new Status(Long.parseLong(t), java.util.Set.of(), null));
+            return Decoded.ok(new Status(Long.parseLong(t), java.util.Set.of()));
         }
         JsonNode node = object(t);
         JsonNode optime = node == null ? null : node.get("optime");
@@ -151,14 +147,12 @@ final class ValueCodec {
                 }
             });
         }
-        JsonNode paused = node.get("paused_leader");
-        return Decoded.ok(new Status(digits ? Long.parseLong(optime.asText().trim()) : optime.asLong(), retain,
-                paused != null && paused.isTextual() && !paused.asText().isEmpty() ? paused.asText() : null));
+        return Decoded.ok(new Status(digits ? Long.parseLong(optime.asText().trim()) : optime.asLong(), retain));
     }
 
     /** Patroni 3.0's form when no slot is retained; {@code retain_slots} (sorted) otherwise, as Patroni 4 adds. */
     static String encodeStatus(long optime, java.util.Set<String> retainSlots) {
-        return encodeStatus(null, optime, retainSlots, null);
+        return encodeStatus(null, optime, retainSlots);
     }
 
     /**
@@ -168,12 +162,6 @@ final class ValueCodec {
      * version adds) stays as it was, in its place (Patroni writes optime first). A previous value that is not a JSON object is not kept.
      */
     static String encodeStatus(String previous, long optime, java.util.Set<String> retainSlots) {
-        return encodeStatus(previous, optime, retainSlots, null);
-    }
-
-    /** The same, with pgkeel's {@code paused_leader} (left out when null, also when {@code previous} had one). */
-    static String encodeStatus(String previous, long optime, java.util.Set<String> retainSlots,
-                               String pausedLeader) {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("optime", optime);
         JsonNode before = previous == null ? null : object(previous);
@@ -184,10 +172,6 @@ final class ValueCodec {
             status.remove("retain_slots");
         } else {
             status.put("retain_slots", new java.util.TreeSet<>(retainSlots));
-        }
-        status.remove("paused_leader"); // pgkeel's, and this writer's to say: never kept from the previous value
-        if (pausedLeader != null) {
-            status.put("paused_leader", pausedLeader);
         }
         return json(status);
     }

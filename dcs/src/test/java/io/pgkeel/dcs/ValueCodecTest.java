@@ -98,16 +98,4 @@ class ValueCodecTest {
         assertThat(ValueCodec.failover("a:b", 3).value().leader()).isEqualTo("a");
         assertThat(ValueCodec.failover("{}", 3).isOk()).isFalse();
     }
-
-    /** pgkeel's paused_leader in the status key: written while paused, never carried over from the value read. */
-    @org.junit.jupiter.api.Test
-    void theStatusKeysPausedLeaderIsWrittenReadAndNeverKeptFromThePreviousValue() {
-        String paused = ValueCodec.encodeStatus(null, 100, java.util.Set.of(), "node1");
-        assertThat(paused).isEqualTo("{\"optime\":100,\"paused_leader\":\"node1\"}");
-        assertThat(ValueCodec.status(paused).value().pausedLeader()).isEqualTo("node1");
-        String after = ValueCodec.encodeStatus(paused, 120, java.util.Set.of(), null);
-        assertThat(after).isEqualTo("{\"optime\":120}");
-        assertThat(ValueCodec.status(after).value().pausedLeader()).isNull();
-        assertThat(ValueCodec.status("{\"optime\": 1, \"paused_leader\": 7}").value().pausedLeader()).isNull();
-    }
 }

@@ -307,8 +307,7 @@ final class Actor {
             writeHistory(o, identity);
         }
         if (a.writeStatus()) {
-            // leading a paused cluster, the status key names me: it outlives my lease (PausedPolicy)
-            dcs.writeStatus(a.optime(), a.slotsToRetain(), o.self().dynamic().pause() ? identity.name() : null);
+            dcs.writeStatus(a.optime(), a.slotsToRetain());
         }
         if (a.failsafeToWrite().isPresent()) {
             dcs.writeFailsafe(a.failsafeToWrite().get());

@@ -527,11 +527,10 @@ public final class HaPolicy {
         String sysidToWrite = c.initialize().filter(s -> !s.isEmpty()).isEmpty() ? pg.systemIdentifier() : null;
         // one history entry per timeline switch: behind when it has fewer entries than my timeline has parents
         boolean historyBehind = pg.timeline() > 1 && c.history().size() < pg.timeline() - 1;
-        // the status key is written when it would change (Patroni skips the write the same way); its pgkeel
-        // paused_leader (me, while paused) too, at once when a pause begins or ends
+        // the status key is written when it would change (Patroni skips the write the same way)
         NodeMemory.Status written = o.memory().statusWritten();
         boolean writeStatus = written == null || written.optime() != pg.walPosition()
-                || !written.retainSlots().equals(retain) || written.paused() != o.self().dynamic().pause();
+                || !written.retainSlots().equals(retain);
         return new Action.LeadAsPrimary(pg.walPosition(), slots, drop, retain, writeStatus, sysidToWrite,
                 c.config().isEmpty(), historyBehind, FailsafeRules.toWrite(o, c), FailsafeRules.toDelete(o, c),
                 reasonPrefix + "no action. I am (" + o.self().name() + "), the leader with the lock");

@@ -104,17 +104,10 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
     /** A standby that does not stream from {@code from}, the leader it follows, since {@code sinceNanos}. */
     public record NotStreaming(long sinceNanos, String from) {}
 
-    /**
-     * The leader's {@code status} key: its WAL position (Patroni's optime) and the members' slots it keeps; {@code paused}
-     * when it named this leader as {@code paused_leader}.
-     */
-    public record Status(long optime, Set<String> retainSlots, boolean paused) {
+    /** The leader's {@code status} key: its WAL position (Patroni's optime) and the members' slots it keeps. */
+    public record Status(long optime, Set<String> retainSlots) {
         public Status {
             retainSlots = Set.copyOf(retainSlots);
-        }
-
-        public Status(long optime, Set<String> retainSlots) {
-            this(optime, retainSlots, false);
         }
     }
 
@@ -267,10 +260,9 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
      * with a key; unchanged while the key is vacant (paused or not: the key lapsed, or was released, in pause), and
      * while that member still holds it outside pause (its agent may be dead since the pause, its key about to lapse);
      * forgotten once another member holds the key outside pause (it took the key on a lease in force, having waited for
-     * the former holder). With the key vacant and nothing remembered, the one the {@code status} key names as its
-     * {@code paused_leader} is taken over (the leader writes it while it leads a paused cluster, and it outlives the
-     * leader's lease): a member cut from etcd, or down, while the key lapsed in pause never saw it held. Forgotten,
-     * finally, when that member's own key shows it cannot take writes unfenced ({@link
+     * the former holder). With the key vacant and nothing remembered, the one another member's key names as its
+     * {@code paused_leader} is taken over: a member cut from etcd, or down, while the key lapsed in pause never saw it
+     * held. Forgotten, finally, when that member's own key shows it cannot take writes unfenced ({@link
      * #answersOutsidePause(Member, ClusterView)}); {@link #acted} forgets it on its REST answer too.
      *
      * @param paused the config key in force after the read says {@code pause: true}
@@ -287,7 +279,8 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         } else if (before != null) {
             name = before.name();
         } else {
-            name = read.statusPausedLeader().filter(n -> !n.equals(me)).orElse(null);
+            name = read.members().stream().filter(m -> !m.name().equals(me) && m.pausedLeader() != null)
+                    .map(Member::pausedLeader).sorted().findFirst().orElse(null);
             if (name == null) {
                 return null;
             }
@@ -365,7 +358,7 @@ public record NodeMemory(LeaseStatus lease, DynamicConfig dynamic, ClusterView l
         if (outcome.ok()) {
             if (action instanceof Action.LeadAsPrimary lead) {
                 if (lead.writeStatus()) {
-                    b.statusWritten = new Status(lead.optime(), lead.slotsToRetain(), o.self().dynamic().pause());
+                    b.statusWritten = new Status(lead.optime(), lead.slotsToRetain());
                 }
                 Map<String, Long> seen = new HashMap<>(memberSlotsSeenNanos);
                 seen.keySet().removeAll(outcome.droppedSlots());

@@ -436,13 +436,6 @@ final class Scenario {
         private final List<List<Object>> history = new ArrayList<>();
         private Optional<io.pgkeel.common.cluster.SyncKey> sync = Optional.empty();
         private Optional<Map<String, String>> failsafe = Optional.empty();
-        private Optional<String> statusPausedLeader = Optional.empty();
-
-        /** The status key's pgkeel paused_leader: {@code name} led the cluster in pause when it last wrote it. */
-        ClusterBuilder statusPausedLeader(String name) {
-            statusPausedLeader = Optional.of(name);
-            return this;
-        }
 
         /** The failsafe key naming {@code names}, each at http://name:8008/patroni. */
         /** The failsafe key as written: member name to api_url. */
@@ -543,7 +536,7 @@ final class Scenario {
                             d.primaryStartTimeout(), d.removeDataDirectoryOnRewindFailure(),
                             d.removeDataDirectoryOnDivergedTimelines(), d.sync(), d.pgParameters(), d.raw(), d.modRevision()));
             return new ClusterView(initialize, cfg, leader, members, optime, failover, history, 10)
-                    .withSync(sync).withFailsafe(failsafe).withStatusPausedLeader(statusPausedLeader);
+                    .withSync(sync).withFailsafe(failsafe);
         }
     }
 }

@@ -21,8 +21,6 @@ import java.util.Set;
  * @param failsafe      the {@code failsafe} key (Patroni 3.0+): member name -> api_url of every member the leader
  *                      last saw; absent when missing, {@code {}}, or not a JSON object of strings (garbage is logged
  *                      by the reader), as Patroni discards such a key
- * @param statusPausedLeader the {@code status} key's pgkeel {@code paused_leader}: the leader that last wrote it did so
- *                      while leading a paused cluster (Patroni ignores the field)
  */
 public record ClusterView(
         Optional<String> initialize,
@@ -35,26 +33,15 @@ public record ClusterView(
         long revision,
         Set<String> retainedSlots,
         Optional<SyncKey> sync,
-        Optional<Map<String, String>> failsafe,
-        Optional<String> statusPausedLeader) {
+        Optional<Map<String, String>> failsafe) {
 
     public ClusterView {
         members = List.copyOf(members);
         history = List.copyOf(history);
         retainedSlots = Set.copyOf(retainedSlots);
-        statusPausedLeader = statusPausedLeader == null ? Optional.empty() : statusPausedLeader;
         failsafe = failsafe == null ? Optional.empty()
                 : failsafe.filter(f -> !f.isEmpty()).map(f -> java.util.Collections.unmodifiableMap(
                         new java.util.TreeMap<>(f)));
-    }
-
-    /** A view whose status key has no pgkeel {@code paused_leader}. */
-    public ClusterView(Optional<String> initialize, Optional<DynamicConfig> config, Optional<LeaderKey> leader,
-            List<Member> members, Optional<Long> lastLeaderLsn, Optional<FailoverKey> failover,
-            List<List<Object>> history, long revision, Set<String> retainedSlots, Optional<SyncKey> sync,
-            Optional<Map<String, String>> failsafe) {
-        this(initialize, config, leader, members, lastLeaderLsn, failover, history, revision, retainedSlots, sync,
-                failsafe, Optional.empty());
     }
 
     /** A view without a failsafe key. */
@@ -68,13 +55,7 @@ public record ClusterView(
     /** The same view with {@code failsafe} as its failsafe key. */
     public ClusterView withFailsafe(Optional<Map<String, String>> failsafeKey) {
         return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
-                retainedSlots, sync, failsafeKey, statusPausedLeader);
-    }
-
-    /** The same view with {@code pausedLeader} as the status key's {@code paused_leader}. */
-    public ClusterView withStatusPausedLeader(Optional<String> pausedLeader) {
-        return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
-                retainedSlots, sync, failsafe, pausedLeader);
+                retainedSlots, sync, failsafeKey);
     }
 
     /** A view without a sync key. */
@@ -88,7 +69,7 @@ public record ClusterView(
     /** The same view with {@code sync} as its sync key. */
     public ClusterView withSync(Optional<SyncKey> syncKey) {
         return new ClusterView(initialize, config, leader, members, lastLeaderLsn, failover, history, revision,
-                retainedSlots, syncKey, failsafe, statusPausedLeader);
+                retainedSlots, syncKey, failsafe);
     }
 
     /** A view whose status key names no retained slots. */

@@ -105,16 +105,7 @@ public interface Dcs extends AutoCloseable {
      * Puts {@code status} with the leader's WAL position (Patroni's {@code optime}) and the members' slots it keeps,
      * departed members' included ({@code retain_slots} as Patroni 4 writes it, left out when empty).
      */
-    default void writeStatus(long optime, java.util.Set<String> retainSlots) {
-        writeStatus(optime, retainSlots, null);
-    }
-
-    /**
-     * The same, with pgkeel's {@code paused_leader}: the name of this leader while it leads a paused cluster, null
-     * otherwise (the field is then left out). It outlives the leader's lease, so that a member that missed the pause
-     * still knows not to race for a key that lapsed in it (docs/decisions.md, "Pause mode turns the lease fence off").
-     */
-    void writeStatus(long optime, java.util.Set<String> retainSlots, String pausedLeader);
+    void writeStatus(long optime, java.util.Set<String> retainSlots);
 
     /**
      * Calls {@code onChange} (on a DCS thread; it must be fast) whenever the {@code leader}, {@code config},
