@@ -41,13 +41,23 @@ final class ObservationPlan {
     }
 
     static Peers peers(NodeMemory m, ClusterView c, PgStatus pg, NodeSettings self, Instant wallNow) {
-        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self) || awaitsPausedLeader(m, c, self.name())) {
+        if (HaPolicy.weighsPeersBeforeRacing(c, pg, self) || awaitsPausedLeader(m, c, self.name())
+                || awaitsFailsafeMembers(c, pg, self.name())) {
             return Peers.STATUS;
         }
         if (Switchovers.leaderWeighsCandidates(c, pg, self, wallNow)) {
             return Peers.STATUS_WITH_LIVE_WAL;
         }
         return Peers.NONE;
+    }
+
+    /**
+     * A replica about to race with a {@code failsafe} key that does not name it must hear every member the key names
+     * answer as a running replica ({@link FailsafeRules#beforeRacing}), also when a failover key names it as the
+     * candidate (which otherwise asks nobody): without the answers it would wait for good (soak seed 256500).
+     */
+    static boolean awaitsFailsafeMembers(ClusterView c, PgStatus pg, String me) {
+        return c.isUnlocked() && pg.isRunningReplica() && c.failsafe().filter(k -> !k.containsKey(me)).isPresent();
     }
 
     /**

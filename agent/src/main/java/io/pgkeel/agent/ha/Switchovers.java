@@ -236,9 +236,14 @@ final class Switchovers {
             }
         }
         if (me.equals(f.leader())) {
+            // the member's own checks, as it applies them (HaPolicy.whyNotHealthiest): one lagging past
+            // maximum_lag_on_failover behind the last optime does not race, so it cannot take the key (seed 396832)
+            Optional<Long> last = o.dcs().cluster().lastLeaderLsn();
+            long maxLag = o.self().dynamic().maximumLagOnFailover();
             boolean someoneElse = o.peers().stream().anyMatch(p -> !p.name().equals(me)
                     && !p.name().equals(f.member()) && isHealthyReplica(o, p)
-                    && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p));
+                    && SyncPolicy.mayBePromoted(o, o.dcs().cluster(), p)
+                    && !(last.isPresent() && last.get() - p.walPosition() > maxLag));
             return Optional.of(someoneElse
                     ? Optional.of("I handed the leader key over and another member can take it")
                     : Optional.empty());

@@ -565,6 +565,19 @@ class ChaosSimulationTest {
         assertThat(r.convergedAfterMillis()).isLessThanOrEqualTo(TimeUnit.SECONDS.toMillis(CONVERGENCE_BOUND_SECONDS));
     }
 
+    /**
+     * Two clusters of the 1,000,000-schedule soak that never had a primary again: a failover key's candidate with a
+     * failsafe key that did not name it asked nobody, so never heard the members that key names (256500; also 319205,
+     * 608432, 932801); a former leader that handed the key over waited for a sync standby lagging past
+     * maximum_lag_on_failover, which refuses to race (396832). The seeds' meaning depends on FaultSchedule's draws.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {256500, 396832})
+    void soakClustersThatNeverHadAPrimaryAgainConverge(long seed) {
+        Result r = run(seed, Kind.FULL);
+        assertThat(r.convergedAfterMillis()).isLessThanOrEqualTo(TimeUnit.SECONDS.toMillis(CONVERGENCE_BOUND_SECONDS));
+    }
+
     // ---- many schedules ------------------------------------------------------------------------------------
 
     static List<Long> seeds(int defaultCount) {
