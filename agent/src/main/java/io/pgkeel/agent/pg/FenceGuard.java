@@ -23,6 +23,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The guard is fed by its own thread, so a guard that does not read can never block the HA loop, and the seconds
  * are computed just before each write, so a late write never extends the deadline.
+ *
+ * <p>After it fired on silence the guard goes on, disarmed until told again: the agent was only late (an etcd outage
+ * ends in the same cycle as the lease), and may start and promote PostgreSQL again within seconds, which its death
+ * must still stop. Its stop does not wait ({@code -W}): waiting for postmaster.pid to go (up to 30 s) held the guard
+ * when the agent had started a new postmaster meanwhile, and the agent, whose writes still succeeded, never started
+ * another guard; a kill -9 of the agent then stopped nothing (chaos seed 302, fault 226: two writers for 5.7 s).
  */
 public final class FenceGuard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FenceGuard.class);
@@ -39,8 +45,10 @@ public final class FenceGuard implements AutoCloseable {
                 if [ $rc -ne 0 ]; then
                   if [ $rc -gt 128 ]; then why="no word from the agent by the lease deadline"; else why="the agent is gone"; fi
                   echo "pgkeel fence guard: $why while primary: stopping postgres now (pg_ctl stop -m immediate)" >&2
-                  "$1" stop -D "$2" -m immediate -w -t 30 >&2
-                  exit 0
+                  "$1" stop -D "$2" -m immediate -W >&2
+                  [ $rc -gt 128 ] || exit 0
+                  armed=
+                  continue
                 fi
               else
                 IFS= read -r line || exit 0
