@@ -3,6 +3,8 @@ package io.pgkeel.agent.ha;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -60,7 +62,7 @@ final class PausedLeaderRecord {
             return;
         }
         try {
-            java.util.Map<String, String> json = new java.util.LinkedHashMap<>();
+            Map<String, String> json = new LinkedHashMap<>();
             if (pausedLeader != null) {
                 json.put("paused_leader", pausedLeader.name());
                 if (pausedLeader.apiUrl() != null) {

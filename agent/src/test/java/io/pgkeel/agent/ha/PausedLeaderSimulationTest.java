@@ -6,9 +6,10 @@ import io.pgkeel.testing.SimCluster;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Ending a pause while the paused primary's agent is gone (docs/decisions.md, "Pause mode turns the lease fence off"):
@@ -84,7 +85,7 @@ class PausedLeaderSimulationTest {
      * does: two primaries). Seed 45912 of the soak, reduced.
      */
     @ParameterizedTest(name = "pause ended first: {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    @ValueSource(booleans = {true, false})
     void aFailoverDoesNotPromoteWhileThePausedPrimaryAnswersAsOne(boolean pauseEndedFirst) {
         SimCluster c = pausedCluster();
         SimCluster.Node primary = c.writablePrimaries().get(0);
@@ -134,7 +135,7 @@ class PausedLeaderSimulationTest {
      * PostgreSQL, unfenced since the pause, still takes writes. The same with c's agent down over that window.
      */
     @ParameterizedTest(name = "c cut from etcd: {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    @ValueSource(booleans = {true, false})
     void aReplicaThatMissedThePauseDoesNotRaceAPrimaryWhoseKeyLapsedInPause(boolean cutFromEtcd) {
         SimCluster c = HaSim.cluster("a", "b", "c");
         c.startAll();
@@ -222,7 +223,7 @@ class PausedLeaderSimulationTest {
      * candidate, and pgkeel's before 55a1cdc, promotes: the switchover completes.
      */
     @ParameterizedTest(name = "pause ended after: {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    @ValueSource(booleans = {false, true})
     void aSwitchoverInPauseCompletesThoughTheCandidateCannotAskTheLeader(boolean pauseEnded) {
         SimCluster c = pausedCluster();
         SimCluster.Node leader = c.writablePrimaries().get(0);
