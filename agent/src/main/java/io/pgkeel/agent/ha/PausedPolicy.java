@@ -119,7 +119,8 @@ final class PausedPolicy {
      * paused, without the key) demotes and answers as a replica. Patroni races here (its watchdog is off in pause, too)
      * and can make a second primary; pgkeel waits. Only a failover key naming me without a leader (a failover, not a
      * switchover) passes: the operator's word that the former primary is down, as in Patroni, unless that member
-     * answers as a running primary (cut from etcd but not from me, say), which the word cannot outweigh. A switchover
+     * answers as a running primary (cut from etcd but not from me, say) or my WAL receiver still streams from it,
+     * which the word cannot outweigh. A switchover
      * from the paused leader needs that leader alive to hand over. (docs/decisions.md, "Pause mode turns the lease fence off".)
      */
     static Optional<Action> beforeRacingAfterPause(Observation o, ClusterView c) {
@@ -131,6 +132,12 @@ final class PausedPolicy {
         boolean failoverToMe = c.failover().map(f -> me.equals(f.member()) && f.leader() == null).orElse(false);
         boolean formerRunsAsPrimary = o.peers().stream().anyMatch(p -> p.name().equals(former) && p.reachable()
                 && p.running() && !p.inRecovery());
+        if (failoverToMe && streamsFrom(o.pg(), former)) {
+            return Optional.of(new Action.Wait((o.self().dynamic().pause() ? "PAUSE: " : "") + "not racing for the"
+                    + " leader key on the failover key: my WAL receiver still streams from member '" + former + "',"
+                    + " which held the key while the cluster was paused, so its PostgreSQL still runs (with the fence"
+                    + " off in pause it may take writes); stop it, or start its agent"));
+        }
         if (failoverToMe && !formerRunsAsPrimary) {
             return Optional.empty();
         }
@@ -143,6 +150,16 @@ final class PausedPolicy {
                 + " not answered as a running replica or as out of pause (with the fence off in pause its PostgreSQL may"
                 + " still take writes); start its agent, or run a failover to a candidate once its PostgreSQL is known"
                 + " to be stopped"));
+    }
+
+    /**
+     * My WAL receiver streams from {@code former} now (pg_stat_wal_receiver's status "streaming", upstream as
+     * primary_conninfo names it): its postmaster runs and sends WAL, whatever its agent says or does not say. A
+     * machine that is gone stops the stream (at the latest after wal_receiver_timeout, 60 s by default), so this holds
+     * a failover back only while that PostgreSQL is evidently up.
+     */
+    static boolean streamsFrom(PgStatus pg, String former) {
+        return pg.isRunningReplica() && former.equals(pg.following()) && "streaming".equals(pg.replicationState());
     }
 
     /**

@@ -31,6 +31,10 @@ class HaPolicyTest {
             + " the fence off in pause its PostgreSQL may still take writes); start its agent, or run a failover to a"
             + " candidate once its PostgreSQL is known to be stopped";
 
+    private static final String STREAMS_FROM_A = "not racing for the leader key on the failover key: my WAL receiver"
+            + " still streams from member 'a', which held the key while the cluster was paused, so its PostgreSQL still"
+            + " runs (with the fence off in pause it may take writes); stop it, or start its agent";
+
     /** A running standby that answered, on {@code timeline}, at {@code wal}, not streaming from anyone. */
     static PeerStatus standby(String name, long wal, int timeline) {
         return new PeerStatus(name, true, true, true, wal, timeline, false, 1, null);
@@ -151,6 +155,19 @@ class HaPolicyTest {
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("replica, no leader, 'a' silent, but a failover key names me (the operator's word) -> race",
                         me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, no leader, 'a' silent, a failover names me, but my WAL receiver streams from 'a'"
+                                + " (its agent dead, its PostgreSQL up) -> wait",
+                        me("b").replicaFollowing("a", 1000).pausedLeader("a").peer(PeerStatus.unreachable("a"))
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.Wait.class, STREAMS_FROM_A),
+                row("replica, paused, no leader, a failover names me, my WAL receiver streams from 'a' -> wait",
+                        me("b").replicaFollowing("a", 1000).paused().pausedLeader("a")
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.Wait.class, "PAUSE: " + STREAMS_FROM_A),
+                row("replica, no leader, a failover names me, I stream from 'c', not from the pause's leader 'a' -> race",
+                        me("b").replicaFollowing("c", 1000).pausedLeader("a")
+                                .cluster(c -> c.members("b", "c").failover(null, "b", null)),
                         Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
                 row("replica, no leader, 'a' silent, a switchover from 'a' names me -> wait: 'a' must hand over",
                         me("b").replica(1000).pausedLeader("a").cluster(c -> c.members("b").failover("a", "b", null)),
