@@ -3,6 +3,7 @@ package io.pgkeel.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
@@ -171,5 +172,48 @@ class AgentDeathIT extends ClusterTestBase {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(primary.name);
         assertThat(Sql.tryExecute(primary.pgPort, "INSERT INTO death_check (note) VALUES ('after the pause')")).isTrue();
+    }
+
+    /**
+     * In pause the primary's agent dies and its key lapses; the operator fails over to a replica while the old
+     * primary's PostgreSQL still runs. The candidate's WAL receiver streams from it, so it does not promote (Patroni
+     * 3.0 does: two primaries); once that PostgreSQL is stopped by hand (fast shutdown, as pg_ctl's), it promotes.
+     */
+    @Test
+    void f_aFailoverInPauseWaitsWhileTheCandidateStillStreamsFromTheOldPrimary() {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess primary = cluster.leader();
+        AgentProcess other = cluster.nodes.stream().filter(n -> n != primary).findFirst().orElseThrow();
+        Rest.Answer paused = Rest.call(other, "PATCH", "/config", "{\"pause\": true}");
+        assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
+        try {
+            for (AgentProcess n : cluster.nodes) {
+                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
+                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
+            }
+            long postmaster = primary.postmasterPid().orElseThrow();
+            primary.kill9();
+            Await.until(Duration.ofSeconds(TestCluster.TTL + 10), "the dead agent's leader key to lapse",
+                    () -> cluster.leaderName().isEmpty());
+            Rest.Answer failover = Rest.post(other, "/failover", "{\"candidate\": \"" + other.name + "\"}");
+            assertThat(failover.status()).as(failover.toString()).isEqualTo(200);
+            long until = System.nanoTime() + Duration.ofSeconds(2L * TestCluster.TTL).toNanos();
+            while (System.nanoTime() < until) {
+                assertThat(cluster.writablePrimaries()).as("only the paused primary takes writes")
+                        .extracting(n -> n.name).containsExactly(primary.name);
+                Await.pause(200);
+            }
+            assertThat(other.logText()).contains("not racing for the leader key on the failover key: my WAL receiver"
+                    + " still streams from member '" + primary.name + "'");
+            Host.signal(postmaster, "INT"); // the operator stops it: pg_ctl stop -m fast
+            Await.until(Duration.ofSeconds(60), other.name + " to promote once the old primary is stopped",
+                    () -> cluster.writablePrimaries().stream().map(n -> n.name).toList().equals(List.of(other.name)));
+        } finally {
+            Rest.Answer r = Rest.call(other, "PATCH", "/config", "{\"pause\": false}");
+            assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        }
+        cluster.startAgent(primary);
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(other.name);
     }
 }
