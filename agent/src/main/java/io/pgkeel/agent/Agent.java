@@ -6,7 +6,7 @@ import io.pgkeel.config.ConfigException;
 import io.pgkeel.config.ConfigLoader;
 import io.pgkeel.agent.api.Metrics;
 import io.pgkeel.agent.api.RestApiServer;
-import io.pgkeel.agent.ha.FailsafePromise;
+import io.pgkeel.agent.ha.AgentFile;
 import io.pgkeel.agent.ha.HaLoop;
 import io.pgkeel.agent.ha.HaNode;
 import io.pgkeel.agent.ha.HealthRefresher;
@@ -81,13 +81,13 @@ final class Agent {
         // POST /failsafe carries Patroni's credentials for the REST API (ctl.authentication, else restapi's)
         HttpPeerClient peers = new HttpPeerClient(Duration.ofSeconds(2), clock, peerTls, config.ctlConnection()
                 .authentication().map(c -> HttpPeerClient.basicAuthorization(c.username(), c.password())));
-        FailsafePromise.Disk promises = FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir());
+        AgentFile promises = AgentFile.besideDataDirectory(config.postgresql().dataDir(), AgentFile.FAILSAFE_PROMISE);
         promises.problem().ifPresent(p -> log.warn("failsafe_mode: {}", p));
         HaNode node = new HaNode(identity, dcs, pg, peers, clock, s -> {
             snapshot.set(s);
             dynamic.set(s.cluster() != null && s.cluster().config().isPresent() ? s.cluster().config().get() : boot);
-        }, metrics, promises, FailsafePromise.Disk.besideDataDirectory(config.postgresql().dataDir(),
-                ".paused-leader.json"));
+        }, metrics, promises, AgentFile.besideDataDirectory(config.postgresql().dataDir(),
+                AgentFile.PAUSED_LEADER));
         AtomicReference<Agent> current = new AtomicReference<>();
         io.pgkeel.agent.pg.CallbackRunner callbacks = new io.pgkeel.agent.pg.CallbackRunner(
                 () -> current.get() == null ? config.postgresql().callbacks()

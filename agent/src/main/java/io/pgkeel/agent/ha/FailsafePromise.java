@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * promises from then on, until {@link #release} (it is a replica again without the key). A promise outlives a config
  * change: failsafe_mode turned off refuses new promises (the REST handler's check), never cancels one given.
  *
- * <p>A promise outlives the agent too: {@link #give} records its end on the {@link Disk} (wall clock, since a restart
+ * <p>A promise outlives the agent too: {@link #give} records its end on the {@link AgentFile} (wall clock, since a restart
  * loses the monotonic one) before it returns, and a new agent reads it back and keeps it, with
  * {@link #CLOCK_STEP_MARGIN} for a wall clock stepped forward meanwhile (pgkeel only: Patroni's members forget their
  * promises when they restart). A restarted replica also waits one ttl before it races (HaPolicy), for a record lost.
@@ -50,61 +50,7 @@ public final class FailsafePromise {
      */
     public record FailsafeLeader(String name, String connUrl, String apiUrl, long untilNanos, long askedNanos) {}
 
-    /** Where a promise's end is kept across agent restarts: one small file, replaced whole and durably. */
-    public interface Disk {
-        /** Nothing kept: a restarted agent forgets its promises (tests of other things). */
-        Disk NONE = new Disk() {
-            @Override
-            public void write(String content) {}
-
-            @Override
-            public Optional<String> read() {
-                return Optional.empty();
-            }
-
-            @Override
-            public String toString() {
-                return "nowhere";
-            }
-        };
-
-        /**
-         * Replaces the content durably (on disk when this returns, or never there at all).
-         *
-         * @throws IOException when it cannot: the promise must then not be given
-         */
-        void write(String content) throws IOException;
-
-        /** The content last written, empty when there is none. */
-        Optional<String> read() throws IOException;
-
-        /** Why promises could not be kept here (a sentence naming the place), or empty; may do file I/O. */
-        default Optional<String> problem() {
-            return Optional.empty();
-        }
-
-        /** {@code file}, written to a temporary file beside it, fsynced and renamed over it (then its directory fsynced). */
-        static Disk file(Path file) {
-            return new PromiseFile(file, null);
-        }
-
-        /**
-         * The agent's file: {@code <data_dir>.failsafe.json} beside the data directory, not in it (pg_basebackup would
-         * copy it to new replicas, initdb and pg_basebackup want an empty directory, and a reinit removes the
-         * directory while a promise may run); it survives agent restarts and machine crashes as the data does.
-         */
-        static Disk besideDataDirectory(Path dataDir) {
-            return besideDataDirectory(dataDir, ".failsafe.json");
-        }
-
-        /** Another of the agent's files beside the data directory, kept the same way: {@code <data_dir><suffix>}. */
-        static Disk besideDataDirectory(Path dataDir, String suffix) {
-            Path d = dataDir.toAbsolutePath().normalize();
-            return new PromiseFile(d.resolveSibling(d.getFileName() + suffix), d);
-        }
-    }
-
-    /** {@link #give} could not record the promise on its {@link Disk}: it was not given (POST /failsafe answers 500). */
+    /** {@link #give} could not record the promise on its {@link AgentFile}: it was not given (POST /failsafe answers 500). */
     public static final class NotRecorded extends RuntimeException {
         NotRecorded(String message, Throwable cause) {
             super(message, cause);
@@ -112,7 +58,7 @@ public final class FailsafePromise {
     }
 
     private final Clock clock;
-    private final Disk disk;
+    private final AgentFile disk;
     /** Guarded by this. */
     private FailsafeLeader leader;
     /** Guarded by this. */
@@ -120,11 +66,11 @@ public final class FailsafePromise {
 
     /** Promises kept in memory only (a restarted agent forgets them). */
     public FailsafePromise(Clock clock) {
-        this(clock, Disk.NONE);
+        this(clock, AgentFile.NONE);
     }
 
     /** Promises recorded on {@code disk}; one recorded by an earlier agent that still runs is kept. */
-    public FailsafePromise(Clock clock, Disk disk) {
+    public FailsafePromise(Clock clock, AgentFile disk) {
         this.clock = clock;
         this.disk = disk;
         this.leader = readBack();

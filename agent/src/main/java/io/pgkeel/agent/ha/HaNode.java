@@ -56,16 +56,16 @@ public final class HaNode {
 
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
                   Consumer<NodeSnapshot> snapshots, HaListener listener) {
-        this(identity, dcs, pg, peerClient, clock, snapshots, listener, FailsafePromise.Disk.NONE);
+        this(identity, dcs, pg, peerClient, clock, snapshots, listener, AgentFile.NONE);
     }
 
     /**
      * @param promiseDisk where this node's failsafe promises are kept across agent restarts (the daemon's:
-     *                    {@link FailsafePromise.Disk#besideDataDirectory})
+     *                    {@link AgentFile#besideDataDirectory})
      */
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
-                  Consumer<NodeSnapshot> snapshots, HaListener listener, FailsafePromise.Disk promiseDisk) {
-        this(identity, dcs, pg, peerClient, clock, snapshots, listener, promiseDisk, FailsafePromise.Disk.NONE);
+                  Consumer<NodeSnapshot> snapshots, HaListener listener, AgentFile promiseDisk) {
+        this(identity, dcs, pg, peerClient, clock, snapshots, listener, promiseDisk, AgentFile.NONE);
     }
 
     /**
@@ -73,8 +73,8 @@ public final class HaNode {
      *                         {@code <data_dir>.paused-leader.json}; {@link PausedPolicy#beforeRacingAfterPause})
      */
     public HaNode(NodeIdentity identity, Dcs dcs, LocalPostgres pg, PeerClient peerClient, Clock clock,
-                  Consumer<NodeSnapshot> snapshots, HaListener listener, FailsafePromise.Disk promiseDisk,
-                  FailsafePromise.Disk pausedLeaderDisk) {
+                  Consumer<NodeSnapshot> snapshots, HaListener listener, AgentFile promiseDisk,
+                  AgentFile pausedLeaderDisk) {
         this.identity = identity;
         this.dcs = dcs;
         this.pg = pg;

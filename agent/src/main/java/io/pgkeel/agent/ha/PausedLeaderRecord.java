@@ -21,11 +21,11 @@ final class PausedLeaderRecord {
     private static final Logger log = LoggerFactory.getLogger(PausedLeaderRecord.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final FailsafePromise.Disk disk;
+    private final AgentFile disk;
     /** What the disk holds as far as this agent knows; differs from the memory's after a failed write. */
     private NodeMemory.PausedLeader written;
 
-    PausedLeaderRecord(FailsafePromise.Disk disk) {
+    PausedLeaderRecord(AgentFile disk) {
         this.disk = disk;
     }
 

@@ -3,6 +3,7 @@ package io.pgkeel.agent.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.pgkeel.agent.ha.AgentFile;
 import io.pgkeel.agent.ha.FailsafePromise;
 import io.pgkeel.agent.ha.NodeSnapshot;
 import io.pgkeel.agent.ha.NodeSnapshot.FailsafeState;
@@ -110,7 +111,7 @@ class FailsafeEndpointsTest {
                 row("POST to a replica about to become primary (it claimed)", claimed, post(FROM_N2), 500,
                         "Running as a leader"),
                 row("POST to a replica whose promise cannot be recorded on disk", t -> t.promise = new FailsafePromise(
-                        t.clock, new FailsafePromise.Disk() {
+                        t.clock, new AgentFile() {
                             @Override
                             public void write(String content) throws java.io.IOException {
                                 throw new java.io.IOException("No space left on device");

@@ -101,7 +101,7 @@ class FailsafePromiseTest {
     }
 
     /** A disk in memory that outlives the promise objects (agents) using it. */
-    private static final class MemoryDisk implements FailsafePromise.Disk {
+    private static final class MemoryDisk implements AgentFile {
         final AtomicReference<String> content = new AtomicReference<>();
         boolean fails;
 
@@ -201,7 +201,7 @@ class FailsafePromiseTest {
 
     @Test
     void theAgentsFileLiesBesideTheDataDirectoryAndIsReplacedWhole(@TempDir Path dir) throws IOException {
-        FailsafePromise.Disk disk = FailsafePromise.Disk.besideDataDirectory(dir.resolve("16/main/"));
+        AgentFile disk = AgentFile.besideDataDirectory(dir.resolve("16/main/"), AgentFile.FAILSAFE_PROMISE);
         assertThat(disk).hasToString(dir.resolve("16/main.failsafe.json").toString());
         assertThat(disk.read()).isEmpty();
         disk.write("{\"first\": true}");
@@ -215,7 +215,7 @@ class FailsafePromiseTest {
     @Test
     void aFileThatCannotBeWrittenFailsTheWrite(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("16"), "a file where the directory should be");
-        FailsafePromise.Disk disk = FailsafePromise.Disk.besideDataDirectory(dir.resolve("16/main"));
+        AgentFile disk = AgentFile.besideDataDirectory(dir.resolve("16/main"), AgentFile.FAILSAFE_PROMISE);
         assertThatThrownBy(() -> disk.write("{}")).isInstanceOf(IOException.class);
     }
 
@@ -223,8 +223,8 @@ class FailsafePromiseTest {
     @Test
     void theRecordsPlaceIsCheckedAtStart(@TempDir Path tmp) throws IOException {
         Path data = Files.createDirectory(tmp.resolve("data"));
-        assertThat(FailsafePromise.Disk.besideDataDirectory(data).problem()).as("beside it, same filesystem").isEmpty();
-        assertThat(FailsafePromise.Disk.besideDataDirectory(tmp.resolve("gone/data")).problem())
+        assertThat(AgentFile.besideDataDirectory(data, AgentFile.FAILSAFE_PROMISE).problem()).as("beside it, same filesystem").isEmpty();
+        assertThat(AgentFile.besideDataDirectory(tmp.resolve("gone/data"), AgentFile.FAILSAFE_PROMISE).problem())
                 .hasValueSatisfying(p -> assertThat(p).contains(tmp.resolve("gone").toString())
                         .contains("refuses POST /failsafe (500)"));
         // the data directory a mount of its own: here a directory on tmpfs, the record on the temporary directory's
@@ -232,7 +232,7 @@ class FailsafePromiseTest {
         if (!Files.getFileStore(shm).equals(Files.getFileStore(tmp))) {
             Path mounted = Files.createTempDirectory(shm, "pgkeel-data-");
             try {
-                assertThat(new PromiseFile(tmp.resolve("data.failsafe.json"), mounted).problem())
+                assertThat(new DurableFile(tmp.resolve("data.failsafe.json"), mounted).problem())
                         .hasValueSatisfying(p -> assertThat(p).contains("another filesystem"));
             } finally {
                 Files.delete(mounted);

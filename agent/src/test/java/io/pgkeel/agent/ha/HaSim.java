@@ -164,8 +164,8 @@ final class HaSim {
     }
 
     /** One of the agent's files beside the data directory ({@link SimCluster.Node#files}, which outlive the agent). */
-    static FailsafePromise.Disk disk(SimCluster.Node n, String file) {
-        return new FailsafePromise.Disk() {
+    static AgentFile disk(SimCluster.Node n, String file) {
+        return new AgentFile() {
             @Override
             public void write(String content) {
                 n.files.put(file, content);

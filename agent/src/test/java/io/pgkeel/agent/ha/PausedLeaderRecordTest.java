@@ -17,7 +17,7 @@ class PausedLeaderRecordTest {
     void aNameKeptIsReadBackByTheNextAgentAndNoneClearsIt(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("16/main");
         Files.createDirectories(data);
-        FailsafePromise.Disk disk = FailsafePromise.Disk.besideDataDirectory(data, ".paused-leader.json");
+        AgentFile disk = AgentFile.besideDataDirectory(data, AgentFile.PAUSED_LEADER);
         PausedLeaderRecord first = new PausedLeaderRecord(disk);
         assertThat(first.readBack()).isNull();
         NodeMemory.PausedLeader node1 = new NodeMemory.PausedLeader("node-1", "https://10.0.0.1:8008/patroni");
@@ -74,7 +74,7 @@ class PausedLeaderRecordTest {
         assertThat(new PausedLeaderRecord(disk).readBack()).isNull();
     }
 
-    private static final class FlakyDisk implements FailsafePromise.Disk {
+    private static final class FlakyDisk implements AgentFile {
         String content;
         boolean fails;
         int writes;

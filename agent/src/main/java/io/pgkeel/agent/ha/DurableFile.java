@@ -14,16 +14,16 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
- * The file a failsafe promise is kept in ({@link FailsafePromise.Disk#file}): written to {@code <file>.tmp}, fsynced,
+ * One of the agent's files ({@link AgentFile#file}, {@link AgentFile#besideDataDirectory}): written to {@code <file>.tmp}, fsynced,
  * renamed over {@code file} and the directory fsynced, so that after a crash the file holds the old content or the new
  * one, whole, and the new one once {@link #write} returned.
  */
-final class PromiseFile implements FailsafePromise.Disk {
+final class DurableFile implements AgentFile {
     private final Path file;
     /** The data directory the file sits beside, or null (then {@link #problem} checks only the file's directory). */
     private final Path dataDir;
 
-    PromiseFile(Path file, Path dataDir) {
+    DurableFile(Path file, Path dataDir) {
         this.file = file.toAbsolutePath();
         this.dataDir = dataDir;
     }
