@@ -119,8 +119,8 @@ final class PausedPolicy {
      * paused, without the key) demotes and answers as a replica. Patroni races here (its watchdog is off in pause, too)
      * and can make a second primary; pgkeel waits. Only a failover key naming me without a leader (a failover, not a
      * switchover) passes: the operator's word that the former primary is down, as in Patroni, unless that member
-     * answers as a running primary (cut from etcd but not from me, say) or my WAL receiver still streams from it,
-     * which the word cannot outweigh. A switchover
+     * answers as a running primary (cut from etcd but not from me, say) or my WAL receiver still streams from it
+     * while it does not answer as a running replica, which the word cannot outweigh. A switchover
      * from the paused leader needs that leader alive to hand over. (docs/decisions.md, "Pause mode turns the lease fence off".)
      */
     static Optional<Action> beforeRacingAfterPause(Observation o, ClusterView c) {
@@ -132,7 +132,11 @@ final class PausedPolicy {
         boolean failoverToMe = c.failover().map(f -> me.equals(f.member()) && f.leader() == null).orElse(false);
         boolean formerRunsAsPrimary = o.peers().stream().anyMatch(p -> p.name().equals(former) && p.reachable()
                 && p.running() && !p.inRecovery());
-        if (failoverToMe && streamsFrom(o.pg(), former)) {
+        // a former that answers as a running replica (demoted by hand to a cascading standby, its agent back) takes
+        // no writes, though my WAL receiver streams from it: the hold would then last until someone re-pointed me
+        boolean formerAnswersAsReplica = o.peers().stream()
+                .anyMatch(p -> p.name().equals(former) && p.answeredAsRunningReplica());
+        if (failoverToMe && streamsFrom(o.pg(), former) && !formerAnswersAsReplica) {
             return Optional.of(new Action.Wait((o.self().dynamic().pause() ? "PAUSE: " : "") + "not racing for the"
                     + " leader key on the failover key: my WAL receiver still streams from member '" + former + "',"
                     + " which held the key while the cluster was paused, so its PostgreSQL still runs (with the fence"

@@ -165,6 +165,17 @@ class HaPolicyTest {
                         me("b").replicaFollowing("a", 1000).paused().pausedLeader("a")
                                 .cluster(c -> c.members("b").failover(null, "b", null)),
                         Action.Wait.class, "PAUSE: " + STREAMS_FROM_A),
+                row("replica, no leader, a failover names me, I stream from 'a', but 'a' answers as a running replica"
+                                + " (demoted by hand to a cascading standby, its agent back) -> race: it takes no writes",
+                        me("b").replicaFollowing("a", 1000).pausedLeader("a").peer("a", false, 900)
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.AcquireLeader.class, "racing for the leader key to promote self because i am the healthiest node"),
+                row("replica, paused, no leader, a failover names me, I stream from 'a', 'a' answers as a running replica"
+                                + " -> race",
+                        me("b").replicaFollowing("a", 1000).paused().pausedLeader("a").peer("a", false, 900)
+                                .cluster(c -> c.members("b").failover(null, "b", null)),
+                        Action.AcquireLeader.class, "PAUSE: racing for the leader key to promote self because the failover"
+                                + " key names me"),
                 row("replica, no leader, a failover names me, I stream from 'c', not from the pause's leader 'a' -> race",
                         me("b").replicaFollowing("c", 1000).pausedLeader("a")
                                 .cluster(c -> c.members("b", "c").failover(null, "b", null)),
