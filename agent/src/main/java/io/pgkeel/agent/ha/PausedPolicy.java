@@ -140,7 +140,7 @@ final class PausedPolicy {
             return Optional.of(new Action.Wait((o.self().dynamic().pause() ? "PAUSE: " : "") + "not racing for the"
                     + " leader key on the failover key: my WAL receiver still streams from member '" + former + "',"
                     + " which held the key while the cluster was paused, so its PostgreSQL still runs (with the fence"
-                    + " off in pause it may take writes); stop it, or start its agent"));
+                    + " off in pause it may take writes); stop it, or let its agent take the leader key back"));
         }
         if (failoverToMe && !formerRunsAsPrimary) {
             return Optional.empty();

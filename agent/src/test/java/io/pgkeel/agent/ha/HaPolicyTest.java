@@ -33,7 +33,7 @@ class HaPolicyTest {
 
     private static final String STREAMS_FROM_A = "not racing for the leader key on the failover key: my WAL receiver"
             + " still streams from member 'a', which held the key while the cluster was paused, so its PostgreSQL still"
-            + " runs (with the fence off in pause it may take writes); stop it, or start its agent";
+            + " runs (with the fence off in pause it may take writes); stop it, or let its agent take the leader key back";
 
     /** A running standby that answered, on {@code timeline}, at {@code wal}, not streaming from anyone. */
     static PeerStatus standby(String name, long wal, int timeline) {
