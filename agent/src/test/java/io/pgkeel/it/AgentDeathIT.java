@@ -2,6 +2,10 @@ package io.pgkeel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.MethodOrderer;
@@ -219,5 +223,43 @@ class AgentDeathIT extends ClusterTestBase {
         cluster.startAgent(primary);
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.writablePrimaries()).extracting(n -> n.name).containsExactly(other.name);
+    }
+
+    /**
+     * A backend outlives its killed postmaster (here stopped with SIGSTOP; in the chaos bench, one hung in its exit
+     * path after the fence guard's immediate shutdown) and keeps the old shared memory block attached, so PostgreSQL
+     * cannot start in the directory ("pre-existing shared memory block ... is still in use"). The agent kills it
+     * before its start, and the replica streams again; before, it never did.
+     */
+    @Test
+    void g_aBackendLeftBehindByAKilledPostmasterDoesNotKeepPostgresDown() throws Exception {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        AgentProcess replica = cluster.nodes.stream().filter(n -> n != cluster.leader()).findFirst().orElseThrow();
+        long postmaster = replica.postmasterPid().orElseThrow();
+        Connection c = Sql.connect(replica.pgPort);
+        long backend;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            backend = rs.getLong(1);
+        }
+        Host.signal(backend, "STOP");
+        Host.signal(postmaster, "KILL");
+        try {
+            // a start that fails on the old shared memory block writes postmaster.pid for a moment: ask it instead
+            Await.until(Duration.ofSeconds(90), replica.name + "'s postgres to answer again",
+                    () -> replica.postmasterPid().isPresent() && replica.postmasterPid().getAsLong() != postmaster
+                            && Sql.tryExecute(replica.pgPort, "SELECT 1"));
+            Await.until(Duration.ofSeconds(10), "the stopped backend " + backend + " to be gone",
+                    () -> ProcessHandle.of(backend).map(h -> !h.isAlive()).orElse(true));
+        } finally {
+            ProcessHandle.of(backend).ifPresent(ProcessHandle::destroyForcibly); // after a failure: do not leave it
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // its backend was killed under it
+            }
+        }
+        assertThat(replica.logText()).contains("killing process " + backend + " (");
+        cluster.awaitHealthy(Duration.ofSeconds(90));
     }
 }

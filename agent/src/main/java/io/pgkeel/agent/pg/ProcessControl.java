@@ -223,6 +223,7 @@ final class ProcessControl {
             }
         }
         files.write(asPrimary, follow);
+        killOrphanedServerProcesses();
         log.info("starting postgres as {}", asPrimary ? "primary" : follow == null ? "a replica with no primary"
                 : "a replica of " + follow.name());
         pgCtl(List.of("start", "-W", "-l", dir.logFile().toString()), "start");
@@ -242,6 +243,16 @@ final class ProcessControl {
                 return;
             }
             clock.sleepNanos(Duration.ofMillis(10).toNanos());
+        }
+    }
+
+    /**
+     * Before a start: with no postmaster in the directory, processes of an earlier server still running there would
+     * make it fail ({@link OrphanedServerProcesses}); they are killed.
+     */
+    private void killOrphanedServerProcesses() {
+        if (!dir.postmasterAlive()) {
+            OrphanedServerProcesses.kill(dir.path(), clock);
         }
     }
 
@@ -502,6 +513,7 @@ final class ProcessControl {
             // pg_rewind needs a cleanly shut down target: finish crash recovery in single-user mode first
             log.info("running crash recovery in single-user mode before pg_rewind (cluster state: {})", state);
             files.write(true, null);
+            killOrphanedServerProcesses();
             ProcessRunner.Result r = ProcessRunner.run(List.of(dir.tool("postgres"), "--single", "-D",
                             dir.path().toString(), "-c", "archive_mode=off", "-c", "hot_standby=off", "postgres"),
                     Map.of(), TOOL_TIMEOUT, line -> log.debug("postgres --single: {}", line), Path.of("/dev/null"));
