@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -31,10 +33,12 @@ final class OrphanedServerProcesses {
     private OrphanedServerProcesses() {}
 
     /**
-     * The PIDs under {@code procRoot} (a {@code /proc}) running the {@code postgres} binary with {@code dataDir} as
-     * their working directory (the postmaster changes to it, its children inherit it), this process excluded. Call
-     * only while no postmaster runs in {@code dataDir}: a live one's children match too. Processes whose links cannot
-     * be read (another user's, or gone) are skipped.
+     * The orphans under {@code procRoot} (a {@code /proc}) among the processes running the {@code postgres} binary with
+     * {@code dataDir} as their working directory (the postmaster changes to it, its children inherit it), this process
+     * excluded: those whose parent is not one of them and that have no child among them. A live postmaster has
+     * children there (its startup process, checkpointer, ...) and its children have it as parent, so neither is
+     * named even when postmaster.pid is missing or being rewritten (review19); a backend whose postmaster died has been
+     * handed to PID 1 and forks nothing. Processes whose links cannot be read (another user's, or gone) are skipped.
      */
     static List<Long> find(Path procRoot, Path dataDir) {
         Path data;
@@ -44,7 +48,7 @@ final class OrphanedServerProcesses {
             return List.of();
         }
         long self = ProcessHandle.current().pid();
-        List<Long> out = new ArrayList<>();
+        Map<Long, Long> parents = new HashMap<>(); // the matching processes, with their parent PIDs
         try (Stream<Path> entries = Files.list(procRoot)) {
             for (Path p : (Iterable<Path>) entries::iterator) {
                 String name = p.getFileName().toString();
@@ -57,21 +61,43 @@ final class OrphanedServerProcesses {
                     // a binary replaced by a package upgrade reads as "postgres (deleted)"
                     if ((binary.equals("postgres") || binary.equals("postgres (deleted)"))
                             && Files.readSymbolicLink(p.resolve("cwd")).equals(data)) {
-                        out.add(Long.parseLong(name));
+                        long pid = Long.parseLong(name);
+                        parentOf(Files.readString(p.resolve("stat"))).ifPresent(pp -> parents.put(pid, pp));
                     }
                 } catch (IOException | UnsupportedOperationException | SecurityException e) {
                     // not ours to read, or it exited meanwhile
                 }
             }
         } catch (IOException | RuntimeException e) {
-            return out;
+            // /proc missing or unreadable: nothing to go by
         }
+        List<Long> out = new ArrayList<>();
+        parents.forEach((pid, parent) -> {
+            if (!parents.containsKey(parent) && !parents.containsValue(pid)) {
+                out.add(pid);
+            }
+        });
+        out.sort(null);
         return out;
     }
 
+    /** The parent PID: /proc/PID/stat's fourth field, after the command name in parentheses (which may hold spaces). */
+    static Optional<Long> parentOf(String stat) {
+        int close = stat.lastIndexOf(')');
+        if (close < 0) {
+            return Optional.empty();
+        }
+        String[] fields = stat.substring(close + 1).trim().split("\\s+");
+        try {
+            return fields.length >= 2 ? Optional.of(Long.parseLong(fields[1])) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
     /**
-     * Kills (SIGKILL) every process {@link #find} names in {@code dataDir} and waits up to 2 s for each to go.
-     * Call only while no postmaster runs there.
+     * Kills (SIGKILL) every process {@link #find} names in {@code dataDir} and waits up to 2 s for them to go.
+     * Called only while postmaster.pid names no live postmaster there.
      *
      * @param clock for the wait
      * @return how many were killed
@@ -91,8 +117,11 @@ final class OrphanedServerProcesses {
         }
         long deadline = clock.nanoTime() + Duration.ofSeconds(2).toNanos();
         for (long pid : pids) {
-            while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
-                    && clock.nanoTime() - deadline < 0) {
+            while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                if (clock.nanoTime() - deadline >= 0) {
+                    log.warn("process {} in {} is still there 2 s after SIGKILL; the start may fail", pid, dataDir);
+                    break;
+                }
                 clock.sleepNanos(Duration.ofMillis(10).toNanos());
             }
         }
