@@ -14,8 +14,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
- * One of the agent's files ({@link AgentFile#file}, {@link AgentFile#besideDataDirectory}): written to {@code <file>.tmp}, fsynced,
- * renamed over {@code file} and the directory fsynced, so that after a crash the file holds the old content or the new
+ * One of the agent's files ({@link AgentFile#file}, {@link AgentFile#besideDataDirectory}): written to
+ * {@code <file>.tmp}, fsynced, renamed over {@code file} and the directory fsynced, so that after a crash the file holds the old content or the new
  * one, whole, and the new one once {@link #write} returned.
  */
 final class DurableFile implements AgentFile {

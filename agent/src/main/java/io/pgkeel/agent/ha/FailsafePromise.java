@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * promises from then on, until {@link #release} (it is a replica again without the key). A promise outlives a config
  * change: failsafe_mode turned off refuses new promises (the REST handler's check), never cancels one given.
  *
- * <p>A promise outlives the agent too: {@link #give} records its end on the {@link AgentFile} (wall clock, since a restart
- * loses the monotonic one) before it returns, and a new agent reads it back and keeps it, with
+ * <p>A promise outlives the agent too: {@link #give} records its end in its {@link AgentFile} (wall clock, since a
+ * restart loses the monotonic one) before it returns, and a new agent reads it back and keeps it, with
  * {@link #CLOCK_STEP_MARGIN} for a wall clock stepped forward meanwhile (pgkeel only: Patroni's members forget their
  * promises when they restart). A restarted replica also waits one ttl before it races (HaPolicy), for a record lost.
  *
@@ -49,7 +49,7 @@ public final class FailsafePromise {
      */
     public record FailsafeLeader(String name, String connUrl, String apiUrl, long untilNanos, long askedNanos) {}
 
-    /** {@link #give} could not record the promise on its {@link AgentFile}: it was not given (POST /failsafe answers 500). */
+    /** {@link #give} could not record the promise in its {@link AgentFile}: not given (POST /failsafe answers 500). */
     public static final class NotRecorded extends RuntimeException {
         NotRecorded(String message, Throwable cause) {
             super(message, cause);

@@ -120,8 +120,8 @@ final class PausedPolicy {
      * and can make a second primary; pgkeel waits. Only a failover key naming me without a leader (a failover, not a
      * switchover) passes: the operator's word that the former primary is down, as in Patroni, unless that member
      * answers as a running primary (cut from etcd but not from me, say) or my WAL receiver still streams from it
-     * while it does not answer as a running replica, which the word cannot outweigh. A switchover
-     * from the paused leader needs that leader alive to hand over. (docs/decisions.md, "Pause mode turns the lease fence off".)
+     * while it does not answer as a running replica, which the word cannot outweigh. A switchover from the paused
+     * leader needs that leader alive to hand over. (docs/decisions.md, "Pause mode turns the lease fence off".)
      */
     static Optional<Action> beforeRacingAfterPause(Observation o, ClusterView c) {
         String former = o.memory().pausedLeader() == null ? null : o.memory().pausedLeader().name();
