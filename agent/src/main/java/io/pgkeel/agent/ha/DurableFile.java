@@ -15,8 +15,8 @@ import java.util.Optional;
 
 /**
  * One of the agent's files ({@link AgentFile#file}, {@link AgentFile#besideDataDirectory}): written to
- * {@code <file>.tmp}, fsynced, renamed over {@code file} and the directory fsynced, so that after a crash the file holds the old content or the new
- * one, whole, and the new one once {@link #write} returned.
+ * {@code <file>.tmp}, fsynced, renamed over {@code file} and the directory fsynced, so that after a crash the file
+ * holds the old content or the new one, whole, and the new one once {@link #write} returned.
  */
 final class DurableFile implements AgentFile {
     private final Path file;
