@@ -102,10 +102,7 @@ class AgentDeathIT extends ClusterTestBase {
         Rest.Answer paused = Rest.call(primary, "PATCH", "/config", "{\"pause\": true}");
         assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
         try {
-            for (AgentProcess n : cluster.nodes) {
-                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
-                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
-            }
+            awaitEveryMemberReportsPause();
             long postmaster = primary.postmasterPid().orElseThrow();
             primary.terminate(Duration.ofSeconds(30));
             assertThat(primary.postmasterPid()).as("a clean stop in pause leaves postgres running").hasValue(postmaster);
@@ -144,14 +141,8 @@ class AgentDeathIT extends ClusterTestBase {
         assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
         boolean resumed = false;
         try {
-            for (AgentProcess n : cluster.nodes) {
-                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
-                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
-            }
-            long postmaster = primary.postmasterPid().orElseThrow();
-            primary.kill9();
-            Await.until(Duration.ofSeconds(TestCluster.TTL + 10), "the dead agent's leader key to lapse",
-                    () -> cluster.leaderName().isEmpty());
+            awaitEveryMemberReportsPause();
+            long postmaster = killAgentUntilItsKeyLapses(primary);
             Rest.Answer r = Rest.call(other, "PATCH", "/config", "{\"pause\": false}");
             assertThat(r.status()).as(r.toString()).isEqualTo(200);
             resumed = true;
@@ -191,14 +182,8 @@ class AgentDeathIT extends ClusterTestBase {
         Rest.Answer paused = Rest.call(other, "PATCH", "/config", "{\"pause\": true}");
         assertThat(paused.status()).as(paused.toString()).isEqualTo(200);
         try {
-            for (AgentProcess n : cluster.nodes) {
-                Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
-                        .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
-            }
-            long postmaster = primary.postmasterPid().orElseThrow();
-            primary.kill9();
-            Await.until(Duration.ofSeconds(TestCluster.TTL + 10), "the dead agent's leader key to lapse",
-                    () -> cluster.leaderName().isEmpty());
+            awaitEveryMemberReportsPause();
+            long postmaster = killAgentUntilItsKeyLapses(primary);
             // the API waits 2 x max(10, loop_wait) s for the candidate to take the key; held, it never does, and the
             // key stays for when the old primary is stopped (api.py poll_failover_result: "status unknown")
             Rest.Answer failover = Rest.post(other, "/failover", "{\"candidate\": \"" + other.name + "\"}");
@@ -261,5 +246,21 @@ class AgentDeathIT extends ClusterTestBase {
         }
         assertThat(replica.logText()).contains("killing process " + backend + " (");
         cluster.awaitHealthy(Duration.ofSeconds(90));
+    }
+
+    private void awaitEveryMemberReportsPause() {
+        for (AgentProcess n : cluster.nodes) {
+            Await.until(Duration.ofSeconds(20), n.name + " reports pause", () -> cluster.etcd
+                    .get(cluster.key("members/" + n.name)).map(v -> v.contains("\"pause\":true")).orElse(false));
+        }
+    }
+
+    /** kill -9 of the primary's agent alone, then its leader key lapses; returns its postmaster's PID. */
+    private long killAgentUntilItsKeyLapses(AgentProcess primary) {
+        long postmaster = primary.postmasterPid().orElseThrow();
+        primary.kill9();
+        Await.until(Duration.ofSeconds(TestCluster.TTL + 10), "the dead agent's leader key to lapse",
+                () -> cluster.leaderName().isEmpty());
+        return postmaster;
     }
 }
